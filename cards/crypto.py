@@ -1,0 +1,39 @@
+"""Encrypt national IDs at rest and compute their keyed lookup index."""
+
+import hashlib
+import hmac
+import os
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+
+_VERSION = b"\x01"
+_ASSOCIATED_DATA = b"onecard:resident.national_id"
+
+
+class DecryptionError(Exception):
+    """The stored ciphertext does not decrypt under the configured key."""
+
+
+def national_id_encrypt(number: str) -> bytes:
+    """Return version || nonce || AES-256-GCM ciphertext of NUMBER."""
+    nonce = os.urandom(12)
+    sealed = AESGCM(settings.ONECARD_NATIONAL_ID_KEY[:32]).encrypt(nonce, number.encode(), _ASSOCIATED_DATA)
+    return _VERSION + nonce + sealed
+
+
+def national_id_decrypt(blob: bytes) -> str:
+    """Return the plaintext number sealed in BLOB."""
+    blob = bytes(blob)
+    if blob[:1] != _VERSION:
+        raise DecryptionError("unknown ciphertext version")
+    try:
+        return AESGCM(settings.ONECARD_NATIONAL_ID_KEY[:32]).decrypt(blob[1:13], blob[13:], _ASSOCIATED_DATA).decode()
+    except InvalidTag as error:
+        raise DecryptionError("ciphertext does not authenticate") from error
+
+
+def national_id_lookup_hash(number: str) -> str:
+    """Return the keyed HMAC-SHA256 index of a normalised national ID, in hex."""
+    return hmac.new(settings.ONECARD_LOOKUP_KEY, number.encode(), hashlib.sha256).hexdigest()

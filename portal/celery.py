@@ -1,0 +1,11 @@
+"""The Celery application: eager without REDIS_URL, real workers on Redis with it."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+app = Celery("onecard")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,89 @@
+"""Demo data for the embedded default: residents, caseworkers, and (as they land) cards and agencies.
+
+Every function here is idempotent: it finds what an earlier run made and
+resets passwords instead of adding duplicates.
+"""
+
+import base64
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from cards.actions import resident_register
+from cards.national_id import check_character
+from cards.selectors import resident_get_by_national_id
+
+RESIDENT_PASSWORD = "onecard-resident"
+STAFF_PASSWORD = "onecard-staff"
+
+DEMO_RESIDENTS = [
+    {"username": "li.wei", "first17": "11010519900307123", "full_name": "李伟", "phone": "13800138001"},
+    {"username": "wang.fang", "first17": "31010119850612456", "full_name": "王芳", "phone": "13800138002"},
+    {"username": "zhang.min", "first17": "44010619880921002", "full_name": "张敏", "phone": "13800138003"},
+]
+
+DEMO_CASEWORKERS = [
+    {"username": "admin", "roles": ["superuser"], "is_superuser": True},
+]
+
+
+def demo_national_id(first17: str) -> str:
+    return first17 + check_character(first17)
+
+
+@transaction.atomic
+def seed_residents() -> list[dict]:
+    """Create or refresh the demo residents and their logins."""
+    User = get_user_model()
+    out = []
+    for spec in DEMO_RESIDENTS:
+        national_id = demo_national_id(spec["first17"])
+        user, _ = User.objects.get_or_create(
+            username=spec["username"], defaults={"email": f"{spec['username']}@example.org"}
+        )
+        user.set_password(RESIDENT_PASSWORD)
+        user.is_staff = False
+        user.save()
+        resident = resident_get_by_national_id(national_id=national_id)
+        if resident is None:
+            resident = resident_register(
+                national_id=national_id,
+                full_name=spec["full_name"],
+                phone=spec["phone"],
+                email=f"{spec['username']}@example.org",
+                user=user,
+            )
+        out.append(
+            {"username": user.username, "password": RESIDENT_PASSWORD, "national_id": national_id, "resident": resident}
+        )
+    return out
+
+
+def _totp_device(user) -> TOTPDevice:
+    device = TOTPDevice.objects.filter(user=user, name="demo").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="demo", key=secrets.token_hex(20), confirmed=True)
+    return device
+
+
+@transaction.atomic
+def seed_caseworkers() -> list[dict]:
+    """Create or refresh the demo caseworkers, each with a confirmed TOTP device."""
+    User = get_user_model()
+    out = []
+    for spec in DEMO_CASEWORKERS:
+        user, _ = User.objects.get_or_create(
+            username=spec["username"], defaults={"email": f"{spec['username']}@onecard.invalid"}
+        )
+        user.set_password(STAFF_PASSWORD)
+        user.is_staff = True
+        user.is_superuser = spec.get("is_superuser", False)
+        user.save()
+        device = _totp_device(user)
+        totp_secret = base64.b32encode(bytes.fromhex(device.key)).decode().rstrip("=")
+        out.append(
+            {"username": user.username, "password": STAFF_PASSWORD, "roles": spec["roles"], "totp_secret": totp_secret}
+        )
+    return out

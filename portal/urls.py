@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+from django_otp.admin import OTPAdminSite
+
+from portal import views
+
+# No admin page opens without a verified OTP device.
+admin.site.__class__ = OTPAdminSite
+admin.site.site_header = "OneCard staff"
+admin.site.site_title = "OneCard staff"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]
