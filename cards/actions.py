@@ -8,6 +8,7 @@ from cards.crypto import national_id_lookup_hash
 from cards.errors import ImportRejected, ResidentAlreadyRegistered, ResidentInvalid
 from cards.models import Resident
 from cards.validation import resident_fields_clean
+from ledger.api import record, record_bulk
 
 IMPORT_FIELDS = ("national_id", "full_name", "phone", "email")
 _IMPORT_BATCH = 2000
@@ -26,6 +27,7 @@ def resident_register(*, national_id: str, full_name: str, phone: str = "", emai
         raise ResidentAlreadyRegistered("a resident with this national ID is already registered")
     resident.full_clean(exclude=["national_id_hash"])
     resident.save()
+    record(action="cards.residents.create", subject=resident)
     return resident
 
 
@@ -40,6 +42,7 @@ def resident_update_contact(*, resident: Resident, full_name: str, phone: str, e
     resident.full_name, resident.phone, resident.email = cleaned["full_name"], cleaned["phone"], cleaned["email"]
     resident.full_clean()
     resident.save(update_fields=["full_name", "phone", "email", "updated_at"])
+    record(action="cards.residents.update", subject=resident)
     return resident
 
 
@@ -88,4 +91,5 @@ def residents_import(
         residents = [resident for _, resident in pending]
         for start in range(0, len(residents), _IMPORT_BATCH):
             Resident.objects.bulk_create(residents[start : start + _IMPORT_BATCH])
+        record_bulk(action="cards.residents.create", subjects=residents)
     return len(pending)

@@ -5,12 +5,16 @@ from django.db.models import Q, QuerySet
 from cards.crypto import national_id_lookup_hash
 from cards.models import Resident
 from cards.national_id import normalize_national_id
+from ledger.api import record
 
 
 def resident_get_by_national_id(*, national_id: str) -> Resident | None:
     """Return the resident with this national ID, found through its keyed hash."""
     lookup = national_id_lookup_hash(normalize_national_id(national_id))
-    return Resident.objects.filter(national_id_hash=lookup).first()
+    resident = Resident.objects.filter(national_id_hash=lookup).first()
+    if resident is not None:
+        record(action="cards.residents.lookup", subject=resident)
+    return resident
 
 
 def resident_search(*, term: str, queryset: QuerySet[Resident] | None = None) -> QuerySet[Resident]:

@@ -45,6 +45,9 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 KEYS = KeyRing(directory=VAR_DIR / "keys", generate=not PRODUCTION, environ=env)
 ONECARD_NATIONAL_ID_KEY = KEYS.secret("ONECARD_NATIONAL_ID_KEY")
 ONECARD_LOOKUP_KEY = KEYS.secret("ONECARD_LOOKUP_KEY")
+# Ledger subject pseudonyms: {version: key}. The highest version signs new
+# entries; older versions stay so a resident's older entries can be found.
+ONECARD_LEDGER_SUBJECT_KEYS = {1: KEYS.secret("ONECARD_LEDGER_SUBJECT_KEY")}
 
 INSTALLED_APPS = [
     "django.contrib.admin",

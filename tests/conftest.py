@@ -4,3 +4,14 @@ import pytest
 @pytest.fixture(autouse=True)
 def _media_and_keys_isolated(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def ledger_context():
+    """Open an access context as a registrar working from a command."""
+    from ledger.api import Actor, access_context
+
+    with access_context(
+        actor=Actor(type="staff", id="test-registrar"), role="registrar", channel="command", purpose="registration"
+    ) as context:
+        yield context

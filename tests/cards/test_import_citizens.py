@@ -32,7 +32,7 @@ def run_import(path, *args):
 
 
 @pytest.mark.django_db
-def test_import_saves_every_valid_row(tmp_path):
+def test_import_saves_every_valid_row(tmp_path, ledger_context):
     numbers = list(many_national_ids(3))
     path = write_csv(
         tmp_path / "r.csv", [[n, f"Person {i}", "13800000000", f"p{i}@example.org"] for i, n in enumerate(numbers)]
@@ -143,3 +143,14 @@ def test_a_file_that_is_not_utf8_is_a_clear_error(tmp_path):
 
     assert code == 1
     assert "is not UTF-8" in err
+
+
+@pytest.mark.django_db
+def test_import_records_one_creation_per_resident(tmp_path):
+    from ledger.models import PendingEntry
+
+    path = write_csv(tmp_path / "r.csv", [[n, "A", "", ""] for n in many_national_ids(4)])
+
+    run_import(path)
+
+    assert PendingEntry.objects.filter(action="cards.residents.create", channel="command").count() == 4

@@ -6,6 +6,7 @@ from tqdm import tqdm
 
 from cards.actions import IMPORT_FIELDS, residents_import
 from cards.errors import ImportRejected
+from ledger.api import Actor, access_context
 
 EXPECTED_HEADER = list(IMPORT_FIELDS)
 
@@ -33,11 +34,17 @@ class Command(BaseCommand):
         records = [(line, row) for line, row in rows if isinstance(row, dict)]
         show = sys.stderr.isatty() and options.get("verbosity", 1) > 0
         try:
-            count = residents_import(
-                rows=records,
-                dry_run=dry_run or bool(shape_problems),
-                progress=lambda items: tqdm(items, desc="checking", unit="row", disable=not show, file=sys.stderr),
-            )
+            with access_context(
+                actor=Actor(type="system", id="import_citizens"),
+                role="registrar",
+                channel="command",
+                purpose="registration",
+            ):
+                count = residents_import(
+                    rows=records,
+                    dry_run=dry_run or bool(shape_problems),
+                    progress=lambda items: tqdm(items, desc="checking", unit="row", disable=not show, file=sys.stderr),
+                )
         except ImportRejected as rejected:
             self._report(sorted(shape_problems + rejected.problems))
         if shape_problems:

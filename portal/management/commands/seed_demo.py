@@ -3,6 +3,7 @@ import json
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from ledger.api import Actor, access_context
 from portal import demo
 
 
@@ -16,8 +17,11 @@ class Command(BaseCommand):
     def handle(self, *args, as_json: bool = False, force: bool = False, **options):
         if settings.PRODUCTION and not force:
             raise CommandError("seed_demo creates logins with published passwords; refusing in production mode.")
-        citizens = demo.seed_residents()
-        caseworkers = demo.seed_caseworkers()
+        with access_context(
+            actor=Actor(type="system", id="seed_demo"), role="system", channel="command", purpose="demo-seeding"
+        ):
+            citizens = demo.seed_residents()
+            caseworkers = demo.seed_caseworkers()
         agencies: list[dict] = []
         payload = {
             "citizens": [

@@ -1,0 +1,106 @@
+import re
+
+import pytest
+from django.db import transaction
+
+from ledger.api import (
+    Actor,
+    NoAccessContext,
+    UnknownPurpose,
+    access_context,
+    purpose_override,
+    record,
+    recorded,
+    subject_pseudonym,
+    subject_pseudonyms,
+)
+from ledger.models import PendingEntry
+from tests.factories import ResidentFactory
+
+
+@pytest.mark.django_db
+def test_record_outside_a_context_raises():
+    resident = ResidentFactory()
+
+    with pytest.raises(NoAccessContext):
+        record(action="cards.residents.read", subject=resident)
+
+    assert PendingEntry.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_record_writes_one_pending_row_with_the_context(ledger_context):
+    resident = ResidentFactory()
+
+    entry = record(action="cards.residents.read", subject=resident, object="resident")
+
+    row = PendingEntry.objects.get()
+    assert row.pk == entry.pk
+    assert (row.actor_type, row.actor_id, row.role, row.channel) == ("staff", "test-registrar", "registrar", "command")
+    assert (row.action, row.purpose, row.outcome) == ("cards.residents.read", "registration", "ok")
+    assert row.request_id == ledger_context.request_id
+
+
+@pytest.mark.django_db
+def test_record_stores_only_a_pseudonym_of_the_subject(ledger_context):
+    resident = ResidentFactory()
+
+    record(action="cards.residents.read", subject=resident)
+
+    row = PendingEntry.objects.get()
+    assert row.subject == subject_pseudonym(resident)
+    assert re.fullmatch(r"p1-[0-9a-f]{40}", row.subject)
+    assert resident.national_id not in repr(PendingEntry.objects.values().get())
+
+
+def test_pseudonyms_change_with_the_key_version(settings):
+    settings.ONECARD_LEDGER_SUBJECT_KEYS = {1: b"a" * 32, 2: b"b" * 32}
+
+    assert subject_pseudonym("resident:1").startswith("p2-")
+    assert subject_pseudonyms("resident:1") == [
+        subject_pseudonym("resident:1", version=2),
+        subject_pseudonym("resident:1", version=1),
+    ]
+
+
+@pytest.mark.django_db
+def test_unknown_purpose_raises(ledger_context):
+    with pytest.raises(UnknownPurpose):
+        record(action="cards.residents.read", subject="resident:1", purpose="curiosity")
+
+
+def test_a_context_with_an_unknown_purpose_is_refused():
+    with (
+        pytest.raises(UnknownPurpose),
+        access_context(actor=Actor(type="agency", id="X"), role="r", channel="api", purpose="nosy"),
+    ):
+        pass
+
+
+@pytest.mark.django_db
+def test_purpose_override_narrows_the_purpose(ledger_context):
+    with purpose_override("identity-verification"):
+        record(action="cards.residents.read", subject="resident:1")
+
+    assert PendingEntry.objects.get().purpose == "identity-verification"
+
+
+@pytest.mark.django_db
+def test_a_rolled_back_access_leaves_no_record(ledger_context):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        record(action="cards.residents.read", subject="resident:1")
+        raise RuntimeError("the access failed")
+
+    assert PendingEntry.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_recorded_decorator_records_each_call(ledger_context):
+    resident = ResidentFactory()
+
+    @recorded(action="cards.residents.read")
+    def read(*, resident):
+        return resident.full_name
+
+    assert read(resident=resident) == resident.full_name
+    assert PendingEntry.objects.get().action == "cards.residents.read"
