@@ -55,8 +55,11 @@ pytest: $(STAMP)
 
 test: lint check-deploy pytest
 
+# Benchmarks run on PostgreSQL and Redis; each makes and drops its own databases.
 bench: $(STAMP)
-	$(PY) -m bench $(BENCH_ARGS)
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/onecard} \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
+	    $(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles

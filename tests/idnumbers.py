@@ -5,7 +5,7 @@ import itertools
 from cards.national_id import check_character
 
 # County codes valid for every birth year used below (python-stdnum's table).
-COUNTIES = ["110105", "310101", "110101", "110102", "310104", "310105", "120101", "130102"]
+COUNTIES = ["110105", "310101", "110101", "110102", "310104", "310105", "120101", "110106"]
 
 
 def make_national_id(*, county: str = "110105", birth: str = "19900307", sequence: int = 123) -> str:

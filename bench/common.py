@@ -1,0 +1,72 @@
+"""Shared helpers for the benchmarks: throwaway databases, manage.py, machine description."""
+
+import contextlib
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def row(name: str, value: float, unit: str, baseline: float | None = None, ratio: float | None = None) -> dict:
+    """Return one result row in the results.json shape."""
+    return {"name": name, "value": round(value, 4), "unit": unit, "baseline": baseline, "ratio": ratio}
+
+
+def machine() -> dict:
+    """Describe this machine for the results file."""
+    cpu = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory = ""
+    with contextlib.suppress(OSError):
+        memory = Path("/proc/meminfo").read_text().splitlines()[0].split(":", 1)[1].strip()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory": memory,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+@contextlib.contextmanager
+def throwaway_database(name: str) -> Iterator[str]:
+    """Yield a DATABASE_URL for a fresh, empty database that is dropped afterwards.
+
+    On PostgreSQL (DATABASE_URL set) it creates database NAME next to the
+    configured one; otherwise it uses a temporary SQLite file.
+    """
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith(("postgres://", "postgresql://")):
+        with tempfile.TemporaryDirectory() as directory:
+            yield f"sqlite:///{directory}/{name}.sqlite3"
+        return
+    import psycopg
+
+    parts = urlsplit(base)
+    admin_url = urlunsplit(parts._replace(path="/postgres", scheme="postgresql"))
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def manage(*args: str, database_url: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    """Run manage.py with ARGS against DATABASE_URL; return the finished process."""
+    environment = os.environ | {"DATABASE_URL": database_url} | (env or {})
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=environment, capture_output=True, text=True, check=check
+    )
