@@ -8,13 +8,13 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: help run install migrate seed test lint check-deploy pytest bench up clean messages
+.PHONY: help run install migrate seed test lint check-deploy pytest bench up clean
 
 help:
 	@echo "make run    - install into .venv, migrate, seed demo data, serve http://$(HOST):$(PORT)"
 	@echo "make test   - ruff, lint-imports, makemigrations --check, check --deploy, pytest"
 	@echo "make bench  - benchmarks on PostgreSQL and Redis, results in bench/results.json"
-	@echo "make up     - the production-shaped stack (gunicorn, celery worker and beat) on PostgreSQL and Redis"
+	@echo "make up     - the production-shaped stack (gunicorn, celery worker and beat) on PostgreSQL and Redis; Ctrl-C stops it"
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,31 @@ bench: $(STAMP)
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/onecard} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
 	    $(PY) -m bench $(BENCH_ARGS)
+
+# A production-shaped stack on this machine: PostgreSQL, Redis, gunicorn, a Celery
+# worker and beat, with DJANGO_DEBUG=0 and keys kept in var/up.env (git-ignored).
+UP_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/onecard_up
+UP_REDIS_URL ?= redis://127.0.0.1:6379/5
+var/up.env: | $(STAMP)
+	@mkdir -p var && umask 077 && { \
+	    env -u DJANGO_DEBUG $(PY) manage.py keys_generate; \
+	    echo "DJANGO_SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')"; \
+	    echo "DJANGO_DEBUG=0"; \
+	    echo "DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost"; \
+	    echo "DJANGO_SECURE_SSL_REDIRECT=0"; \
+	    echo "DATABASE_URL=$(UP_DATABASE_URL)"; \
+	    echo "REDIS_URL=$(UP_REDIS_URL)"; \
+	} > var/up.env && echo "wrote var/up.env (keys for the local production-shaped stack)"
+
+up: var/up.env
+	@pg_isready -h 127.0.0.1 -p 5432 -q || { echo "PostgreSQL is not running on 127.0.0.1:5432" >&2; exit 1; }
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || { echo "Redis is not running on 127.0.0.1:6379" >&2; exit 1; }
+	@psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'onecard_up'" | grep -q 1 || createdb -h 127.0.0.1 -U postgres onecard_up
+	set -a && . ./var/up.env && set +a && \
+	    $(PY) manage.py migrate --noinput && \
+	    $(PY) manage.py collectstatic --noinput -v 0 && \
+	    $(PY) manage.py seed_demo --force && \
+	    PATH="$(CURDIR)/$(VENV)/bin:$$PATH" exec $(VENV)/bin/honcho start --procfile Procfile --port $(PORT)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles
