@@ -3,7 +3,9 @@
 import hypothesis
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -48,12 +50,28 @@ def test_swagger_ui_is_served_without_a_cdn(client):
     assert "cdn" not in page.lower() and "unpkg" not in page.lower()
 
 
+@pytest.fixture
+def wsgi_app_keeping_the_test_connection():
+    """Return the WSGI app, kept from closing the test's database connection after each request.
+
+    Django's test client does the same; the raw WSGI handler would close the
+    connection that holds the test transaction.
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield get_wsgi_application()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
 @pytest.mark.django_db
-def test_schemathesis_finds_no_server_error_and_no_departure_from_the_schema():
+def test_schemathesis_finds_no_server_error_and_no_departure_from_the_schema(wsgi_app_keeping_the_test_connection):
     resident = ResidentFactory(full_name="李伟")
     agency, key = agency_with_key(scopes=[VERIFY_SCOPE], purposes=[PURPOSE], throttle_rate="100000/min")
     grant_consent(resident, agency)
-    schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
+    schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", wsgi_app_keeping_the_test_connection)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 3
     authorised = {"Authorization": f"Bearer {key}", "X-Purpose": PURPOSE}
