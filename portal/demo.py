@@ -14,6 +14,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from cards.actions import resident_register
 from cards.national_id import check_character
 from cards.selectors import resident_get_by_national_id
+from services.core.actions import agency_create, agency_grants_set, agency_key_issue, agency_key_revoke, consent_grant
+from services.core.models import Agency
+from services.core.selectors import agency_purposes, agency_scopes, consent_active_exists
 
 RESIDENT_PASSWORD = "onecard-resident"
 STAFF_PASSWORD = "onecard-staff"
@@ -85,5 +88,105 @@ def seed_caseworkers() -> list[dict]:
         totp_secret = base64.b32encode(bytes.fromhex(device.key)).decode().rstrip("=")
         out.append(
             {"username": user.username, "password": STAFF_PASSWORD, "roles": spec["roles"], "totp_secret": totp_secret}
+        )
+    return out
+
+
+DEMO_AGENCIES = [
+    {
+        "kind": "hospital",
+        "name_en": "Demo General Hospital",
+        "name_zh_hans": "演示综合医院",
+        "scopes": ["cards:verify", "health:visits:read", "health:visits:write", "health:prescriptions:write"],
+        "purposes": ["medical-treatment"],
+    },
+    {
+        "kind": "pharmacy",
+        "name_en": "Demo Pharmacy",
+        "name_zh_hans": "演示药房",
+        "scopes": ["cards:verify", "pharmacy:prescriptions:read", "pharmacy:dispense"],
+        "purposes": ["drug-dispensing"],
+    },
+    {
+        "kind": "employer",
+        "name_en": "Demo Manufacturing Ltd",
+        "name_zh_hans": "演示制造有限公司",
+        "scopes": ["cards:verify", "social-security:contributions:write"],
+        "purposes": ["contribution-reporting"],
+    },
+    {
+        "kind": "bank",
+        "name_en": "Demo Bank",
+        "name_zh_hans": "演示银行",
+        "scopes": ["cards:verify", "residents:verify"],
+        "purposes": ["identity-verification"],
+    },
+    {
+        "kind": "insurer",
+        "name_en": "Demo Insurance",
+        "name_zh_hans": "演示保险",
+        "scopes": ["cards:verify", "health:visits:read"],
+        "purposes": ["insurance-claims", "identity-verification"],
+    },
+    {
+        "kind": "government",
+        "name_en": "Demo Civil Affairs Bureau",
+        "name_zh_hans": "演示民政局",
+        "scopes": ["cards:verify", "social-security:eligibility:read", "grants:eligibility:read"],
+        "purposes": ["benefit-eligibility", "identity-verification"],
+    },
+    {
+        "kind": "auditor",
+        "name_en": "Demo Audit Office",
+        "name_zh_hans": "演示审计署",
+        "scopes": ["ledger:audit"],
+        "purposes": ["ledger-audit"],
+    },
+    {
+        "kind": "witness",
+        "name_en": "Demo Witness",
+        "name_zh_hans": "演示见证方",
+        "scopes": ["ledger:witness"],
+        "purposes": ["ledger-witnessing"],
+    },
+]
+
+
+@transaction.atomic
+def seed_agencies(*, residents: list) -> list[dict]:
+    """Create or refresh one demo agency of each kind with a fresh key; the residents consent to the bank."""
+    out = []
+    for spec in DEMO_AGENCIES:
+        code = f"demo-{spec['kind']}"
+        agency = Agency.objects.filter(code=code).first()
+        if agency is None:
+            agency = agency_create(
+                code=code,
+                name_en=spec["name_en"],
+                name_zh_hans=spec["name_zh_hans"],
+                kind=spec["kind"],
+                scopes=tuple(spec["scopes"]),
+                purposes=tuple(spec["purposes"]),
+            )
+        else:
+            agency_grants_set(agency=agency, scopes=tuple(spec["scopes"]), purposes=tuple(spec["purposes"]))
+        for old in agency.keys.filter(revoked=False):
+            agency_key_revoke(key=old)
+        _key, secret = agency_key_issue(agency=agency, name="demo")
+        if "residents:verify" in spec["scopes"]:
+            for resident in residents:
+                if not consent_active_exists(
+                    resident=resident, agency=agency, scope="residents:verify", purpose="identity-verification"
+                ):
+                    consent_grant(
+                        resident=resident, agency=agency, scope="residents:verify", purpose="identity-verification"
+                    )
+        out.append(
+            {
+                "code": agency.code,
+                "api_key": secret,
+                "scopes": agency_scopes(agency=agency),
+                "purposes": agency_purposes(agency=agency),
+            }
         )
     return out

@@ -61,8 +61,12 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "rest_framework_api_key",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "ledger",
     "cards",
+    "services.core",
     "portal",
 ]
 
@@ -178,6 +182,31 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "UNAUTHENTICATED_USER": None,
+}
+
+# The partner API gateway (services/core/api/ enforces, portal/api/ mounts; docs/api.md).
+REST_FRAMEWORK |= {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["services.core.api.authentication.AgencyKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["services.core.api.permissions.AgencyCallPermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["services.core.api.throttling.AgencyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"agency": env.str("ONECARD_API_RATE", default="600/min")},
+    "DEFAULT_PAGINATION_CLASS": "services.core.api.pagination.GatewayCursorPagination",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "services.core.api.problems.problem_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "services.core.api.schema.GatewayAutoSchema",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "OneCard partner API",
+    "DESCRIPTION": "Purpose-bound, consented access for partner agencies. Integration guide: docs/api.md.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 LOGGING = {

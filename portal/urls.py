@@ -13,4 +13,10 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("api/", include("portal.api.urls")),
 ]
+
+handler400 = "portal.api.views.handler400"
+handler403 = "portal.api.views.handler403"
+handler404 = "portal.api.views.handler404"
+handler500 = "portal.api.views.handler500"

@@ -35,3 +35,26 @@ def test_seed_demo_is_idempotent_and_its_logins_work():
     citizen = second["citizens"][0]
     assert authenticate(username=citizen["username"], password=citizen["password"]) is not None
     assert first["caseworkers"][0]["totp_secret"] == second["caseworkers"][0]["totp_secret"]
+
+
+@pytest.mark.django_db
+def test_seed_demo_lists_one_agency_of_each_kind_with_a_fresh_working_key():
+    from rest_framework.test import APIClient
+
+    from services.core.models import Agency
+
+    first = seed()
+    second = seed()
+
+    assert {a["code"] for a in second["agencies"]} == {f"demo-{kind}" for kind in Agency.Kind.values}
+    assert Agency.objects.count() == len(Agency.Kind.values)
+    bank = next(a for a in second["agencies"] if a["code"] == "demo-bank")
+    old_bank = next(a for a in first["agencies"] if a["code"] == "demo-bank")
+    assert bank["api_key"] != old_bank["api_key"]
+    assert {"residents:verify"} <= set(bank["scopes"]) and bank["purposes"] == ["identity-verification"]
+    citizen = second["citizens"][0]
+    client = APIClient(HTTP_AUTHORIZATION=f"Bearer {bank['api_key']}", HTTP_X_PURPOSE="identity-verification")
+    body = {"national_id": citizen["national_id"], "full_name": "李伟"}
+    assert client.post("/api/v1/residents/verify", body, format="json").json() == {"match": True}
+    stale = APIClient(HTTP_AUTHORIZATION=f"Bearer {old_bank['api_key']}", HTTP_X_PURPOSE="identity-verification")
+    assert stale.get("/api/v1/agency").status_code == 401

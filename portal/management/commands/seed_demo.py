@@ -22,7 +22,7 @@ class Command(BaseCommand):
         ):
             citizens = demo.seed_residents()
             caseworkers = demo.seed_caseworkers()
-        agencies: list[dict] = []
+            agencies = demo.seed_agencies(residents=[c["resident"] for c in citizens])
         payload = {
             "citizens": [
                 {

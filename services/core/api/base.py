@@ -1,0 +1,142 @@
+"""The base class of every partner endpoint.
+
+Declare what an endpoint needs; the base class enforces it once::
+
+    class CardVerifyView(GatewayAPIView):
+        required_scope = "cards:verify"   # None: any authenticated agency
+        consent_required = False          # None (default): as the scope says in the catalogue
+
+        def post(self, request):
+            result = card_verify(token=..., call=self.call)   # a selector that records to the ledger
+            return Response(...)
+
+Before the handler runs the agency is authenticated from its Bearer key, the
+X-Purpose header is checked against the agency's grants and the scope, the
+agency's rate limit is applied, and a ledger access context is open with the
+agency as actor, so every selector reached records under this agency, purpose
+and case. A POST with an Idempotency-Key is answered once and replayed after.
+"""
+
+import contextlib
+import hashlib
+import json
+import re
+
+from django.http import HttpResponse
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from ledger.api import Actor, access_context
+from services.core.actions import idempotent_request_claim, idempotent_request_complete, idempotent_request_release
+from services.core.api import problems
+from services.core.calls import AgencyCall
+
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class _Replay(Exception):
+    def __init__(self, response: HttpResponse) -> None:
+        self.response = response
+
+
+class GatewayAPIView(APIView):
+    """A partner endpoint: authenticated, purpose-bound, consent-aware, throttled, recorded, idempotent."""
+
+    required_scope: str | None = None
+    consent_required: bool | None = None
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
+
+    _context_stack: contextlib.ExitStack | None = None
+    _idempotent_claim = None
+
+    @property
+    def call(self) -> AgencyCall:
+        """Return the authorised call, for selectors and actions."""
+        return self.request.agency_call
+
+    def initial(self, request, *args, **kwargs) -> None:
+        # Throttle before the permission check runs its queries, and after
+        # authentication so the limit is per agency.
+        self.format_kwarg = self.get_format_suffix(**kwargs)
+        neg = self.perform_content_negotiation(request)
+        request.accepted_renderer, request.accepted_media_type = neg
+        version, scheme = self.determine_version(request, *args, **kwargs)
+        request.version, request.versioning_scheme = version, scheme
+        self.perform_authentication(request)
+        self.check_throttles(request)
+        self.check_permissions(request)
+        self._context_open(request)
+        if request.method == "POST":
+            self._idempotency_claim(request)
+
+    def _context_open(self, request) -> None:
+        call: AgencyCall = request.agency_call
+        request_id = request.headers.get("X-Request-Id", "")
+        self._context_stack = contextlib.ExitStack()
+        self._context_stack.enter_context(
+            access_context(
+                actor=Actor(type="agency", id=call.agency.code),
+                role=call.agency.kind,
+                channel="api",
+                purpose=call.purpose,
+                request_id=request_id if REQUEST_ID.match(request_id) else None,
+                case_id=call.case_id,
+            )
+        )
+
+    def _idempotency_claim(self, request) -> None:
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return
+        if not IDEMPOTENCY_KEY.match(key):
+            raise problems.IdempotencyKeyInvalid("Idempotency-Key must be 1 to 255 printable ASCII characters")
+        claimed, first = idempotent_request_claim(
+            agency=request.agency_call.agency,
+            key=key,
+            method=request.method,
+            path=request.path,
+            fingerprint=_fingerprint(request.body),
+        )
+        if first:
+            self._idempotent_claim = claimed
+            return
+        replay = HttpResponse(bytes(claimed.body), status=claimed.status_code, content_type=claimed.content_type)
+        replay["Idempotent-Replayed"] = "true"
+        raise _Replay(replay)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, _Replay):
+            return exc.response
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        try:
+            claimed, self._idempotent_claim = self._idempotent_claim, None
+            if claimed is not None:
+                if response.status_code >= 500:
+                    idempotent_request_release(claimed=claimed)
+                else:
+                    if hasattr(response, "render"):
+                        response.render()
+                    idempotent_request_complete(
+                        claimed=claimed,
+                        status_code=response.status_code,
+                        content_type=response.get("Content-Type", ""),
+                        body=response.content,
+                    )
+        finally:
+            if self._context_stack is not None:
+                self._context_stack.close()
+                self._context_stack = None
+        return response
+
+
+def _fingerprint(body: bytes) -> str:
+    """Hash the request body, ignoring JSON key order and whitespace."""
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except (ValueError, UnicodeDecodeError):
+        canonical = body
+    return hashlib.sha256(canonical).hexdigest()

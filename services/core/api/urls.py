@@ -1,0 +1,9 @@
+from django.urls import path
+
+from services.core.api import views
+
+urlpatterns = [
+    path("agency", views.AgencyView.as_view(), name="api-agency"),
+    path("consents", views.ConsentListView.as_view(), name="api-consents"),
+    path("residents/verify", views.ResidentVerifyView.as_view(), name="api-residents-verify"),
+]

@@ -1,0 +1,299 @@
+"""The gateway's authorisation matrix, problem details and ledger records."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from ledger.api import Actor, access_context
+from ledger.models import PendingEntry
+from services.core.actions import agency_key_issue, agency_key_revoke, consent_grant
+from tests.factories import ResidentFactory
+from tests.factories.core import agency_with_key
+
+VERIFY_SCOPE = "residents:verify"
+PURPOSE = "identity-verification"
+
+
+def problem_type(response) -> str:
+    assert response["Content-Type"] == "application/problem+json", response.content
+    body = response.json()
+    assert {"type", "title", "status", "detail"} <= set(body)
+    assert body["status"] == response.status_code
+    assert "Traceback" not in response.content.decode()
+    return body["type"].removeprefix("/api/problems/")
+
+
+def grant_consent(resident, agency, scope=VERIFY_SCOPE, purpose=PURPOSE, **kwargs):
+    with access_context(actor=Actor(type="resident", id="test"), role="resident", channel="web"):
+        return consent_grant(resident=resident, agency=agency, scope=scope, purpose=purpose, **kwargs)
+
+
+@pytest.fixture
+def client():
+    return APIClient()
+
+
+@pytest.fixture
+def world():
+    """A resident, a bank holding every scope it needs with a key, and the resident's consent to the bank."""
+    resident = ResidentFactory(full_name="李伟")
+    agency, key = agency_with_key(scopes=[VERIFY_SCOPE, "cards:verify"], purposes=[PURPOSE])
+    grant_consent(resident, agency)
+    PendingEntry.objects.all().delete()
+    return {"resident": resident, "agency": agency, "key": key}
+
+
+def endpoints(world) -> list[tuple[str, str, dict, str | None]]:
+    """Return (method, path, body, required scope) for every partner endpoint."""
+    resident = world["resident"]
+    return [
+        ("get", "/api/v1/agency", {}, None),
+        ("get", "/api/v1/consents", {}, None),
+        (
+            "post",
+            "/api/v1/residents/verify",
+            {"national_id": resident.national_id, "full_name": resident.full_name},
+            VERIFY_SCOPE,
+        ),
+    ]
+
+
+def send(client, method, path, body, *, key=None, purpose=PURPOSE, **headers):
+    if key is not None:
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {key}"
+    if purpose is not None:
+        headers["HTTP_X_PURPOSE"] = purpose
+    if method == "post":
+        return client.post(path, body, format="json", **headers)
+    return client.get(path, **headers)
+
+
+ENDPOINT_IDS = ["agency", "consents", "residents-verify"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("index", range(3), ids=ENDPOINT_IDS)
+def test_a_call_without_a_key_is_401(client, world, index):
+    method, path, body, _scope = endpoints(world)[index]
+
+    response = send(client, method, path, body)
+
+    assert response.status_code == 401
+    assert problem_type(response) == "credentials-missing"
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("index", range(3), ids=ENDPOINT_IDS)
+def test_a_call_with_a_wrong_key_is_401(client, world, index):
+    method, path, body, _scope = endpoints(world)[index]
+    prefix = world["key"].split(".")[0]
+
+    response = send(client, method, path, body, key=f"{prefix}.not-the-secret")
+
+    assert response.status_code == 401
+    assert problem_type(response) == "credentials-invalid"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("index", range(3), ids=ENDPOINT_IDS)
+def test_a_call_with_a_revoked_key_is_401(client, world, index):
+    method, path, body, _scope = endpoints(world)[index]
+    key = world["agency"].keys.get()
+    agency_key_revoke(key=key)
+
+    response = send(client, method, path, body, key=world["key"])
+
+    assert response.status_code == 401
+    assert problem_type(response) == "credentials-revoked"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("index", range(3), ids=ENDPOINT_IDS)
+def test_a_call_with_an_expired_key_is_401(client, world, index):
+    method, path, body, _scope = endpoints(world)[index]
+    _key, secret = agency_key_issue(
+        agency=world["agency"], name="old", expires_at=timezone.now() - datetime.timedelta(seconds=1)
+    )
+
+    response = send(client, method, path, body, key=secret)
+
+    assert response.status_code == 401
+    assert problem_type(response) == "credentials-expired"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("index", range(3), ids=ENDPOINT_IDS)
+def test_a_call_without_the_scope_is_403(client, world, index):
+    method, path, body, scope = endpoints(world)[index]
+    if scope is None:
+        pytest.skip("this endpoint needs no scope: any authenticated agency may call it")
+    _agency, key = agency_with_key(scopes=["cards:verify"], purposes=[PURPOSE])
+
+    response = send(client, method, path, body, key=key)
+
+    assert response.status_code == 403
+    assert problem_type(response) == "scope-missing"
+    assert PendingEntry.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("index", range(3), ids=ENDPOINT_IDS)
+def test_a_call_without_a_purpose_is_400(client, world, index):
+    method, path, body, _scope = endpoints(world)[index]
+
+    response = send(client, method, path, body, key=world["key"], purpose=None)
+
+    assert response.status_code == 400
+    assert problem_type(response) == "purpose-required"
+    assert PendingEntry.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("purpose", ["medical-treatment", "curiosity"])
+@pytest.mark.parametrize("index", range(3), ids=ENDPOINT_IDS)
+def test_a_call_for_a_purpose_not_granted_is_403(client, world, index, purpose):
+    method, path, body, _scope = endpoints(world)[index]
+
+    response = send(client, method, path, body, key=world["key"], purpose=purpose)
+
+    assert response.status_code == 403
+    assert problem_type(response) == "purpose-not-allowed"
+    assert PendingEntry.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_purpose_granted_but_not_allowed_for_the_scope_is_403(client, world):
+    _agency, key = agency_with_key(scopes=[VERIFY_SCOPE], purposes=["drug-dispensing"])
+    method, path, body, _scope = endpoints(world)[2]
+
+    response = send(client, method, path, body, key=key, purpose="drug-dispensing")
+
+    assert response.status_code == 403
+    assert "does not allow the scope" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_verify_without_consent_is_403_and_recorded_as_denied(client, world):
+    _method, path, body, _scope = endpoints(world)[2]
+    other, key = agency_with_key(scopes=[VERIFY_SCOPE], purposes=[PURPOSE])
+
+    response = send(client, "post", path, body, key=key)
+
+    assert response.status_code == 403
+    assert problem_type(response) == "consent-missing"
+    row = PendingEntry.objects.get()
+    assert (row.action, row.actor_type, row.actor_id, row.outcome) == (
+        "services.residents.verify",
+        "agency",
+        other.code,
+        "denied",
+    )
+
+
+@pytest.mark.django_db
+def test_verify_with_revoked_or_expired_consent_is_403(client, world):
+    _method, path, body, _scope = endpoints(world)[2]
+    agency, key = agency_with_key(scopes=[VERIFY_SCOPE], purposes=[PURPOSE])
+    expired = grant_consent(world["resident"], agency)
+    expired.granted_at = timezone.now() - datetime.timedelta(days=2)
+    expired.expires_at = timezone.now() - datetime.timedelta(days=1)
+    expired.save()
+
+    response = send(client, "post", path, body, key=key)
+
+    assert problem_type(response) == "consent-missing"
+
+
+@pytest.mark.django_db
+def test_verify_of_an_unregistered_resident_looks_like_no_consent(client, world):
+    from tests.idnumbers import make_national_id
+
+    response = send(
+        client,
+        "post",
+        "/api/v1/residents/verify",
+        {"national_id": make_national_id(birth="19700101", sequence=999), "full_name": "Nobody"},
+        key=world["key"],
+    )
+
+    assert problem_type(response) == "consent-missing"
+    assert PendingEntry.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("index", range(3), ids=ENDPOINT_IDS)
+def test_a_right_call_succeeds(client, world, index):
+    method, path, body, _scope = endpoints(world)[index]
+
+    response = send(client, method, path, body, key=world["key"])
+
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"] == "application/json"
+
+
+@pytest.mark.django_db
+def test_agency_reports_the_callers_grants(client, world):
+    response = send(client, "get", "/api/v1/agency", {}, key=world["key"])
+
+    body = response.json()
+    assert body["code"] == world["agency"].code
+    assert body["kind"] == "bank"
+    assert sorted(body["scopes"]) == ["cards:verify", VERIFY_SCOPE]
+    assert body["purposes"] == [PURPOSE]
+    assert PendingEntry.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_verify_records_one_entry_with_agency_purpose_and_case(client, world):
+    _method, path, body, _scope = endpoints(world)[2]
+
+    response = send(client, "post", path, body, key=world["key"], HTTP_X_CASE_ID="KYC-2026-0042")
+
+    assert response.json() == {"match": True}
+    rows = list(PendingEntry.objects.values_list("action", "actor_type", "actor_id", "role", "channel", "purpose"))
+    assert rows == [("services.residents.verify", "agency", world["agency"].code, "bank", "api", PURPOSE)]
+    row = PendingEntry.objects.get()
+    assert (row.case_id, row.object, row.outcome) == ("KYC-2026-0042", "match", "ok")
+
+
+@pytest.mark.django_db
+def test_verify_answers_false_for_another_name(client, world):
+    body = {"national_id": world["resident"].national_id, "full_name": "王芳"}
+
+    response = send(client, "post", "/api/v1/residents/verify", body, key=world["key"])
+
+    assert response.json() == {"match": False}
+    assert PendingEntry.objects.get().object == "mismatch"
+
+
+@pytest.mark.django_db
+def test_verify_of_a_malformed_national_id_is_400(client, world):
+    body = {"national_id": "11010519900307123", "full_name": "李伟"}
+
+    response = send(client, "post", "/api/v1/residents/verify", body, key=world["key"])
+
+    assert response.status_code == 400
+    assert problem_type(response) == "national-id-invalid"
+    assert "18 characters" in response.json()["detail"]
+    assert PendingEntry.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_malformed_case_id_is_400(client, world):
+    response = send(client, "get", "/api/v1/agency", {}, key=world["key"], HTTP_X_CASE_ID="bad case id!")
+
+    assert problem_type(response) == "case-id-invalid"
+
+
+@pytest.mark.django_db
+def test_a_suspended_agency_is_403(client, world):
+    world["agency"].is_active = False
+    world["agency"].save()
+
+    response = send(client, "get", "/api/v1/agency", {}, key=world["key"])
+
+    assert response.status_code == 403
+    assert problem_type(response) == "agency-suspended"
