@@ -42,7 +42,8 @@ TOKEN_EXPIRED = "token_expired"
 LIFETIME_TOO_LONG = "lifetime_too_long"
 INVALID_CARD_NUMBER = "invalid_card_number"
 
-_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+# The signature part may be empty so that an unsigned ("alg": "none") token is named as such.
+_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 
 class CredentialRefused(Exception):

@@ -22,3 +22,11 @@ def pharmacy_context():
         actor=Actor(type="agency", id="PHARM01"), role="pharmacy", channel="api", purpose="identity-verification"
     ) as context:
         yield context
+
+
+@pytest.fixture(autouse=True)
+def _cache_cleared():
+    """Start each test with an empty cache: the status list and printable images are cached."""
+    from django.core.cache import cache
+
+    cache.clear()
