@@ -101,6 +101,8 @@ def card_qr_png(*, card: Card) -> bytes:
 
 def card_printable_png(*, card: Card) -> bytes | None:
     """Return the printable card image, queueing its rendering on a cache miss (None while it renders)."""
+    if card.status != Card.Status.ACTIVE:
+        raise CardTransitionRefused(verb="printed", status=card.status)
     record(action="cards.cards.print", subject=card.resident, object=card.ledger_object)
     cached = images.card_printable_cached(card=card)
     if cached is None:
