@@ -129,7 +129,7 @@ def jws_verify(
     if not _COMPACT_JWS.fullmatch(token):
         raise CredentialRefused(MALFORMED)
     header_part, payload_part, signature_part = token.split(".")
-    header = _json_object(b64url_decode(header_part))
+    header = _header_parse(header_part)
     if header.get("alg") != "EdDSA":
         raise CredentialRefused(UNSUPPORTED_ALGORITHM)
     if "crit" in header:
@@ -148,6 +148,20 @@ def jws_verify(
     except InvalidSignature:
         raise CredentialRefused(BAD_SIGNATURE) from None
     return header, _json_object(b64url_decode(payload_part))
+
+
+_headers: dict[str, dict] = {}
+
+
+def _header_parse(header_part: str) -> dict:
+    # Every credential signed by one key has the same header, so parse each distinct one once.
+    # The cache holds the decoded header only; the signature is still checked over the exact bytes.
+    header = _headers.get(header_part)
+    if header is None:
+        header = _json_object(b64url_decode(header_part))
+        if len(_headers) < 64:
+            _headers[header_part] = header
+    return dict(header)
 
 
 def jws_kid(token) -> str | None:
