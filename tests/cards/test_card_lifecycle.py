@@ -245,3 +245,42 @@ def test_database_refuses_two_in_force_cards_for_one_resident():
             issued_on=datetime.date(2026, 1, 1),
             expires_on=datetime.date(2036, 1, 1),
         )
+
+
+@pytest.mark.parametrize(
+    ("status", "act", "expected"),
+    [
+        ("active", lambda card: card_report_lost(card=card), ["cards.cards.lose"]),
+        (
+            "active",
+            lambda card: card_reissue(card=card, reason="damaged", notify=False),
+            ["cards.cards.replace", "cards.cards.issue"],
+        ),
+        (
+            "active",
+            lambda card: cards_expire(today=card.expires_on + datetime.timedelta(days=1)),
+            ["cards.cards.expire"],
+        ),
+    ],
+    ids=["report_lost", "reissue", "expire"],
+)
+def test_other_actions_write_their_ledger_rows(caseworker_context, status, act, expected):
+    card = CardFactory(status=status)
+
+    act(card)
+
+    assert list(PendingEntry.objects.values_list("action", flat=True)) == expected
+    assert all(row.subject for row in PendingEntry.objects.all())
+
+
+def test_expiry_sweep_task_opens_its_own_context_and_records_as_the_system():
+    from cards.tasks import cards_expire_sweep
+
+    card = CardFactory(expires_on=datetime.date(2020, 1, 1))
+
+    cards_expire_sweep()
+
+    card.refresh_from_db()
+    row = PendingEntry.objects.get()
+    assert card.status == "expired"
+    assert (row.actor_type, row.actor_id, row.channel) == ("system", "cards.tasks.cards_expire_sweep", "task")
