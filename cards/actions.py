@@ -1,14 +1,34 @@
 """Write to the resident register and the cards it issues."""
 
+import datetime
+import hashlib
+import hmac
+import secrets
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
+from cards import lock_objects, signing
 from cards.crypto import national_id_lookup_hash
-from cards.errors import ImportRejected, ResidentAlreadyRegistered, ResidentInvalid
-from cards.models import Resident
+from cards.errors import (
+    ActivationCodeInvalid,
+    CardAlreadyIssued,
+    CardReasonInvalid,
+    CardTransitionRefused,
+    ImportRejected,
+    ResidentAlreadyRegistered,
+    ResidentInvalid,
+    SigningKeyUnknown,
+)
+from cards.models import Card, CardRedemption, CardSigningKey, Resident
+from cards.numbers import card_number_generate
+from cards.reasons import CardReason
+from cards.tools import onecard_card_verify as offline
 from cards.validation import resident_fields_clean
-from ledger.api import record, record_bulk
+from ledger.api import context_get, record, record_bulk
 
 IMPORT_FIELDS = ("national_id", "full_name", "phone", "email")
 _IMPORT_BATCH = 2000
@@ -93,3 +113,316 @@ def residents_import(
             Resident.objects.bulk_create(residents[start : start + _IMPORT_BATCH])
         record_bulk(action="cards.residents.create", subjects=residents)
     return len(pending)
+
+
+# Card lifecycle. Each verb moves a card from one of the allowed statuses to the
+# target; anything else raises CardTransitionRefused. docs/cards.md has the table.
+S = Card.Status
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "activated": (frozenset({S.PENDING}), S.ACTIVE),
+    "suspended": (frozenset({S.ACTIVE}), S.SUSPENDED),
+    "resumed": (frozenset({S.SUSPENDED}), S.ACTIVE),
+    "reported lost": (frozenset({S.ACTIVE, S.SUSPENDED}), S.LOST),
+    "reissued": (frozenset({S.ACTIVE, S.SUSPENDED, S.LOST, S.EXPIRED}), S.REPLACED),
+    "revoked": (frozenset({S.PENDING, S.ACTIVE, S.SUSPENDED, S.LOST}), S.REVOKED),
+    "expired": (frozenset({S.PENDING, S.ACTIVE, S.SUSPENDED}), S.EXPIRED),
+}
+CARD_VALIDITY_YEARS = 10
+ACTIVATION_CODE_LIFETIME = datetime.timedelta(days=14)
+ACTIVATION_MAX_ATTEMPTS = 5
+_ACTIVATION_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+_ACTIVATION_LENGTH = 10
+_DEFAULT_PURPOSE = "card-administration"
+
+
+def _card_record(*, action: str, card: Card, detail: str = "", outcome: str = "ok") -> None:
+    # Staff contexts opened for another purpose still record card changes under card administration.
+    purpose = None if context_get().purpose else _DEFAULT_PURPOSE
+    record(
+        action=action,
+        subject=card.resident,
+        purpose=purpose,
+        object=f"{card.ledger_object} v{card.version} {detail}".strip(),
+        outcome=outcome,
+    )
+
+
+def _reason_check(reason: str) -> str:
+    if reason not in CardReason.values:
+        raise CardReasonInvalid(f"unknown reason {reason!r}; use one of: {', '.join(CardReason.values)}")
+    return reason
+
+
+def _transition(*, card: Card, verb: str, reason: str, action: str) -> Card:
+    _reason_check(reason)
+    card = lock_objects.card_lock(card_id=card.pk)
+    allowed, target = TRANSITIONS[verb]
+    if card.status not in allowed:
+        raise CardTransitionRefused(verb=verb, status=card.status)
+    previous = card.status
+    card.status = target
+    card.status_reason = reason
+    card.full_clean()
+    card.save(update_fields=["status", "status_reason", "activated_at", "activation_code_hash", "updated_at"])
+    _card_record(action=action, card=card, detail=f"{previous}->{target} {reason}")
+    return card
+
+
+def _number_unused() -> str:
+    while True:
+        number = card_number_generate()
+        if not Card.objects.filter(number=number).exists():
+            return number
+
+
+def _expiry_from(issued_on: datetime.date) -> datetime.date:
+    try:
+        return issued_on.replace(year=issued_on.year + CARD_VALIDITY_YEARS)
+    except ValueError:  # 29 February
+        return issued_on.replace(year=issued_on.year + CARD_VALIDITY_YEARS, day=28)
+
+
+def _activation_code_hash(*, card_id: int, code: str) -> str:
+    message = f"card-activation:{card_id}:{code.strip().upper().replace('-', '')}".encode()
+    return hmac.new(settings.ONECARD_CARD_KEY_ENCRYPTION_KEY, message, hashlib.sha256).hexdigest()
+
+
+def _activation_send_after_commit(card: Card) -> None:
+    from cards.tasks import card_activation_code_send
+
+    card_id = card.pk
+    transaction.on_commit(lambda: card_activation_code_send.delay(card_id))
+
+
+@transaction.atomic
+def card_issue(*, resident: Resident, reason: str = CardReason.FIRST_ISSUE, notify: bool = True) -> Card:
+    """Issue a pending card to RESIDENT; with NOTIFY, email a one-time activation code after commit."""
+    _reason_check(reason)
+    lock_objects.resident_lock(resident_id=resident.pk)
+    current = [c for c in lock_objects.cards_of_resident_lock(resident_id=resident.pk) if c.status in _HELD]
+    if current:
+        raise CardAlreadyIssued(f"the resident already holds a {current[0].status} card; reissue it instead")
+    card = _card_create(resident=resident, number=_number_unused(), version=1, reason=reason)
+    _card_record(action="cards.cards.issue", card=card, detail=f"->pending {reason}")
+    if notify:
+        _activation_send_after_commit(card)
+    return card
+
+
+_HELD = (S.PENDING, S.ACTIVE, S.SUSPENDED)
+
+
+def _card_create(*, resident: Resident, number: str, version: int, reason: str) -> Card:
+    today = timezone.localdate()
+    card = Card(
+        resident=resident,
+        number=number,
+        version=version,
+        status=S.PENDING,
+        status_reason=reason,
+        issued_on=today,
+        expires_on=_expiry_from(today),
+    )
+    card.full_clean()
+    card.save()
+    return card
+
+
+@transaction.atomic
+def card_activation_code_create(*, card: Card) -> str:
+    """Give the pending CARD a fresh one-time activation code and return it; only its keyed hash is kept."""
+    card = lock_objects.card_lock(card_id=card.pk)
+    if card.status != S.PENDING:
+        raise CardTransitionRefused(verb="given an activation code", status=card.status)
+    code = "".join(secrets.choice(_ACTIVATION_ALPHABET) for _ in range(_ACTIVATION_LENGTH))
+    card.activation_code_hash = _activation_code_hash(card_id=card.pk, code=code)
+    card.activation_code_expires_at = timezone.now() + ACTIVATION_CODE_LIFETIME
+    card.activation_attempts = 0
+    card.save(update_fields=["activation_code_hash", "activation_code_expires_at", "activation_attempts", "updated_at"])
+    _card_record(action="cards.cards.activation_code.create", card=card)
+    return code
+
+
+def card_activate(*, card: Card, code: str) -> Card:
+    """Activate the pending CARD with its one-time code (the resident's step)."""
+    with transaction.atomic():
+        card = lock_objects.card_lock(card_id=card.pk)
+        allowed, _ = TRANSITIONS["activated"]
+        if card.status not in allowed:
+            raise CardTransitionRefused(verb="activated", status=card.status)
+        matches = (
+            bool(card.activation_code_hash)
+            and card.activation_attempts < ACTIVATION_MAX_ATTEMPTS
+            and card.activation_code_expires_at is not None
+            and card.activation_code_expires_at > timezone.now()
+            and hmac.compare_digest(card.activation_code_hash, _activation_code_hash(card_id=card.pk, code=code))
+        )
+        if matches:
+            card.activated_at = timezone.now()
+            card.activation_code_hash = ""
+            card.save(update_fields=["activated_at", "activation_code_hash", "updated_at"])
+            return _transition(card=card, verb="activated", reason=CardReason.ACTIVATED, action="cards.cards.activate")
+        # The failed attempt is counted and recorded even though the caller gets an error.
+        card.activation_attempts += 1
+        card.save(update_fields=["activation_attempts", "updated_at"])
+        _card_record(action="cards.cards.activate", card=card, detail="wrong-code", outcome="denied")
+    raise ActivationCodeInvalid("the activation code is wrong, expired, or has been tried too often")
+
+
+@transaction.atomic
+def card_suspend(*, card: Card, reason: str) -> Card:
+    """Suspend an active card; it fails verification until resumed."""
+    return _transition(card=card, verb="suspended", reason=reason, action="cards.cards.suspend")
+
+
+@transaction.atomic
+def card_resume(*, card: Card, reason: str) -> Card:
+    """Make a suspended card active again."""
+    return _transition(card=card, verb="resumed", reason=reason, action="cards.cards.resume")
+
+
+@transaction.atomic
+def card_report_lost(*, card: Card) -> Card:
+    """Mark the card lost at the resident's report; it stops verifying at once and can only be reissued."""
+    return _transition(card=card, verb="reported lost", reason=CardReason.REPORTED_LOST, action="cards.cards.lose")
+
+
+@transaction.atomic
+def card_revoke(*, card: Card, reason: str) -> Card:
+    """Revoke the card for good."""
+    return _transition(card=card, verb="revoked", reason=reason, action="cards.cards.revoke")
+
+
+@transaction.atomic
+def card_reissue(*, card: Card, reason: str, new_number: bool | None = None, notify: bool = True) -> Card:
+    """Replace CARD with a pending successor: a new number if it was lost (or when asked), else the next version."""
+    _reason_check(reason)
+    lock_objects.resident_lock(resident_id=card.resident_id)
+    lock_objects.cards_of_resident_lock(resident_id=card.resident_id)
+    previous_status = Card.objects.values_list("status", flat=True).get(pk=card.pk)
+    old = _transition(card=card, verb="reissued", reason=reason, action="cards.cards.replace")
+    if new_number is None:
+        # A lost card's number may be in other hands; a damaged one's is not.
+        new_number = previous_status == S.LOST or reason in (CardReason.REPORTED_LOST, CardReason.SUSPECTED_FRAUD)
+    if new_number:
+        successor = _card_create(resident=old.resident, number=_number_unused(), version=1, reason=reason)
+    else:
+        latest = Card.objects.filter(number=old.number).order_by("-version").values_list("version", flat=True)[0]
+        successor = _card_create(resident=old.resident, number=old.number, version=latest + 1, reason=reason)
+    old.replaced_by = successor
+    old.save(update_fields=["replaced_by", "updated_at"])
+    _card_record(action="cards.cards.issue", card=successor, detail=f"->pending {reason} replaces {old.ledger_object}")
+    if notify:
+        _activation_send_after_commit(successor)
+    return successor
+
+
+def cards_expire(*, today: datetime.date | None = None) -> int:
+    """Mark every pending, active or suspended card past its expiry date expired; return how many."""
+    today = today or timezone.localdate()
+    due = TRANSITIONS["expired"][0]
+    with transaction.atomic():
+        resident_ids = sorted(
+            set(Card.objects.filter(expires_on__lt=today, status__in=due).values_list("resident_id", flat=True))
+        )
+        list(Resident.objects.select_for_update().filter(pk__in=resident_ids).order_by("id"))
+        cards = list(
+            Card.objects.select_for_update()
+            .select_related("resident")
+            .filter(resident_id__in=resident_ids, expires_on__lt=today, status__in=due)
+            .order_by("id")
+        )
+        for card in cards:
+            _transition(card=card, verb="expired", reason=CardReason.EXPIRED, action="cards.cards.expire")
+        # A jti only matters until its token expires; keep a day of margin.
+        CardRedemption.objects.filter(expires_at__lt=timezone.now() - datetime.timedelta(days=1)).delete()
+    return len(cards)
+
+
+# Credentials.
+STATUS_REASONS = {
+    S.PENDING: "not_activated",
+    S.SUSPENDED: "suspended",
+    S.LOST: "lost",
+    S.REVOKED: "revoked",
+    S.EXPIRED: "card_expired",
+    S.REPLACED: "replaced",
+}
+UNKNOWN_CARD = "unknown_card"
+KEY_RETIRED = "key_retired"
+ALREADY_USED = "already_used"
+UNRESOLVED_SUBJECT = "cards:unresolved-credential"
+
+
+@dataclass(frozen=True)
+class CardVerification:
+    valid: bool
+    card_number: str | None
+    status: str | None
+    reason: str | None
+
+
+def _verification_record(*, subject, card: Card | None, reason: str | None, dynamic: bool | None) -> None:
+    kind = "dynamic" if dynamic else "static" if dynamic is not None else "unparsed"
+    detail = f"{card.ledger_object} v{card.version} " if card else ""
+    record(
+        action="cards.credentials.verify",
+        subject=subject,
+        object=f"{detail}{kind} {reason or 'valid'}",
+        outcome="ok" if reason is None else "invalid",
+    )
+
+
+@transaction.atomic
+def card_token_verify(*, token: str) -> CardVerification:
+    """Verify a QR credential online: signature, kid, claims, card status and one use; record the check."""
+    now = timezone.now().timestamp()
+    try:
+        header, payload = offline.jws_verify(token, signing.verification_keys())
+        claims = offline.claims_check(header, payload, now=now, issuer=settings.ONECARD_CARD_ISSUER)
+    except offline.CredentialRefused as refused:
+        reason = refused.reason
+        if reason == offline.UNKNOWN_KEY and offline.jws_kid(token) in signing.retired_kids():
+            reason = KEY_RETIRED
+        _verification_record(subject=UNRESOLVED_SUBJECT, card=None, reason=reason, dynamic=None)
+        return CardVerification(valid=False, card_number=None, status=None, reason=reason)
+    card = Card.objects.select_related("resident").filter(number=claims.card_number, version=claims.version).first()
+    if card is None:
+        _verification_record(subject=UNRESOLVED_SUBJECT, card=None, reason=UNKNOWN_CARD, dynamic=claims.dynamic)
+        return CardVerification(valid=False, card_number=claims.card_number, status=None, reason=UNKNOWN_CARD)
+    reason = STATUS_REASONS.get(card.status)
+    if reason is None and claims.dynamic:
+        try:
+            with transaction.atomic():
+                CardRedemption.objects.create(
+                    jti=claims.jti,
+                    card=card,
+                    expires_at=datetime.datetime.fromtimestamp(claims.expires_at, tz=datetime.UTC),
+                    redeemed_by=context_get().actor.id[:80],
+                )
+        except IntegrityError:
+            reason = ALREADY_USED
+    _verification_record(subject=card.resident, card=card, reason=reason, dynamic=claims.dynamic)
+    return CardVerification(valid=reason is None, card_number=card.number, status=card.status, reason=reason)
+
+
+@transaction.atomic
+def signing_key_rotate() -> CardSigningKey:
+    """Add a new signing key; it signs from now on and older keys keep verifying until retired."""
+    list(lock_objects.signing_keys_lock())
+    key = signing.signing_key_create()
+    transaction.on_commit(signing.keys_cache_clear)
+    return key
+
+
+@transaction.atomic
+def signing_key_retire(*, kid: str) -> CardSigningKey:
+    """Retire the key KID: it leaves the JWKS and credentials it signed stop verifying."""
+    key = next((row for row in lock_objects.signing_keys_lock() if row.kid == kid), None)
+    if key is None or key.retired_at is not None:
+        raise SigningKeyUnknown(f"no signing key in use has kid {kid!r}")
+    key.retired_at = timezone.now()
+    key.save(update_fields=["retired_at"])
+    transaction.on_commit(signing.keys_cache_clear)
+    signing.keys_cache_clear()
+    return key

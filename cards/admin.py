@@ -1,10 +1,23 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
-from cards.actions import resident_register, resident_update_contact
-from cards.models import Resident
-from cards.selectors import resident_get_by_national_id, resident_search
+from cards.actions import (
+    card_issue,
+    card_reissue,
+    card_resume,
+    card_revoke,
+    card_suspend,
+    resident_register,
+    resident_update_contact,
+)
+from cards.errors import CardsError
+from cards.models import Card, Resident
+from cards.reasons import CardReason
+from cards.selectors import card_history, resident_get_by_national_id, resident_search
 from cards.validation import resident_fields_clean
 
 
@@ -39,6 +52,17 @@ class ResidentAdmin(admin.ModelAdmin):
     readonly_fields = ["national_id_masked", "birth_date", "sex", "province_code", "created_at", "updated_at"]
     fields = ["full_name", "phone", "email", "user", "national_id_masked", "birth_date", "sex", "province_code"]
     raw_id_fields = ["user"]
+    actions = ["issue_card"]
+
+    @admin.action(description="Issue a card to the selected residents")
+    def issue_card(self, request, queryset):
+        for resident in queryset:
+            try:
+                card = card_issue(resident=resident, reason=CardReason.FIRST_ISSUE)
+            except CardsError as error:
+                self.message_user(request, f"{resident}: {error}", messages.ERROR)
+            else:
+                self.message_user(request, f"{resident}: issued {card}; the activation code goes by email.")
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
@@ -67,3 +91,98 @@ class ResidentAdmin(admin.ModelAdmin):
         )
         # The admin keeps using OBJ after save_model for its log entry and redirect.
         vars(obj).update(vars(resident))
+
+
+class CardReasonForm(forms.Form):
+    reason = forms.ChoiceField(choices=CardReason.choices)
+
+
+def _card_transition_action(name: str, verb, description: str):
+    """Build an admin action that asks for a reason, then applies VERB to each selected card."""
+
+    def action(modeladmin, request, queryset):
+        form = CardReasonForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            context = {
+                **modeladmin.admin_site.each_context(request),
+                "title": description,
+                "queryset": queryset,
+                "form": form,
+                "action": name,
+                "opts": modeladmin.model._meta,
+            }
+            return TemplateResponse(request, "admin/cards/card/transition.html", context)
+        for card in queryset:
+            try:
+                result = verb(card=card, reason=form.cleaned_data["reason"])
+            except CardsError as error:
+                modeladmin.message_user(request, f"{card}: {error}", messages.ERROR)
+            else:
+                modeladmin.message_user(request, f"{card}: done, now {result}.")
+        return None
+
+    action.__name__ = name
+    return admin.action(description=description)(action)
+
+
+@admin.register(Card)
+class CardAdmin(admin.ModelAdmin):
+    list_display = ["number_display", "version", "resident", "status", "status_reason", "issued_on", "expires_on"]
+    list_filter = ["status"]
+    list_select_related = ["resident"]
+    search_fields = ["number"]
+    readonly_fields = [
+        "number_display",
+        "version",
+        "resident",
+        "status",
+        "status_reason",
+        "issued_on",
+        "expires_on",
+        "activated_at",
+        "replaced_by",
+        "history",
+    ]
+    fields = readonly_fields
+    actions = [
+        _card_transition_action("suspend_cards", card_suspend, "Suspend the selected cards"),
+        _card_transition_action("resume_cards", card_resume, "Resume the selected cards"),
+        _card_transition_action("revoke_cards", card_revoke, "Revoke the selected cards"),
+        _card_transition_action("reissue_cards", card_reissue, "Reissue the selected cards"),
+    ]
+
+    def has_add_permission(self, request):
+        # Cards are issued from the resident list, through card_issue.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Status changes go through the actions above, each with a reason; the form is read-only.
+        return False
+
+    @admin.display(description="history (from the ledger)")
+    def history(self, card: Card):
+        rows = card_history(card=card)
+        if not rows:
+            return "-"
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{} {} ({}, {})</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    row["time"].strftime("%Y-%m-%d %H:%M:%S"),
+                    row["action"],
+                    row["actor_type"],
+                    row["actor_id"],
+                    row["role"],
+                    row["channel"],
+                    row["object"].split(" ", 2)[-1] if row["object"].count(" ") >= 2 else "",
+                    row["outcome"],
+                )
+                for row in rows
+            ),
+        )
+        header = mark_safe("<tr><th>time</th><th>action</th><th>by</th><th>change</th><th>outcome</th></tr>")
+        return format_html("<table>{}{}</table>", header, body)

@@ -23,3 +23,28 @@ class ImportRejected(CardsError):
     def __init__(self, problems: list[tuple[int, str, str]]) -> None:
         self.problems = problems
         super().__init__(f"{len(problems)} problem(s); nothing was saved")
+
+
+class CardTransitionRefused(CardsError):
+    """The card's status does not allow the requested change."""
+
+    def __init__(self, *, verb: str, status: str) -> None:
+        self.verb = verb
+        self.status = status
+        super().__init__(f"a {status} card cannot be {verb}")
+
+
+class CardAlreadyIssued(CardsError):
+    """The resident already holds a card that is pending, active or suspended."""
+
+
+class CardReasonInvalid(CardsError):
+    """The reason given for a card change is not in the vocabulary."""
+
+
+class ActivationCodeInvalid(CardsError):
+    """The activation code is wrong, used up, or expired."""
+
+
+class SigningKeyUnknown(CardsError):
+    """No signing key has this kid, or it is already retired."""

@@ -66,3 +66,100 @@ class Resident(models.Model):
     def ledger_subject(self) -> str:
         """Return the stable reference the ledger pseudonymises for this resident."""
         return f"resident:{self.pk}"
+
+
+class Card(models.Model):
+    """A resident's one card: a Luhn-checked number, its version, and where it is in its lifecycle.
+
+    A reissue either bumps the version (same number) or starts a new number at
+    version 1; (number, version) is unique and a number belongs to one resident.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending activation")
+        ACTIVE = "active", _("active")
+        SUSPENDED = "suspended", _("suspended")
+        LOST = "lost", _("reported lost")
+        REVOKED = "revoked", _("revoked")
+        EXPIRED = "expired", _("expired")
+        REPLACED = "replaced", _("replaced")
+
+    IN_FORCE = (Status.ACTIVE, Status.SUSPENDED)
+
+    number = models.CharField(_("card number"), max_length=19, db_index=True)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="cards")
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    status_reason = models.CharField(_("reason of the last change"), max_length=32, blank=True)
+    issued_on = models.DateField(_("issued on"))
+    expires_on = models.DateField(_("expires on"))
+    activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
+    replaced_by = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaces", editable=False
+    )
+    activation_code_hash = models.CharField(max_length=64, blank=True, editable=False)
+    activation_code_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    activation_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("card")
+        verbose_name_plural = _("cards")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["number", "version"], name="cards_card_number_version_unique"),
+            models.UniqueConstraint(
+                fields=["resident"],
+                condition=models.Q(status__in=["active", "suspended"]),
+                name="cards_card_one_in_force_per_resident",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"card {self.number_display} v{self.version} ({self.status})"
+
+    @property
+    def number_display(self) -> str:
+        """Return the number in groups of four, as printed."""
+        return " ".join(self.number[i : i + 4] for i in range(0, len(self.number), 4))
+
+    @property
+    def ledger_object(self) -> str:
+        return f"card:{self.pk}"
+
+
+class CardSigningKey(models.Model):
+    """An Ed25519 key that signs card credentials, its private half sealed under the key-encryption key.
+
+    The newest key that is not retired signs; every key not retired verifies
+    and is published in the JWKS.
+    """
+
+    kid = models.CharField(max_length=64, unique=True)
+    public_key = models.BinaryField()
+    private_key_ciphertext = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"signing key {self.kid}" + (" (retired)" if self.retired_at else "")
+
+
+class CardRedemption(models.Model):
+    """One use of a dynamic credential; the unique jti makes a second use fail in the database."""
+
+    jti = models.CharField(max_length=64, unique=True)
+    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="redemptions")
+    redeemed_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    redeemed_by = models.CharField(max_length=80)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"redemption {self.jti}"

@@ -1,11 +1,19 @@
 """Read the resident register."""
 
-from django.db.models import Q, QuerySet
+import datetime
+import uuid
 
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from cards import images, signing
 from cards.crypto import national_id_lookup_hash
-from cards.models import Resident
+from cards.errors import CardTransitionRefused
+from cards.models import Card, Resident
 from cards.national_id import normalize_national_id
-from ledger.api import record
+from cards.tools.onecard_card_verify import DYNAMIC_LIFETIME_SECONDS, STATUS_LIST_TYPE
+from ledger.api import record, subject_pseudonyms
 
 
 def resident_get_by_national_id(*, national_id: str) -> Resident | None:
@@ -25,3 +33,123 @@ def resident_search(*, term: str, queryset: QuerySet[Resident] | None = None) ->
         return queryset
     lookup = national_id_lookup_hash(normalize_national_id(term))
     return queryset.filter(Q(national_id_hash=lookup) | Q(full_name__icontains=term) | Q(phone__contains=term))
+
+
+def card_get_for_user(*, user) -> Card | None:
+    """Return the user's current card (pending, active or suspended; else the latest), recording the read."""
+    resident = Resident.objects.filter(user=user).first() if getattr(user, "is_authenticated", False) else None
+    if resident is None:
+        return None
+    cards = list(Card.objects.filter(resident=resident).select_related("resident").order_by("-id")[:20])
+    held = [card for card in cards if card.status in (Card.Status.PENDING, *Card.IN_FORCE)]
+    card = held[0] if held else (cards[0] if cards else None)
+    if card is not None:
+        record(action="cards.cards.read", subject=resident, object=card.ledger_object)
+    return card
+
+
+def card_list_for_resident(*, resident: Resident) -> list[Card]:
+    """Return every card of RESIDENT, newest first, recording the read."""
+    cards = list(Card.objects.filter(resident=resident).order_by("-id"))
+    record(action="cards.cards.list", subject=resident)
+    return cards
+
+
+def _credential_claims(card: Card, now: datetime.datetime) -> dict:
+    if card.status != Card.Status.ACTIVE:
+        raise CardTransitionRefused(verb="given a credential", status=card.status)
+    return {
+        "iss": settings.ONECARD_CARD_ISSUER,
+        "sub": card.number,
+        "ver": card.version,
+        "iat": int(now.timestamp()),
+    }
+
+
+def card_token_static(*, card: Card) -> str:
+    """Return the static QR credential of an active card, valid until the card expires."""
+    now = timezone.now()
+    claims = _credential_claims(card, now)
+    end_of_expiry_day = datetime.datetime.combine(card.expires_on, datetime.time.max, tzinfo=datetime.UTC)
+    claims["exp"] = int(end_of_expiry_day.timestamp())
+    token = signing.jws_sign(claims)
+    record(action="cards.credentials.static.issue", subject=card.resident, object=card.ledger_object)
+    return token
+
+
+def card_token_dynamic(*, card: Card) -> str:
+    """Return a one-use QR credential of an active card, valid for 60 seconds."""
+    now = timezone.now()
+    claims = _credential_claims(card, now)
+    claims["exp"] = claims["iat"] + DYNAMIC_LIFETIME_SECONDS
+    claims["jti"] = uuid.uuid4().hex
+    token = signing.jws_sign(claims)
+    record(action="cards.credentials.dynamic.issue", subject=card.resident, object=card.ledger_object)
+    return token
+
+
+def card_qr_svg(*, card: Card, dynamic: bool = False) -> str:
+    """Return an SVG QR code of the card's static (or a fresh dynamic) credential, for pages."""
+    token = card_token_dynamic(card=card) if dynamic else card_token_static(card=card)
+    return images.qr_svg(token)
+
+
+def card_qr_png(*, card: Card) -> bytes:
+    """Return a PNG QR code of the card's static credential, for download."""
+    return images.qr_png(card_token_static(card=card))
+
+
+def card_printable_png(*, card: Card) -> bytes | None:
+    """Return the printable card image, queueing its rendering on a cache miss (None while it renders)."""
+    if card.status != Card.Status.ACTIVE:
+        raise CardTransitionRefused(verb="printed", status=card.status)
+    record(action="cards.cards.print", subject=card.resident, object=card.ledger_object)
+    cached = images.card_printable_cached(card=card)
+    if cached is None:
+        from cards.tasks import card_printable_render
+
+        card_printable_render.delay(card.pk)
+        cached = images.card_printable_cached(card=card)
+    return cached
+
+
+def card_history(*, card: Card) -> list[dict]:
+    """Return the ledger records of CARD, oldest first, recording the read.
+
+    Reads the ledger's pending table until the ledger exposes a read API for a
+    subject's sequenced entries.
+    """
+    from ledger.models import PendingEntry
+
+    record(action="cards.cards.history", subject=card.resident, object=card.ledger_object)
+    prefix = f"{card.ledger_object} "
+    rows = PendingEntry.objects.filter(subject__in=subject_pseudonyms(card.resident), object__startswith=prefix)
+    return list(
+        rows.order_by("id").values("time", "actor_type", "actor_id", "role", "channel", "action", "object", "outcome")
+    )
+
+
+def status_list_token() -> str:
+    """Return the signed status list: every listed card number with its non-valid versions."""
+    return signing.jws_sign(status_list_claims(), typ=STATUS_LIST_TYPE)
+
+
+STATUS_LIST_STATUSES = (
+    Card.Status.SUSPENDED,
+    Card.Status.LOST,
+    Card.Status.REVOKED,
+    Card.Status.REPLACED,
+    Card.Status.EXPIRED,
+)
+STATUS_LIST_LIFETIME_SECONDS = 24 * 60 * 60
+
+
+def status_list_claims() -> dict:
+    """Return the claims of the status list document."""
+    now = int(timezone.now().timestamp())
+    cards: dict[str, dict[str, str]] = {}
+    # A card past its expiry date fails on its own exp claim, so it need not be listed.
+    rows = Card.objects.filter(status__in=STATUS_LIST_STATUSES, expires_on__gte=timezone.localdate())
+    for number, version, status in rows.order_by("number", "version").values_list("number", "version", "status"):
+        cards.setdefault(number, {})[str(version)] = status
+    return {"iss": settings.ONECARD_CARD_ISSUER, "iat": now, "exp": now + STATUS_LIST_LIFETIME_SECONDS, "cards": cards}

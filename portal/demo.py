@@ -11,9 +11,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from cards.actions import resident_register
+from cards.actions import card_activate, card_activation_code_create, card_issue, resident_register
+from cards.models import Card
 from cards.national_id import check_character
-from cards.selectors import resident_get_by_national_id
+from cards.selectors import card_token_static, resident_get_by_national_id
 from services.core.actions import agency_create, agency_grants_set, agency_key_issue, agency_key_revoke, consent_grant
 from services.core.models import Agency
 from services.core.selectors import agency_purposes, agency_scopes, consent_active_exists
@@ -58,10 +59,28 @@ def seed_residents() -> list[dict]:
                 email=f"{spec['username']}@example.org",
                 user=user,
             )
+        card = seed_card(resident)
         out.append(
-            {"username": user.username, "password": RESIDENT_PASSWORD, "national_id": national_id, "resident": resident}
+            {
+                "username": user.username,
+                "password": RESIDENT_PASSWORD,
+                "national_id": national_id,
+                "resident": resident,
+                "card_number": card.number,
+                "card_token": card_token_static(card=card),
+            }
         )
     return out
+
+
+def seed_card(resident) -> Card:
+    """Return the resident's active card, issuing and activating one if needed."""
+    card = resident.cards.filter(status__in=[Card.Status.ACTIVE, Card.Status.PENDING]).order_by("-id").first()
+    if card is None:
+        card = card_issue(resident=resident, notify=False)
+    if card.status == Card.Status.PENDING:
+        card = card_activate(card=card, code=card_activation_code_create(card=card))
+    return card
 
 
 def _totp_device(user) -> TOTPDevice:

@@ -48,6 +48,12 @@ ONECARD_LOOKUP_KEY = KEYS.secret("ONECARD_LOOKUP_KEY")
 # Ledger subject pseudonyms: {version: key}. The highest version signs new
 # entries; older versions stay so a resident's older entries can be found.
 ONECARD_LEDGER_SUBJECT_KEYS = {1: KEYS.secret("ONECARD_LEDGER_SUBJECT_KEY")}
+# Seals the card signing keys stored in the database (cards.CardSigningKey).
+ONECARD_CARD_KEY_ENCRYPTION_KEY = KEYS.secret("ONECARD_CARD_KEY_ENCRYPTION_KEY")
+# The "iss" claim of card credentials and the status list.
+ONECARD_CARD_ISSUER = env.str("ONECARD_CARD_ISSUER", default="onecard")
+# A TrueType/OpenType font with CJK glyphs for printable cards; Pillow's default font has none.
+ONECARD_CARD_FONT = env.str("ONECARD_CARD_FONT", default="")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -129,6 +135,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE["cards-expire-daily"] = {"task": "cards.tasks.cards_expire_sweep", "schedule": 24 * 60 * 60}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

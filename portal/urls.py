@@ -14,6 +14,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", include("portal.api.urls")),
+    path("", include("cards.urls")),
 ]
 
 handler400 = "portal.api.views.handler400"

@@ -15,3 +15,13 @@ def ledger_context():
         actor=Actor(type="staff", id="test-registrar"), role="registrar", channel="command", purpose="registration"
     ) as context:
         yield context
+
+
+@pytest.fixture(autouse=True)
+def _card_signing_keys_forgotten():
+    """Drop cached card signing keys: each test's database starts without them."""
+    from cards.signing import keys_cache_clear
+
+    keys_cache_clear()
+    yield
+    keys_cache_clear()

@@ -9,7 +9,9 @@ from rest_framework.test import APIClient
 from ledger.api import Actor, access_context
 from ledger.models import PendingEntry
 from services.core.actions import agency_key_issue, agency_key_revoke, consent_grant
+from tests.cards.test_credentials import static_token
 from tests.factories import ResidentFactory
+from tests.factories.cards import CardFactory
 from tests.factories.core import agency_with_key
 
 VERIFY_SCOPE = "residents:verify"
@@ -41,8 +43,9 @@ def world():
     resident = ResidentFactory(full_name="李伟")
     agency, key = agency_with_key(scopes=[VERIFY_SCOPE, "cards:verify"], purposes=[PURPOSE])
     grant_consent(resident, agency)
+    token = static_token(CardFactory(resident=resident))
     PendingEntry.objects.all().delete()
-    return {"resident": resident, "agency": agency, "key": key}
+    return {"resident": resident, "agency": agency, "key": key, "card_token": token}
 
 
 def endpoints(world) -> list[tuple[str, str, dict, str | None]]:
@@ -57,6 +60,7 @@ def endpoints(world) -> list[tuple[str, str, dict, str | None]]:
             {"national_id": resident.national_id, "full_name": resident.full_name},
             VERIFY_SCOPE,
         ),
+        ("post", "/api/v1/cards/verify", {"token": world["card_token"]}, "cards:verify"),
     ]
 
 
@@ -70,11 +74,11 @@ def send(client, method, path, body, *, key=None, purpose=PURPOSE, **headers):
     return client.get(path, **headers)
 
 
-ENDPOINT_IDS = ["agency", "consents", "residents-verify"]
+ENDPOINT_IDS = ["agency", "consents", "residents-verify", "cards-verify"]
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("index", range(3), ids=ENDPOINT_IDS)
+@pytest.mark.parametrize("index", range(len(ENDPOINT_IDS)), ids=ENDPOINT_IDS)
 def test_a_call_without_a_key_is_401(client, world, index):
     method, path, body, _scope = endpoints(world)[index]
 
@@ -86,7 +90,7 @@ def test_a_call_without_a_key_is_401(client, world, index):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("index", range(3), ids=ENDPOINT_IDS)
+@pytest.mark.parametrize("index", range(len(ENDPOINT_IDS)), ids=ENDPOINT_IDS)
 def test_a_call_with_a_wrong_key_is_401(client, world, index):
     method, path, body, _scope = endpoints(world)[index]
     prefix = world["key"].split(".")[0]
@@ -98,7 +102,7 @@ def test_a_call_with_a_wrong_key_is_401(client, world, index):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("index", range(3), ids=ENDPOINT_IDS)
+@pytest.mark.parametrize("index", range(len(ENDPOINT_IDS)), ids=ENDPOINT_IDS)
 def test_a_call_with_a_revoked_key_is_401(client, world, index):
     method, path, body, _scope = endpoints(world)[index]
     key = world["agency"].keys.get()
@@ -111,7 +115,7 @@ def test_a_call_with_a_revoked_key_is_401(client, world, index):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("index", range(3), ids=ENDPOINT_IDS)
+@pytest.mark.parametrize("index", range(len(ENDPOINT_IDS)), ids=ENDPOINT_IDS)
 def test_a_call_with_an_expired_key_is_401(client, world, index):
     method, path, body, _scope = endpoints(world)[index]
     _key, secret = agency_key_issue(
@@ -125,12 +129,13 @@ def test_a_call_with_an_expired_key_is_401(client, world, index):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("index", range(3), ids=ENDPOINT_IDS)
+@pytest.mark.parametrize("index", range(len(ENDPOINT_IDS)), ids=ENDPOINT_IDS)
 def test_a_call_without_the_scope_is_403(client, world, index):
     method, path, body, scope = endpoints(world)[index]
     if scope is None:
         pytest.skip("this endpoint needs no scope: any authenticated agency may call it")
-    _agency, key = agency_with_key(scopes=["cards:verify"], purposes=[PURPOSE])
+    other_scopes = [s for s in (VERIFY_SCOPE, "cards:verify") if s != scope]
+    _agency, key = agency_with_key(scopes=other_scopes, purposes=[PURPOSE])
 
     response = send(client, method, path, body, key=key)
 
@@ -140,7 +145,7 @@ def test_a_call_without_the_scope_is_403(client, world, index):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("index", range(3), ids=ENDPOINT_IDS)
+@pytest.mark.parametrize("index", range(len(ENDPOINT_IDS)), ids=ENDPOINT_IDS)
 def test_a_call_without_a_purpose_is_400(client, world, index):
     method, path, body, _scope = endpoints(world)[index]
 
@@ -153,7 +158,7 @@ def test_a_call_without_a_purpose_is_400(client, world, index):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("purpose", ["medical-treatment", "curiosity"])
-@pytest.mark.parametrize("index", range(3), ids=ENDPOINT_IDS)
+@pytest.mark.parametrize("index", range(len(ENDPOINT_IDS)), ids=ENDPOINT_IDS)
 def test_a_call_for_a_purpose_not_granted_is_403(client, world, index, purpose):
     method, path, body, _scope = endpoints(world)[index]
 
@@ -224,7 +229,7 @@ def test_verify_of_an_unregistered_resident_looks_like_no_consent(client, world)
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("index", range(3), ids=ENDPOINT_IDS)
+@pytest.mark.parametrize("index", range(len(ENDPOINT_IDS)), ids=ENDPOINT_IDS)
 def test_a_right_call_succeeds(client, world, index):
     method, path, body, _scope = endpoints(world)[index]
 

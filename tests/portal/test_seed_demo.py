@@ -58,3 +58,22 @@ def test_seed_demo_lists_one_agency_of_each_kind_with_a_fresh_working_key():
     assert client.post("/api/v1/residents/verify", body, format="json").json() == {"match": True}
     stale = APIClient(HTTP_AUTHORIZATION=f"Bearer {old_bank['api_key']}", HTTP_X_PURPOSE="identity-verification")
     assert stale.get("/api/v1/agency").status_code == 401
+
+
+@pytest.mark.django_db
+def test_seed_demo_gives_each_citizen_an_active_card_and_a_verifiable_token():
+    from cards.actions import card_token_verify
+    from cards.numbers import card_number_is_valid
+    from ledger.api import Actor, access_context
+
+    first = seed()
+    second = seed()
+
+    for citizen in second["citizens"]:
+        assert card_number_is_valid(citizen["card_number"])
+        with access_context(
+            actor=Actor(type="agency", id="PHARM01"), role="pharmacy", channel="api", purpose="identity-verification"
+        ):
+            result = card_token_verify(token=citizen["card_token"])
+        assert (result.valid, result.card_number) == (True, citizen["card_number"])
+    assert [c["card_number"] for c in first["citizens"]] == [c["card_number"] for c in second["citizens"]]

@@ -1,9 +1,10 @@
 from django.urls import path
 
-from services.core.api import views
+from services.core.api import cards, views
 
 urlpatterns = [
     path("agency", views.AgencyView.as_view(), name="api-agency"),
     path("consents", views.ConsentListView.as_view(), name="api-consents"),
     path("residents/verify", views.ResidentVerifyView.as_view(), name="api-residents-verify"),
+    path("cards/verify", cards.CardVerifyView.as_view(), name="api-cards-verify"),
 ]

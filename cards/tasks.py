@@ -1,0 +1,58 @@
+"""Celery tasks for cards: each loads ids, opens its own access context, and calls one action."""
+
+from celery import shared_task
+from django.core.mail import send_mail
+
+from ledger.api import Actor, access_context
+
+
+def _system_context(name: str):
+    return access_context(
+        actor=Actor(type="system", id=f"cards.tasks.{name}"),
+        role="system",
+        channel="task",
+        purpose="card-administration",
+    )
+
+
+@shared_task(ignore_result=True)
+def card_activation_code_send(card_id: int) -> None:
+    """Create the card's one-time activation code and email it to the resident."""
+    from cards.actions import card_activation_code_create
+    from cards.models import Card
+
+    with _system_context("card_activation_code_send"):
+        card = Card.objects.select_related("resident").get(pk=card_id)
+        if not card.resident.email or card.status != Card.Status.PENDING:
+            return
+        # The code is made here, not passed in, so it never sits in the broker.
+        code = card_activation_code_create(card=card)
+        send_mail(
+            subject="Your OneCard activation code",
+            message=(
+                f"Your card ending in {card.number[-4:]} is ready.\n"
+                f"Activation code: {code}\n"
+                "It can be used once and expires in 14 days. Nobody from OneCard will ask you for it."
+            ),
+            from_email=None,
+            recipient_list=[card.resident.email],
+        )
+
+
+@shared_task(ignore_result=True)
+def cards_expire_sweep() -> int:
+    """Expire every card past its expiry date (daily, on beat)."""
+    from cards.actions import cards_expire
+
+    with _system_context("cards_expire_sweep"):
+        return cards_expire()
+
+
+@shared_task(ignore_result=True)
+def card_printable_render(card_id: int) -> None:
+    """Render the printable card image and cache it."""
+    from cards.images import card_printable_cache_fill
+    from cards.models import Card
+
+    with _system_context("card_printable_render"):
+        card_printable_cache_fill(card=Card.objects.select_related("resident").get(pk=card_id))

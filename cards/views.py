@@ -1,0 +1,35 @@
+"""Public, unauthenticated endpoints for offline verifiers: the JWKS and the signed status list."""
+
+import json
+
+from django.core.cache import cache
+from django.http import HttpResponse
+from django.views.decorators.http import require_GET
+
+from cards.selectors import status_list_token
+from cards.signing import jwks_document
+
+# A reported-lost card reaches the published list within this many seconds.
+STATUS_LIST_CACHE_SECONDS = 1
+
+
+@require_GET
+def jwks(request):
+    """Publish the public keys that verify card credentials."""
+    response = HttpResponse(json.dumps(jwks_document()), content_type="application/jwk-set+json")
+    response["Cache-Control"] = "public, max-age=300"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_GET
+def status_list(request):
+    """Publish the signed list of cards that must not verify, for offline verifiers."""
+    token = cache.get("cards:status-list")
+    if token is None:
+        token = status_list_token()
+        cache.set("cards:status-list", token, STATUS_LIST_CACHE_SECONDS)
+    response = HttpResponse(token, content_type="application/jwt")
+    response["Cache-Control"] = f"public, max-age={STATUS_LIST_CACHE_SECONDS}"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response

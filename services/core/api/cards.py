@@ -1,0 +1,45 @@
+"""Partner endpoints of the cards app, behind the gateway (cards itself cannot import the gateway)."""
+
+from dataclasses import asdict
+
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework.response import Response
+
+from cards.actions import card_token_verify
+from cards.api.serializers import CardVerifyRequestSerializer, CardVerifyResponseSerializer
+from services.core.api.base import GatewayAPIView
+
+
+class CardVerifyView(GatewayAPIView):
+    """Check a QR credential and the card's status; a dynamic QR code is good for one use."""
+
+    required_scope = "cards:verify"
+
+    @extend_schema(
+        operation_id="cards_verify",
+        request=CardVerifyRequestSerializer,
+        responses={200: CardVerifyResponseSerializer},
+        examples=[
+            OpenApiExample("Request", value={"token": "eyJhbGciOiJFZERTQSIsImtpZCI6Ii4uLiJ9..."}, request_only=True),
+            OpenApiExample(
+                "A card in force",
+                value={"valid": True, "card_number": "9123456789012345678", "status": "active", "reason": None},
+                response_only=True,
+            ),
+            OpenApiExample(
+                "A second scan of a dynamic QR code",
+                value={
+                    "valid": False,
+                    "card_number": "9123456789012345678",
+                    "status": "active",
+                    "reason": "already_used",
+                },
+                response_only=True,
+            ),
+        ],
+    )
+    def post(self, request):
+        serializer = CardVerifyRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = card_token_verify(token=serializer.validated_data["token"])
+        return Response(CardVerifyResponseSerializer(asdict(result)).data)

@@ -1,0 +1,70 @@
+import io
+
+import pytest
+from PIL import Image
+
+from cards.images import CARD_SIZE
+from cards.models import Card
+from cards.selectors import card_get_for_user, card_printable_png, card_qr_png, card_qr_svg
+from cards.tasks import card_printable_render
+from ledger.models import PendingEntry
+from tests.factories import ResidentFactory, UserFactory
+from tests.factories.cards import CardFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_qr_svg_is_an_svg_document(caseworker_context):
+    svg = card_qr_svg(card=CardFactory())
+
+    assert svg.lstrip().startswith("<?xml") or svg.lstrip().startswith("<svg")
+    assert "<path" in svg
+
+
+def test_qr_png_is_a_png(caseworker_context):
+    image = Image.open(io.BytesIO(card_qr_png(card=CardFactory())))
+
+    assert image.format == "PNG" and image.width == image.height
+
+
+def test_printable_card_rendered_by_the_task_is_served_from_the_cache(caseworker_context):
+    card = CardFactory()
+    card_printable_render(card.pk)  # what the worker does after a cache miss
+    issued_before = PendingEntry.objects.filter(action="cards.credentials.static.issue").count()
+
+    first = card_printable_png(card=card)
+    second = card_printable_png(card=card)
+
+    assert first is not None and first == second
+    assert PendingEntry.objects.filter(action="cards.credentials.static.issue").count() == issued_before
+    assert PendingEntry.objects.filter(action="cards.cards.print").count() == 2
+    image = Image.open(io.BytesIO(first))
+    assert (image.format, image.size) == ("PNG", CARD_SIZE)
+
+
+def test_printable_card_cache_misses_after_a_status_change(caseworker_context):
+    from cards.actions import card_suspend
+
+    card = CardFactory()
+    card_printable_render(card.pk)
+    card_suspend(card=card, reason="suspected-fraud")
+    card.refresh_from_db()
+
+    from cards.images import card_printable_cached
+
+    assert card_printable_cached(card=card) is None
+
+
+def test_card_get_for_user_returns_the_held_card_and_records_the_read(caseworker_context):
+    user = UserFactory()
+    resident = ResidentFactory(user=user)
+    CardFactory(resident=resident, status="replaced")
+    held = CardFactory(resident=resident, status="active")
+
+    assert card_get_for_user(user=user) == held
+    assert PendingEntry.objects.filter(action="cards.cards.read", object=f"card:{held.pk}").count() == 1
+
+
+def test_card_get_for_user_without_a_resident_is_none(caseworker_context):
+    assert card_get_for_user(user=UserFactory()) is None
+    assert Card.objects.count() == 0
