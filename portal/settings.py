@@ -48,6 +48,11 @@ ONECARD_LOOKUP_KEY = KEYS.secret("ONECARD_LOOKUP_KEY")
 # Ledger subject pseudonyms: {version: key}. The highest version signs new
 # entries; older versions stay so a resident's older entries can be found.
 ONECARD_LEDGER_SUBJECT_KEYS = {1: KEYS.secret("ONECARD_LEDGER_SUBJECT_KEY")}
+# Ledger checkpoints: an Ed25519 seed and the log's origin line (also the key name).
+ONECARD_LEDGER_SIGNING_KEY = KEYS.secret("ONECARD_LEDGER_SIGNING_KEY")
+ONECARD_LEDGER_ORIGIN = env.str("ONECARD_LEDGER_ORIGIN", default="onecard.example/ledger")
+ONECARD_AUDITOR_GROUP = env.str("ONECARD_AUDITOR_GROUP", default="auditor")
+ONECARD_LEDGER_STAFF_DEFAULT_PURPOSE = env.str("ONECARD_LEDGER_STAFF_DEFAULT_PURPOSE", default="staff-duty")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -75,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "ledger.middleware.AccessContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -125,6 +131,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE["ledger-sequence-sweep"] = {"task": "ledger.tasks.sequence_pending", "schedule": 1.0}
+CELERY_BEAT_SCHEDULE["ledger-verify-hourly"] = {"task": "ledger.tasks.verify_log", "schedule": 3600.0}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
