@@ -34,7 +34,7 @@ def verifier_key(name: str, public_key: bytes, *, algorithm: int = ALGORITHM_ED2
 def verifier_key_parse(text: str) -> tuple[str, int, bytes]:
     """Return (name, algorithm, public key) of a verifier key, checking its key ID."""
     try:
-        name, hex_id, encoded = text.strip().rsplit("+", 2)
+        name, hex_id, encoded = text.strip().split("+", 2)
         raw = base64.b64decode(encoded, validate=True)
         identifier = bytes.fromhex(hex_id)
     except ValueError as error:

@@ -156,7 +156,7 @@ def _sequence_batch(batch_size: int) -> tuple[int, int, bytes]:
 def _insert(entries: list[tuple], nodes: list[tuple]) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            with cursor.copy("COPY ledger_entry (index, subject, entry_bytes, leaf_hash) FROM STDIN") as copy:
+            with cursor.copy('COPY ledger_entry ("index", subject, entry_bytes, leaf_hash) FROM STDIN') as copy:
                 for row in entries:
                     copy.write_row(row)
             with cursor.copy("COPY ledger_node (key, hash) FROM STDIN") as copy:

@@ -94,7 +94,7 @@ def verify_consistency(first: int, second: int, first_root: bytes, second_root: 
 def parse_key(text: str) -> tuple:
     """Return (name, algorithm, key id, public key) of a note verifier key."""
     try:
-        name, hex_id, encoded = text.strip().rsplit("+", 2)
+        name, hex_id, encoded = text.strip().split("+", 2)
         raw = base64.b64decode(encoded, validate=True)
         identifier = bytes.fromhex(hex_id)
     except ValueError as error:
