@@ -99,3 +99,17 @@ def proof_bundle(*, index: int) -> dict:
         "verifier_key": verifier_key_get(),
         "witness_keys": list(Witness.objects.filter(is_active=True).values_list("verifier_key", flat=True)),
     }
+
+
+def entry_list_for_subject(*, subject, limit: int = 200) -> list[dict]:
+    """Return the newest sequenced entries about SUBJECT under every pseudonym key version."""
+    import json
+
+    from ledger.recording import subject_pseudonyms
+
+    rows = (
+        Entry.objects.filter(subject__in=subject_pseudonyms(subject))
+        .order_by("-index")
+        .values_list("index", "entry_bytes")[:limit]
+    )
+    return [{"index": index, "entry": json.loads(bytes(data))} for index, data in rows]

@@ -132,19 +132,20 @@ def _lock(*, wait: bool) -> bool:
 
 
 def _sequence_batch(batch_size: int) -> tuple[int, int, bytes]:
+    pending = list(PendingEntry.objects.order_by("id").values(*_PENDING_FIELDS)[:batch_size])
     last = Entry.objects.order_by("-index").values_list("index", flat=True).first()
     size = 0 if last is None else last + 1
+    latest = Checkpoint.objects.order_by("-tree_size").values_list("tree_size", "root_hash").first()
+    if not pending and latest is not None and latest[0] == size:
+        return 0, size, bytes(latest[1])
+    # Also reached with nothing pending when entries outran the last checkpoint: sign them now.
     frontier = frontier_load(size)
-    pending = list(PendingEntry.objects.order_by("id").values(*_PENDING_FIELDS)[:batch_size])
     entries, nodes = [], []
     for index, row in enumerate(pending, start=size):
         data = entry_bytes(index=index, row=row)
         leaf = merkle.leaf_hash(data)
         frontier.append(leaf, nodes)
         entries.append((index, row["subject"], data, leaf))
-    latest = Checkpoint.objects.order_by("-tree_size").values_list("tree_size", flat=True).first()
-    if not entries and latest == size:
-        return 0, size, frontier.root()
     _insert(entries, nodes)
     if pending:
         PendingEntry.objects.filter(id__in=[row["id"] for row in pending]).delete()

@@ -123,3 +123,62 @@ def test_an_inclusion_proof_reads_a_constant_number_of_queries(ledger_context, d
 
     with django_assert_max_num_queries(3):
         inclusion_proof(index=37, tree_size=99)
+
+
+@pytest.mark.django_db
+def test_a_residents_entries_are_found_by_pseudonym_newest_first(ledger_context):
+    from ledger.api import entry_list_for_subject
+
+    record(action="cards.residents.read", subject="resident:1")
+    record(action="cards.residents.read", subject="resident:2")
+    record(action="cards.residents.update", subject="resident:1")
+    sequence()
+
+    entries = entry_list_for_subject(subject="resident:1")
+
+    assert [(item["index"], item["entry"]["action"]) for item in entries] == [
+        (2, "cards.residents.update"),
+        (0, "cards.residents.read"),
+    ]
+
+
+@pytest.mark.django_db
+def test_the_first_seal_of_an_empty_log_signs_the_empty_tree():
+    result = sequence()
+
+    assert (result.tree_size, result.root) == (0, merkle.EMPTY_ROOT)
+    assert Checkpoint.objects.get().tree_size == 0
+
+
+@pytest.mark.django_db
+def test_seal_command_prints_size_and_root(ledger_context):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    _record(3)
+    out = StringIO()
+
+    call_command("ledger", "seal", stdout=out)
+
+    root = Checkpoint.objects.get(tree_size=3).root_hash
+    assert out.getvalue().strip() == f"sequenced 3; tree size 3; root {bytes(root).hex()}"
+
+
+@pytest.mark.django_db
+def test_witness_add_command_registers_a_witness_and_rejects_a_bad_key():
+    from io import StringIO
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from django.core.management import CommandError, call_command
+
+    from ledger.models import Witness
+    from ledger.tools.onecard_witness import verifier_key
+
+    key = verifier_key("witness.example/w2", Ed25519PrivateKey.generate())
+
+    call_command("ledger", "witness-add", key, stdout=StringIO())
+    with pytest.raises(CommandError, match="verifier_key: "):
+        call_command("ledger", "witness-add", "nonsense", stdout=StringIO())
+
+    assert Witness.objects.get().name == "witness.example/w2"

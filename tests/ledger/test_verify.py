@@ -215,3 +215,16 @@ def test_hourly_verification_alerts_the_auditors_by_admin_row_and_email(
 
     assert "first bad entry: 3" in Alert.objects.get().message
     assert [message.to for message in mailoutbox] == [["auditor@example.org"]]
+
+
+@pytest.mark.django_db
+def test_a_subject_column_that_disagrees_with_the_bytes_is_caught(ledger_context):
+    _log(8)
+    triggers_drop(connection)
+
+    _sql("UPDATE ledger_entry SET subject = 'p1-hidden' WHERE \"index\" = 6")
+
+    status, out = _verify()
+    assert status == 1
+    assert "first bad entry: 6" in out
+    assert "subject column" in out
