@@ -38,6 +38,7 @@ _PENDING_FIELDS = (
     "object",
     "outcome",
     "request_id",
+    "case_id",
 )
 
 
@@ -54,6 +55,7 @@ def entry_bytes(*, index: int, row: dict) -> bytes:
     return json.dumps(
         {
             "action": row["action"],
+            "case_id": row["case_id"] or None,
             "actor": {"id": row["actor_id"], "role": row["role"], "type": row["actor_type"]},
             "channel": row["channel"],
             "index": index,

@@ -82,38 +82,3 @@ def cosignature(request):
     except CosignatureRejected as error:
         return problem(400, "cosignature-rejected", "Cosignature rejected", str(error))
     return _text(f"stored {len(stored)} cosignature(s)\n")
-
-
-def _auditor(request) -> JsonResponse | None:
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return problem(401, "not-authenticated", "Not authenticated", "sign in as an auditor")
-    if not user.is_staff:
-        return problem(403, "forbidden", "Forbidden", "the ledger API is for auditors")
-    return None
-
-
-@require_GET
-def entry(request, index: int):
-    """Serve one entry's bytes and leaf hash to an auditor."""
-    if refused := _auditor(request):
-        return refused
-    try:
-        return JsonResponse(selectors.entry_get(index=index))
-    except selectors.ProofUnavailable as error:
-        return problem(404, "no-entry", "No such entry", str(error))
-
-
-@require_GET
-def inclusion(request):
-    """Serve the RFC 9162 inclusion proof of one entry to an auditor."""
-    if refused := _auditor(request):
-        return refused
-    parsed = _integers(request, "index", "tree_size")
-    if isinstance(parsed, JsonResponse):
-        return parsed
-    index, tree_size = parsed
-    try:
-        return JsonResponse(selectors.inclusion_proof(index=index, tree_size=tree_size))
-    except selectors.ProofUnavailable as error:
-        return problem(400, "proof-unavailable", "Proof unavailable", str(error))

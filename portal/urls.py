@@ -14,7 +14,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("ledger/", include("ledger.urls")),
-    path("api/v1/ledger/", include("ledger.auditor_urls")),
     path("api/", include("portal.api.urls")),
     path("", include("cards.urls")),
 ]

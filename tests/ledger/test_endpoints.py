@@ -3,6 +3,7 @@ import json
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from rest_framework.test import APIClient
 
 from ledger import merkle
 from ledger.actions import witness_register
@@ -12,6 +13,7 @@ from ledger.selectors import proof_bundle
 from ledger.sequencer import log_verifier_key, sequence
 from ledger.tools import onecard_verify, onecard_witness
 from tests.factories import UserFactory
+from tests.factories.core import agency_with_key
 from tests.ledger import brute
 
 WITNESS = "witness.example/w1"
@@ -52,9 +54,9 @@ def _user(**fields):
 
 
 @pytest.fixture
-def staff_client(client):
-    client.force_login(_user(is_staff=True))
-    return client
+def auditor_client():
+    _agency, key = agency_with_key(scopes=["ledger:audit"], purposes=["ledger-audit"], kind="auditor")
+    return APIClient(HTTP_AUTHORIZATION=f"Bearer {key}", HTTP_X_PURPOSE="ledger-audit")
 
 
 @pytest.mark.django_db
@@ -94,22 +96,38 @@ def test_bad_proof_parameters_are_problem_json(client, ledger_context):
 
 
 @pytest.mark.django_db
-def test_auditor_endpoints_refuse_anonymous_and_non_staff(client, ledger_context):
+def test_auditor_endpoints_refuse_no_key_and_an_agency_without_the_scope(client, ledger_context):
     _log(2)
+    _agency, key = agency_with_key(scopes=["cards:verify"], purposes=["identity-verification"])
 
     anonymous = client.get("/api/v1/ledger/entries/0")
-    client.force_login(_user())
-    resident = client.get("/api/v1/ledger/proof/inclusion?index=0&tree_size=2")
+    other = client.get(
+        "/api/v1/ledger/proof/inclusion?index=0&tree_size=2",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+        HTTP_X_PURPOSE="identity-verification",
+    )
 
-    assert (anonymous.status_code, resident.status_code) == (401, 403)
+    assert (anonymous.status_code, other.status_code) == (401, 403)
 
 
 @pytest.mark.django_db
-def test_auditor_reads_an_entry_and_its_inclusion_proof(staff_client, ledger_context):
+def test_auditor_gets_problems_for_a_missing_entry_and_an_impossible_proof(auditor_client, ledger_context):
+    _log(2)
+
+    missing = auditor_client.get("/api/v1/ledger/entries/99")
+    impossible = auditor_client.get("/api/v1/ledger/proof/inclusion?index=5&tree_size=2")
+    malformed = auditor_client.get("/api/v1/ledger/proof/inclusion?index=x&tree_size=2")
+
+    assert (missing.status_code, impossible.status_code, malformed.status_code) == (404, 400, 400)
+    assert impossible.json()["type"].endswith("/proof-unavailable")
+
+
+@pytest.mark.django_db
+def test_auditor_reads_an_entry_and_its_inclusion_proof(auditor_client, ledger_context):
     _log(6)
 
-    entry = staff_client.get("/api/v1/ledger/entries/4").json()
-    proof = staff_client.get("/api/v1/ledger/proof/inclusion?index=4&tree_size=6").json()
+    entry = auditor_client.get("/api/v1/ledger/entries/4").json()
+    proof = auditor_client.get("/api/v1/ledger/proof/inclusion?index=4&tree_size=6").json()
 
     data = base64.b64decode(entry["entry_bytes"])
     assert json.loads(data)["index"] == 4
@@ -118,15 +136,15 @@ def test_auditor_reads_an_entry_and_its_inclusion_proof(staff_client, ledger_con
 
 
 @pytest.mark.django_db
-def test_an_outsider_proves_inclusion_with_only_the_published_key(staff_client, ledger_context):
+def test_an_outsider_proves_inclusion_with_only_the_published_key(auditor_client, ledger_context):
     _log(11)
-    key = staff_client.get("/ledger/key").content.decode()
-    note = staff_client.get("/ledger/checkpoint").content.decode()
+    key = auditor_client.get("/ledger/key").content.decode()
+    note = auditor_client.get("/ledger/checkpoint").content.decode()
     _, size, root = onecard_verify.check_checkpoint(note, key)
 
     for index in range(size):
-        entry = staff_client.get(f"/api/v1/ledger/entries/{index}").json()
-        proof = staff_client.get(f"/api/v1/ledger/proof/inclusion?index={index}&tree_size={size}").json()
+        entry = auditor_client.get(f"/api/v1/ledger/entries/{index}").json()
+        proof = auditor_client.get(f"/api/v1/ledger/proof/inclusion?index={index}&tree_size={size}").json()
         leaf = merkle.leaf_hash(base64.b64decode(entry["entry_bytes"]))
         path = [base64.b64decode(item) for item in proof["path"]]
         assert onecard_verify.verify_inclusion(index, size, leaf, path, root)

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from ledger import merkle, note
-from ledger.api import record
+from ledger.api import Actor, access_context, record
 from ledger.models import Checkpoint, Entry, Node, PendingEntry
 from ledger.selectors import consistency_proof, inclusion_proof
 from ledger.sequencer import log_verifier_key, sequence
@@ -38,11 +38,28 @@ def test_entry_bytes_are_canonical_json_of_the_fixed_fields(ledger_context):
     entry = json.loads(data)
     assert data == json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     assert sorted(entry) == [
-        "action", "actor", "channel", "index", "object", "outcome", "purpose", "request_id", "subject", "time"
+        "action", "actor", "case_id", "channel", "index", "object",
+        "outcome", "purpose", "request_id", "subject", "time",
     ]  # fmt: skip
     assert entry["actor"] == {"id": "test-registrar", "role": "registrar", "type": "staff"}
+    assert entry["case_id"] is None
     assert entry["time"].endswith("Z")
     assert bytes(Entry.objects.get(index=0).leaf_hash) == merkle.leaf_hash(data)
+
+
+@pytest.mark.django_db
+def test_a_partner_case_id_is_part_of_the_entry():
+    with access_context(
+        actor=Actor(type="agency", id="HOSP01"),
+        role="hospital",
+        channel="api",
+        purpose="registration",
+        case_id="file-9",
+    ):
+        record(action="health.visits.read", subject="resident:1")
+    sequence()
+
+    assert json.loads(bytes(Entry.objects.get(index=0).entry_bytes))["case_id"] == "file-9"
 
 
 @pytest.mark.django_db

@@ -53,6 +53,7 @@ PurposeNotAllowed = _problem("purpose-not-allowed", 403, "The purpose is not all
 ConsentMissing = _problem("consent-missing", 403, "The resident has not given consent for this access")
 Forbidden = _problem("forbidden", 403, "The request is not allowed")
 NotFound = _problem("not-found", 404, "Nothing was found at this address")
+ProofUnavailable = _problem("proof-unavailable", 400, "No proof exists for these parameters")
 MethodNotAllowed = _problem("method-not-allowed", 405, "The method is not allowed here")
 NotAcceptable = _problem("not-acceptable", 406, "The requested media type cannot be served")
 IdempotencyKeyInFlight = _problem("idempotency-key-in-flight", 409, "The first request with this key is still running")
@@ -80,6 +81,7 @@ PROBLEMS: dict[str, type[Problem]] = {
         ConsentMissing,
         Forbidden,
         NotFound,
+        ProofUnavailable,
         MethodNotAllowed,
         NotAcceptable,
         IdempotencyKeyInFlight,
