@@ -68,6 +68,9 @@ INSTALLED_APPS = [
     "cards",
     "services.core",
     "portal",
+    "services.social_security",
+    "services.health",
+    "services.checks",
 ]
 
 MIDDLEWARE = [
