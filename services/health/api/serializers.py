@@ -3,7 +3,7 @@ from rest_framework import serializers
 from services.health.models import Prescription, Visit
 
 
-class NationalIdSerializer(serializers.Serializer):
+class HealthResidentSerializer(serializers.Serializer):
     national_id = serializers.CharField(max_length=32, help_text="18-character resident identity number")
 
 
@@ -13,7 +13,7 @@ class CoverageSerializer(serializers.Serializer):
     covered_until = serializers.DateField(allow_null=True, help_text="Last day covered by contributions made so far")
 
 
-class VisitRecordSerializer(NationalIdSerializer):
+class VisitRecordSerializer(HealthResidentSerializer):
     visited_on = serializers.DateField()
     icd10_code = serializers.CharField(max_length=8, help_text="ICD-10 code, e.g. E11.9")
     diagnosis = serializers.CharField(max_length=200, help_text="Diagnosis text")
@@ -41,7 +41,7 @@ class VisitListSerializer(serializers.Serializer):
     visits = VisitSerializer(many=True)
 
 
-class PrescriptionIssueSerializer(NationalIdSerializer):
+class PrescriptionIssueSerializer(HealthResidentSerializer):
     visit_id = serializers.IntegerField(required=False, allow_null=True)
     prescriber = serializers.CharField(max_length=100)
     drug_code = serializers.CharField(max_length=32)

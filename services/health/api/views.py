@@ -9,7 +9,7 @@ from services.core.selectors import resident_find_for_partner
 from services.health.actions import prescription_issue, visit_record
 from services.health.api.serializers import (
     CoverageSerializer,
-    NationalIdSerializer,
+    HealthResidentSerializer,
     PrescriptionIssueSerializer,
     PrescriptionSerializer,
     VisitListSerializer,
@@ -34,7 +34,7 @@ class CoverageView(GatewayAPIView):
 
     @extend_schema(
         operation_id="health_coverage",
-        request=NationalIdSerializer,
+        request=HealthResidentSerializer,
         responses={200: CoverageSerializer},
         examples=[
             OpenApiExample(
@@ -45,7 +45,7 @@ class CoverageView(GatewayAPIView):
         ],
     )
     def post(self, request):
-        serializer = NationalIdSerializer(data=request.data)
+        serializer = HealthResidentSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         coverage = coverage_get_for_partner(**serializer.validated_data, call=self.call)
         return Response(CoverageSerializer(coverage).data)
@@ -75,10 +75,10 @@ class VisitQueryView(GatewayAPIView):
     required_scope = "health:visits:read"
 
     @extend_schema(
-        operation_id="health_visits_query", request=NationalIdSerializer, responses={200: VisitListSerializer}
+        operation_id="health_visits_query", request=HealthResidentSerializer, responses={200: VisitListSerializer}
     )
     def post(self, request):
-        serializer = NationalIdSerializer(data=request.data)
+        serializer = HealthResidentSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         visits = visit_list_for_partner(**serializer.validated_data, call=self.call)
         return Response(VisitListSerializer({"visits": visits}).data)

@@ -41,11 +41,12 @@ class BatchResultSerializer(serializers.Serializer):
     rows = serializers.IntegerField(help_text="Rows written (one per insurance for contributions)")
 
 
-class NationalIdSerializer(serializers.Serializer):
+class ClaimQuerySerializer(serializers.Serializer):
     national_id = serializers.CharField(max_length=32)
 
 
-class StatementRequestSerializer(NationalIdSerializer):
+class StatementRequestSerializer(serializers.Serializer):
+    national_id = serializers.CharField(max_length=32)
     format = serializers.ChoiceField(choices=STATEMENT_FORMATS, default="json")
 
 

@@ -11,9 +11,9 @@ from services.social_security.actions import contributions_report, employments_r
 from services.social_security.api.serializers import (
     BatchResultSerializer,
     ClaimListSerializer,
+    ClaimQuerySerializer,
     ContributionItemSerializer,
     EmploymentItemSerializer,
-    NationalIdSerializer,
     StatementRequestSerializer,
     StatementSerializer,
 )
@@ -118,11 +118,11 @@ class ClaimQueryView(GatewayAPIView):
 
     @extend_schema(
         operation_id="social_security_claims_query",
-        request=NationalIdSerializer,
+        request=ClaimQuerySerializer,
         responses={200: ClaimListSerializer},
     )
     def post(self, request):
-        serializer = NationalIdSerializer(data=request.data)
+        serializer = ClaimQuerySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         claims = claim_list_for_partner(national_id=serializer.validated_data["national_id"], call=self.call)
         return Response(ClaimListSerializer({"claims": claims}).data)
