@@ -1,6 +1,7 @@
 """Write employment periods, contributions and unemployment benefit claims."""
 
 import datetime
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -153,7 +154,7 @@ def unemployment_claim_submit(
     record(action="social_security.claims.submit", subject=resident, object=f"claim:{claim.pk}")
     from services.social_security.tasks import unemployment_claim_assess_task
 
-    transaction.on_commit(lambda: unemployment_claim_assess_task.delay(claim.pk))
+    transaction.on_commit(functools.partial(unemployment_claim_assess_task.delay, claim.pk))
     return claim
 
 

@@ -18,6 +18,7 @@ from services.social_security.errors import ClaimAlreadyOpen, ClaimNotDecidable
 from services.social_security.models import UnemploymentClaim
 from services.social_security.months import month_add
 from services.social_security.selectors import claim_list_for_resident, unemployment_benefit_is_paid
+from services.social_security.tasks import unemployment_claim_assess_task
 from tests.factories import ResidentFactory
 from tests.factories.services import contribute, employer, entries
 
@@ -65,15 +66,19 @@ def history(resident, months: int, *, base="5000.00"):
 
 
 @pytest.mark.django_db
-def test_submitting_records_and_queues_the_assessment_which_records_too(
-    resident_web, django_capture_on_commit_callbacks
-):
+def test_submitting_records_and_the_assessment_task_records_too(resident_web, django_capture_on_commit_callbacks):
     resident = ResidentFactory()
     history(resident, 30)
-
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks() as queued:
         claim = unemployment_claim_submit(resident=resident, unemployed_since=UNEMPLOYED_SINCE)
 
+    # Run the task in this process, as a worker would, whether or not a broker is configured.
+    unemployment_claim_assess_task(claim.pk)
+
+    assert any(
+        getattr(callback, "func", None) == unemployment_claim_assess_task.delay and callback.args == (claim.pk,)
+        for callback in queued
+    )
     claim.refresh_from_db()
     assert (claim.status, claim.contribution_months, claim.entitled_months) == ("assessed", 30, 6)
     assert claim.monthly_amount == Decimal("3000.00")  # 60 % of 5000
