@@ -163,3 +163,39 @@ def test_the_resident_sees_their_claims_and_the_read_is_recorded(resident_web):
 
     assert len(claims) == 1
     assert entries() == [("social_security.claims.read", "r1", "self-service", "ok")]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_submissions_open_one_claim():
+    import threading
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks under real concurrency are tested on PostgreSQL; SQLite serialises writers")
+    resident = ResidentFactory()
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def submit():
+        try:
+            with access_context(
+                actor=Actor(type="resident", id="r1"), role="resident", channel="web", purpose="self-service"
+            ):
+                barrier.wait()
+                unemployment_claim_submit(resident=resident, unemployed_since=UNEMPLOYED_SINCE)
+            outcomes.append("submitted")
+        except ClaimAlreadyOpen:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["refused", "submitted"]
+    assert UnemploymentClaim.objects.filter(resident=resident).count() == 1
