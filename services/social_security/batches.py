@@ -89,10 +89,11 @@ def _amount(value, index: int, field: str, problems: Problems, *, positive: bool
 
 
 def _date(value, index: int, field: str, problems: Problems) -> datetime.date | None:
-    try:
-        return datetime.date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
-    except ValueError:
-        pass
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            pass
     problems.append((index, field, "must be a date written YYYY-MM-DD"))
     return None
 

@@ -253,3 +253,18 @@ def test_a_government_body_reads_a_residents_claims(employer):
     assert response.status_code == 200
     assert [claim["status"] for claim in response.json()["claims"]] == ["submitted"]
     assert entries() == [("social_security.claims.read", agency.code, "benefit-eligibility", "ok")]
+
+
+@pytest.mark.django_db
+def test_an_employment_without_a_start_date_or_with_a_bad_one_is_refused(employer):
+    _agency, client = employer
+    resident = ResidentFactory()
+    batch = [{"national_id": resident.national_id}, {"national_id": resident.national_id, "started_on": "2021-02-30"}]
+
+    response = client.post("/api/v1/social-security/employments", batch, format="json")
+
+    assert problems_of(response) == [
+        "items[0].started_on: must be a date written YYYY-MM-DD",
+        "items[1].started_on: must be a date written YYYY-MM-DD",
+    ]
+    assert Employment.objects.count() == 0
