@@ -13,7 +13,7 @@ import traceback
 
 from bench.common import ROOT, machine
 
-SUITES = ["import_bench", "ledger_bench", "cards_bench", "http_bench"]
+SUITES = ["import_bench", "ledger_bench", "cards_bench", "http_bench", "services_bench"]
 
 # name: (comparison, target) — ">=" or "<=" on the ratio when a baseline exists, else on the value.
 TARGETS = {
@@ -27,6 +27,7 @@ TARGETS = {
     "cards.offline_verify.vs_raw_ed25519": (">=", 0.8),
     "import_citizens.rows_per_s": (">=", 2_000),
     "portal.dashboard.p99_ms": ("<=", 250.0),
+    "social_security.batch_10k.seconds": ("<=", 10.0),
 }
 
 

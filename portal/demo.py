@@ -116,7 +116,13 @@ DEMO_AGENCIES = [
         "kind": "hospital",
         "name_en": "Demo General Hospital",
         "name_zh_hans": "演示综合医院",
-        "scopes": ["cards:verify", "health:visits:read", "health:visits:write", "health:prescriptions:write"],
+        "scopes": [
+            "cards:verify",
+            "health:visits:read",
+            "health:visits:write",
+            "health:prescriptions:write",
+            "health:coverage:read",
+        ],
         "purposes": ["medical-treatment"],
     },
     {
@@ -130,15 +136,15 @@ DEMO_AGENCIES = [
         "kind": "employer",
         "name_en": "Demo Manufacturing Ltd",
         "name_zh_hans": "演示制造有限公司",
-        "scopes": ["cards:verify", "social-security:contributions:write"],
+        "scopes": ["cards:verify", "social-security:contributions:write", "social-security:employments:write"],
         "purposes": ["contribution-reporting"],
     },
     {
         "kind": "bank",
         "name_en": "Demo Bank",
         "name_zh_hans": "演示银行",
-        "scopes": ["cards:verify", "residents:verify"],
-        "purposes": ["identity-verification"],
+        "scopes": ["cards:verify", "residents:verify", "checks:insured-medical", "checks:contribution-months"],
+        "purposes": ["identity-verification", "credit-assessment"],
     },
     {
         "kind": "insurer",
@@ -209,3 +215,161 @@ def seed_agencies(*, residents: list) -> list[dict]:
             }
         )
     return out
+
+
+# Social security and health histories (issue 6). Employers past and present; the
+# demo-employer agency is the current one and holds the API key.
+FORMER_EMPLOYERS = [
+    {"code": "demo-employer-textiles", "name_en": "Demo Textiles Co.", "name_zh_hans": "演示纺织有限公司"},
+    {"code": "demo-employer-logistics", "name_en": "Demo Logistics Co.", "name_zh_hans": "演示物流有限公司"},
+]
+# username: [(employer code, first month, last month or None for ongoing, monthly base)]
+DEMO_CAREERS = {
+    "li.wei": [
+        ("demo-employer-textiles", (2016, 3), (2019, 8), "6500.00"),
+        ("demo-employer-logistics", (2019, 9), (2022, 12), "8200.00"),
+        ("demo-employer", (2023, 1), None, "11000.00"),
+    ],
+    "wang.fang": [
+        ("demo-employer-logistics", (2021, 6), (2023, 5), "7000.00"),
+        ("demo-employer", (2023, 6), None, "9000.00"),
+    ],
+    "zhang.min": [("demo-employer-textiles", (2022, 1), (2024, 2), "5600.00")],
+}
+# (insurance, employer rate, employee rate) of the contribution base.
+DEMO_RATES = [
+    ("pension", "0.16", "0.08"),
+    ("medical", "0.09", "0.02"),
+    ("unemployment", "0.005", "0.005"),
+    ("work_injury", "0.004", "0"),
+    ("maternity", "0.008", "0"),
+]
+
+
+@transaction.atomic
+def seed_services(*, residents: list[dict]) -> None:
+    """Give the demo residents employers, contributions, visits and prescriptions, once; refresh the bank's consents."""
+    import datetime
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from services.health.actions import prescription_issue, visit_record
+    from services.health.models import Visit
+    from services.social_security.actions import (
+        contributions_report,
+        employments_report,
+        unemployment_claim_submit,
+    )
+    from services.social_security.months import month_add, month_label
+    from services.social_security.selectors import contribution_month_count
+
+    employers = {}
+    for spec in FORMER_EMPLOYERS:
+        agency = Agency.objects.filter(code=spec["code"]).first() or agency_create(kind="employer", **spec)
+        employers[agency.code] = agency
+    employers["demo-employer"] = Agency.objects.get(code="demo-employer")
+    hospital = Agency.objects.get(code="demo-hospital")
+    bank = Agency.objects.get(code="demo-bank")
+    last_month = month_add(timezone.localdate().replace(day=1), -1)
+    today = timezone.localdate()
+    for citizen in residents:
+        resident, national_id = citizen["resident"], citizen["national_id"]
+        for scope in ("checks:insured-medical", "checks:contribution-months"):
+            if not consent_active_exists(resident=resident, agency=bank, scope=scope, purpose="credit-assessment"):
+                consent_grant(resident=resident, agency=bank, scope=scope, purpose="credit-assessment")
+        if contribution_month_count(resident=resident) == 0:
+            for code, (first_year, first_month), last, base in DEMO_CAREERS.get(citizen["username"], []):
+                first = datetime.date(first_year, first_month, 1)
+                final = datetime.date(last[0], last[1], 1) if last else last_month
+                ended_on = month_add(final, 1) - datetime.timedelta(days=1) if last else None
+                employments_report(
+                    employer=employers[code],
+                    items=[
+                        {
+                            "national_id": national_id,
+                            "started_on": first.isoformat(),
+                            "ended_on": ended_on and ended_on.isoformat(),
+                        }
+                    ],
+                )
+                months, month = [], first
+                while month <= final:
+                    months.append(month)
+                    month = month_add(month, 1)
+                contributions_report(
+                    employer=employers[code],
+                    items=[
+                        {
+                            "national_id": national_id,
+                            "month": month_label(month),
+                            "base": base,
+                            "contributions": {
+                                insurance: {
+                                    "employer": str((Decimal(base) * Decimal(employer_rate)).quantize(Decimal("0.01"))),
+                                    "employee": str((Decimal(base) * Decimal(employee_rate)).quantize(Decimal("0.01"))),
+                                }
+                                for insurance, employer_rate, employee_rate in DEMO_RATES
+                            },
+                        }
+                        for month in months
+                    ],
+                )
+            if citizen["username"] == "zhang.min":
+                unemployment_claim_submit(
+                    resident=resident, unemployed_since=datetime.date(2024, 3, 1), reason="Factory closed"
+                )
+        if not Visit.objects.filter(resident=resident, hospital=hospital).exists():
+            flu = visit_record(
+                hospital=hospital,
+                resident=resident,
+                visited_on=today - datetime.timedelta(days=40),
+                icd10_code="J11.1",
+                diagnosis="Influenza with other respiratory manifestations",
+                cost=Decimal("420.00"),
+            )
+            checkup = visit_record(
+                hospital=hospital,
+                resident=resident,
+                visited_on=today - datetime.timedelta(days=5),
+                icd10_code="E11.9",
+                diagnosis="Type 2 diabetes mellitus without complications",
+                cost=Decimal("860.00"),
+            )
+            common = {"hospital": hospital, "resident": resident, "prescriber": "Dr. Chen Jing"}
+            prescription_issue(
+                **common,
+                visit_id=flu.pk,
+                drug_code="86900745000157",
+                drug_name="Oseltamivir",
+                strength="75 mg",
+                form="capsule",
+                quantity=10,
+                max_days_supply=5,
+                valid_until=today + datetime.timedelta(days=3),
+            )
+            prescription_issue(
+                **common,
+                visit_id=checkup.pk,
+                drug_code="86901234000012",
+                drug_name="Metformin hydrochloride",
+                strength="500 mg",
+                form="tablet",
+                quantity=60,
+                repeats_allowed=5,
+                min_fill_interval_days=25,
+                max_days_supply=30,
+                valid_until=today + datetime.timedelta(days=180),
+            )
+            prescription_issue(
+                **common,
+                visit_id=checkup.pk,
+                drug_code="86903456000078",
+                drug_name="Zolpidem tartrate",
+                strength="10 mg",
+                form="tablet",
+                quantity=7,
+                max_days_supply=7,
+                controlled_class="psychotropic_2",
+                valid_until=today + datetime.timedelta(days=3),
+            )

@@ -79,6 +79,9 @@ INSTALLED_APPS = [
     "cards",
     "services.core",
     "portal",
+    "services.social_security",
+    "services.health",
+    "services.checks",
 ]
 
 MIDDLEWARE = [
@@ -230,3 +233,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="WARNING")},
 }
+
+# Employer batches (services/social_security) carry up to 20,000 items in one JSON body (~8 MB).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("ONECARD_MAX_REQUEST_BYTES", default=10 * 1024 * 1024)

@@ -154,3 +154,15 @@ def resident_identity_verify(*, national_id: str, full_name: str, call: AgencyCa
     with transaction.atomic():
         record(action="services.residents.verify", subject=resident, object="match" if match else "mismatch")
     return match
+
+
+def resident_find_for_partner(*, national_id: str) -> Resident | None:
+    """Return the resident a partner names by NATIONAL_ID, None when unregistered; raise NationalIdInvalid if malformed.
+
+    Nothing is recorded here: the caller records the access it makes, under its own action.
+    """
+    try:
+        number = parse_national_id(national_id).number
+    except ValidationError as error:
+        raise NationalIdInvalid(str(error.messages[0])) from None
+    return Resident.objects.filter(national_id_hash=national_id_lookup_hash(number)).first()

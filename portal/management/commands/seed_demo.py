@@ -23,6 +23,7 @@ class Command(BaseCommand):
             citizens = demo.seed_residents()
             caseworkers = demo.seed_caseworkers()
             agencies = demo.seed_agencies(residents=[c["resident"] for c in citizens])
+            demo.seed_services(residents=citizens)
         payload = {
             "citizens": [
                 {

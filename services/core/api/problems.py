@@ -186,3 +186,14 @@ def problem_json_response(request, problem: type[Problem], detail: str | None = 
     """Return a problem+json response outside DRF, for Django's own error handlers."""
     body = problem_body(problem=problem, detail=detail or problem.title, instance=request.path)
     return JsonResponse(body, status=problem.status_code, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def problem_define(
+    slug: str, status_code: int, title: str, *, domain_errors: tuple[type[Exception], ...] = ()
+) -> type[Problem]:
+    """Create the problem type SLUG, publish it under /api/problems/ and map DOMAIN_ERRORS to it."""
+    problem = _problem(slug, status_code, title)
+    PROBLEMS[slug] = problem
+    for error in domain_errors:
+        _DOMAIN_ERRORS[error] = problem
+    return problem

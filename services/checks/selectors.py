@@ -1,0 +1,82 @@
+"""Answer partners' yes/no questions about a resident, recording one ledger entry per predicate."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from ledger.api import record
+from services.checks.errors import PredicateNotAllowed
+from services.checks.predicates import PredicateCall, predicate_parse, predicate_ready
+from services.core import catalogue
+from services.core.calls import AgencyCall
+from services.core.errors import ConsentMissing
+from services.core.selectors import agency_scopes, consent_active_exists, resident_find_for_partner
+
+MAX_PREDICATES = 20
+
+
+def predicates_parse(*, texts: list) -> list[PredicateCall]:
+    """Return the predicate calls TEXTS name, in order and without repeats; raise on any unknown or unavailable one."""
+    calls: list[PredicateCall] = []
+    for text in dict.fromkeys(texts):
+        call = predicate_parse(text)
+        predicate_ready(call)
+        calls.append(call)
+    return calls
+
+
+def predicates_authorise(*, calls: list[PredicateCall], call: AgencyCall) -> None:
+    """Raise PredicateNotAllowed unless the agency holds each predicate's scope and its purpose allows it."""
+    held = set(agency_scopes(agency=call.agency))
+    for predicate_call in calls:
+        scope = predicate_call.predicate.scope
+        if scope not in held:
+            raise PredicateNotAllowed(
+                f"{predicate_call.text} needs the scope {scope}, which {call.agency.code} does not hold"
+            )
+        if not catalogue.purpose_allows_scope(call.purpose, scope):
+            raise PredicateNotAllowed(f"the purpose {call.purpose} does not allow the scope {scope}")
+
+
+def _consent_needed(scope: str) -> bool:
+    declared = catalogue.scopes_all().get(scope)
+    return bool(declared and declared.consent_required)
+
+
+def checks_evaluate(*, national_id: str, texts: list, call: AgencyCall) -> dict[str, bool]:
+    """Return {predicate: bool} for the resident NATIONAL_ID names; nothing else about them leaves.
+
+    Every predicate is checked against the agency's scopes and the resident's
+    consent before any is answered. An unregistered national ID is refused
+    like a missing consent when any predicate needs consent, and answered
+    False throughout otherwise, so the answer never tells who is registered.
+    """
+    calls = predicates_parse(texts=texts)
+    predicates_authorise(calls=calls, call=call)
+    resident = resident_find_for_partner(national_id=national_id)
+    needs_consent = [c for c in calls if _consent_needed(c.predicate.scope)]
+    if resident is None:
+        if needs_consent:
+            raise ConsentMissing("no consent on record for this resident")
+        return {c.text: False for c in calls}
+    missing = [
+        c
+        for c in needs_consent
+        if not consent_active_exists(
+            resident=resident, agency=call.agency, scope=c.predicate.scope, purpose=call.purpose
+        )
+    ]
+    if missing:
+        with transaction.atomic():
+            for c in missing:
+                record(action=f"checks.{c.predicate.name}.evaluate", subject=resident, object=c.text, outcome="denied")
+        raise ConsentMissing(
+            f"the resident has not consented to {call.agency.code} asking {', '.join(c.text for c in missing)} "
+            f"for {call.purpose}"
+        )
+    today = timezone.localdate()
+    answers: dict[str, bool] = {}
+    with transaction.atomic():
+        for c in calls:
+            answers[c.text] = bool(c.answer(resident=resident, on=today))
+            record(action=f"checks.{c.predicate.name}.evaluate", subject=resident, object=c.text)
+    return answers
