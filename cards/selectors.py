@@ -48,6 +48,11 @@ def card_get_for_user(*, user) -> Card | None:
     return card
 
 
+def card_is_active_for_resident(*, resident: Resident) -> bool:
+    """Return whether RESIDENT holds an active card; the caller records the access (a yes/no check)."""
+    return Card.objects.filter(resident=resident, status=Card.Status.ACTIVE).exists()
+
+
 def card_list_for_resident(*, resident: Resident) -> list[Card]:
     """Return every card of RESIDENT, newest first, recording the read."""
     cards = list(Card.objects.filter(resident=resident).order_by("-id"))

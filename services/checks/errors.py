@@ -9,9 +9,5 @@ class PredicateUnknown(ChecksError):
     """A predicate is not in the registry, or its argument is malformed."""
 
 
-class PredicateUnavailable(ChecksError):
-    """A predicate is registered but the selector it needs is not installed."""
-
-
 class PredicateNotAllowed(ChecksError):
     """The agency does not hold the scope a predicate needs, or its purpose does not allow that scope."""

@@ -7,14 +7,14 @@ records one ledger entry per predicate asked.
 """
 
 import datetime
-import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from cards.models import Resident
 from cards.national_id import PROVINCE_CODES
-from services.checks.errors import PredicateUnavailable, PredicateUnknown
+from cards.selectors import card_is_active_for_resident
+from services.checks.errors import PredicateUnknown
 from services.health.coverage import coverage_on
 from services.social_security.selectors import contribution_month_count, unemployment_benefit_is_paid
 
@@ -31,7 +31,6 @@ class Predicate:
     answer: Callable[[Resident, datetime.date, object], bool]
     argument: Callable[[str], object] | None = None  # reads the text after ':'; None: no argument
     argument_help: str = ""
-    ready: Callable[[], object] | None = None  # raises PredicateUnavailable when the selector is missing
 
 
 @dataclass(frozen=True)
@@ -59,18 +58,7 @@ def _province(text: str) -> str:
 
 
 def _card_active(resident: Resident, on: datetime.date, _argument) -> bool:
-    # Resolved at call time: the card lifecycle lives in cards and this
-    # predicate must not stop the other predicates from working without it.
-    return card_active_selector()(resident=resident)
-
-
-def card_active_selector() -> Callable[..., bool]:
-    """Return cards.selectors.card_is_active_for_resident, or raise PredicateUnavailable."""
-    selectors = importlib.import_module("cards.selectors")
-    selector = getattr(selectors, "card_is_active_for_resident", None)
-    if selector is None:
-        raise PredicateUnavailable("card_active cannot be answered: the card register is not available yet")
-    return selector
+    return card_is_active_for_resident(resident=resident)
 
 
 def _insured_medical(resident: Resident, on: datetime.date, _argument) -> bool:
@@ -103,7 +91,6 @@ PREDICATES: dict[str, Predicate] = {
             "checks:card-active",
             "The resident holds a one card that is in force (not suspended, revoked or expired).",
             _card_active,
-            ready=lambda: card_active_selector(),
         ),
         Predicate(
             "insured_medical",
@@ -163,9 +150,3 @@ def predicate_parse(text) -> PredicateCall:
         return PredicateCall(text=text, predicate=predicate, argument=predicate.argument(raw))
     except ValueError as error:
         raise PredicateUnknown(f"{text!r}: {predicate.argument_help.split(':')[0]} {error}") from None
-
-
-def predicate_ready(call: PredicateCall) -> None:
-    """Raise PredicateUnavailable when the selector CALL needs is not installed."""
-    if call.predicate.ready is not None:
-        call.predicate.ready()

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from ledger.api import record
 from services.checks.errors import PredicateNotAllowed
-from services.checks.predicates import PredicateCall, predicate_parse, predicate_ready
+from services.checks.predicates import PredicateCall, predicate_parse
 from services.core import catalogue
 from services.core.calls import AgencyCall
 from services.core.errors import ConsentMissing
@@ -15,13 +15,8 @@ MAX_PREDICATES = 20
 
 
 def predicates_parse(*, texts: list) -> list[PredicateCall]:
-    """Return the predicate calls TEXTS name, in order and without repeats; raise on any unknown or unavailable one."""
-    calls: list[PredicateCall] = []
-    for text in dict.fromkeys(texts):
-        call = predicate_parse(text)
-        predicate_ready(call)
-        calls.append(call)
-    return calls
+    """Return the predicate calls TEXTS name, in order and without repeats; raise on any unknown one."""
+    return [predicate_parse(text) for text in dict.fromkeys(texts)]
 
 
 def predicates_authorise(*, calls: list[PredicateCall], call: AgencyCall) -> None:

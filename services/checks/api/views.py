@@ -4,7 +4,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.response import Response
 
 from services.checks.api.serializers import ChecksRequestSerializer, ChecksResponseSerializer
-from services.checks.errors import PredicateNotAllowed, PredicateUnavailable, PredicateUnknown
+from services.checks.errors import PredicateNotAllowed, PredicateUnknown
 from services.checks.selectors import checks_evaluate
 from services.core.api import problems
 from services.core.api.base import GatewayAPIView
@@ -14,9 +14,6 @@ problems.problem_define(
     400,
     "A predicate is not in the registry or its argument is malformed",
     domain_errors=(PredicateUnknown,),
-)
-problems.problem_define(
-    "predicate-unavailable", 400, "A predicate cannot be answered yet", domain_errors=(PredicateUnavailable,)
 )
 problems.problem_define(
     "predicate-not-allowed",

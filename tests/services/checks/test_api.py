@@ -5,11 +5,13 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from cards.models import Card
 from ledger.api import subject_pseudonym
 from ledger.models import PendingEntry
 from services.checks.predicates import PREDICATES
 from services.social_security.models import UnemploymentClaim
 from tests.factories import ResidentFactory
+from tests.factories.cards import CardFactory
 from tests.factories.core import agency_with_key
 from tests.factories.services import api, consent, contribute, employer, entries
 from tests.idnumbers import make_national_id
@@ -205,40 +207,17 @@ def test_a_purpose_that_does_not_allow_the_predicate_is_refused():
 
 
 @pytest.mark.django_db
-def test_card_active_is_unavailable_until_the_card_register_provides_its_selector(government, monkeypatch):
-    import cards.selectors
-
-    monkeypatch.delattr(cards.selectors, "card_is_active_for_resident", raising=False)
+def test_card_active_asks_the_card_register_and_needs_no_consent(government):
     agency, client = government
-
-    response = ask(client, consenting(agency), "card_active", "age_gte:18")
-
-    assert response.status_code == 400
-    assert response.json()["type"] == "/api/problems/predicate-unavailable"
-
-
-@pytest.mark.django_db
-def test_card_active_asks_the_card_register_and_needs_no_consent(government, monkeypatch):
-    import cards.selectors
-
-    agency, client = government
-    holder, other = ResidentFactory(), ResidentFactory()
-    monkeypatch.setattr(
-        cards.selectors, "card_is_active_for_resident", lambda *, resident: resident == holder, raising=False
-    )
+    holder = CardFactory().resident
+    suspended = CardFactory(status=Card.Status.SUSPENDED).resident
     PendingEntry.objects.all().delete()
 
-    answers = ask(client, holder, "card_active").json(), ask(client, other, "card_active").json()
+    answers = [ask(client, resident, "card_active").json() for resident in (holder, suspended, ResidentFactory())]
 
-    assert answers == ({"results": {"card_active": True}}, {"results": {"card_active": False}})
-    assert entries() == [("checks.card_active.evaluate", agency.code, ELIGIBILITY, "ok")] * 2
-
-
-@pytest.mark.django_db
-@pytest.mark.xfail(strict=False, reason="cards.selectors.card_is_active_for_resident lands with the cards issue")
-def test_card_active_is_false_for_a_resident_without_a_card(government):
-    _agency, client = government
-
-    response = ask(client, ResidentFactory(), "card_active")
-
-    assert response.json() == {"results": {"card_active": False}}
+    assert answers == [
+        {"results": {"card_active": True}},
+        {"results": {"card_active": False}},
+        {"results": {"card_active": False}},
+    ]
+    assert entries() == [("checks.card_active.evaluate", agency.code, ELIGIBILITY, "ok")] * 3
