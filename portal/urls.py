@@ -15,6 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("portal.api.urls")),
     path("", include("cards.urls")),
+    path("", include("portal.web.urls")),
 ]
 
 handler400 = "portal.api.views.handler400"
