@@ -158,3 +158,14 @@ def test_pages_send_a_csp_without_inline_scripts(client_a):
     assert "script-src 'self'" in policy
     assert "unsafe-inline" not in policy
     assert "<script>" not in response.content.decode()
+
+
+def test_dashboard_speaks_chinese(client_a):
+    client_a.post("/i18n/setlang/", {"language": "zh-hans", "next": "/me/"})
+
+    page = client_a.get("/me/").content.decode()
+
+    assert 'lang="zh-hans"' in page
+    assert "我的一卡通" in page
+    assert "社会保障" in page
+    assert "My OneCard" not in page
