@@ -63,8 +63,10 @@
   }
 
   async function parseVerifierKey(text, algorithm) {
-    var parts = text.trim().split("+");
-    if (parts.length !== 3) { fail("malformed verifier key"); }
+    // The base64 key may itself contain "+": split on the first two only.
+    var trimmed = text.trim(), first = trimmed.indexOf("+"), second = trimmed.indexOf("+", first + 1);
+    if (first <= 0 || second < 0) { fail("malformed verifier key"); }
+    var parts = [trimmed.slice(0, first), trimmed.slice(first + 1, second), trimmed.slice(second + 1)];
     var raw = b64decode(parts[2]);
     if (raw.length !== 33 || raw[0] !== algorithm) { fail("verifier key is not an Ed25519 key of the expected kind"); }
     var publicKey = raw.slice(1);
