@@ -175,11 +175,53 @@ def access_history_for_resident(
                 request_id=row.request_id,
             )
         )
-    return result[:limit]
+    for row in _sequenced_rows(resident, own, agencies):
+        if actor == "others" and row.actor_type == "resident" and row.who == _("You"):
+            continue
+        if actor not in ("others", "all", "") and row.actor_type != actor:
+            continue
+        if (service and row.service != service) or (purpose and row.purpose != purpose):
+            continue
+        if (outcome and row.outcome != outcome) or (since and row.time.date() < since):
+            continue
+        if until and row.time.date() > until:
+            continue
+        result.append(row)
+    return sorted(result, key=lambda row: row.time, reverse=True)[:limit]
+
+
+def _sequenced_rows(resident: Resident, own: set[str], agencies: dict) -> list[AccessRow]:
+    from ledger.api import entry_list_for_subject
+
+    rows = []
+    for item in entry_list_for_subject(subject=resident, limit=500):
+        entry, actor = item["entry"], item["entry"]["actor"]
+        rows.append(
+            AccessRow(
+                reference=str(item["index"]),
+                index=item["index"],
+                time=datetime.datetime.fromisoformat(entry["time"].replace("Z", "+00:00")),
+                actor_type=actor["type"],
+                who=_who(actor["type"], actor["id"], actor["role"], own, agencies),
+                role=actor["role"],
+                channel=entry["channel"],
+                action=entry["action"],
+                service=_service_of(entry["action"]),
+                purpose=entry["purpose"],
+                purpose_label=purpose_name(entry["purpose"]),
+                outcome=entry["outcome"],
+                request_id=entry.get("request_id", ""),
+            )
+        )
+    return rows
 
 
 def access_entry_get_for_resident(*, resident: Resident, reference: str) -> AccessRow | None:
     """Return the access REFERENCE if it is about RESIDENT, else None."""
+    if reference.isdigit():
+        agencies = {agency.code: agency for agency in Agency.objects.all()}
+        own = set(subject_pseudonyms(resident))
+        return next((row for row in _sequenced_rows(resident, own, agencies) if row.reference == reference), None)
     if not reference.startswith("p") or not reference[1:].isdigit():
         return None
     pseudonyms = subject_pseudonyms(resident)

@@ -19,6 +19,7 @@ from cards.errors import CardTransitionRefused
 from cards.models import Card
 from cards.selectors import card_get_for_user, card_printable_png, card_qr_png, card_qr_svg
 from cards.tools.onecard_card_verify import DYNAMIC_LIFETIME_SECONDS
+from ledger.api import proof_bundle
 from portal import actions, selectors
 from portal.web.access import resident_required, step_up_required
 from portal.web.forms import AccessFilterForm, AccessReportForm, ConsentGrantForm, ReportLostForm
@@ -264,8 +265,11 @@ def access_proof(request, reference):
     row = selectors.access_entry_get_for_resident(resident=request.resident, reference=reference)
     if row is None:
         raise Http404("no such entry")
-    # Entries get proofs once sequenced; until the ledger's proof API is wired in there is none to give.
-    response = render(request, "portal/me/proof_pending.html", {"row": row}, status=409)
+    if not row.sealed:
+        return render(request, "portal/me/proof_pending.html", {"row": row}, status=409)
+    bundle = proof_bundle(index=row.index)
+    response = HttpResponse(json.dumps(bundle), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="onecard-proof-{row.index}.json"'
     return response
 
 
