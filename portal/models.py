@@ -1,4 +1,6 @@
 from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class User(AbstractUser):
@@ -6,3 +8,34 @@ class User(AbstractUser):
 
     class Meta:
         db_table = "portal_user"
+
+
+class AccessReport(models.Model):
+    """A resident's report that they do not recognise an access to their data, for caseworkers to look into.
+
+    The ledger has no foreign keys pointing into it: the entry is named by its
+    index once sequenced, and described by a copy of what the resident saw.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        INVESTIGATING = "investigating", _("being investigated")
+        EXPLAINED = "explained", _("explained")
+        UPHELD = "upheld", _("upheld: the access was not allowed")
+
+    resident = models.ForeignKey("cards.Resident", on_delete=models.PROTECT, related_name="access_reports")
+    entry_index = models.BigIntegerField(_("ledger entry index"), null=True, blank=True, db_index=True)
+    entry_summary = models.CharField(_("entry as shown to the resident"), max_length=500)
+    text = models.TextField(_("what the resident says"), max_length=2000)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    caseworker_note = models.TextField(_("caseworker's answer"), blank=True)
+    created_at = models.DateTimeField(_("reported at"), auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("unrecognised access report")
+        verbose_name_plural = _("unrecognised access reports")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"report #{self.pk} ({self.status})"

@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "rest_framework_api_key",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "csp",
     "ledger",
     "cards",
     "services.core",
@@ -96,6 +98,9 @@ MIDDLEWARE = [
     "ledger.middleware.AccessContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised during login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -236,3 +241,39 @@ LOGGING = {
 
 # Employer batches (services/social_security) carry up to 20,000 items in one JSON body (~8 MB).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("ONECARD_MAX_REQUEST_BYTES", default=10 * 1024 * 1024)
+# The resident portal (docs/portal.md).
+# django-axes first: it refuses a locked-out login before any backend checks the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "portal.web.backends.NationalIdBackend",
+]
+AXES_FAILURE_LIMIT = env.int("ONECARD_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.int("ONECARD_LOGIN_COOLOFF_MINUTES", default=15) / 60  # hours
+# Per account and address: a stranger cannot lock a resident out from elsewhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "portal/accounts/locked_out.html"
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_IPWARE_PROXY_COUNT = env.int("ONECARD_PROXY_COUNT", default=0) or None
+# Inactivity timeout: the cookie's age restarts with each request, so an idle session ends after this.
+SESSION_COOKIE_AGE = env.int("ONECARD_SESSION_IDLE_SECONDS", default=15 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# A sensitive action needs a one-time password entered within this many seconds.
+ONECARD_STEP_UP_SECONDS = env.int("ONECARD_STEP_UP_SECONDS", default=5 * 60)
+OTP_TOTP_ISSUER = "OneCard"
+# No inline script or style anywhere; every asset is served from this origin.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}

@@ -16,6 +16,7 @@ urlpatterns = [
     path("ledger/", include("ledger.urls")),
     path("api/", include("portal.api.urls")),
     path("", include("cards.urls")),
+    path("", include("portal.web.urls")),
 ]
 
 handler400 = "portal.api.views.handler400"

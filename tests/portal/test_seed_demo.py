@@ -4,6 +4,7 @@ import json
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from cards.models import Resident
 from cards.national_id import parse_national_id
@@ -33,7 +34,9 @@ def test_seed_demo_is_idempotent_and_its_logins_work():
 
     assert Resident.objects.count() == len(second["citizens"]) == len(first["citizens"])
     citizen = second["citizens"][0]
-    assert authenticate(username=citizen["username"], password=citizen["password"]) is not None
+    # django-axes checks each login against its lockouts, so authenticate() needs the request.
+    request = RequestFactory().post("/login/")
+    assert authenticate(request, username=citizen["username"], password=citizen["password"]) is not None
     assert first["caseworkers"][0]["totp_secret"] == second["caseworkers"][0]["totp_secret"]
 
 

@@ -1,0 +1,96 @@
+"""Write resident accounts, their one-time password devices, and reports of unrecognised access."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.db import transaction
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from cards.actions import card_activate
+from cards.errors import ActivationCodeInvalid
+from cards.models import Card, Resident
+from ledger.api import record
+from portal.errors import AccountAlreadyActive, ActivationRefused, OneTimePasswordInvalid
+from portal.models import AccessReport
+
+BACKUP_CODE_COUNT = 10
+TOTP_DEVICE_NAME = "authenticator app"
+BACKUP_DEVICE_NAME = "backup codes"
+
+
+def resident_account_activate(*, resident: Resident, code: str, username: str, password: str):
+    """Activate RESIDENT's pending card with CODE and create their account; return the new user.
+
+    A wrong code is counted against the card (five tries) even though the call
+    raises, so the count is committed before ActivationRefused is raised.
+    """
+    if resident.user_id is not None:
+        raise AccountAlreadyActive("this resident already has an account")
+    User = get_user_model()
+    user = User(username=username, email=resident.email)
+    validate_password(password, user=user)
+    user.set_password(password)
+    user.full_clean()
+    refused = None
+    with transaction.atomic():
+        card = Card.objects.filter(resident=resident, status=Card.Status.PENDING).order_by("-id").first()
+        if card is None:
+            refused = ActivationRefused("no card is waiting for activation")
+        else:
+            try:
+                card_activate(card=card, code=code)
+            except ActivationCodeInvalid as error:
+                refused = ActivationRefused(str(error))
+        if refused is None:
+            user.save()
+            resident.user = user
+            resident.full_clean(exclude=["national_id_hash"])
+            resident.save(update_fields=["user", "updated_at"])
+            record(action="portal.accounts.activate", subject=resident, object=f"user:{user.pk}")
+    if refused is not None:
+        raise refused
+    return user
+
+
+@transaction.atomic
+def totp_device_start(*, user) -> TOTPDevice:
+    """Return a new unconfirmed TOTP device for USER, replacing any earlier unconfirmed one."""
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    device = TOTPDevice(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
+    device.full_clean()
+    device.save()
+    return device
+
+
+@transaction.atomic
+def totp_device_confirm(*, device: TOTPDevice, token: str) -> list[str]:
+    """Confirm DEVICE with a code it shows; replace the user's other devices and return new backup codes."""
+    device = TOTPDevice.objects.select_for_update().get(pk=device.pk)
+    if not device.verify_token(token.strip()):
+        raise OneTimePasswordInvalid("the code does not match the authenticator app")
+    TOTPDevice.objects.filter(user=device.user).exclude(pk=device.pk).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    return backup_codes_regenerate(user=device.user)
+
+
+@transaction.atomic
+def backup_codes_regenerate(*, user) -> list[str]:
+    """Replace USER's backup codes with fresh ones, each usable once; return them to show once."""
+    device, _created = StaticDevice.objects.get_or_create(user=user, name=BACKUP_DEVICE_NAME)
+    device.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(BACKUP_CODE_COUNT)]
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    return codes
+
+
+@transaction.atomic
+def access_report_open(*, resident: Resident, entry_index: int | None, entry_summary: str, text: str) -> AccessReport:
+    """Open a case for caseworkers about an access RESIDENT does not recognise."""
+    report = AccessReport(
+        resident=resident, entry_index=entry_index, entry_summary=entry_summary[:500], text=text.strip()
+    )
+    report.full_clean()
+    report.save()
+    record(action="portal.access_reports.open", subject=resident, object=f"access-report:{report.pk}")
+    return report

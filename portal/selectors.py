@@ -1,0 +1,282 @@
+"""Read what the resident portal shows: consents to manage, the access history, reports, notifications."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from cards.models import Card, Resident
+from ledger.api import purposes_all as ledger_purposes_all
+from ledger.api import record, subject_pseudonyms
+from portal.models import AccessReport
+from services.core import catalogue
+from services.core.models import Agency, Consent
+
+ACTOR_FILTERS = ("others", "all", "agency", "staff", "resident", "system")
+
+
+def _localized(name_en: str, name_zh_hans: str) -> str:
+    return name_zh_hans if (get_language() or "").lower().startswith("zh") else name_en
+
+
+def service_name(service: catalogue.Service) -> str:
+    """Return SERVICE's name in the active language."""
+    return _localized(service.name_en, service.name_zh_hans)
+
+
+def purpose_name(code: str) -> str:
+    """Return the name of purpose CODE in the active language, falling back to the ledger's description."""
+    definition = catalogue.purposes_all().get(code)
+    if definition is not None:
+        return _localized(definition.name_en, definition.name_zh_hans)
+    described = {purpose.code: purpose.description for purpose in ledger_purposes_all()}
+    return described.get(code, code)
+
+
+def agencies_for_consent() -> list[Agency]:
+    """Return the active agencies a resident may give a consent to."""
+    return list(Agency.objects.filter(is_active=True).order_by("code"))
+
+
+def agency_get_active(*, code: str) -> Agency | None:
+    """Return the active agency CODE, or None."""
+    return Agency.objects.filter(code=code, is_active=True).first()
+
+
+def consent_get_for_resident(*, resident: Resident, receipt_id) -> Consent | None:
+    """Return RESIDENT's consent with RECEIPT_ID, or None when it is someone else's or does not exist.
+
+    Not recorded on its own: the receipt or revocation that follows records the access.
+    """
+    return Consent.objects.filter(resident=resident, receipt_id=receipt_id).select_related("agency").first()
+
+
+@dataclass(frozen=True)
+class AccessRow:
+    """One access to the resident's data, as the history page shows it."""
+
+    reference: str
+    index: int | None
+    time: datetime.datetime
+    actor_type: str
+    who: str
+    role: str
+    channel: str
+    action: str
+    service: str
+    purpose: str
+    purpose_label: str
+    outcome: str
+    request_id: str
+
+    @property
+    def sealed(self) -> bool:
+        return self.index is not None
+
+    def summary(self) -> str:
+        return (
+            f"{self.time.isoformat()} {self.actor_type}:{self.who} role={self.role} {self.action} "
+            f"purpose={self.purpose} outcome={self.outcome} request={self.request_id}"
+        )
+
+
+def _service_of(action: str) -> str:
+    parts = action.split(".")
+    codes = {service.code for service in catalogue.services_all()}
+    for candidate in (parts[0], parts[1] if parts[0] == "services" and len(parts) > 1 else ""):
+        if candidate in codes:
+            return candidate
+    if parts[0] == "services" and len(parts) > 1 and parts[1] == "consents":
+        return "residents"
+    return parts[0]
+
+
+def service_label(code: str) -> str:
+    """Return the catalogue name of service CODE, or a name for the portal's own actions."""
+    try:
+        return service_name(catalogue.service_get(code))
+    except KeyError:
+        return _("Your OneCard account") if code == "portal" else code
+
+
+def _who(actor_type: str, actor_id: str, role: str, own: set[str], agencies: dict[str, Agency]) -> str:
+    if actor_type == "agency":
+        agency = agencies.get(actor_id)
+        return _localized(agency.name_en, agency.name_zh_hans) if agency else actor_id
+    if actor_type == "staff":
+        return _("Caseworker (%(role)s)") % {"role": role}
+    if actor_type == "resident":
+        return _("You") if actor_id in own else _("Another resident")
+    return _("OneCard system (%(component)s)") % {"component": actor_id}
+
+
+def _pending_rows(pseudonyms: list[str]):
+    # The ledger does not yet expose a read API for a subject's entries, so this reads its
+    # pending table; sequenced entries join here once ledger.api offers them (docs/portal.md).
+    from ledger.models import PendingEntry
+
+    return PendingEntry.objects.filter(subject__in=pseudonyms).order_by("-id")
+
+
+def access_history_for_resident(
+    *,
+    resident: Resident,
+    actor: str = "others",
+    service: str = "",
+    purpose: str = "",
+    outcome: str = "",
+    since: datetime.date | None = None,
+    until: datetime.date | None = None,
+    limit: int = 200,
+) -> list[AccessRow]:
+    """Return the accesses to RESIDENT's data, newest first, filtered; record that they were read."""
+    record(action="portal.access_history.read", subject=resident)
+    pseudonyms = subject_pseudonyms(resident)
+    rows = _pending_rows(pseudonyms)
+    if actor == "others":
+        rows = rows.exclude(Q(actor_type="resident") & Q(actor_id__in=pseudonyms))
+    elif actor in ACTOR_FILTERS and actor != "all":
+        rows = rows.filter(actor_type=actor)
+    if purpose:
+        rows = rows.filter(purpose=purpose)
+    if outcome:
+        rows = rows.filter(outcome=outcome)
+    zone = timezone.get_current_timezone()
+    if since:
+        rows = rows.filter(time__gte=datetime.datetime.combine(since, datetime.time.min, tzinfo=zone))
+    if until:
+        rows = rows.filter(
+            time__lt=datetime.datetime.combine(until, datetime.time.min, tzinfo=zone) + datetime.timedelta(days=1)
+        )
+    agencies = {agency.code: agency for agency in Agency.objects.all()}
+    own = set(pseudonyms)
+    result = []
+    for row in rows[: limit * 4 if service else limit]:
+        row_service = _service_of(row.action)
+        if service and row_service != service:
+            continue
+        result.append(
+            AccessRow(
+                reference=f"p{row.pk}",
+                index=None,
+                time=row.time,
+                actor_type=row.actor_type,
+                who=_who(row.actor_type, row.actor_id, row.role, own, agencies),
+                role=row.role,
+                channel=row.channel,
+                action=row.action,
+                service=row_service,
+                purpose=row.purpose,
+                purpose_label=purpose_name(row.purpose),
+                outcome=row.outcome,
+                request_id=row.request_id,
+            )
+        )
+    for row in _sequenced_rows(resident, own, agencies):
+        if actor == "others" and row.actor_type == "resident" and row.who == _("You"):
+            continue
+        if actor not in ("others", "all", "") and row.actor_type != actor:
+            continue
+        if (service and row.service != service) or (purpose and row.purpose != purpose):
+            continue
+        if (outcome and row.outcome != outcome) or (since and row.time.date() < since):
+            continue
+        if until and row.time.date() > until:
+            continue
+        result.append(row)
+    return sorted(result, key=lambda row: row.time, reverse=True)[:limit]
+
+
+def _sequenced_rows(resident: Resident, own: set[str], agencies: dict) -> list[AccessRow]:
+    from ledger.api import entry_list_for_subject
+
+    rows = []
+    for item in entry_list_for_subject(subject=resident, limit=500):
+        entry, actor = item["entry"], item["entry"]["actor"]
+        rows.append(
+            AccessRow(
+                reference=str(item["index"]),
+                index=item["index"],
+                time=datetime.datetime.fromisoformat(entry["time"].replace("Z", "+00:00")),
+                actor_type=actor["type"],
+                who=_who(actor["type"], actor["id"], actor["role"], own, agencies),
+                role=actor["role"],
+                channel=entry["channel"],
+                action=entry["action"],
+                service=_service_of(entry["action"]),
+                purpose=entry["purpose"],
+                purpose_label=purpose_name(entry["purpose"]),
+                outcome=entry["outcome"],
+                request_id=entry.get("request_id", ""),
+            )
+        )
+    return rows
+
+
+def access_entry_get_for_resident(*, resident: Resident, reference: str) -> AccessRow | None:
+    """Return the access REFERENCE if it is about RESIDENT, else None."""
+    if reference.isdigit():
+        agencies = {agency.code: agency for agency in Agency.objects.all()}
+        own = set(subject_pseudonyms(resident))
+        return next((row for row in _sequenced_rows(resident, own, agencies) if row.reference == reference), None)
+    if not reference.startswith("p") or not reference[1:].isdigit():
+        return None
+    pseudonyms = subject_pseudonyms(resident)
+    row = _pending_rows(pseudonyms).filter(pk=int(reference[1:])).first()
+    if row is None:
+        return None
+    agencies = {agency.code: agency for agency in Agency.objects.filter(code=row.actor_id)}
+    return AccessRow(
+        reference=reference,
+        index=None,
+        time=row.time,
+        actor_type=row.actor_type,
+        who=_who(row.actor_type, row.actor_id, row.role, set(pseudonyms), agencies),
+        role=row.role,
+        channel=row.channel,
+        action=row.action,
+        service=_service_of(row.action),
+        purpose=row.purpose,
+        purpose_label=purpose_name(row.purpose),
+        outcome=row.outcome,
+        request_id=row.request_id,
+    )
+
+
+def access_reports_for_resident(*, resident: Resident) -> list[AccessReport]:
+    """Return RESIDENT's reports of unrecognised access, newest first."""
+    return list(AccessReport.objects.filter(resident=resident))
+
+
+@dataclass(frozen=True)
+class Notification:
+    level: str
+    text: str
+
+
+def notifications_for_resident(*, resident: Resident, card: Card | None) -> list[Notification]:
+    """Return what the dashboard should tell RESIDENT: card status and the state of their reports."""
+    notes = []
+    if card is None:
+        notes.append(Notification("info", _("You have no card yet. A caseworker issues it.")))
+    elif card.status == Card.Status.PENDING:
+        notes.append(Notification("info", _("Your new card is waiting for activation.")))
+    elif card.status == Card.Status.SUSPENDED:
+        notes.append(Notification("warning", _("Your card is suspended. Contact a service centre.")))
+    elif card.status == Card.Status.LOST:
+        notes.append(Notification("warning", _("Your card is reported lost. A caseworker will issue a new one.")))
+    elif card.expires_on - timezone.localdate() < datetime.timedelta(days=60):
+        notes.append(Notification("warning", _("Your card expires on %(date)s.") % {"date": card.expires_on}))
+    for report in access_reports_for_resident(resident=resident):
+        if report.status != AccessReport.Status.OPEN:
+            notes.append(
+                Notification(
+                    "info",
+                    _("Your report #%(id)s about an access: %(status)s.")
+                    % {"id": report.pk, "status": report.get_status_display()},
+                )
+            )
+    return notes

@@ -1,0 +1,151 @@
+"""Forms of the resident portal: they validate input, actions do the work."""
+
+from django import forms
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from ledger.api import purposes_all as ledger_purposes_all
+from services.core import catalogue
+
+_OTP_WIDGET = forms.TextInput(
+    attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9a-zA-Z]*", "spellcheck": "false"}
+)
+
+
+class LoginForm(AuthenticationForm):
+    username = forms.CharField(
+        label=_("National ID or username"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+    error_messages = {
+        "invalid_login": _("The national ID, username or password is wrong. Check them and try again."),
+        "inactive": _("This account is disabled."),
+    }
+
+
+class ActivationForm(forms.Form):
+    national_id = forms.CharField(
+        label=_("National ID"), max_length=18, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
+    code = forms.CharField(
+        label=_("Activation code"),
+        max_length=20,
+        help_text=_("The 10-character code sent to you when your card was issued."),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "spellcheck": "false"}),
+    )
+    username = forms.CharField(
+        label=_("Choose a username"), max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username"})
+    )
+    password1 = forms.CharField(
+        label=_("Choose a password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label=_("Repeat the password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        User = get_user_model()
+        try:
+            User.username_validator(username)
+        except ValidationError as error:
+            raise ValidationError(error.messages) from None
+        if User.objects.filter(username__iexact=username).exists():
+            raise ValidationError(_("This username is taken. Choose another."))
+        return username
+
+    def clean(self):
+        cleaned = super().clean()
+        first, second = cleaned.get("password1"), cleaned.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", _("The two passwords differ."))
+        elif first and cleaned.get("username"):
+            user = get_user_model()(username=cleaned["username"])
+            try:
+                password_validation.validate_password(first, user=user)
+            except ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned
+
+
+class OneTimePasswordForm(forms.Form):
+    otp_token = forms.CharField(
+        label=_("Code from your authenticator app, or a backup code"), max_length=16, widget=_OTP_WIDGET
+    )
+
+
+class ReportLostForm(forms.Form):
+    confirm = forms.BooleanField(label=_("I have lost my card and want it blocked now."))
+
+
+class ConsentGrantForm(forms.Form):
+    agency = forms.ChoiceField(label=_("Agency"))
+    scope = forms.ChoiceField(label=_("What it may do"))
+    purpose = forms.ChoiceField(label=_("Why"))
+
+    def __init__(self, *args, agencies=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agency"].choices = [
+            (agency.code, f"{agency.name_zh_hans} / {agency.name_en}") for agency in agencies
+        ]
+        self.fields["scope"].choices = [
+            (code, scope.description)
+            for code, scope in sorted(catalogue.scopes_all().items())
+            if scope.consent_required
+        ]
+        self.fields["purpose"].choices = [
+            (code, f"{purpose.name_zh_hans} / {purpose.name_en}")
+            for code, purpose in sorted(catalogue.purposes_all().items())
+        ]
+
+
+class AccessFilterForm(forms.Form):
+    actor = forms.ChoiceField(
+        label=_("Who"),
+        required=False,
+        choices=[
+            ("others", _("Everyone but me")),
+            ("all", _("Everyone, including me")),
+            ("agency", _("Partner agencies")),
+            ("staff", _("Caseworkers")),
+            ("resident", _("Residents (me)")),
+            ("system", _("OneCard system")),
+        ],
+    )
+    service = forms.ChoiceField(label=_("Service"), required=False)
+    purpose = forms.ChoiceField(label=_("Purpose"), required=False)
+    outcome = forms.ChoiceField(
+        label=_("Outcome"),
+        required=False,
+        choices=[
+            ("", _("Any")),
+            ("ok", _("allowed")),
+            ("denied", _("refused")),
+            ("not_found", _("not found")),
+            ("invalid", _("invalid")),
+            ("error", _("error")),
+        ],
+    )
+    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, service_choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].choices = [("", _("Any")), *service_choices]
+        self.fields["purpose"].choices = [("", _("Any"))] + [
+            (purpose.code, purpose.code) for purpose in ledger_purposes_all()
+        ]
+
+
+class AccessReportForm(forms.Form):
+    text = forms.CharField(
+        label=_("What do you not recognise about this access?"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )

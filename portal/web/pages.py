@@ -1,0 +1,293 @@
+"""Resident pages: dashboard, card, pharmacy QR, consents, services, and who accessed the resident's data."""
+
+import contextlib
+import json
+
+from django.apps import apps
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from cards.actions import card_report_lost
+from cards.errors import CardTransitionRefused
+from cards.models import Card
+from cards.selectors import card_get_for_user, card_printable_png, card_qr_png, card_qr_svg
+from cards.tools.onecard_card_verify import DYNAMIC_LIFETIME_SECONDS
+from ledger.api import proof_bundle
+from portal import actions, selectors
+from portal.web.access import resident_required, step_up_required
+from portal.web.forms import AccessFilterForm, AccessReportForm, ConsentGrantForm, ReportLostForm
+from services.core import catalogue
+from services.core.actions import consent_grant, consent_revoke
+from services.core.selectors import consent_list_for_resident, consent_receipt
+
+# Where each catalogue section lives in the portal; a section not named here gets the generic page.
+SECTION_PAGES = {
+    "cards": "portal:card",
+    "pharmacy": "portal:pharmacy",
+    "access-history": "portal:access-history",
+}
+# Catalogue sections whose pages come from their service sub-app once it is installed.
+SERVICE_SECTIONS = {"social-security": "social_security", "health": "health", "grants": "grants"}
+
+
+def _tiles() -> list[dict]:
+    tiles = []
+    for service in catalogue.services_all():
+        if not service.portal_section:
+            continue
+        name = SECTION_PAGES.get(service.portal_section)
+        url = redirect(name).url if name else redirect("portal:section", section=service.portal_section).url
+        tiles.append({"name": selectors.service_name(service), "url": url, "section": service.portal_section})
+    return tiles
+
+
+@require_GET
+@resident_required
+def dashboard(request):
+    """Show the card and its status, a tile per service, and notifications."""
+    card = card_get_for_user(user=request.user)
+    context = {
+        "card": card,
+        "tiles": _tiles(),
+        "notifications": selectors.notifications_for_resident(resident=request.resident, card=card),
+    }
+    return render(request, "portal/me/dashboard.html", context)
+
+
+@require_GET
+@resident_required
+def card(request):
+    """Show the card with its static QR code, downloads, and the way to report it lost."""
+    held = card_get_for_user(user=request.user)
+    svg = card_qr_svg(card=held) if held is not None and held.status == Card.Status.ACTIVE else None
+    return render(request, "portal/me/card.html", {"card": held, "qr_svg": svg})
+
+
+def _active_card(request) -> Card:
+    held = card_get_for_user(user=request.user)
+    if held is None or held.status != Card.Status.ACTIVE:
+        raise Http404("no active card")
+    return held
+
+
+@require_GET
+@resident_required
+def card_qr_download(request):
+    """Download the static QR code as PNG."""
+    response = HttpResponse(card_qr_png(card=_active_card(request)), content_type="image/png")
+    response["Content-Disposition"] = 'attachment; filename="onecard-qr.png"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+@resident_required
+def card_printable_download(request):
+    """Download the printable card image, or say it is still being drawn."""
+    image = card_printable_png(card=_active_card(request))
+    if image is None:
+        response = render(request, "portal/me/printable_pending.html", status=202)
+        response["Retry-After"] = "5"
+        return response
+    response = HttpResponse(image, content_type="image/png")
+    response["Content-Disposition"] = 'attachment; filename="onecard-card.png"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@resident_required
+@step_up_required
+def card_report_lost_view(request):
+    """Block the card at once when the resident reports it lost."""
+    held = card_get_for_user(user=request.user)
+    if held is None or held.status not in Card.IN_FORCE:
+        raise Http404("no card in force")
+    form = ReportLostForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            card_report_lost(card=held)
+        except CardTransitionRefused:
+            form.add_error(None, _("This card can no longer be reported lost."))
+        else:
+            messages.success(request, _("Your card is blocked. A caseworker will issue a new one."))
+            return redirect("portal:card")
+    return render(request, "portal/me/report_lost.html", {"card": held, "form": form})
+
+
+@require_GET
+@resident_required
+def pharmacy(request):
+    """Show the 60-second QR code for the pharmacy counter."""
+    held = card_get_for_user(user=request.user)
+    active = held is not None and held.status == Card.Status.ACTIVE
+    return render(
+        request, "portal/me/pharmacy.html", {"card": held, "active": active, "lifetime": DYNAMIC_LIFETIME_SECONDS}
+    )
+
+
+@never_cache
+@require_GET
+@resident_required
+def pharmacy_qr(request):
+    """Return a fresh one-use QR code as SVG; the pharmacy page reloads it every 60 seconds."""
+    response = HttpResponse(card_qr_svg(card=_active_card(request), dynamic=True), content_type="image/svg+xml")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+@resident_required
+def consents(request):
+    """List the resident's consents with grant, revoke and receipt links."""
+    rows = list(consent_list_for_resident(resident=request.resident))
+    scopes = catalogue.scopes_all()
+    listed = [
+        {
+            "consent": consent,
+            "agency": selectors._localized(consent.agency.name_en, consent.agency.name_zh_hans),
+            "scope": scopes[consent.scope].description if consent.scope in scopes else consent.scope,
+            "purpose": selectors.purpose_name(consent.purpose),
+            "active": consent.is_active(),
+        }
+        for consent in rows
+    ]
+    return render(request, "portal/me/consents.html", {"consents": listed})
+
+
+@require_http_methods(["GET", "POST"])
+@resident_required
+@step_up_required
+def consent_grant_view(request):
+    """Give an agency a consent for one scope and purpose."""
+    form = ConsentGrantForm(request.POST or None, agencies=selectors.agencies_for_consent())
+    if request.method == "POST" and form.is_valid():
+        agency = selectors.agency_get_active(code=form.cleaned_data["agency"])
+        if agency is None:
+            form.add_error("agency", _("This agency is not available."))
+        else:
+            try:
+                consent_grant(
+                    resident=request.resident,
+                    agency=agency,
+                    scope=form.cleaned_data["scope"],
+                    purpose=form.cleaned_data["purpose"],
+                )
+            except ValidationError as error:
+                form.add_error(None, _("This purpose cannot be used with that permission."))
+                del error
+            else:
+                messages.success(request, _("Consent given."))
+                return redirect("portal:consents")
+    return render(request, "portal/me/consent_grant.html", {"form": form})
+
+
+def _own_consent(request, receipt_id):
+    consent = selectors.consent_get_for_resident(resident=request.resident, receipt_id=receipt_id)
+    if consent is None:
+        raise Http404("no such consent")
+    return consent
+
+
+@require_http_methods(["GET", "POST"])
+@resident_required
+@step_up_required
+def consent_revoke_view(request, receipt_id):
+    """Withdraw a consent from now on."""
+    consent = _own_consent(request, receipt_id)
+    if request.method == "POST":
+        consent_revoke(consent=consent)
+        messages.success(request, _("Consent withdrawn."))
+        return redirect("portal:consents")
+    return render(request, "portal/me/consent_revoke.html", {"consent": consent})
+
+
+@require_GET
+@resident_required
+def consent_receipt_download(request, receipt_id):
+    """Download the consent receipt as JSON."""
+    receipt = consent_receipt(consent=_own_consent(request, receipt_id))
+    response = HttpResponse(json.dumps(receipt, ensure_ascii=False, indent=2), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="consent-{receipt["receipt_id"]}.json"'
+    return response
+
+
+@require_GET
+@resident_required
+def section(request, section):
+    """Show a service's section, or say it is coming when its service is not installed yet."""
+    service = next((s for s in catalogue.services_all() if s.portal_section == section), None)
+    if service is None or section not in SERVICE_SECTIONS:
+        raise Http404("no such section")
+    template = "portal/me/coming_soon.html"
+    if apps.is_installed(f"services.{SERVICE_SECTIONS[section]}"):
+        with contextlib.suppress(TemplateDoesNotExist):
+            template = get_template(f"portal/me/sections/{section}.html").template.name
+    return render(request, template, {"service_name": selectors.service_name(service), "section": section})
+
+
+def _service_choices():
+    return [(service.code, selectors.service_name(service)) for service in catalogue.services_all()] + [
+        ("portal", selectors.service_label("portal"))
+    ]
+
+
+@require_GET
+@resident_required
+def access_history(request):
+    """List every access to the resident's data, with filters, proofs and a way to report one."""
+    form = AccessFilterForm(request.GET or None, service_choices=_service_choices())
+    filters = form.cleaned_data if form.is_valid() else {}
+    rows = selectors.access_history_for_resident(
+        resident=request.resident,
+        actor=filters.get("actor") or "others",
+        service=filters.get("service") or "",
+        purpose=filters.get("purpose") or "",
+        outcome=filters.get("outcome") or "",
+        since=filters.get("since"),
+        until=filters.get("until"),
+    )
+    labelled = [{"row": row, "service": selectors.service_label(row.service)} for row in rows]
+    return render(request, "portal/me/access_history.html", {"form": form, "rows": labelled})
+
+
+@require_GET
+@resident_required
+def access_proof(request, reference):
+    """Download the proof bundle of one sealed entry, for onecard_verify.py."""
+    row = selectors.access_entry_get_for_resident(resident=request.resident, reference=reference)
+    if row is None:
+        raise Http404("no such entry")
+    if not row.sealed:
+        return render(request, "portal/me/proof_pending.html", {"row": row}, status=409)
+    bundle = proof_bundle(index=row.index)
+    response = HttpResponse(json.dumps(bundle), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="onecard-proof-{row.index}.json"'
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@resident_required
+def access_report(request, reference):
+    """Report an access the resident does not recognise; a caseworker looks into it."""
+    row = selectors.access_entry_get_for_resident(resident=request.resident, reference=reference)
+    if row is None:
+        raise Http404("no such entry")
+    form = AccessReportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        report = actions.access_report_open(
+            resident=request.resident,
+            entry_index=row.index,
+            entry_summary=row.summary(),
+            text=form.cleaned_data["text"],
+        )
+        messages.success(request, _("Thank you. Your report #%(id)s is with a caseworker.") % {"id": report.pk})
+        return redirect("portal:access-history")
+    return render(request, "portal/me/access_report.html", {"row": row, "form": form})

@@ -1,0 +1,169 @@
+// Verify a ledger proof bundle in the browser: the entry's RFC 9162 inclusion proof,
+// the log's Ed25519 signature on the C2SP checkpoint, and witness tlog-cosignature/v1 lines.
+// Uses only WebCrypto (SHA-256, Ed25519); nothing is sent anywhere.
+(function () {
+  "use strict";
+  var encoder = new TextEncoder();
+
+  function b64decode(text) {
+    var binary = atob(text);
+    var bytes = new Uint8Array(binary.length);
+    for (var i = 0; i < binary.length; i++) { bytes[i] = binary.charCodeAt(i); }
+    return bytes;
+  }
+
+  function concat() {
+    var total = 0, offset = 0, i;
+    for (i = 0; i < arguments.length; i++) { total += arguments[i].length; }
+    var out = new Uint8Array(total);
+    for (i = 0; i < arguments.length; i++) { out.set(arguments[i], offset); offset += arguments[i].length; }
+    return out;
+  }
+
+  function equal(a, b) {
+    if (a.length !== b.length) { return false; }
+    for (var i = 0; i < a.length; i++) { if (a[i] !== b[i]) { return false; } }
+    return true;
+  }
+
+  async function sha256(bytes) {
+    return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  }
+
+  function fail(reason) {
+    var error = new Error(reason);
+    error.verification = true;
+    throw error;
+  }
+
+  // RFC 9162 section 2.1.3.2.
+  async function rootFromInclusion(index, treeSize, leafHash, path) {
+    if (index >= treeSize) { fail("index outside the tree"); }
+    var fn = index, sn = treeSize - 1, r = leafHash;
+    for (var i = 0; i < path.length; i++) {
+      var p = path[i];
+      if (sn === 0) { fail("inclusion proof too long"); }
+      if (fn % 2 === 1 || fn === sn) {
+        r = await sha256(concat(new Uint8Array([1]), p, r));
+        if (fn % 2 === 0) {
+          while (fn % 2 === 0 && fn !== 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+        }
+      } else {
+        r = await sha256(concat(new Uint8Array([1]), r, p));
+      }
+      fn = Math.floor(fn / 2); sn = Math.floor(sn / 2);
+    }
+    if (sn !== 0) { fail("inclusion proof too short"); }
+    return r;
+  }
+
+  async function keyId(name, algorithm, publicKey) {
+    var digest = await sha256(concat(encoder.encode(name + "\n"), new Uint8Array([algorithm]), publicKey));
+    return digest.slice(0, 4);
+  }
+
+  async function parseVerifierKey(text, algorithm) {
+    // The base64 key may itself contain "+": split on the first two only.
+    var trimmed = text.trim(), first = trimmed.indexOf("+"), second = trimmed.indexOf("+", first + 1);
+    if (first <= 0 || second < 0) { fail("malformed verifier key"); }
+    var parts = [trimmed.slice(0, first), trimmed.slice(first + 1, second), trimmed.slice(second + 1)];
+    var raw = b64decode(parts[2]);
+    if (raw.length !== 33 || raw[0] !== algorithm) { fail("verifier key is not an Ed25519 key of the expected kind"); }
+    var publicKey = raw.slice(1);
+    var id = await keyId(parts[0], algorithm, publicKey);
+    var hex = Array.prototype.map.call(id, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
+    if (hex !== parts[1]) { fail("verifier key ID does not match"); }
+    return { name: parts[0], id: id, key: await crypto.subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]) };
+  }
+
+  function splitNote(note) {
+    var at = note.indexOf("\n\n");
+    if (at < 0) { fail("checkpoint is not a signed note"); }
+    var body = note.slice(0, at + 1);
+    var lines = note.slice(at + 2).replace(/\n+$/, "").split("\n").map(function (line) {
+      if (line.indexOf("\u2014 ") !== 0) { fail("malformed signature line"); }
+      var rest = line.slice(2), space = rest.lastIndexOf(" ");
+      return { name: rest.slice(0, space), raw: b64decode(rest.slice(space + 1)) };
+    });
+    return { body: body, lines: lines };
+  }
+
+  async function signedBy(note, verifier) {
+    for (var i = 0; i < note.lines.length; i++) {
+      var line = note.lines[i];
+      if (line.name === verifier.name && equal(line.raw.slice(0, 4), verifier.id)) {
+        return crypto.subtle.verify({ name: "Ed25519" }, verifier.key, line.raw.slice(4), encoder.encode(note.body));
+      }
+    }
+    return false;
+  }
+
+  async function cosignedBy(note, witness) {
+    for (var i = 0; i < note.lines.length; i++) {
+      var line = note.lines[i];
+      if (line.name === witness.name && line.raw.length === 76 && equal(line.raw.slice(0, 4), witness.id)) {
+        var view = new DataView(line.raw.buffer, line.raw.byteOffset + 4, 8);
+        var timestamp = view.getBigUint64(0).toString();
+        var message = encoder.encode("cosignature/v1\ntime " + timestamp + "\n" + note.body);
+        return crypto.subtle.verify({ name: "Ed25519" }, witness.key, line.raw.slice(12), message);
+      }
+    }
+    return false;
+  }
+
+  // Return {ok: true, witnesses: n} or {ok: false, reason}. TRUSTED_LOG_KEY, when given, must equal the bundle's.
+  async function verifyBundle(bundle, trustedLogKey) {
+    try {
+      if (bundle.format !== "onecard-proof-bundle/v1") { fail("unknown bundle format"); }
+      if (trustedLogKey && trustedLogKey.trim() !== bundle.verifier_key.trim()) { fail("the bundle names another log key"); }
+      var entryBytes = b64decode(bundle.entry_bytes);
+      var entry = JSON.parse(new TextDecoder().decode(entryBytes));
+      if (entry.index !== bundle.index) { fail("entry index differs from the bundle's"); }
+      var leaf = await sha256(concat(new Uint8Array([0]), entryBytes));
+      var root = await rootFromInclusion(bundle.index, bundle.tree_size, leaf, bundle.path.map(b64decode));
+      var note = splitNote(bundle.checkpoint);
+      var body = note.body.split("\n");
+      if (parseInt(body[1], 10) !== bundle.tree_size) { fail("checkpoint is for another tree size"); }
+      if (!equal(b64decode(body[2]), root)) { fail("inclusion proof does not lead to the checkpoint's root"); }
+      var log = await parseVerifierKey(bundle.verifier_key, 1);
+      if (!(await signedBy(note, log))) { fail("checkpoint signature does not verify"); }
+      var witnessed = 0;
+      for (var i = 0; i < (bundle.witness_keys || []).length; i++) {
+        var witness = await parseVerifierKey(bundle.witness_keys[i], 4);
+        if (await cosignedBy(note, witness)) { witnessed += 1; }
+      }
+      if (witnessed === 0) { fail("no witness cosigned the checkpoint"); }
+      return { ok: true, witnesses: witnessed };
+    } catch (error) {
+      return { ok: false, reason: error.verification ? error.message : "malformed bundle (" + error.message + ")" };
+    }
+  }
+
+  window.OneCardVerify = { verifyBundle: verifyBundle };
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var messages = document.getElementById("verify-messages");
+    var live = document.getElementById("verify-live");
+    if (!messages) { return; }
+    var keyUrl = messages.getAttribute("data-log-key-url");
+    Array.prototype.forEach.call(document.querySelectorAll("button.verify"), function (button) {
+      button.addEventListener("click", async function () {
+        var result = document.getElementById(button.getAttribute("data-result"));
+        result.className = "verify-result";
+        result.textContent = messages.getAttribute("data-busy");
+        var outcome;
+        try {
+          var response = await fetch(button.getAttribute("data-proof-url"), { credentials: "same-origin" });
+          if (!response.ok) { throw new Error("HTTP " + response.status); }
+          var trusted = keyUrl ? await (await fetch(keyUrl)).text() : null;
+          outcome = await verifyBundle(await response.json(), trusted);
+        } catch (error) {
+          outcome = { ok: false, reason: error.message };
+        }
+        result.className = "verify-result " + (outcome.ok ? "ok" : "fail");
+        result.textContent = outcome.ok ? "\u2714 " + messages.getAttribute("data-ok") : "\u2716 " + messages.getAttribute("data-fail") + " " + outcome.reason;
+        live.textContent = result.textContent;
+      });
+    });
+  });
+})();
