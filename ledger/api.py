@@ -4,6 +4,7 @@ from ledger.context import AccessContext, Actor, access_context, context_get, co
 from ledger.errors import AppendOnlyViolation, LedgerError, NoAccessContext, UnknownPurpose
 from ledger.purposes import Purpose, purpose_check, purpose_register, purposes_all
 from ledger.recording import record, record_bulk, recorded, subject_pseudonym, subject_pseudonyms
+from ledger.statistics import access_counts
 
 __all__ = [
     "AccessContext",
@@ -14,6 +15,7 @@ __all__ = [
     "Purpose",
     "UnknownPurpose",
     "access_context",
+    "access_counts",
     "context_get",
     "context_get_or_none",
     "purpose_check",

@@ -2,3 +2,8 @@ from ledger.api import purpose_register
 
 purpose_register("self-service", "A resident viewing or managing their own data")
 purpose_register("demo-seeding", "Creating the demo data of the embedded default")
+purpose_register(
+    "access-report-investigation", "Looking into a resident's report of an access to their data they do not recognise"
+)
+# Also registered by the ledger; registering twice is harmless.
+purpose_register("ledger-audit", "Auditing the access ledger")
