@@ -120,7 +120,11 @@ class OneCardAdminSite(OTPAdminSite):
             if context_get_or_none() is not None or not request.user.is_authenticated:
                 return view(request, *args, **kwargs)
             with access_context(**staff_access_arguments(request, self.stated_purpose(request))):
-                return view(request, *args, **kwargs)
+                response = view(request, *args, **kwargs)
+                # Admin pages are lazy TemplateResponses that read resident data as they render.
+                if callable(getattr(response, "render", None)) and not getattr(response, "is_rendered", True):
+                    response.render()
+                return response
 
         update_wrapper(inner, view)
         return super().admin_view(inner, cacheable)

@@ -7,3 +7,8 @@ purpose_register(
 )
 # Also registered by the ledger; registering twice is harmless.
 purpose_register("ledger-audit", "Auditing the access ledger")
+# Staff work purposes named by portal/roles.py; each service may describe its own more closely.
+purpose_register("benefit-administration", "A caseworker deciding a social security benefit claim")
+purpose_register("health-administration", "A health officer managing visits and prescriptions")
+purpose_register("pharmacy-regulation", "Regulating pharmacies and drug purchase limits")
+purpose_register("grant-review", "Reviewing or approving a grant application")

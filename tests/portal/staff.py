@@ -1,5 +1,6 @@
 """Helpers for admin tests: staff with a role and a TOTP device, logged in through the real OTP admin form."""
 
+import pytest
 from django.contrib.auth.models import Group
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -57,3 +58,9 @@ def ledger_rows(**filters) -> list[dict]:
                 }
             )
     return [row for row in rows if all(row.get(key) == value for key, value in filters.items())]
+
+
+@pytest.fixture
+def fast_password_hashing(settings):
+    """Hash test passwords cheaply: the admin tests log in hundreds of times through the real form."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -2,9 +2,9 @@ import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.factories import UserFactory
-from tests.portal.staff import PASSWORD, admin_login, staff_create, token_now
+from tests.portal.staff import PASSWORD, admin_login, fast_password_hashing, staff_create, token_now  # noqa: F401 (fixture)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
 
 
 def test_password_alone_does_not_open_the_admin(client):
