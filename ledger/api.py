@@ -4,7 +4,19 @@ from ledger.context import AccessContext, Actor, access_context, context_get, co
 from ledger.errors import AppendOnlyViolation, LedgerError, NoAccessContext, UnknownPurpose
 from ledger.purposes import Purpose, purpose_check, purpose_register, purposes_all
 from ledger.recording import record, record_bulk, recorded, subject_pseudonym, subject_pseudonyms
+from ledger.selectors import (
+    ProofUnavailable,
+    checkpoint_note_get,
+    consistency_proof,
+    entry_get,
+    entry_list_for_subject,
+    inclusion_proof,
+    proof_bundle,
+    verifier_key_get,
+)
 from ledger.statistics import access_counts
+from ledger.verification import VerificationResult
+from ledger.verification import log_verify as verify
 
 __all__ = [
     "AccessContext",
@@ -12,10 +24,20 @@ __all__ = [
     "AppendOnlyViolation",
     "LedgerError",
     "NoAccessContext",
+    "ProofUnavailable",
     "Purpose",
+    "VerificationResult",
     "UnknownPurpose",
     "access_context",
     "access_counts",
+    "checkpoint_note_get",
+    "consistency_proof",
+    "entry_get",
+    "entry_list_for_subject",
+    "inclusion_proof",
+    "proof_bundle",
+    "verifier_key_get",
+    "verify",
     "context_get",
     "context_get_or_none",
     "purpose_check",

@@ -9,3 +9,8 @@ class LedgerConfig(AppConfig):
     def ready(self) -> None:
         # Each app declares its purposes in purposes.py, as admin.py declares admin classes.
         autodiscover_modules("purposes")
+        from django.core import checks
+
+        from ledger.checks import middleware_check
+
+        checks.register(middleware_check)

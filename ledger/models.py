@@ -45,3 +45,119 @@ class PendingEntry(models.Model):
 
     def __str__(self) -> str:
         return f"pending #{self.pk} {self.action}"
+
+
+class Entry(AppendOnlyModel):
+    """One sequenced access: its canonical bytes, leaf hash and place in the log.
+
+    ``subject`` repeats the pseudonym inside ``entry_bytes`` so a resident's
+    entries can be found by index; verification checks the two agree.
+    """
+
+    index = models.BigIntegerField(primary_key=True)
+    subject = models.CharField(max_length=80, db_index=True)
+    entry_bytes = models.BinaryField()
+    leaf_hash = models.BinaryField(max_length=32)
+
+    class Meta:
+        verbose_name_plural = "entries"
+        ordering = ["index"]
+
+    def __str__(self) -> str:
+        return f"entry {self.index}"
+
+
+class Node(AppendOnlyModel):
+    """The hash of one complete subtree above the leaves, keyed by ``merkle.node_key``."""
+
+    key = models.BigIntegerField(primary_key=True)
+    hash = models.BinaryField(max_length=32)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"node {self.key >> 6}/{self.key & 63}"
+
+
+class Checkpoint(AppendOnlyModel):
+    """A signed tree head: a C2SP tlog-checkpoint note over the first TREE_SIZE entries."""
+
+    tree_size = models.BigIntegerField(primary_key=True)
+    root_hash = models.BinaryField(max_length=32)
+    note = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-tree_size"]
+        get_latest_by = "tree_size"
+
+    def __str__(self) -> str:
+        return f"checkpoint at size {self.tree_size}"
+
+
+class Witness(models.Model):
+    """A partner that cosigns checkpoints once it has checked their consistency."""
+
+    name = models.CharField(max_length=200, unique=True)
+    public_key = models.BinaryField(max_length=32)
+    verifier_key = models.CharField(max_length=300)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "witnesses"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Cosignature(AppendOnlyModel):
+    """A witness's tlog-cosignature/v1 line on one checkpoint."""
+
+    tree_size = models.BigIntegerField()
+    witness_name = models.CharField(max_length=200)
+    timestamp = models.BigIntegerField()
+    line = models.TextField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-tree_size", "witness_name"]
+        constraints = [models.UniqueConstraint(fields=["tree_size", "witness_name"], name="ledger_one_cosignature")]
+
+    def __str__(self) -> str:
+        return f"{self.witness_name} on size {self.tree_size}"
+
+
+class VerificationRun(models.Model):
+    """The outcome of one full recomputation of the log."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    ok = models.BooleanField()
+    tree_size = models.BigIntegerField()
+    checkpoints_checked = models.IntegerField(default=0)
+    first_bad_index = models.BigIntegerField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        get_latest_by = "started_at"
+
+    def __str__(self) -> str:
+        return f"verification {self.started_at:%Y-%m-%d %H:%M} {'ok' if self.ok else 'FAILED'}"
+
+
+class Alert(models.Model):
+    """A ledger problem raised to the auditors."""
+
+    created_at = models.DateTimeField()
+    message = models.TextField()
+    verification = models.ForeignKey(VerificationRun, on_delete=models.PROTECT, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.message[:80]

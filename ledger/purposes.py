@@ -37,3 +37,7 @@ def purpose_check(code: str) -> Purpose:
 def purposes_all() -> list[Purpose]:
     """Return every registered purpose, sorted by code."""
     return sorted(_registry.values(), key=lambda purpose: purpose.code)
+
+
+purpose_register("staff-duty", "A member of staff at work who has not stated a narrower purpose")
+purpose_register("ledger-audit", "Auditing the access ledger")

@@ -27,6 +27,14 @@ def subject_pseudonym(subject, *, version: int | None = None) -> str:
     return f"p{version}-{digest[:40]}"
 
 
+def actor_pseudonym(*, kind: str, reference: str) -> str:
+    """Return the keyed-HMAC pseudonym of a staff member or user, so entries never hold a username."""
+    keys = settings.ONECARD_LEDGER_SUBJECT_KEYS
+    version = max(keys)
+    digest = hmac.new(keys[version], f"{kind}:{reference}".encode(), hashlib.sha256).hexdigest()
+    return f"{kind[0]}{version}-{digest[:40]}"
+
+
 def subject_pseudonyms(subject) -> list[str]:
     """Return SUBJECT's pseudonym under every key version, newest first, to find older entries."""
     return [

@@ -54,6 +54,11 @@ ONECARD_CARD_KEY_ENCRYPTION_KEY = KEYS.secret("ONECARD_CARD_KEY_ENCRYPTION_KEY")
 ONECARD_CARD_ISSUER = env.str("ONECARD_CARD_ISSUER", default="onecard")
 # A TrueType/OpenType font with CJK glyphs for printable cards; Pillow's default font has none.
 ONECARD_CARD_FONT = env.str("ONECARD_CARD_FONT", default="")
+# Ledger checkpoints: an Ed25519 seed and the log's origin line (also the key name).
+ONECARD_LEDGER_SIGNING_KEY = KEYS.secret("ONECARD_LEDGER_SIGNING_KEY")
+ONECARD_LEDGER_ORIGIN = env.str("ONECARD_LEDGER_ORIGIN", default="onecard.example/ledger")
+ONECARD_AUDITOR_GROUP = env.str("ONECARD_AUDITOR_GROUP", default="auditor")
+ONECARD_LEDGER_STAFF_DEFAULT_PURPOSE = env.str("ONECARD_LEDGER_STAFF_DEFAULT_PURPOSE", default="staff-duty")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -85,6 +90,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "ledger.middleware.AccessContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -136,6 +142,8 @@ CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {}
 CELERY_BEAT_SCHEDULE["cards-expire-daily"] = {"task": "cards.tasks.cards_expire_sweep", "schedule": 24 * 60 * 60}
+CELERY_BEAT_SCHEDULE["ledger-sequence-sweep"] = {"task": "ledger.tasks.sequence_pending", "schedule": 1.0}
+CELERY_BEAT_SCHEDULE["ledger-verify-hourly"] = {"task": "ledger.tasks.verify_log", "schedule": 3600.0}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

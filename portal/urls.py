@@ -13,6 +13,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("ledger/", include("ledger.urls")),
+    path("api/v1/ledger/", include("ledger.auditor_urls")),
     path("api/", include("portal.api.urls")),
     path("", include("cards.urls")),
 ]

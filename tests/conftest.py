@@ -1,5 +1,8 @@
 import pytest
 
+# Lets transactional tests flush the ledger's append-only tables; see the module.
+pytest_plugins = ["tests.ledger.database"]
+
 
 @pytest.fixture(autouse=True)
 def _media_and_keys_isolated(settings, tmp_path):

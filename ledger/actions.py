@@ -1,0 +1,122 @@
+"""Writes of the ledger's own records: verification runs, alerts, witnesses and cosignatures."""
+
+import base64
+import logging
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ledger import note
+from ledger.errors import LedgerError
+from ledger.models import Alert, Checkpoint, Cosignature, VerificationRun, Witness
+from ledger.verification import log_verify
+
+logger = logging.getLogger(__name__)
+
+
+class CosignatureRejected(LedgerError):
+    """A posted cosignature does not match a checkpoint or a registered witness."""
+
+
+def verification_run(*, alert: bool = False, progress=None, total=None) -> VerificationRun:
+    """Verify the whole log, store the outcome, and alert the auditors on failure when ALERT."""
+    started = timezone.now()
+    result = log_verify(progress=progress, total=total)
+    run = VerificationRun(
+        started_at=started,
+        finished_at=timezone.now(),
+        ok=result.ok,
+        tree_size=result.tree_size,
+        checkpoints_checked=result.checkpoints_checked,
+        first_bad_index=result.first_bad_index,
+        reason=result.reason,
+    )
+    run.full_clean()
+    run.save()
+    if alert and not result.ok:
+        alert_raise(
+            message=f"Ledger verification failed: first bad entry: {result.first_bad_index}. {result.reason}",
+            verification=run,
+        )
+    return run
+
+
+@transaction.atomic
+def alert_raise(*, message: str, verification: VerificationRun | None = None) -> Alert:
+    """Store an alert for the admin and email every active auditor."""
+    alert = Alert(created_at=timezone.now(), message=message, verification=verification)
+    alert.full_clean()
+    alert.save()
+    recipients = list(
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=settings.ONECARD_AUDITOR_GROUP)
+        .exclude(email="")
+        .values_list("email", flat=True)
+        .distinct()
+    )
+    if recipients:
+        transaction.on_commit(
+            lambda: send_mail("OneCard ledger alert", message, None, recipients, fail_silently=False), robust=True
+        )
+    else:
+        logger.error("ledger alert with no auditor to email: %s", message)
+    return alert
+
+
+@transaction.atomic
+def witness_register(*, verifier_key: str) -> Witness:
+    """Register (or re-key) the witness named in a cosignature verifier key."""
+    name, algorithm, public_key = note.verifier_key_parse(verifier_key)
+    if algorithm != note.ALGORITHM_COSIGNATURE_V1:
+        raise note.NoteError("a witness key must be a cosignature/v1 key (algorithm 0x04)")
+    witness = Witness.objects.filter(name=name).first() or Witness(name=name)
+    witness.public_key = public_key
+    witness.verifier_key = verifier_key.strip()
+    witness.is_active = True
+    witness.full_clean()
+    witness.save()
+    return witness
+
+
+@transaction.atomic
+def cosignature_add(*, cosigned_note: str) -> list[Cosignature]:
+    """Store every valid cosignature by a registered witness on a checkpoint in COSIGNED_NOTE."""
+    try:
+        body, signatures = note.note_split(cosigned_note)
+        _, tree_size, root = note.checkpoint_parse(body)
+    except note.NoteError as error:
+        raise CosignatureRejected(str(error)) from error
+    checkpoint = Checkpoint.objects.filter(tree_size=tree_size).first()
+    if checkpoint is None or bytes(checkpoint.root_hash) != root or not checkpoint.note.startswith(body):
+        raise CosignatureRejected(f"no checkpoint of size {tree_size} with that root")
+    witnesses = {witness.name: witness for witness in Witness.objects.filter(is_active=True)}
+    stored = []
+    for name, raw in signatures:
+        witness = witnesses.get(name)
+        if witness is None:
+            continue
+        try:
+            timestamp = note.cosignature_verify(body, name, raw, bytes(witness.public_key))
+        except note.NoteError as error:
+            raise CosignatureRejected(str(error)) from error
+        if Cosignature.objects.filter(tree_size=tree_size, witness_name=name).exists():
+            continue
+        cosignature = Cosignature(
+            tree_size=tree_size,
+            witness_name=name,
+            timestamp=timestamp,
+            line=f"{note.SIGNATURE_PREFIX}{name} {base64.b64encode(raw).decode()}",
+            received_at=timezone.now(),
+        )
+        try:
+            with transaction.atomic():
+                cosignature.save()
+        except IntegrityError:
+            continue
+        stored.append(cosignature)
+    if not stored and not any(name in witnesses for name, _ in signatures):
+        raise CosignatureRejected("the note carries no cosignature from a registered witness")
+    return stored

@@ -1,0 +1,107 @@
+"""A read-only admin for auditors: entries, checkpoints, witnesses, verification and sequencer lag."""
+
+import json
+
+from django.contrib import admin, messages
+from django.utils import timezone
+
+from ledger.models import Alert, Checkpoint, Cosignature, Entry, PendingEntry, VerificationRun, Witness
+
+
+def sequencer_status() -> str:
+    """Describe the sequencer's lag and the newest checkpoint and verification, for auditors."""
+    oldest = PendingEntry.objects.order_by("id").values_list("time", flat=True).first()
+    pending = PendingEntry.objects.count()
+    lag = f"{(timezone.now() - oldest).total_seconds():.1f} s" if oldest else "none"
+    checkpoint = Checkpoint.objects.order_by("-tree_size").first()
+    run = VerificationRun.objects.order_by("-started_at").first()
+    parts = [f"Sequencer: {pending} pending, oldest waiting {lag}."]
+    if checkpoint:
+        parts.append(f"Latest checkpoint: size {checkpoint.tree_size} at {checkpoint.created_at:%Y-%m-%d %H:%M:%S}.")
+    if run:
+        outcome = "ok" if run.ok else f"FAILED at entry {run.first_bad_index}: {run.reason}"
+        parts.append(f"Last verification {run.finished_at:%Y-%m-%d %H:%M}: {outcome}.")
+    else:
+        parts.append("No verification has run yet.")
+    return " ".join(parts)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Show rows, never change them: the ledger is append-only."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        self.message_user(request, sequencer_status(), messages.INFO)
+        return super().changelist_view(request, extra_context)
+
+
+def _field(name):
+    def show(obj):
+        return json.loads(bytes(obj.entry_bytes)).get(name)
+
+    show.short_description = name.replace("_", " ")
+    return show
+
+
+@admin.register(Entry)
+class EntryAdmin(ReadOnlyAdmin):
+    list_display = ["index", _field("time"), _field("action"), _field("purpose"), _field("channel"), "subject"]
+    search_fields = ["=subject", "=index"]
+    readonly_fields = ["index", "subject", "entry_text", "leaf_hash_hex"]
+    fields = readonly_fields
+    show_full_result_count = False
+
+    @admin.display(description="entry bytes")
+    def entry_text(self, obj):
+        return bytes(obj.entry_bytes).decode()
+
+    @admin.display(description="leaf hash")
+    def leaf_hash_hex(self, obj):
+        return bytes(obj.leaf_hash).hex()
+
+
+@admin.register(Checkpoint)
+class CheckpointAdmin(ReadOnlyAdmin):
+    list_display = ["tree_size", "created_at", "cosignatures"]
+    fields = ["tree_size", "created_at", "note"]
+
+    @admin.display(description="cosignatures")
+    def cosignatures(self, obj):
+        return Cosignature.objects.filter(tree_size=obj.tree_size).count()
+
+
+@admin.register(Witness)
+class WitnessAdmin(ReadOnlyAdmin):
+    list_display = ["name", "is_active", "created_at"]
+    fields = ["name", "verifier_key", "is_active", "created_at"]
+
+
+@admin.register(Cosignature)
+class CosignatureAdmin(ReadOnlyAdmin):
+    list_display = ["tree_size", "witness_name", "timestamp", "received_at"]
+    fields = ["tree_size", "witness_name", "timestamp", "line", "received_at"]
+
+
+@admin.register(VerificationRun)
+class VerificationRunAdmin(ReadOnlyAdmin):
+    list_display = ["started_at", "ok", "tree_size", "checkpoints_checked", "first_bad_index"]
+    list_filter = ["ok"]
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "message"]
+
+
+@admin.register(PendingEntry)
+class PendingEntryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "time", "action", "purpose", "channel"]
+    exclude = ["subject"]

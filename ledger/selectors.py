@@ -1,0 +1,115 @@
+"""Reads of the log: checkpoints, entries and proofs from stored subtrees."""
+
+import base64
+
+from ledger import merkle
+from ledger.errors import LedgerError
+from ledger.models import Checkpoint, Cosignature, Entry, Witness
+from ledger.sequencer import log_verifier_key, subtree_hashes
+
+
+class ProofUnavailable(LedgerError):
+    """The requested index or tree size is not covered by the log."""
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
+
+
+def checkpoint_latest() -> Checkpoint | None:
+    """Return the newest checkpoint, or None before the first seal."""
+    return Checkpoint.objects.order_by("-tree_size").first()
+
+
+def checkpoint_note_get(*, tree_size: int | None = None) -> str:
+    """Return a signed checkpoint note (the newest by default) with its witnesses' cosignature lines."""
+    checkpoints = Checkpoint.objects.order_by("-tree_size")
+    checkpoint = (checkpoints.filter(tree_size=tree_size) if tree_size is not None else checkpoints).first()
+    if checkpoint is None:
+        raise ProofUnavailable("no checkpoint of that size" if tree_size is not None else "no checkpoint yet")
+    lines = Cosignature.objects.filter(tree_size=checkpoint.tree_size).values_list("line", flat=True)
+    return checkpoint.note + "".join(f"{line}\n" for line in lines)
+
+
+def verifier_key_get() -> str:
+    """Return the note verifier key of the log."""
+    return log_verifier_key()
+
+
+def entry_get(*, index: int) -> dict:
+    """Return one entry as the auditor API shows it."""
+    entry = Entry.objects.filter(index=index).first()
+    if entry is None:
+        raise ProofUnavailable(f"no entry {index}")
+    return {
+        "index": entry.index,
+        "entry_bytes": _b64(bytes(entry.entry_bytes)),
+        "leaf_hash": _b64(bytes(entry.leaf_hash)),
+        "subject": entry.subject,
+    }
+
+
+def _tree_size_check(tree_size: int) -> None:
+    if tree_size < 0 or not Checkpoint.objects.filter(tree_size__gte=tree_size).exists():
+        raise ProofUnavailable(f"tree size {tree_size} is beyond the latest checkpoint")
+
+
+def _range_hashes(ranges: list[tuple[int, int]]) -> list[bytes]:
+    """Return the hashes of RANGES from one read of their complete subtrees."""
+    pieces = [merkle.range_subtrees(start, end) for start, end in ranges]
+    hashes = iter(subtree_hashes([subtree for piece in pieces for subtree in piece]))
+    return [merkle.fold([next(hashes) for _ in piece]) for piece in pieces]
+
+
+def inclusion_proof(*, index: int, tree_size: int) -> dict:
+    """Return the RFC 9162 inclusion proof of entry INDEX in the tree of TREE_SIZE."""
+    _tree_size_check(tree_size)
+    if not 0 <= index < tree_size:
+        raise ProofUnavailable(f"index {index} is not in a tree of size {tree_size}")
+    ranges = merkle.inclusion_ranges(index, tree_size)
+    hashes = _range_hashes([(index, index + 1), *ranges])
+    return {"index": index, "tree_size": tree_size, "leaf_hash": _b64(hashes[0]), "path": [_b64(h) for h in hashes[1:]]}
+
+
+def consistency_proof(*, first: int, second: int) -> dict:
+    """Return the RFC 9162 consistency proof between tree sizes FIRST and SECOND."""
+    _tree_size_check(second)
+    if not 0 <= first <= second:
+        raise ProofUnavailable(f"no consistency proof from size {first} to size {second}")
+    hashes = _range_hashes(merkle.consistency_ranges(first, second))
+    return {"first": first, "second": second, "path": [_b64(h) for h in hashes]}
+
+
+def proof_bundle(*, index: int) -> dict:
+    """Return everything an offline verifier needs to prove entry INDEX: bytes, proof, checkpoint, keys."""
+    witnessed = (
+        Cosignature.objects.filter(tree_size__gt=index).order_by("-tree_size").values_list("tree_size", flat=True)
+    ).first()
+    checkpoint = checkpoint_latest()
+    tree_size = witnessed if witnessed is not None else (checkpoint.tree_size if checkpoint else 0)
+    entry = entry_get(index=index)
+    proof = inclusion_proof(index=index, tree_size=tree_size)
+    return {
+        "format": "onecard-proof-bundle/v1",
+        "index": index,
+        "entry_bytes": entry["entry_bytes"],
+        "tree_size": tree_size,
+        "path": proof["path"],
+        "checkpoint": checkpoint_note_get(tree_size=tree_size),
+        "verifier_key": verifier_key_get(),
+        "witness_keys": list(Witness.objects.filter(is_active=True).values_list("verifier_key", flat=True)),
+    }
+
+
+def entry_list_for_subject(*, subject, limit: int = 200) -> list[dict]:
+    """Return the newest sequenced entries about SUBJECT under every pseudonym key version."""
+    import json
+
+    from ledger.recording import subject_pseudonyms
+
+    rows = (
+        Entry.objects.filter(subject__in=subject_pseudonyms(subject))
+        .order_by("-index")
+        .values_list("index", "entry_bytes")[:limit]
+    )
+    return [{"index": index, "entry": json.loads(bytes(data))} for index, data in rows]

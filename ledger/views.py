@@ -1,0 +1,119 @@
+"""Public checkpoint, key and proof endpoints, the witness cosignature endpoint, and the auditor reads.
+
+Thin by design: parse the query, call one selector or action, render. Errors
+are RFC 9457 problem+json.
+"""
+
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from ledger import selectors
+from ledger.actions import CosignatureRejected, cosignature_add
+
+PROBLEM_BASE = "https://onecard.example/problems/ledger/"
+
+
+def problem(status: int, slug: str, title: str, detail: str) -> JsonResponse:
+    """Return an RFC 9457 problem response."""
+    return JsonResponse(
+        {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail},
+        status=status,
+        content_type="application/problem+json",
+    )
+
+
+def _integers(request, *names: str) -> list[int] | JsonResponse:
+    values = []
+    for name in names:
+        raw = request.GET.get(name, "")
+        if not raw.isdigit():
+            return problem(400, "invalid-parameter", "Invalid parameter", f"{name}: a non-negative integer is required")
+        values.append(int(raw))
+    return values
+
+
+def _text(body: str) -> HttpResponse:
+    return HttpResponse(body, content_type="text/plain; charset=utf-8")
+
+
+@require_GET
+def checkpoint(request):
+    """Serve a signed checkpoint note (the newest unless ?tree_size=N) with its cosignatures."""
+    tree_size = None
+    if "tree_size" in request.GET:
+        parsed = _integers(request, "tree_size")
+        if isinstance(parsed, JsonResponse):
+            return parsed
+        tree_size = parsed[0]
+    try:
+        return _text(selectors.checkpoint_note_get(tree_size=tree_size))
+    except selectors.ProofUnavailable as error:
+        return problem(404, "no-checkpoint", "No such checkpoint", str(error))
+
+
+@require_GET
+def key(request):
+    """Serve the note verifier key of the log."""
+    return _text(selectors.verifier_key_get() + "\n")
+
+
+@require_GET
+def consistency(request):
+    """Serve the RFC 9162 consistency proof between two tree sizes."""
+    parsed = _integers(request, "first", "second")
+    if isinstance(parsed, JsonResponse):
+        return parsed
+    first, second = parsed
+    try:
+        return JsonResponse(selectors.consistency_proof(first=first, second=second))
+    except selectors.ProofUnavailable as error:
+        return problem(400, "proof-unavailable", "Proof unavailable", str(error))
+
+
+@csrf_exempt
+@require_POST
+def cosignature(request):
+    """Accept a checkpoint cosigned by registered witnesses; the signatures authenticate the post."""
+    try:
+        stored = cosignature_add(cosigned_note=request.body.decode("utf-8"))
+    except UnicodeDecodeError:
+        return problem(400, "invalid-note", "Invalid note", "the body must be a UTF-8 signed note")
+    except CosignatureRejected as error:
+        return problem(400, "cosignature-rejected", "Cosignature rejected", str(error))
+    return _text(f"stored {len(stored)} cosignature(s)\n")
+
+
+def _auditor(request) -> JsonResponse | None:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return problem(401, "not-authenticated", "Not authenticated", "sign in as an auditor")
+    if not user.is_staff:
+        return problem(403, "forbidden", "Forbidden", "the ledger API is for auditors")
+    return None
+
+
+@require_GET
+def entry(request, index: int):
+    """Serve one entry's bytes and leaf hash to an auditor."""
+    if refused := _auditor(request):
+        return refused
+    try:
+        return JsonResponse(selectors.entry_get(index=index))
+    except selectors.ProofUnavailable as error:
+        return problem(404, "no-entry", "No such entry", str(error))
+
+
+@require_GET
+def inclusion(request):
+    """Serve the RFC 9162 inclusion proof of one entry to an auditor."""
+    if refused := _auditor(request):
+        return refused
+    parsed = _integers(request, "index", "tree_size")
+    if isinstance(parsed, JsonResponse):
+        return parsed
+    index, tree_size = parsed
+    try:
+        return JsonResponse(selectors.inclusion_proof(index=index, tree_size=tree_size))
+    except selectors.ProofUnavailable as error:
+        return problem(400, "proof-unavailable", "Proof unavailable", str(error))

@@ -1,0 +1,207 @@
+import base64
+import json
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ledger import merkle
+from ledger.actions import witness_register
+from ledger.api import record
+from ledger.models import Cosignature
+from ledger.selectors import proof_bundle
+from ledger.sequencer import log_verifier_key, sequence
+from ledger.tools import onecard_verify, onecard_witness
+from tests.factories import UserFactory
+from tests.ledger import brute
+
+WITNESS = "witness.example/w1"
+
+
+def _log(count):
+    for n in range(count):
+        record(action="cards.residents.read", subject=f"resident:{n}", object=f"object {n}")
+    return sequence()
+
+
+def _witness(client, tmp_path, key):
+    def fetch(path):
+        response = client.get(path)
+        assert response.status_code == 200, response.content
+        return response.content.decode()
+
+    def post(path, body):
+        response = client.post(path, body, content_type="text/plain")
+        assert response.status_code == 200, response.content
+        return response.content.decode()
+
+    return onecard_witness.witness_once(
+        fetch=fetch,
+        post=post,
+        log_key=log_verifier_key(),
+        name=WITNESS,
+        private_key=key,
+        state_path=str(tmp_path / "state.json"),
+    )
+
+
+def _user(**fields):
+    user = UserFactory(**fields)
+    # The factory sets the password after saving; save it so the session's auth hash holds.
+    user.save()
+    return user
+
+
+@pytest.fixture
+def staff_client(client):
+    client.force_login(_user(is_staff=True))
+    return client
+
+
+@pytest.mark.django_db
+def test_public_key_and_checkpoint_need_no_login(client, ledger_context):
+    _log(4)
+
+    key = client.get("/ledger/key")
+    checkpoint = client.get("/ledger/checkpoint")
+
+    assert key["Content-Type"].startswith("text/plain")
+    assert key.content.decode() == log_verifier_key() + "\n"
+    assert onecard_verify.check_checkpoint(checkpoint.content.decode(), key.content.decode())[1] == 4
+
+
+@pytest.mark.django_db
+def test_consistency_endpoint_returns_the_fixed_shape(client, ledger_context):
+    _log(3)
+    _log(4)
+
+    body = client.get("/ledger/proof/consistency?first=3&second=7").json()
+
+    assert set(body) == {"first", "second", "path"}
+    assert (body["first"], body["second"]) == (3, 7)
+
+
+@pytest.mark.django_db
+def test_bad_proof_parameters_are_problem_json(client, ledger_context):
+    _log(3)
+
+    response = client.get("/ledger/proof/consistency?first=x&second=3")
+    beyond = client.get("/ledger/proof/consistency?first=1&second=99")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["detail"] == "first: a non-negative integer is required"
+    assert beyond.status_code == 400
+
+
+@pytest.mark.django_db
+def test_auditor_endpoints_refuse_anonymous_and_non_staff(client, ledger_context):
+    _log(2)
+
+    anonymous = client.get("/api/v1/ledger/entries/0")
+    client.force_login(_user())
+    resident = client.get("/api/v1/ledger/proof/inclusion?index=0&tree_size=2")
+
+    assert (anonymous.status_code, resident.status_code) == (401, 403)
+
+
+@pytest.mark.django_db
+def test_auditor_reads_an_entry_and_its_inclusion_proof(staff_client, ledger_context):
+    _log(6)
+
+    entry = staff_client.get("/api/v1/ledger/entries/4").json()
+    proof = staff_client.get("/api/v1/ledger/proof/inclusion?index=4&tree_size=6").json()
+
+    data = base64.b64decode(entry["entry_bytes"])
+    assert json.loads(data)["index"] == 4
+    assert entry["leaf_hash"] == base64.b64encode(merkle.leaf_hash(data)).decode() == proof["leaf_hash"]
+    assert set(proof) == {"index", "tree_size", "leaf_hash", "path"}
+
+
+@pytest.mark.django_db
+def test_an_outsider_proves_inclusion_with_only_the_published_key(staff_client, ledger_context):
+    _log(11)
+    key = staff_client.get("/ledger/key").content.decode()
+    note = staff_client.get("/ledger/checkpoint").content.decode()
+    _, size, root = onecard_verify.check_checkpoint(note, key)
+
+    for index in range(size):
+        entry = staff_client.get(f"/api/v1/ledger/entries/{index}").json()
+        proof = staff_client.get(f"/api/v1/ledger/proof/inclusion?index={index}&tree_size={size}").json()
+        leaf = merkle.leaf_hash(base64.b64decode(entry["entry_bytes"]))
+        path = [base64.b64decode(item) for item in proof["path"]]
+        assert onecard_verify.verify_inclusion(index, size, leaf, path, root)
+
+
+@pytest.mark.django_db
+def test_a_witness_checks_consistency_cosigns_and_the_checkpoint_carries_it(client, ledger_context, tmp_path):
+    key = Ed25519PrivateKey.generate()
+    witness_register(verifier_key=onecard_witness.verifier_key(WITNESS, key))
+    _log(5)
+    _witness(client, tmp_path, key)
+    _log(9)
+
+    result = _witness(client, tmp_path, key)
+
+    assert result["tree_size"] == 14
+    note = client.get("/ledger/checkpoint").content.decode()
+    witness_key = onecard_witness.verifier_key(WITNESS, key)
+    assert onecard_verify.count_cosignatures(note, [witness_key]) == [WITNESS]
+    assert Cosignature.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_witness_refuses_a_log_that_rewrote_what_it_saw(client, ledger_context, tmp_path):
+    key = Ed25519PrivateKey.generate()
+    witness_register(verifier_key=onecard_witness.verifier_key(WITNESS, key))
+    _log(5)
+    onecard_witness.state_save(
+        str(tmp_path / "state.json"), {"tree_size": 3, "root": base64.b64encode(b"x" * 32).decode()}
+    )
+
+    with pytest.raises(onecard_witness.WitnessRefused):
+        _witness(client, tmp_path, key)
+
+    assert Cosignature.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_cosignature_from_an_unregistered_key_is_rejected(client, ledger_context, tmp_path):
+    witness_register(verifier_key=onecard_witness.verifier_key(WITNESS, Ed25519PrivateKey.generate()))
+    _log(2)
+    note = client.get("/ledger/checkpoint").content.decode()
+    body = note.partition("\n\n")[0] + "\n"
+
+    line = onecard_witness.cosign(body, WITNESS, Ed25519PrivateKey.generate(), 1700000000)
+    response = client.post("/ledger/cosignature", f"{body}\n{line}\n", content_type="text/plain")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.django_db
+def test_the_offline_verifier_accepts_a_witnessed_bundle_and_rejects_a_forged_one(
+    client, ledger_context, tmp_path, capsys
+):
+    key = Ed25519PrivateKey.generate()
+    witness_key = onecard_witness.verifier_key(WITNESS, key)
+    witness_register(verifier_key=witness_key)
+    _log(9)
+    _witness(client, tmp_path, key)
+    _log(3)
+    bundle = proof_bundle(index=6)
+    good, forged = tmp_path / "good.json", tmp_path / "forged.json"
+    good.write_text(json.dumps(bundle))
+    data = base64.b64decode(bundle["entry_bytes"]).replace(b"object 6", b"object 7")
+    forged.write_text(json.dumps({**bundle, "entry_bytes": base64.b64encode(data).decode()}))
+    arguments = ["--key", log_verifier_key(), "--witness-key", witness_key, "--min-witnesses", "1"]
+
+    assert bundle["tree_size"] == 9
+    assert onecard_verify.main([str(good), *arguments]) == 0
+    assert onecard_verify.main([str(forged), *arguments]) == 1
+    assert "not included" in capsys.readouterr().err
+
+
+def test_rfc_brute_force_reference_agrees_with_the_known_answer():
+    from tests.ledger.test_merkle import RFC6962_LEAVES
+
+    assert brute.mth(RFC6962_LEAVES).hex() == "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328"

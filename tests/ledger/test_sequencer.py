@@ -1,0 +1,184 @@
+import base64
+import json
+
+import pytest
+
+from ledger import merkle, note
+from ledger.api import record
+from ledger.models import Checkpoint, Entry, Node, PendingEntry
+from ledger.selectors import consistency_proof, inclusion_proof
+from ledger.sequencer import log_verifier_key, sequence
+from ledger.tools.onecard_verify import verify_consistency, verify_inclusion
+from tests.ledger import brute
+
+
+def _record(count, *, action="cards.residents.read"):
+    for n in range(count):
+        record(action=action, subject=f"resident:{n}", object=f"object {n}")
+
+
+@pytest.mark.django_db
+def test_seal_moves_pending_rows_into_contiguous_entries(ledger_context):
+    _record(7)
+
+    result = sequence()
+
+    assert result.sequenced == 7
+    assert list(Entry.objects.values_list("index", flat=True)) == list(range(7))
+    assert PendingEntry.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_entry_bytes_are_canonical_json_of_the_fixed_fields(ledger_context):
+    record(action="cards.residents.read", subject="resident:1", object="card 1")
+    sequence()
+
+    data = bytes(Entry.objects.get(index=0).entry_bytes)
+
+    entry = json.loads(data)
+    assert data == json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    assert sorted(entry) == [
+        "action", "actor", "channel", "index", "object", "outcome", "purpose", "request_id", "subject", "time"
+    ]  # fmt: skip
+    assert entry["actor"] == {"id": "test-registrar", "role": "registrar", "type": "staff"}
+    assert entry["time"].endswith("Z")
+    assert bytes(Entry.objects.get(index=0).leaf_hash) == merkle.leaf_hash(data)
+
+
+@pytest.mark.django_db
+def test_small_batches_store_every_complete_subtree_and_match_the_rfc_root(ledger_context):
+    _record(13)
+
+    result = sequence(batch_size=4)
+
+    leaves = [bytes(data) for data in Entry.objects.values_list("entry_bytes", flat=True)]
+    assert result.root == brute.mth(leaves)
+    assert Node.objects.count() == 13 - bin(13).count("1")
+    assert list(Checkpoint.objects.order_by("tree_size").values_list("tree_size", flat=True)) == [4, 8, 12, 13]
+
+
+@pytest.mark.django_db
+def test_checkpoint_is_a_signed_note_that_the_published_key_verifies(ledger_context):
+    _record(3)
+    result = sequence()
+
+    checkpoint = Checkpoint.objects.get(tree_size=3)
+
+    body = note.note_verify(checkpoint.note, log_verifier_key())
+    assert body == f"onecard.example/ledger\n3\n{base64.b64encode(result.root).decode()}\n"
+
+
+@pytest.mark.django_db
+def test_a_crash_before_commit_loses_nothing_and_the_next_run_resumes(ledger_context, monkeypatch):
+    _record(5)
+    sequence()
+    _record(4)
+
+    def crash(**kwargs):
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr("ledger.sequencer.checkpoint_sign", crash)
+    with pytest.raises(RuntimeError):
+        sequence()
+    monkeypatch.undo()
+
+    assert (Entry.objects.count(), PendingEntry.objects.count()) == (5, 4)
+    assert sequence().tree_size == 9
+    assert list(Entry.objects.values_list("index", flat=True)) == list(range(9))
+
+
+@pytest.mark.django_db
+def test_seal_with_nothing_pending_signs_no_new_checkpoint(ledger_context):
+    _record(2)
+    sequence()
+
+    result = sequence()
+
+    assert (result.sequenced, result.tree_size) == (0, 2)
+    assert Checkpoint.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_proofs_from_the_database_match_brute_force(ledger_context):
+    _record(21)
+    sequence(batch_size=6)
+    leaves = [bytes(data) for data in Entry.objects.values_list("entry_bytes", flat=True)]
+
+    for size in (6, 12, 18, 21):
+        for index in range(size):
+            proof = inclusion_proof(index=index, tree_size=size)
+            path = [base64.b64decode(item) for item in proof["path"]]
+            assert path == brute.path(index, leaves[:size])
+            assert verify_inclusion(index, size, merkle.leaf_hash(leaves[index]), path, brute.mth(leaves[:size]))
+        for first in range(size + 1):
+            path = [base64.b64decode(item) for item in consistency_proof(first=first, second=size)["path"]]
+            assert path == brute.proof(first, leaves[:size])
+            assert verify_consistency(first, size, brute.mth(leaves[:first]), brute.mth(leaves[:size]), path)
+
+
+@pytest.mark.django_db
+def test_an_inclusion_proof_reads_a_constant_number_of_queries(ledger_context, django_assert_max_num_queries):
+    _record(100)
+    sequence(batch_size=30)
+
+    with django_assert_max_num_queries(3):
+        inclusion_proof(index=37, tree_size=99)
+
+
+@pytest.mark.django_db
+def test_a_residents_entries_are_found_by_pseudonym_newest_first(ledger_context):
+    from ledger.api import entry_list_for_subject
+
+    record(action="cards.residents.read", subject="resident:1")
+    record(action="cards.residents.read", subject="resident:2")
+    record(action="cards.residents.update", subject="resident:1")
+    sequence()
+
+    entries = entry_list_for_subject(subject="resident:1")
+
+    assert [(item["index"], item["entry"]["action"]) for item in entries] == [
+        (2, "cards.residents.update"),
+        (0, "cards.residents.read"),
+    ]
+
+
+@pytest.mark.django_db
+def test_the_first_seal_of_an_empty_log_signs_the_empty_tree():
+    result = sequence()
+
+    assert (result.tree_size, result.root) == (0, merkle.EMPTY_ROOT)
+    assert Checkpoint.objects.get().tree_size == 0
+
+
+@pytest.mark.django_db
+def test_seal_command_prints_size_and_root(ledger_context):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    _record(3)
+    out = StringIO()
+
+    call_command("ledger", "seal", stdout=out)
+
+    root = Checkpoint.objects.get(tree_size=3).root_hash
+    assert out.getvalue().strip() == f"sequenced 3; tree size 3; root {bytes(root).hex()}"
+
+
+@pytest.mark.django_db
+def test_witness_add_command_registers_a_witness_and_rejects_a_bad_key():
+    from io import StringIO
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from django.core.management import CommandError, call_command
+
+    from ledger.models import Witness
+    from ledger.tools.onecard_witness import verifier_key
+
+    key = verifier_key("witness.example/w2", Ed25519PrivateKey.generate())
+
+    call_command("ledger", "witness-add", key, stdout=StringIO())
+    with pytest.raises(CommandError, match="verifier_key: "):
+        call_command("ledger", "witness-add", "nonsense", stdout=StringIO())
+
+    assert Witness.objects.get().name == "witness.example/w2"
