@@ -14,7 +14,7 @@ from ledger.selectors import (
     proof_bundle,
     verifier_key_get,
 )
-from ledger.statistics import access_counts
+from ledger.statistics import access_counts, log_health
 from ledger.verification import VerificationResult
 from ledger.verification import log_verify as verify
 
@@ -35,6 +35,7 @@ __all__ = [
     "entry_get",
     "entry_list_for_subject",
     "inclusion_proof",
+    "log_health",
     "proof_bundle",
     "verifier_key_get",
     "verify",

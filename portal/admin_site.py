@@ -4,11 +4,13 @@ No admin page opens without a verified TOTP device. A staff member without a
 confirmed device who gives the right password is not logged in: the session
 only remembers who is enrolling, for a few minutes, and the enrolment page is
 the one page that opens; a confirmed code logs them in with the new device.
+
+The ledger's AccessContextMiddleware opens the access context of every admin
+request (staff pseudonym, role, channel "admin", the session's purpose).
 """
 
 import base64
 import time
-from functools import update_wrapper
 
 from django import forms
 from django.conf import settings
@@ -31,10 +33,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cards.admin_base import PURPOSE_URL_NAME, SESSION_PURPOSE_KEY
 from cards.images import qr_svg
-from ledger.api import Actor, access_context, context_get_or_none, purpose_check, subject_pseudonym
+from ledger.api import purpose_check
 from portal import charts, dashboard, worklists
 from portal.actions import EnrolmentRefused, staff_totp_enrolment_confirm, staff_totp_enrolment_start
-from portal.roles import user_may_see_dashboard, user_purposes, user_roles
+from portal.roles import user_may_see_dashboard, user_purposes
 
 SESSION_ENROLMENT_KEY = "onecard_enrolment"
 ENROLMENT_SECONDS = 10 * 60
@@ -93,16 +95,6 @@ class PurposeForm(forms.Form):
         self.fields["purpose"].choices = choices
 
 
-def staff_access_arguments(request, purpose: str | None) -> dict:
-    """Return the access_context arguments for a verified staff request, as the ledger middleware builds them."""
-    user = request.user
-    roles = user_roles(user)
-    role = "superuser" if user.is_superuser else (roles[0] if roles else "staff")
-    # Same keyed pseudonym as the ledger middleware's actor_pseudonym(kind="staff", ...): "s" instead of "p".
-    actor_id = "s" + subject_pseudonym(f"staff:{user.pk}")[1:]
-    return {"actor": Actor(type="staff", id=actor_id), "role": role, "channel": "admin", "purpose": purpose}
-
-
 class OneCardAdminSite(OTPAdminSite):
     login_form = StaffLoginForm
     index_template = "admin/onecard/index.html"
@@ -113,21 +105,6 @@ class OneCardAdminSite(OTPAdminSite):
         if not purpose or not request.user.is_authenticated:
             return None
         return purpose if purpose in user_purposes(request.user) else None
-
-    def admin_view(self, view, cacheable=False):
-        def inner(request, *args, **kwargs):
-            # The ledger's middleware opens the context; this keeps the admin recorded without it.
-            if context_get_or_none() is not None or not request.user.is_authenticated:
-                return view(request, *args, **kwargs)
-            with access_context(**staff_access_arguments(request, self.stated_purpose(request))):
-                response = view(request, *args, **kwargs)
-                # Admin pages are lazy TemplateResponses that read resident data as they render.
-                if callable(getattr(response, "render", None)) and not getattr(response, "is_rendered", True):
-                    response.render()
-                return response
-
-        update_wrapper(inner, view)
-        return super().admin_view(inner, cacheable)
 
     def each_context(self, request):
         context = super().each_context(request)

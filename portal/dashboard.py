@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from cards.selectors import card_counts_by_status
-from ledger.api import access_counts
+from ledger.api import access_counts, log_health
 from portal import charts
 
 ACCESS_WINDOW_DAYS = 30
@@ -91,10 +91,19 @@ def chart_data(code: str) -> charts.Chart | None:
 
 
 def ledger_health() -> list[tuple[str, str]]:
-    """Return the sequencer lag and the last verification, or say they are not available yet."""
+    """Return the sequencer lag and the last verification as lines for the dashboard."""
+    health = log_health()
+    run = health["verification"]
+    if run is None:
+        verification = "none yet"
+    elif run["ok"]:
+        verification = f"{run['finished_at']:%Y-%m-%d %H:%M} UTC: intact"
+    else:
+        verification = f"{run['finished_at']:%Y-%m-%d %H:%M} UTC: FAILED at entry {run['first_bad_index']}"
     return [
-        ("Sequencer lag", "not available (the ledger sequencer is not installed yet)"),
-        ("Last verification", "not available (ledger verification is not installed yet)"),
+        ("Sequencer lag", f"{health['lag_seconds']:.1f} s ({charts.cell(health['pending'])} entries pending)"),
+        ("Latest checkpoint", f"tree size {health['tree_size']}"),
+        ("Last verification", verification),
     ]
 
 

@@ -85,7 +85,7 @@ def test_no_dashboard_chart_or_csv_reveals_a_count_below_five(client):
         rows = list(csv.reader(io.StringIO(response.content.decode())))[1:]
         assert rows and all(count == "<5" or int(count) >= 5 for _, count in rows)
     assert ["HOSP01", "<5"] in list(csv.reader(io.StringIO(exports["accesses-by-agency"].content.decode())))
-    assert "not available" in page.content.decode()
+    assert "Not available" in page.content.decode() and "Sequencer lag" in page.content.decode()
 
 
 @pytest.mark.django_db

@@ -20,6 +20,8 @@ PAGES = {
     "groups": "/admin/auth/group/",
     "dashboard": "/admin/dashboard/",
     "worklists": "/admin/worklists/",
+    "ledger-entries": "/admin/ledger/entry/",
+    "ledger-verifications": "/admin/ledger/verificationrun/",
 }
 
 # The matrix of docs/roles.md: what each role may open; everything else is forbidden.
@@ -31,7 +33,7 @@ ALLOWED = {
     "pharmacy-regulator": {"agency-list", "dashboard", "worklists"},
     "grants-reviewer": {"resident-list", "worklists"},
     "grants-approver": {"resident-list", "dashboard", "worklists"},
-    "auditor": {"dashboard", "worklists"},
+    "auditor": {"dashboard", "worklists", "ledger-entries", "ledger-verifications"},
     "agency-manager": {"agency-list", "agency-key-add", "dashboard", "worklists"},
     "superuser": set(PAGES),
 }
@@ -86,3 +88,11 @@ def test_roles_sync_restores_a_tampered_group():
     call_command("roles_sync", stdout=io.StringIO())
 
     assert auditor.permissions.filter(codename="view_pendingentry").exists()
+
+
+def test_the_auditor_group_holds_the_ledger_permissions():
+    auditor = Group.objects.get(name="auditor")
+
+    assert {"view_entry", "view_checkpoint", "view_verificationrun"} <= set(
+        auditor.permissions.values_list("codename", flat=True)
+    )
