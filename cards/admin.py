@@ -14,6 +14,7 @@ from cards.actions import (
     resident_register,
     resident_update_contact,
 )
+from cards.admin_base import ResidentDataAdmin
 from cards.errors import CardsError
 from cards.models import Card, Resident
 from cards.reasons import CardReason
@@ -45,7 +46,8 @@ class ResidentCreationForm(forms.ModelForm):
 
 
 @admin.register(Resident)
-class ResidentAdmin(admin.ModelAdmin):
+class ResidentAdmin(ResidentDataAdmin):
+    ledger_prefix = "cards.residents"
     list_display = ["full_name", "national_id_masked", "phone", "birth_date", "province_code"]
     search_fields = ["full_name"]
     search_help_text = "Exact national ID, or part of a name or phone number."
@@ -54,7 +56,10 @@ class ResidentAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
     actions = ["issue_card"]
 
-    @admin.action(description="Issue a card to the selected residents")
+    def has_issue_permission(self, request) -> bool:
+        return request.user.has_perm("cards.add_card")
+
+    @admin.action(description="Issue a card to the selected residents", permissions=["issue"])
     def issue_card(self, request, queryset):
         for resident in queryset:
             try:
@@ -122,11 +127,12 @@ def _card_transition_action(name: str, verb, description: str):
         return None
 
     action.__name__ = name
-    return admin.action(description=description)(action)
+    return admin.action(description=description, permissions=["transition"])(action)
 
 
 @admin.register(Card)
-class CardAdmin(admin.ModelAdmin):
+class CardAdmin(ResidentDataAdmin):
+    ledger_prefix = "cards.cards"
     list_display = ["number_display", "version", "resident", "status", "status_reason", "issued_on", "expires_on"]
     list_filter = ["status"]
     list_select_related = ["resident"]
@@ -150,6 +156,9 @@ class CardAdmin(admin.ModelAdmin):
         _card_transition_action("revoke_cards", card_revoke, "Revoke the selected cards"),
         _card_transition_action("reissue_cards", card_reissue, "Reissue the selected cards"),
     ]
+
+    def has_transition_permission(self, request) -> bool:
+        return request.user.has_perm("cards.change_card")
 
     def has_add_permission(self, request):
         # Cards are issued from the resident list, through card_issue.

@@ -4,16 +4,18 @@ import datetime
 import uuid
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from cards import images, signing
 from cards.crypto import national_id_lookup_hash
 from cards.errors import CardTransitionRefused
 from cards.models import Card, Resident
-from cards.national_id import normalize_national_id
+from cards.national_id import normalize_national_id, parse_national_id
 from cards.tools.onecard_card_verify import DYNAMIC_LIFETIME_SECONDS, STATUS_LIST_TYPE
-from ledger.api import record, subject_pseudonyms
+from ledger.api import record, record_bulk, subject_pseudonyms
 
 
 def resident_get_by_national_id(*, national_id: str) -> Resident | None:
@@ -158,3 +160,32 @@ def status_list_claims() -> dict:
     for number, version, status in rows.order_by("number", "version").values_list("number", "version", "status"):
         cards.setdefault(number, {})[str(version)] = status
     return {"iss": settings.ONECARD_CARD_ISSUER, "iat": now, "exp": now + STATUS_LIST_LIFETIME_SECONDS, "cards": cards}
+
+
+def search_term_is_national_id(term: str) -> bool:
+    """Return whether TERM is a well-formed national ID, so a search by it is told apart from a name search."""
+    try:
+        parse_national_id(term)
+    except ValidationError:
+        return False
+    return True
+
+
+def residents_shown_record(*, residents: list[Resident], action: str, object: str = "") -> int:
+    """Record that a caseworker was shown RESIDENTS (one entry each, duplicates once); return how many."""
+    unique = list({resident.pk: resident for resident in residents}.values())
+    with transaction.atomic():
+        if object:
+            for resident in unique:
+                record(action=action, subject=resident, object=object)
+        else:
+            record_bulk(action=action, subjects=unique)
+    return len(unique)
+
+
+def card_counts_by_status() -> dict[str, int]:
+    """Return the number of cards in each status, every status present (zero when none)."""
+    counts = dict.fromkeys(Card.Status.values, 0)
+    for row in Card.objects.values("status").annotate(count=Count("id")).order_by():
+        counts[row["status"]] = row["count"]
+    return counts

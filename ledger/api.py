@@ -14,6 +14,7 @@ from ledger.selectors import (
     proof_bundle,
     verifier_key_get,
 )
+from ledger.statistics import access_counts, log_health
 from ledger.verification import VerificationResult
 from ledger.verification import log_verify as verify
 
@@ -28,11 +29,13 @@ __all__ = [
     "VerificationResult",
     "UnknownPurpose",
     "access_context",
+    "access_counts",
     "checkpoint_note_get",
     "consistency_proof",
     "entry_get",
     "entry_list_for_subject",
     "inclusion_proof",
+    "log_health",
     "proof_bundle",
     "verifier_key_get",
     "verify",

@@ -8,6 +8,7 @@ import base64
 import secrets
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -15,6 +16,7 @@ from cards.actions import card_activate, card_activation_code_create, card_issue
 from cards.models import Card
 from cards.national_id import check_character
 from cards.selectors import card_token_static, resident_get_by_national_id
+from portal.roles import roles_sync
 from services.core.actions import agency_create, agency_grants_set, agency_key_issue, agency_key_revoke, consent_grant
 from services.core.models import Agency
 from services.core.selectors import agency_purposes, agency_scopes, consent_active_exists
@@ -30,6 +32,16 @@ DEMO_RESIDENTS = [
 
 DEMO_CASEWORKERS = [
     {"username": "admin", "roles": ["superuser"], "is_superuser": True},
+    # One caseworker per role of portal/roles.py, named after it.
+    {"username": "registrar", "roles": ["registrar"]},
+    {"username": "card.officer", "roles": ["card-officer"]},
+    {"username": "social.security", "roles": ["social-security-officer"]},
+    {"username": "health.officer", "roles": ["health-officer"]},
+    {"username": "pharmacy.regulator", "roles": ["pharmacy-regulator"]},
+    {"username": "grants.reviewer", "roles": ["grants-reviewer"]},
+    {"username": "grants.approver", "roles": ["grants-approver"]},
+    {"username": "auditor", "roles": ["auditor"]},
+    {"username": "agency.manager", "roles": ["agency-manager"]},
 ]
 
 
@@ -94,6 +106,7 @@ def _totp_device(user) -> TOTPDevice:
 def seed_caseworkers() -> list[dict]:
     """Create or refresh the demo caseworkers, each with a confirmed TOTP device."""
     User = get_user_model()
+    roles_sync()
     out = []
     for spec in DEMO_CASEWORKERS:
         user, _ = User.objects.get_or_create(
@@ -103,6 +116,7 @@ def seed_caseworkers() -> list[dict]:
         user.is_staff = True
         user.is_superuser = spec.get("is_superuser", False)
         user.save()
+        user.groups.set(Group.objects.filter(name__in=spec["roles"]))
         device = _totp_device(user)
         totp_secret = base64.b32encode(bytes.fromhex(device.key)).decode().rstrip("=")
         out.append(

@@ -1,11 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
-from django_otp.admin import OTPAdminSite
 
 from portal import views
+from portal.admin_site import OneCardAdminSite
 
-# No admin page opens without a verified OTP device.
-admin.site.__class__ = OTPAdminSite
+# No admin page opens without a verified OTP device (portal/admin_site.py).
+admin.site.__class__ = OneCardAdminSite
 admin.site.site_header = "OneCard staff"
 admin.site.site_title = "OneCard staff"
 

@@ -28,3 +28,12 @@ def _card_signing_keys_forgotten():
     keys_cache_clear()
     yield
     keys_cache_clear()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _celery_tasks_run_inline():
+    """Run Celery tasks inline in the test process, with or without Redis; the smoke test starts real workers."""
+    from portal.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True

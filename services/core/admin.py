@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
+from cards.admin_base import ResidentDataAdmin
 from ledger.api import Actor, access_context, context_get_or_none, purpose_override
 from services.core import catalogue
 from services.core.actions import agency_key_issue, agency_key_revoke, agency_key_rotate, consent_grant, consent_revoke
@@ -137,7 +138,8 @@ class ConsentForm(forms.ModelForm):
 
 
 @admin.register(Consent)
-class ConsentAdmin(admin.ModelAdmin):
+class ConsentAdmin(ResidentDataAdmin):
+    ledger_prefix = "services_core.consents"
     form = ConsentForm
     list_display = ["receipt_id", "agency", "scope", "purpose", "granted_at", "expires_at", "revoked_at"]
     list_filter = ["scope", "purpose", "agency__kind"]

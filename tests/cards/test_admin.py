@@ -14,6 +14,8 @@ pytestmark = pytest.mark.django_db
 def admin_request(data=None):
     request = RequestFactory().post("/admin/cards/card/", data or {})
     request.user = UserFactory(is_staff=True, is_superuser=True)
+    # What django_otp's middleware sets for a session verified by a device.
+    request.user.is_verified = lambda: True
     request.session = SessionStore()
     request._messages = FallbackStorage(request)
     return request

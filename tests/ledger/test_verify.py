@@ -204,7 +204,8 @@ def test_hourly_verification_alerts_the_auditors_by_admin_row_and_email(
     from ledger.tasks import verify_log
 
     auditor = UserFactory(email="auditor@example.org")
-    auditor.groups.add(Group.objects.create(name="auditor"))
+    # The roles migration (portal/roles.py) already made the auditor group.
+    auditor.groups.add(Group.objects.get_or_create(name="auditor")[0])
     UserFactory(email="clerk@example.org")
     _log(10)
     triggers_drop(connection)

@@ -1,0 +1,180 @@
+"""The one ModelAdmin base for every admin that shows resident data.
+
+Subclasses set ``ledger_prefix`` (e.g. ``"cards.residents"``) and, when a row
+is not itself a resident, ``resident_of``. The base then records, through
+cards.selectors, one ledger entry per resident for each look:
+
+| look | action | object |
+|---|---|---|
+| changelist page | ``<prefix>.admin.list`` | |
+| changelist with a search | ``<prefix>.admin.search`` | ``national-id`` or ``text`` |
+| change, history or delete page | ``<prefix>.admin.read`` | the row |
+| CSV export | ``<prefix>.admin.export`` | ``csv rows=N`` |
+| admin action | ``<prefix>.admin.action`` | ``action <name>`` |
+
+Every one of these pages first needs a purpose stated for the working session
+(the admin site's purpose form); until then it redirects there. The search
+term itself is never written to the ledger.
+"""
+
+import csv
+import functools
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+
+from cards.models import Resident
+from cards.selectors import residents_shown_record, search_term_is_national_id
+
+SESSION_PURPOSE_KEY = "onecard_purpose"
+PURPOSE_URL_NAME = "onecard_purpose"
+
+
+def stated_purpose(request, admin_site) -> str | None:
+    """Return the purpose the caseworker stated for this session, or None."""
+    check = getattr(admin_site, "stated_purpose", None)
+    if check is not None:
+        return check(request)
+    return request.session.get(SESSION_PURPOSE_KEY) or None
+
+
+class ResidentDataAdmin(admin.ModelAdmin):
+    """Record every look at resident data in the ledger, and ask for a purpose first."""
+
+    ledger_prefix: str = ""
+    change_list_template = "admin/onecard/resident_data_change_list.html"
+    # An export is a bulk look at residents: capped, and recorded row by row.
+    export_max_rows = 5000
+
+    def resident_of(self, obj) -> Resident:
+        """Return the resident OBJ belongs to."""
+        return obj if isinstance(obj, Resident) else obj.resident
+
+    def _prefix(self) -> str:
+        opts = self.model._meta
+        return self.ledger_prefix or f"{opts.app_label}.{opts.model_name}"
+
+    def _purpose_redirect(self, request):
+        if stated_purpose(request, self.admin_site):
+            return None
+        url = reverse(f"{self.admin_site.name}:{PURPOSE_URL_NAME}")
+        return HttpResponseRedirect(f"{url}?{urlencode({'next': request.get_full_path()})}")
+
+    def changelist_view(self, request, extra_context=None):
+        redirect = self._purpose_redirect(request)
+        if redirect is not None:
+            return redirect
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if changelist is not None:
+            rows = list(changelist.result_list)
+            residents = [self.resident_of(row) for row in rows]
+            if changelist.query:
+                kind = "national-id" if search_term_is_national_id(changelist.query) else "text"
+                residents_shown_record(residents=residents, action=f"{self._prefix()}.admin.search", object=kind)
+            else:
+                residents_shown_record(residents=residents, action=f"{self._prefix()}.admin.list")
+        return response
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        redirect = self._purpose_redirect(request)
+        if redirect is not None:
+            return redirect
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        redirect = self._purpose_redirect(request)
+        if redirect is not None:
+            return redirect
+        return super().history_view(request, object_id, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        redirect = self._purpose_redirect(request)
+        if redirect is not None:
+            return redirect
+        return super().delete_view(request, object_id, extra_context)
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            residents_shown_record(
+                residents=[self.resident_of(obj)],
+                action=f"{self._prefix()}.admin.read",
+                object=f"{self.model._meta.model_name}:{obj.pk}",
+            )
+        return obj
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        return {
+            name: (self._recorded_action(function, name), name, text) for name, (function, _, text) in actions.items()
+        }
+
+    def _recorded_action(self, function, name):
+        @functools.wraps(function)
+        def wrapper(modeladmin, request, queryset):
+            residents = [self.resident_of(row) for row in queryset]
+            residents_shown_record(
+                residents=residents, action=f"{self._prefix()}.admin.action", object=f"action {name}"
+            )
+            return function(modeladmin, request, queryset)
+
+        return wrapper
+
+    def get_urls(self):
+        opts = self.model._meta
+        export = path(
+            "export.csv",
+            self.admin_site.admin_view(self.export_view),
+            name=f"{opts.app_label}_{opts.model_name}_export",
+        )
+        return [export, *super().get_urls()]
+
+    def export_columns(self, request) -> list[str]:
+        """Return the list_display names that go into a CSV export."""
+        return [name for name in self.get_list_display(request) if name != "action_checkbox"]
+
+    def export_view(self, request):
+        """Return the current changelist (its filters and search) as CSV, recorded with its row count."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        redirect = self._purpose_redirect(request)
+        if redirect is not None:
+            return redirect
+        changelist = self.get_changelist_instance(request)
+        rows = list(changelist.get_queryset(request)[: self.export_max_rows])
+        residents_shown_record(
+            residents=[self.resident_of(row) for row in rows],
+            action=f"{self._prefix()}.admin.export",
+            object=f"csv rows={len(rows)}",
+        )
+        columns = self.export_columns(request)
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        response["Content-Disposition"] = f'attachment; filename="{self.model._meta.model_name}-{stamp}.csv"'
+        writer = csv.writer(response)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_csv_cell(self._column_value(row, name)) for name in columns])
+        return response
+
+    def _column_value(self, row, name):
+        attribute = getattr(self, name, None)
+        if callable(attribute):
+            return attribute(row)
+        value = getattr(row, name)
+        if hasattr(row, f"get_{name}_display"):
+            return getattr(row, f"get_{name}_display")()
+        return value() if callable(value) else value
+
+
+def _csv_cell(value) -> str:
+    """Return VALUE as a CSV cell that a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text

@@ -1,0 +1,80 @@
+"""Aggregate counts of accesses, and the sequencer's health, for dashboards; never a row about one resident."""
+
+import datetime
+
+from django.db import connection
+from django.db.models import Count
+from django.utils import timezone
+
+from ledger.models import Checkpoint, Entry, PendingEntry, VerificationRun
+
+# (entry JSON path, pending-table column) of each grouping.
+GROUPINGS = {
+    "purpose": ("$.purpose", "purpose"),
+    "agency": ("$.actor.id", "actor_id"),
+    "channel": ("$.channel", "channel"),
+    "role": ("$.actor.role", "role"),
+}
+
+
+def _entry_counts(by: str, since: datetime.datetime | None) -> dict[str, int]:
+    path = GROUPINGS[by][0]
+    table = Entry._meta.db_table
+    if connection.vendor == "postgresql":
+        document = "convert_from(entry_bytes, 'UTF8')::jsonb"
+        parts = path[2:].split(".")
+        key = f"{document} #>> '{{{','.join(parts)}}}'"
+        actor_type = f"{document} #>> '{{actor,type}}'"
+        time = f"{document} ->> 'time'"
+    else:
+        document = "CAST(entry_bytes AS TEXT)"
+        key = f"json_extract({document}, '{path}')"
+        actor_type = f"json_extract({document}, '$.actor.type')"
+        time = f"json_extract({document}, '$.time')"
+    where, params = ["1=1"], []
+    if by == "agency":
+        where.append(f"{actor_type} = 'agency'")
+    if since is not None:
+        # Entry times are RFC 3339 UTC with microseconds, so they compare as strings.
+        where.append(f"{time} >= %s")
+        params.append(since.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    sql = f"SELECT {key}, COUNT(*) FROM {table} WHERE {' AND '.join(where)} GROUP BY {key}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {str(value): count for value, count in cursor.fetchall()}
+
+
+def access_counts(*, by: str, since: datetime.datetime | None = None) -> dict[str, int]:
+    """Return how many accesses were recorded per BY ("purpose", "agency", "channel" or "role") since SINCE.
+
+    Counts both the sequenced log and the entries still pending. Agency counts
+    are those made by partner agencies, keyed by agency code.
+    """
+    if by not in GROUPINGS:
+        raise ValueError(f"by must be one of {', '.join(GROUPINGS)}, not {by!r}")
+    counts = _entry_counts(by, since)
+    rows = PendingEntry.objects.all()
+    if by == "agency":
+        rows = rows.filter(actor_type="agency")
+    if since is not None:
+        rows = rows.filter(time__gte=since)
+    column = GROUPINGS[by][1]
+    for row in rows.values(column).annotate(count=Count("id")).order_by(column):
+        counts[row[column]] = counts.get(row[column], 0) + row["count"]
+    return dict(sorted(counts.items()))
+
+
+def log_health() -> dict:
+    """Return the sequencer's lag and the newest checkpoint and verification run."""
+    oldest = PendingEntry.objects.order_by("id").values_list("time", flat=True).first()
+    checkpoint = Checkpoint.objects.order_by("-tree_size").first()
+    run = VerificationRun.objects.order_by("-started_at").first()
+    return {
+        "pending": PendingEntry.objects.count(),
+        "lag_seconds": (timezone.now() - oldest).total_seconds() if oldest else 0.0,
+        "tree_size": checkpoint.tree_size if checkpoint else 0,
+        "checkpoint_at": checkpoint.created_at if checkpoint else None,
+        "verification": (
+            {"finished_at": run.finished_at, "ok": run.ok, "first_bad_index": run.first_bad_index} if run else None
+        ),
+    }

@@ -1,0 +1,124 @@
+"""The dashboard's charts: one declarative table, each entry naming where its aggregate comes from.
+
+A service that brings a data source replaces its placeholder here with a
+function returning ``[(label, count), ...]`` (e.g. the grants service's
+applications by state per week, the pharmacy's dispensations per day).
+Every count passes through portal.charts, which suppresses small cells.
+"""
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+
+from cards.selectors import card_counts_by_status
+from ledger.api import access_counts, log_health
+from portal import charts
+
+ACCESS_WINDOW_DAYS = 30
+
+
+def _cards_by_status() -> list[tuple[str, int]]:
+    from cards.models import Card
+
+    labels = dict(Card.Status.choices)
+    return [(str(labels[status]), count) for status, count in card_counts_by_status().items()]
+
+
+def _since() -> datetime.datetime:
+    return timezone.now() - datetime.timedelta(days=ACCESS_WINDOW_DAYS)
+
+
+def _accesses_by_agency() -> list[tuple[str, int]]:
+    return sorted(access_counts(by="agency", since=_since()).items())
+
+
+def _accesses_by_purpose() -> list[tuple[str, int]]:
+    return sorted(access_counts(by="purpose", since=_since()).items())
+
+
+@dataclass(frozen=True)
+class ChartSource:
+    code: str
+    title: str
+    rows: Callable[[], list[tuple[str, int]]] | None
+    # Why there is no data yet, for placeholders.
+    unavailable: str = ""
+    note: str = ""
+
+
+CHARTS: list[ChartSource] = [
+    ChartSource("cards-by-status", "Cards by status", _cards_by_status),
+    ChartSource(
+        "accesses-by-agency",
+        "Accesses by partner agency",
+        _accesses_by_agency,
+        note=f"Last {ACCESS_WINDOW_DAYS} days, from the ledger.",
+    ),
+    ChartSource(
+        "accesses-by-purpose",
+        "Accesses by purpose",
+        _accesses_by_purpose,
+        note=f"Last {ACCESS_WINDOW_DAYS} days, from the ledger.",
+    ),
+    # Extension points: the grants and pharmacy services replace these with their aggregates.
+    ChartSource(
+        "applications-per-week",
+        "Grant applications by state per week",
+        None,
+        unavailable="Not available: the grants service is not installed yet.",
+    ),
+    ChartSource(
+        "dispensations-per-day",
+        "Dispensations per day",
+        None,
+        unavailable="Not available: the pharmacy service is not installed yet.",
+    ),
+]
+
+
+def chart_data(code: str) -> charts.Chart | None:
+    """Return the chart CODE with its rows, or None when there is no such chart."""
+    for source in CHARTS:
+        if source.code == code:
+            rows = source.rows() if source.rows is not None else None
+            return charts.Chart(
+                code=source.code, title=source.title, rows=rows, unavailable=source.unavailable, note=source.note
+            )
+    return None
+
+
+def ledger_health() -> list[tuple[str, str]]:
+    """Return the sequencer lag and the last verification as lines for the dashboard."""
+    health = log_health()
+    run = health["verification"]
+    if run is None:
+        verification = "none yet"
+    elif run["ok"]:
+        verification = f"{run['finished_at']:%Y-%m-%d %H:%M} UTC: intact"
+    else:
+        verification = f"{run['finished_at']:%Y-%m-%d %H:%M} UTC: FAILED at entry {run['first_bad_index']}"
+    return [
+        ("Sequencer lag", f"{health['lag_seconds']:.1f} s ({charts.cell(health['pending'])} entries pending)"),
+        ("Latest checkpoint", f"tree size {health['tree_size']}"),
+        ("Last verification", verification),
+    ]
+
+
+def charts_render() -> list[dict]:
+    """Return every chart ready for the dashboard template: title, SVG or why it is unavailable."""
+    rendered = []
+    for source in CHARTS:
+        chart = chart_data(source.code)
+        rendered.append(
+            {
+                "code": chart.code,
+                "title": chart.title,
+                "note": chart.note,
+                "unavailable": chart.unavailable,
+                "svg": mark_safe(charts.bar_svg(chart)) if chart.rows is not None else "",
+            }
+        )
+    return rendered

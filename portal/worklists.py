@@ -1,0 +1,107 @@
+"""Caseworker worklists: one declarative registry of filtered admin lists.
+
+Each worklist is an admin changelist with a filter, so opening one goes
+through the recording admin base (cards/admin_base.py) like any other list.
+A worklist shows only to staff holding its permission, and only once its
+model exists: services that bring a model (grants, social security, the
+portal's access reports) enable the entries waiting for them here.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.urls import NoReverseMatch, reverse
+
+
+@dataclass(frozen=True)
+class Worklist:
+    code: str
+    title: str
+    model: str  # "app_label.ModelName"
+    filters: str  # the changelist query string
+    permission: str  # "app_label.codename"
+    count: Callable[[type], int]
+    description: str = ""
+
+
+def _count_status(status: str) -> Callable[[type], int]:
+    return lambda model: model.objects.filter(status=status).count()
+
+
+WORKLISTS: list[Worklist] = [
+    Worklist(
+        code="card-requests",
+        title="Card requests",
+        model="cards.Card",
+        filters="status__exact=pending",
+        permission="cards.view_card",
+        count=_count_status("pending"),
+        description="Cards issued and waiting for the resident's activation.",
+    ),
+    Worklist(
+        code="lost-cards",
+        title="Reported-lost cards",
+        model="cards.Card",
+        filters="status__exact=lost",
+        permission="cards.view_card",
+        count=_count_status("lost"),
+        description="Cards their holder reported lost: reissue or revoke.",
+    ),
+    Worklist(
+        code="unrecognised-access-reports",
+        title="Unrecognised access reports",
+        model="portal.AccessReport",
+        filters="status__exact=open",
+        permission="portal.view_accessreport",
+        count=_count_status("open"),
+        description="Residents' reports of an access they do not recognise, each with its ledger entry.",
+    ),
+    Worklist(
+        code="benefit-claims",
+        title="Benefit claims",
+        model="social_security.UnemploymentClaim",
+        filters="status__exact=assessed",
+        permission="social_security.view_unemploymentclaim",
+        count=_count_status("assessed"),
+        description="Unemployment benefit claims assessed and waiting for an officer's decision.",
+    ),
+]
+
+# Worklists whose models come with later services. Each service adds its Worklist
+# entries to WORKLISTS (and its permissions to portal/roles.py) when it lands.
+EXTENSION_POINTS: list[tuple[str, str]] = [
+    ("grant-reviews", "Grant applications waiting for review (grants service)"),
+    ("grant-approvals", "Reviewed grant applications waiting for a second approver (grants service)"),
+]
+
+
+def _model(label: str):
+    try:
+        return apps.get_model(label)
+    except LookupError:
+        return None
+
+
+def worklists_for(user) -> list[dict]:
+    """Return the worklists USER may open, each with its admin URL and how many items wait."""
+    out = []
+    for worklist in WORKLISTS:
+        model = _model(worklist.model)
+        if model is None or not user.has_perm(worklist.permission):
+            continue
+        opts = model._meta
+        try:
+            url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+        except NoReverseMatch:
+            continue
+        out.append(
+            {
+                "code": worklist.code,
+                "title": worklist.title,
+                "description": worklist.description,
+                "url": f"{url}?{worklist.filters}",
+                "count": worklist.count(model),
+            }
+        )
+    return out
