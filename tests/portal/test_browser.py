@@ -299,7 +299,14 @@ def test_in_browser_verification_accepts_a_good_proof_for_every_index(page, live
     page.goto(f"{live_server.url}/me/access/")
 
     for index in range(11):
-        assert _verify_in_browser(page, proof_bundle(index=index)) == {"ok": True, "witnesses": 1}
+        assert _verify_in_browser(page, proof_bundle(index=index)) == {
+            "ok": True,
+            "state": "witnessed",
+            "witnesses": 1,
+            "witnessNames": ["witness.test"],
+            "treeSize": 11,
+            "logKeyChecked": False,
+        }
 
 
 def test_in_browser_verification_refuses_a_tampered_proof(page, live_server):
@@ -312,11 +319,25 @@ def test_in_browser_verification_refuses_a_tampered_proof(page, live_server):
     tampered_root = dict(
         good, checkpoint=body.replace(body.split("\n")[2], base64.b64encode(b"\0" * 32).decode()) + "\n\n" + signatures
     )
-    unwitnessed = dict(good, witness_keys=[])
+    other_log_key = proof_bundle()["verifier_key"]
 
-    results = [
-        _verify_in_browser(page, bundle) for bundle in (tampered_entry, tampered_path, tampered_root, unwitnessed)
-    ]
+    results = [_verify_in_browser(page, bundle) for bundle in (tampered_entry, tampered_path, tampered_root)]
+    pinned = page.evaluate("([b, k]) => window.OneCardVerify.verifyBundle(b, k)", [good, other_log_key])
 
-    assert [result["ok"] for result in results] == [False, False, False, False]
-    assert "no witness" in results[3]["reason"]
+    assert [(result["ok"], result["code"]) for result in results] == [(False, "inclusion")] * 3
+    assert (pinned["ok"], pinned["code"]) == (False, "log-key")
+
+
+def test_in_browser_verification_without_witnesses_is_valid_but_says_unwitnessed(page, live_server):
+    given_resident_signed_in(page, live_server)
+    page.goto(f"{live_server.url}/me/access/")
+    good = proof_bundle()
+
+    result = page.evaluate(
+        "([b, k]) => window.OneCardVerify.verifyBundle(b, k)", [dict(good, witness_keys=[]), good["verifier_key"]]
+    )
+
+    assert result["ok"] is True
+    assert result["state"] == "unwitnessed"
+    assert result["witnesses"] == 0
+    assert result["logKeyChecked"] is True
