@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from cards.actions import card_report_lost
 from cards.errors import CardTransitionRefused
 from cards.models import Card
-from cards.selectors import card_get_for_user, card_printable_png, card_qr_png, card_qr_svg
+from cards.selectors import card_get_for_user, card_printable_pdf, card_printable_png, card_qr_png, card_qr_svg
 from cards.tools.onecard_card_verify import DYNAMIC_LIFETIME_SECONDS
 from ledger.api import proof_bundle
 from portal import actions, selectors
@@ -98,6 +98,21 @@ def card_printable_download(request):
         return response
     response = HttpResponse(image, content_type="image/png")
     response["Content-Disposition"] = 'attachment; filename="onecard-card.png"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+@resident_required
+def card_printable_pdf_download(request):
+    """Download the printable card as a PDF at card size, or say it is still being drawn."""
+    document = card_printable_pdf(card=_active_card(request))
+    if document is None:
+        response = render(request, "portal/me/printable_pending.html", status=202)
+        response["Retry-After"] = "5"
+        return response
+    response = HttpResponse(document, content_type="application/pdf")
+    response["Content-Disposition"] = 'attachment; filename="onecard-card.pdf"'
     response["Cache-Control"] = "no-store"
     return response
 

@@ -20,6 +20,7 @@ urlpatterns = [
     path("me/card/", pages.card, name="card"),
     path("me/card/qr.png", pages.card_qr_download, name="card-qr-png"),
     path("me/card/printable.png", pages.card_printable_download, name="card-printable"),
+    path("me/card/printable.pdf", pages.card_printable_pdf_download, name="card-printable-pdf"),
     path("me/card/report-lost/", pages.card_report_lost_view, name="card-report-lost"),
     path("me/pharmacy/", pages.pharmacy, name="pharmacy"),
     path("me/pharmacy/qr.svg", pages.pharmacy_qr, name="pharmacy-qr"),

@@ -169,3 +169,13 @@ def test_dashboard_speaks_chinese(client_a):
     assert "我的一卡通" in page
     assert "社会保障" in page
     assert "My OneCard" not in page
+
+
+def test_printable_card_downloads_as_pdf(client_a, ledger_rows):
+    response = client_a.get("/me/card/printable.pdf")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF-")
+    actions = [row[0] for row in ledger_rows()]
+    assert actions[:2] == ["cards.cards.read", "cards.cards.print"]
