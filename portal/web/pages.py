@@ -260,7 +260,8 @@ def access_history(request):
     """List every access to the resident's data, with filters, proofs and a way to report one."""
     form = AccessFilterForm(request.GET or None, service_choices=_service_choices())
     filters = form.cleaned_data if form.is_valid() else {}
-    rows = selectors.access_history_for_resident(
+    before = request.GET.get("before", "")
+    page = selectors.access_history_for_resident(
         resident=request.resident,
         actor=filters.get("actor") or "others",
         service=filters.get("service") or "",
@@ -268,9 +269,20 @@ def access_history(request):
         outcome=filters.get("outcome") or "",
         since=filters.get("since"),
         until=filters.get("until"),
+        before=int(before) if before.isdigit() else None,
     )
-    labelled = [{"row": row, "service": selectors.service_label(row.service)} for row in rows]
-    return render(request, "portal/me/access_history.html", {"form": form, "rows": labelled})
+    labelled = [{"row": row, "service": selectors.service_label(row.service)} for row in page.rows]
+    next_url = None
+    if page.next_before is not None:
+        query = request.GET.copy()
+        query["before"] = page.next_before
+        next_url = f"?{query.urlencode()}"
+    context = {"form": form, "rows": labelled, "next_url": next_url, "first_url": None}
+    if before:
+        query = request.GET.copy()
+        query.pop("before", None)
+        context["first_url"] = f"?{query.urlencode()}"
+    return render(request, "portal/me/access_history.html", context)
 
 
 @require_GET

@@ -214,3 +214,31 @@ def test_every_portal_url_refuses_another_residents_identifiers(client, resident
     assert consent_b.revoked_at is None
     assert not AccessReport.objects.filter(resident=resident_b_record).exists()
     assert card_a.pk != card_b.pk
+
+
+def test_access_history_pages_down_the_ledger_keeping_the_filters(client_a, resident_a, bank):
+    import html
+
+    from ledger.sequencer import sequence
+
+    for _ in range(60):
+        given_agency_access(resident_a[1])
+    client_a.get("/me/card/")  # own reads, left out by the agency filter
+    sequence()
+
+    first = client_a.get("/me/access/?actor=agency")
+    older = re.search(r'href="(\?[^"]*before=\d+[^"]*)">Older accesses', first.content.decode())
+    second = client_a.get("/me/access/" + html.unescape(older.group(1)))
+
+    assert first.content.decode().count("<tr>") - 1 == 50
+    assert "actor=agency" in older.group(1)
+    assert second.content.decode().count("Demo Bank") == 10
+    assert "Older accesses" not in second.content.decode()
+    assert "Newest accesses" in second.content.decode()
+
+
+def test_verify_is_offered_against_the_published_log_key(client_a):
+    page = client_a.get("/me/access/").content.decode()
+
+    assert 'data-log-key-url="/ledger/key"' in page
+    assert "not yet witnessed" in page
