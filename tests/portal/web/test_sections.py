@@ -146,3 +146,15 @@ def test_health_page_without_contributions_says_not_covered(client_a):
 
     assert "not covered" in page
     assert "0 %" in page
+
+
+def test_service_pages_speak_chinese(client_a, employed):
+    client_a.post("/i18n/setlang/", {"language": "zh-hans", "next": "/me/"})
+
+    social = client_a.get("/me/services/social-security/").content.decode()
+    health = client_a.get("/me/services/health/").content.decode()
+
+    assert "港湾物流" in social and "缴费证明" in social and "医疗保险" in social
+    assert "Statements" not in social
+    assert "享有保障" in health and "规则" in health
+    assert "Prescriptions" not in health
