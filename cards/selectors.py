@@ -189,3 +189,28 @@ def card_counts_by_status() -> dict[str, int]:
     for row in Card.objects.values("status").annotate(count=Count("id")).order_by():
         counts[row["status"]] = row["count"]
     return counts
+
+
+# ISO/IEC 7810 ID-1, the size of a bank card.
+CARD_WIDTH_MM, CARD_HEIGHT_MM = 85.6, 53.98
+
+
+def card_printable_pdf(*, card: Card) -> bytes | None:
+    """Return the printable card as a one-page PDF at ID-1 card size, or None while its image renders."""
+    import io
+
+    from reportlab.lib.units import mm
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    image = card_printable_png(card=card)
+    if image is None:
+        return None
+    buffer = io.BytesIO()
+    size = (CARD_WIDTH_MM * mm, CARD_HEIGHT_MM * mm)
+    pdf = canvas.Canvas(buffer, pagesize=size, pageCompression=1)
+    pdf.setTitle(f"OneCard {card.number_display}")
+    pdf.drawImage(ImageReader(io.BytesIO(image)), 0, 0, width=size[0], height=size[1])
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()

@@ -1,5 +1,6 @@
 """The ledger's public surface. Other apps import from here and nowhere else in ledger."""
 
+from ledger.actions import cosignature_add, witness_register
 from ledger.context import AccessContext, Actor, access_context, context_get, context_get_or_none, purpose_override
 from ledger.errors import AppendOnlyViolation, LedgerError, NoAccessContext, UnknownPurpose
 from ledger.purposes import Purpose, purpose_check, purpose_register, purposes_all
@@ -15,8 +16,10 @@ from ledger.selectors import (
     verifier_key_get,
 )
 from ledger.statistics import access_counts, log_health
+from ledger.tools.onecard_witness import WitnessRefused
 from ledger.verification import VerificationResult
 from ledger.verification import log_verify as verify
+from ledger.witnessing import witness_round_local
 
 __all__ = [
     "AccessContext",
@@ -39,6 +42,10 @@ __all__ = [
     "proof_bundle",
     "verifier_key_get",
     "verify",
+    "cosignature_add",
+    "witness_register",
+    "witness_round_local",
+    "WitnessRefused",
     "context_get",
     "context_get_or_none",
     "purpose_check",

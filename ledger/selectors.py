@@ -101,15 +101,14 @@ def proof_bundle(*, index: int) -> dict:
     }
 
 
-def entry_list_for_subject(*, subject, limit: int = 200) -> list[dict]:
-    """Return the newest sequenced entries about SUBJECT under every pseudonym key version."""
+def entry_list_for_subject(*, subject, limit: int = 200, before: int | None = None) -> list[dict]:
+    """Return the newest sequenced entries about SUBJECT (below index BEFORE) under every pseudonym key version."""
     import json
 
     from ledger.recording import subject_pseudonyms
 
-    rows = (
-        Entry.objects.filter(subject__in=subject_pseudonyms(subject))
-        .order_by("-index")
-        .values_list("index", "entry_bytes")[:limit]
-    )
+    rows = Entry.objects.filter(subject__in=subject_pseudonyms(subject))
+    if before is not None:
+        rows = rows.filter(index__lt=before)
+    rows = rows.order_by("-index").values_list("index", "entry_bytes")[:limit]
     return [{"index": index, "entry": json.loads(bytes(data))} for index, data in rows]

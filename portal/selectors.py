@@ -121,6 +121,18 @@ def _pending_rows(pseudonyms: list[str]):
     return PendingEntry.objects.filter(subject__in=pseudonyms).order_by("-id")
 
 
+@dataclass(frozen=True)
+class AccessPage:
+    """One page of the access history; NEXT_BEFORE is the ledger index the next page starts below, or None."""
+
+    rows: list[AccessRow]
+    next_before: int | None
+
+
+# Sequenced entries are read in chunks of this many until a page is full: filters apply to the entry bytes.
+_SCAN_CHUNK = 500
+
+
 def access_history_for_resident(
     *,
     resident: Resident,
@@ -130,71 +142,80 @@ def access_history_for_resident(
     outcome: str = "",
     since: datetime.date | None = None,
     until: datetime.date | None = None,
-    limit: int = 200,
-) -> list[AccessRow]:
-    """Return the accesses to RESIDENT's data, newest first, filtered; record that they were read."""
+    before: int | None = None,
+    page_size: int = 50,
+) -> AccessPage:
+    """Return one page of the accesses to RESIDENT's data, newest first, filtered; record that they were read.
+
+    The first page (BEFORE is None) starts with the entries still waiting to be sealed; the pages run on
+    down the ledger by index, so a page never shifts when new accesses arrive.
+    """
     record(action="portal.access_history.read", subject=resident)
     pseudonyms = subject_pseudonyms(resident)
-    rows = _pending_rows(pseudonyms)
-    if actor == "others":
-        rows = rows.exclude(Q(actor_type="resident") & Q(actor_id__in=pseudonyms))
-    elif actor in ACTOR_FILTERS and actor != "all":
-        rows = rows.filter(actor_type=actor)
-    if purpose:
-        rows = rows.filter(purpose=purpose)
-    if outcome:
-        rows = rows.filter(outcome=outcome)
-    zone = timezone.get_current_timezone()
-    if since:
-        rows = rows.filter(time__gte=datetime.datetime.combine(since, datetime.time.min, tzinfo=zone))
-    if until:
-        rows = rows.filter(
-            time__lt=datetime.datetime.combine(until, datetime.time.min, tzinfo=zone) + datetime.timedelta(days=1)
-        )
     agencies = {agency.code: agency for agency in Agency.objects.all()}
     own = set(pseudonyms)
-    result = []
-    for row in rows[: limit * 4 if service else limit]:
-        row_service = _service_of(row.action)
-        if service and row_service != service:
-            continue
-        result.append(
-            AccessRow(
-                reference=f"p{row.pk}",
-                index=None,
-                time=row.time,
-                actor_type=row.actor_type,
-                who=_who(row.actor_type, row.actor_id, row.role, own, agencies),
-                role=row.role,
-                channel=row.channel,
-                action=row.action,
-                service=row_service,
-                purpose=row.purpose,
-                purpose_label=purpose_name(row.purpose),
-                outcome=row.outcome,
-                request_id=row.request_id,
-            )
-        )
-    for row in _sequenced_rows(resident, own, agencies):
+
+    def keep(row: AccessRow) -> bool:
         if actor == "others" and row.actor_type == "resident" and row.who == _("You"):
-            continue
+            return False
         if actor not in ("others", "all", "") and row.actor_type != actor:
-            continue
+            return False
         if (service and row.service != service) or (purpose and row.purpose != purpose):
-            continue
-        if (outcome and row.outcome != outcome) or (since and row.time.date() < since):
-            continue
-        if until and row.time.date() > until:
-            continue
-        result.append(row)
-    return sorted(result, key=lambda row: row.time, reverse=True)[:limit]
+            return False
+        if (outcome and row.outcome != outcome) or (since and timezone.localdate(row.time) < since):
+            return False
+        return not (until and timezone.localdate(row.time) > until)
+
+    result = []
+    if before is None:
+        pending = _pending_rows(pseudonyms)
+        if actor == "others":
+            pending = pending.exclude(Q(actor_type="resident") & Q(actor_id__in=pseudonyms))
+        elif actor in ACTOR_FILTERS and actor != "all":
+            pending = pending.filter(actor_type=actor)
+        for row in pending[:page_size]:
+            access = _pending_access_row(row, own, agencies)
+            if keep(access):
+                result.append(access)
+    cursor, more = before, True
+    while len(result) < page_size and more:
+        chunk = _sequenced_rows(resident, own, agencies, before=cursor, limit=_SCAN_CHUNK)
+        more = len(chunk) == _SCAN_CHUNK
+        for position, row in enumerate(chunk):
+            cursor = row.index
+            if keep(row):
+                result.append(row)
+                if len(result) == page_size:
+                    more = more or position < len(chunk) - 1
+                    break
+    return AccessPage(result, cursor if more and cursor else None)
 
 
-def _sequenced_rows(resident: Resident, own: set[str], agencies: dict) -> list[AccessRow]:
+def _pending_access_row(row, own: set[str], agencies: dict) -> AccessRow:
+    return AccessRow(
+        reference=f"p{row.pk}",
+        index=None,
+        time=row.time,
+        actor_type=row.actor_type,
+        who=_who(row.actor_type, row.actor_id, row.role, own, agencies),
+        role=row.role,
+        channel=row.channel,
+        action=row.action,
+        service=_service_of(row.action),
+        purpose=row.purpose,
+        purpose_label=purpose_name(row.purpose),
+        outcome=row.outcome,
+        request_id=row.request_id,
+    )
+
+
+def _sequenced_rows(
+    resident: Resident, own: set[str], agencies: dict, *, before: int | None = None, limit: int = _SCAN_CHUNK
+) -> list[AccessRow]:
     from ledger.api import entry_list_for_subject
 
     rows = []
-    for item in entry_list_for_subject(subject=resident, limit=500):
+    for item in entry_list_for_subject(subject=resident, limit=limit, before=before):
         entry, actor = item["entry"], item["entry"]["actor"]
         rows.append(
             AccessRow(
@@ -221,7 +242,9 @@ def access_entry_get_for_resident(*, resident: Resident, reference: str) -> Acce
     if reference.isdigit():
         agencies = {agency.code: agency for agency in Agency.objects.all()}
         own = set(subject_pseudonyms(resident))
-        return next((row for row in _sequenced_rows(resident, own, agencies) if row.reference == reference), None)
+        index = int(reference)
+        found = _sequenced_rows(resident, own, agencies, before=index + 1, limit=1)
+        return found[0] if found and found[0].index == index else None
     if not reference.startswith("p") or not reference[1:].isdigit():
         return None
     pseudonyms = subject_pseudonyms(resident)

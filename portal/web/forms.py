@@ -149,3 +149,15 @@ class AccessReportForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 5}),
     )
+
+
+class ClaimApplyForm(forms.Form):
+    unemployed_since = forms.DateField(
+        label=_("Date your unemployment began"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    reason = forms.CharField(
+        label=_("Why your employment ended (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )

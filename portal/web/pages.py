@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from cards.actions import card_report_lost
 from cards.errors import CardTransitionRefused
 from cards.models import Card
-from cards.selectors import card_get_for_user, card_printable_png, card_qr_png, card_qr_svg
+from cards.selectors import card_get_for_user, card_printable_pdf, card_printable_png, card_qr_png, card_qr_svg
 from cards.tools.onecard_card_verify import DYNAMIC_LIFETIME_SECONDS
 from ledger.api import proof_bundle
 from portal import actions, selectors
@@ -98,6 +98,21 @@ def card_printable_download(request):
         return response
     response = HttpResponse(image, content_type="image/png")
     response["Content-Disposition"] = 'attachment; filename="onecard-card.png"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+@resident_required
+def card_printable_pdf_download(request):
+    """Download the printable card as a PDF at card size, or say it is still being drawn."""
+    document = card_printable_pdf(card=_active_card(request))
+    if document is None:
+        response = render(request, "portal/me/printable_pending.html", status=202)
+        response["Retry-After"] = "5"
+        return response
+    response = HttpResponse(document, content_type="application/pdf")
+    response["Content-Disposition"] = 'attachment; filename="onecard-card.pdf"'
     response["Cache-Control"] = "no-store"
     return response
 
@@ -245,7 +260,8 @@ def access_history(request):
     """List every access to the resident's data, with filters, proofs and a way to report one."""
     form = AccessFilterForm(request.GET or None, service_choices=_service_choices())
     filters = form.cleaned_data if form.is_valid() else {}
-    rows = selectors.access_history_for_resident(
+    before = request.GET.get("before", "")
+    page = selectors.access_history_for_resident(
         resident=request.resident,
         actor=filters.get("actor") or "others",
         service=filters.get("service") or "",
@@ -253,9 +269,20 @@ def access_history(request):
         outcome=filters.get("outcome") or "",
         since=filters.get("since"),
         until=filters.get("until"),
+        before=int(before) if before.isdigit() else None,
     )
-    labelled = [{"row": row, "service": selectors.service_label(row.service)} for row in rows]
-    return render(request, "portal/me/access_history.html", {"form": form, "rows": labelled})
+    labelled = [{"row": row, "service": selectors.service_label(row.service)} for row in page.rows]
+    next_url = None
+    if page.next_before is not None:
+        query = request.GET.copy()
+        query["before"] = page.next_before
+        next_url = f"?{query.urlencode()}"
+    context = {"form": form, "rows": labelled, "next_url": next_url, "first_url": None}
+    if before:
+        query = request.GET.copy()
+        query.pop("before", None)
+        context["first_url"] = f"?{query.urlencode()}"
+    return render(request, "portal/me/access_history.html", context)
 
 
 @require_GET

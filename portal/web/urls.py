@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.web import accounts, pages
+from portal.web import accounts, pages, sections
 
 app_name = "portal"
 
@@ -20,6 +20,7 @@ urlpatterns = [
     path("me/card/", pages.card, name="card"),
     path("me/card/qr.png", pages.card_qr_download, name="card-qr-png"),
     path("me/card/printable.png", pages.card_printable_download, name="card-printable"),
+    path("me/card/printable.pdf", pages.card_printable_pdf_download, name="card-printable-pdf"),
     path("me/card/report-lost/", pages.card_report_lost_view, name="card-report-lost"),
     path("me/pharmacy/", pages.pharmacy, name="pharmacy"),
     path("me/pharmacy/qr.svg", pages.pharmacy_qr, name="pharmacy-qr"),
@@ -27,6 +28,22 @@ urlpatterns = [
     path("me/consents/grant/", pages.consent_grant_view, name="consent-grant"),
     path("me/consents/<uuid:receipt_id>/revoke/", pages.consent_revoke_view, name="consent-revoke"),
     path("me/consents/<uuid:receipt_id>/receipt.json", pages.consent_receipt_download, name="consent-receipt"),
+    # Service pages that exist come before the generic section page, which says "coming soon".
+    path("me/services/social-security/", sections.social_security, name="social-security"),
+    path(
+        "me/services/social-security/statement.csv",
+        sections.statement_download,
+        {"format": "csv"},
+        name="social-security-statement-csv",
+    ),
+    path(
+        "me/services/social-security/statement.pdf",
+        sections.statement_download,
+        {"format": "pdf"},
+        name="social-security-statement-pdf",
+    ),
+    path("me/services/social-security/claims/apply/", sections.claim_apply, name="social-security-claim-apply"),
+    path("me/services/health/", sections.health, name="health"),
     path("me/services/<slug:section>/", pages.section, name="section"),
     path("me/access/", pages.access_history, name="access-history"),
     path("me/access/<str:reference>/proof.json", pages.access_proof, name="access-proof"),

@@ -30,19 +30,21 @@
     return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   }
 
-  function fail(reason) {
+  // CODE names the failed check, so the page can say it in the reader's language.
+  function fail(reason, code) {
     var error = new Error(reason);
     error.verification = true;
+    error.code = code || "format";
     throw error;
   }
 
   // RFC 9162 section 2.1.3.2.
   async function rootFromInclusion(index, treeSize, leafHash, path) {
-    if (index >= treeSize) { fail("index outside the tree"); }
+    if (index >= treeSize) { fail("index outside the tree", "inclusion"); }
     var fn = index, sn = treeSize - 1, r = leafHash;
     for (var i = 0; i < path.length; i++) {
       var p = path[i];
-      if (sn === 0) { fail("inclusion proof too long"); }
+      if (sn === 0) { fail("inclusion proof too long", "inclusion"); }
       if (fn % 2 === 1 || fn === sn) {
         r = await sha256(concat(new Uint8Array([1]), p, r));
         if (fn % 2 === 0) {
@@ -53,7 +55,7 @@
       }
       fn = Math.floor(fn / 2); sn = Math.floor(sn / 2);
     }
-    if (sn !== 0) { fail("inclusion proof too short"); }
+    if (sn !== 0) { fail("inclusion proof too short", "inclusion"); }
     return r;
   }
 
@@ -65,14 +67,14 @@
   async function parseVerifierKey(text, algorithm) {
     // The base64 key may itself contain "+": split on the first two only.
     var trimmed = text.trim(), first = trimmed.indexOf("+"), second = trimmed.indexOf("+", first + 1);
-    if (first <= 0 || second < 0) { fail("malformed verifier key"); }
+    if (first <= 0 || second < 0) { fail("malformed verifier key", "key"); }
     var parts = [trimmed.slice(0, first), trimmed.slice(first + 1, second), trimmed.slice(second + 1)];
     var raw = b64decode(parts[2]);
-    if (raw.length !== 33 || raw[0] !== algorithm) { fail("verifier key is not an Ed25519 key of the expected kind"); }
+    if (raw.length !== 33 || raw[0] !== algorithm) { fail("verifier key is not an Ed25519 key of the expected kind", "key"); }
     var publicKey = raw.slice(1);
     var id = await keyId(parts[0], algorithm, publicKey);
     var hex = Array.prototype.map.call(id, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
-    if (hex !== parts[1]) { fail("verifier key ID does not match"); }
+    if (hex !== parts[1]) { fail("verifier key ID does not match", "key"); }
     return { name: parts[0], id: id, key: await crypto.subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]) };
   }
 
@@ -111,35 +113,92 @@
     return false;
   }
 
-  // Return {ok: true, witnesses: n} or {ok: false, reason}. TRUSTED_LOG_KEY, when given, must equal the bundle's.
+  // Check the bundle step by step and return what held:
+  //   {ok: true, state: "witnessed", witnesses: n, witnessNames: [...], treeSize, logKeyChecked}
+  //   {ok: true, state: "unwitnessed", witnesses: 0, ...}: proof and log signature hold, no witness cosigned yet
+  //   {ok: false, state: "failed", code, reason}: CODE is the check that failed
+  // TRUSTED_LOG_KEY, when given (the key served at /ledger/key), must equal the bundle's.
   async function verifyBundle(bundle, trustedLogKey) {
     try {
-      if (bundle.format !== "onecard-proof-bundle/v1") { fail("unknown bundle format"); }
-      if (trustedLogKey && trustedLogKey.trim() !== bundle.verifier_key.trim()) { fail("the bundle names another log key"); }
+      if (bundle.format !== "onecard-proof-bundle/v1") { fail("unknown bundle format", "format"); }
+      if (trustedLogKey && trustedLogKey.trim() !== bundle.verifier_key.trim()) {
+        fail("the bundle names another log key than the one the log publishes", "log-key");
+      }
       var entryBytes = b64decode(bundle.entry_bytes);
       var entry = JSON.parse(new TextDecoder().decode(entryBytes));
-      if (entry.index !== bundle.index) { fail("entry index differs from the bundle's"); }
+      if (entry.index !== bundle.index) { fail("entry index differs from the bundle's", "inclusion"); }
       var leaf = await sha256(concat(new Uint8Array([0]), entryBytes));
       var root = await rootFromInclusion(bundle.index, bundle.tree_size, leaf, bundle.path.map(b64decode));
       var note = splitNote(bundle.checkpoint);
       var body = note.body.split("\n");
-      if (parseInt(body[1], 10) !== bundle.tree_size) { fail("checkpoint is for another tree size"); }
-      if (!equal(b64decode(body[2]), root)) { fail("inclusion proof does not lead to the checkpoint's root"); }
+      if (parseInt(body[1], 10) !== bundle.tree_size) { fail("checkpoint is for another tree size", "inclusion"); }
+      if (!equal(b64decode(body[2]), root)) { fail("inclusion proof does not lead to the checkpoint's root", "inclusion"); }
       var log = await parseVerifierKey(bundle.verifier_key, 1);
-      if (!(await signedBy(note, log))) { fail("checkpoint signature does not verify"); }
-      var witnessed = 0;
+      if (!(await signedBy(note, log))) { fail("checkpoint signature does not verify", "signature"); }
+      var names = [];
       for (var i = 0; i < (bundle.witness_keys || []).length; i++) {
         var witness = await parseVerifierKey(bundle.witness_keys[i], 4);
-        if (await cosignedBy(note, witness)) { witnessed += 1; }
+        if (await cosignedBy(note, witness)) { names.push(witness.name); }
       }
-      if (witnessed === 0) { fail("no witness cosigned the checkpoint"); }
-      return { ok: true, witnesses: witnessed };
+      return {
+        ok: true,
+        state: names.length ? "witnessed" : "unwitnessed",
+        witnesses: names.length,
+        witnessNames: names,
+        treeSize: bundle.tree_size,
+        logKeyChecked: Boolean(trustedLogKey),
+      };
     } catch (error) {
-      return { ok: false, reason: error.verification ? error.message : "malformed bundle (" + error.message + ")" };
+      if (error.verification) { return { ok: false, state: "failed", code: error.code, reason: error.message }; }
+      return { ok: false, state: "failed", code: "format", reason: "malformed bundle (" + error.message + ")" };
     }
   }
 
   window.OneCardVerify = { verifyBundle: verifyBundle };
+
+  // Texts come from the page (data-* on #verify-messages), translated there; {n} and {names} are filled in.
+  function text(messages, name, values) {
+    var value = messages.getAttribute("data-" + name) || "";
+    Object.keys(values || {}).forEach(function (key) { value = value.split("{" + key + "}").join(values[key]); });
+    return value;
+  }
+
+  function line(list, passed, content) {
+    var item = document.createElement("li");
+    item.className = passed === true ? "check-ok" : passed === false ? "check-fail" : "check-pending";
+    var mark = document.createElement("span");
+    mark.setAttribute("aria-hidden", "true");
+    mark.textContent = passed === true ? "\u2714 " : passed === false ? "\u2716 " : "\u25cb ";
+    item.appendChild(mark);
+    item.appendChild(document.createTextNode(content));
+    list.appendChild(item);
+  }
+
+  function show(result, messages, outcome) {
+    result.textContent = "";
+    var summary = document.createElement("strong");
+    var details = document.createElement("ul");
+    details.className = "verify-checks";
+    if (outcome.ok) {
+      line(details, true, text(messages, "inclusion-ok", { n: outcome.treeSize }));
+      line(details, true, text(messages, outcome.logKeyChecked ? "signature-ok" : "signature-ok-unpinned"));
+      if (outcome.state === "witnessed") {
+        line(details, true, text(messages, "witnesses-ok", { n: outcome.witnesses, names: outcome.witnessNames.join(", ") }));
+        summary.textContent = text(messages, "ok");
+        result.className = "verify-result ok";
+      } else {
+        line(details, null, text(messages, "witnesses-none"));
+        summary.textContent = text(messages, "unwitnessed");
+        result.className = "verify-result unwitnessed";
+      }
+    } else {
+      summary.textContent = text(messages, "fail") + " " + (text(messages, "reason-" + outcome.code) || outcome.reason);
+      line(details, false, outcome.reason);
+      result.className = "verify-result fail";
+    }
+    result.appendChild(summary);
+    result.appendChild(details);
+  }
 
   document.addEventListener("DOMContentLoaded", function () {
     var messages = document.getElementById("verify-messages");
@@ -150,19 +209,24 @@
       button.addEventListener("click", async function () {
         var result = document.getElementById(button.getAttribute("data-result"));
         result.className = "verify-result";
-        result.textContent = messages.getAttribute("data-busy");
+        result.textContent = text(messages, "busy");
         var outcome;
         try {
           var response = await fetch(button.getAttribute("data-proof-url"), { credentials: "same-origin" });
           if (!response.ok) { throw new Error("HTTP " + response.status); }
-          var trusted = keyUrl ? await (await fetch(keyUrl)).text() : null;
-          outcome = await verifyBundle(await response.json(), trusted);
+          var bundle = await response.json();
+          var trusted = null;
+          if (keyUrl) {
+            var keyResponse = await fetch(keyUrl);
+            if (!keyResponse.ok) { throw new Error("HTTP " + keyResponse.status); }
+            trusted = await keyResponse.text();
+          }
+          outcome = await verifyBundle(bundle, trusted);
         } catch (error) {
-          outcome = { ok: false, reason: error.message };
+          outcome = { ok: false, state: "failed", code: "fetch", reason: error.message };
         }
-        result.className = "verify-result " + (outcome.ok ? "ok" : "fail");
-        result.textContent = outcome.ok ? "\u2714 " + messages.getAttribute("data-ok") : "\u2716 " + messages.getAttribute("data-fail") + " " + outcome.reason;
-        live.textContent = result.textContent;
+        show(result, messages, outcome);
+        live.textContent = result.firstChild.textContent;
       });
     });
   });

@@ -5,7 +5,7 @@ from PIL import Image
 
 from cards.images import CARD_SIZE
 from cards.models import Card
-from cards.selectors import card_get_for_user, card_printable_png, card_qr_png, card_qr_svg
+from cards.selectors import card_get_for_user, card_printable_pdf, card_printable_png, card_qr_png, card_qr_svg
 from cards.tasks import card_printable_render
 from ledger.models import PendingEntry
 from tests.factories import ResidentFactory, UserFactory
@@ -68,3 +68,20 @@ def test_card_get_for_user_returns_the_held_card_and_records_the_read(caseworker
 def test_card_get_for_user_without_a_resident_is_none(caseworker_context):
     assert card_get_for_user(user=UserFactory()) is None
     assert Card.objects.count() == 0
+
+
+def test_printable_card_pdf_is_one_card_sized_page_holding_the_image(caseworker_context):
+    import re
+
+    card = CardFactory()
+    card_printable_render(card.pk)
+
+    document = card_printable_pdf(card=card)
+
+    assert document.startswith(b"%PDF-1.") and document.rstrip().endswith(b"%%EOF")
+    assert document.count(b"/Type /Page\n") + document.count(b"/Type /Page ") == 1
+    box = [float(n) for n in re.search(rb"/MediaBox \[\s*([\d. ]+)\]", document).group(1).split()]
+    assert box[:2] == [0, 0] and round(box[2] / 72 * 25.4, 1) == 85.6 and round(box[3] / 72 * 25.4, 1) == 54.0
+    assert b"/Subtype /Image" in document
+    assert re.search(rb"/Width %d\b" % CARD_SIZE[0], document)
+    assert PendingEntry.objects.filter(action="cards.cards.print").count() == 1

@@ -141,8 +141,26 @@ def test_login_page_is_accessible(page, live_server):
     assert_accessible(page, "login")
 
 
+def given_service_records(resident) -> None:
+    """Give RESIDENT employment, contributions, a claim, a visit and a prescription, so every table renders."""
+    import datetime
+
+    from services.social_security.models import UnemploymentClaim
+    from tests.factories.health import hospital, prescription, visit
+    from tests.factories.services import contribute, employ, employer
+
+    firm = employer(name_en="Harbour Logistics")
+    employ(resident, firm, started_on=datetime.date(2020, 1, 1))
+    contribute(resident, firm, datetime.date(2024, 1, 1), 14)
+    UnemploymentClaim.objects.create(resident=resident, unemployed_since=datetime.date(2025, 6, 1))
+    clinic = hospital(name_en="Riverside General")
+    visit(resident, clinic)
+    prescription(resident, clinic, repeats_allowed=2, min_fill_interval_days=7)
+
+
 def test_every_resident_page_passes_axe(page, live_server):
-    given_resident_signed_in(page, live_server)
+    resident, _card, _codes = given_resident_signed_in(page, live_server)
+    given_service_records(resident)
 
     for path, name in [
         ("/me/", "dashboard-signed-in"),
@@ -152,6 +170,7 @@ def test_every_resident_page_passes_axe(page, live_server):
         ("/me/access/?actor=all", "access-history"),
         ("/me/services/health/", "health"),
         ("/me/services/social-security/", "social-security"),
+        ("/me/services/social-security/claims/apply/", "social-security-claim-apply"),
         ("/me/services/grants/", "grants"),
         ("/account/otp/enrol/", "otp-enrolled"),
         ("/password-reset/", "password-reset"),
@@ -299,7 +318,14 @@ def test_in_browser_verification_accepts_a_good_proof_for_every_index(page, live
     page.goto(f"{live_server.url}/me/access/")
 
     for index in range(11):
-        assert _verify_in_browser(page, proof_bundle(index=index)) == {"ok": True, "witnesses": 1}
+        assert _verify_in_browser(page, proof_bundle(index=index)) == {
+            "ok": True,
+            "state": "witnessed",
+            "witnesses": 1,
+            "witnessNames": ["witness.test"],
+            "treeSize": 11,
+            "logKeyChecked": False,
+        }
 
 
 def test_in_browser_verification_refuses_a_tampered_proof(page, live_server):
@@ -312,11 +338,140 @@ def test_in_browser_verification_refuses_a_tampered_proof(page, live_server):
     tampered_root = dict(
         good, checkpoint=body.replace(body.split("\n")[2], base64.b64encode(b"\0" * 32).decode()) + "\n\n" + signatures
     )
-    unwitnessed = dict(good, witness_keys=[])
+    other_log_key = proof_bundle()["verifier_key"]
 
-    results = [
-        _verify_in_browser(page, bundle) for bundle in (tampered_entry, tampered_path, tampered_root, unwitnessed)
-    ]
+    results = [_verify_in_browser(page, bundle) for bundle in (tampered_entry, tampered_path, tampered_root)]
+    pinned = page.evaluate("([b, k]) => window.OneCardVerify.verifyBundle(b, k)", [good, other_log_key])
 
-    assert [result["ok"] for result in results] == [False, False, False, False]
-    assert "no witness" in results[3]["reason"]
+    assert [(result["ok"], result["code"]) for result in results] == [(False, "inclusion")] * 3
+    assert (pinned["ok"], pinned["code"]) == (False, "log-key")
+
+
+def test_in_browser_verification_without_witnesses_is_valid_but_says_unwitnessed(page, live_server):
+    given_resident_signed_in(page, live_server)
+    page.goto(f"{live_server.url}/me/access/")
+    good = proof_bundle()
+
+    result = page.evaluate(
+        "([b, k]) => window.OneCardVerify.verifyBundle(b, k)", [dict(good, witness_keys=[]), good["verifier_key"]]
+    )
+
+    assert result["ok"] is True
+    assert result["state"] == "unwitnessed"
+    assert result["witnesses"] == 0
+    assert result["logKeyChecked"] is True
+
+
+def given_resident_signed_in_by_keyboard(page, live_server):
+    """Sign an enrolled resident in typing only: national ID, password, then a one-time password."""
+    from portal.actions import backup_codes_regenerate
+    from tests.factories.portal import resident_with_account
+
+    user, resident, card, _device = resident_with_account()
+    codes = backup_codes_regenerate(user=user)
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("National ID or username").focus()
+    page.keyboard.type(resident.national_id)
+    page.keyboard.press("Tab")
+    page.keyboard.type("correct-horse-battery")
+    page.keyboard.press("Enter")
+    page.get_by_label("Code from your authenticator app, or a backup code").focus()
+    page.keyboard.type(codes.pop())
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server.url}/me/")
+    return resident, card
+
+
+def partner_verifies_card(live_server, card) -> None:
+    """Call POST /api/v1/cards/verify through the gateway as a pharmacy, with the resident's static token."""
+    from cards.selectors import card_token_static
+    from ledger.api import Actor, access_context
+    from tests.factories.core import agency_with_key
+
+    _agency, key = agency_with_key(
+        scopes=["cards:verify"], purposes=["identity-verification"], name_en="Riverside Pharmacy", code="riverside"
+    )
+    with access_context(
+        actor=Actor(type="system", id="test"), role="test", channel="task", purpose="identity-verification"
+    ):
+        token = card_token_static(card=card)
+    request = urllib.request.Request(
+        f"{live_server.url}/api/v1/cards/verify",
+        data=json.dumps({"token": token}).encode(),
+        headers={
+            "Authorization": f"Bearer {key}",
+            "X-Purpose": "identity-verification",
+            "Content-Type": "application/json",
+        },
+        method="POST",
+    )
+    with urllib.request.urlopen(request) as response:
+        assert json.loads(response.read())["valid"] is True
+
+
+def witness_cosigns_over_http(live_server, tmp_path, name: str) -> None:
+    """Register a witness, then run ledger/tools/onecard_witness.py against the live server, as cron would."""
+    import subprocess
+    import sys
+
+    from ledger.api import verifier_key_get, witness_register
+
+    tool = Path(__file__).resolve().parents[2] / "ledger" / "tools" / "onecard_witness.py"
+    key_file = tmp_path / "witness.key"
+    generated = subprocess.run(
+        [sys.executable, str(tool), "generate-key", "--name", name, "--key-file", str(key_file)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    witness_register(verifier_key=generated.stdout.strip())
+    run = subprocess.run(
+        [sys.executable, str(tool), "run", "--log", live_server.url, "--log-key", verifier_key_get()]
+        + ["--name", name, "--key-file", str(key_file), "--state", str(tmp_path / "state.json")],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("cosigned tree size")
+
+
+def test_partner_access_is_sequenced_witnessed_and_verifies_in_the_browser_then_a_tampered_proof_fails(
+    page, live_server, tmp_path
+):
+    from ledger.sequencer import sequence
+
+    _resident, card = given_resident_signed_in_by_keyboard(page, live_server)
+    partner_verifies_card(live_server, card)
+    sequence()  # what the beat sweep does every second
+    witness_cosigns_over_http(live_server, tmp_path, "witness.test/riverside-audit")
+
+    page.goto(f"{live_server.url}/me/access/")
+    row = page.locator("tr", has_text="Riverside Pharmacy")
+    assert row.count() == 1
+    row.get_by_role("button", name="Verify").focus()
+    page.keyboard.press("Enter")
+    result = row.locator(".verify-result")
+    result.locator("strong").wait_for()
+
+    assert "verify-result ok" in result.get_attribute("class")
+    assert result.inner_text().startswith("Verified and witnessed")
+    assert "Inclusion proof: the entry is in the log" in result.inner_text()
+    assert "made with the key the log publishes" in result.inner_text()
+    assert "witness.test/riverside-audit" in result.inner_text()
+    assert page.locator("#verify-live").inner_text().startswith("Verified and witnessed")
+    screenshot(page, "access-history-verified-witnessed")
+
+    def tampered(route):
+        bundle = route.fetch().json()
+        entry = json.loads(base64.b64decode(bundle["entry_bytes"]))
+        entry["purpose"] = "medical-treatment"
+        bundle["entry_bytes"] = base64.b64encode(json.dumps(entry, separators=(",", ":")).encode()).decode()
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(bundle))
+
+    page.route("**/me/access/*/proof.json", tampered)
+    row.get_by_role("button", name="Verify").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("el => el.className.includes('fail')", arg=result.element_handle(), timeout=10_000)
+
+    assert result.inner_text().startswith("Verification FAILED: the inclusion proof does not lead")
+    screenshot(page, "access-history-tampered-proof")

@@ -81,3 +81,37 @@ def test_seed_demo_gives_each_citizen_an_active_card_and_a_verifiable_token():
             result = card_token_verify(token=citizen["card_token"])
         assert (result.valid, result.card_number) == (True, citizen["card_number"])
     assert [c["card_number"] for c in first["citizens"]] == [c["card_number"] for c in second["citizens"]]
+
+
+@pytest.fixture
+def var_dir(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    return tmp_path
+
+
+@pytest.mark.django_db
+def test_seed_demo_registers_the_demo_witness_and_the_log_comes_witnessed(var_dir):
+    from ledger.api import checkpoint_note_get, proof_bundle
+    from ledger.models import Checkpoint, Cosignature, Witness
+    from portal.demo import DEMO_WITNESS_NAME
+
+    seed()
+
+    witness = Witness.objects.get(name=DEMO_WITNESS_NAME)
+    newest = Checkpoint.objects.order_by("-tree_size").first()
+    assert Cosignature.objects.filter(witness_name=witness.name, tree_size=newest.tree_size).exists()
+    assert f"\u2014 {DEMO_WITNESS_NAME} " in checkpoint_note_get()
+    assert proof_bundle(index=0)["witness_keys"] == [witness.verifier_key]
+    assert (var_dir / "witness" / "demo-witness.key").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.django_db
+def test_seeding_again_cosigns_the_grown_log_after_checking_its_consistency(var_dir):
+    from ledger.models import Cosignature
+
+    seed()
+    first = Cosignature.objects.order_by("-tree_size").first().tree_size
+    seed()
+
+    assert Cosignature.objects.order_by("-tree_size").first().tree_size > first
+    assert json.loads((var_dir / "witness" / "demo-witness-state.json").read_text())["tree_size"] > first

@@ -24,6 +24,7 @@ class Command(BaseCommand):
             caseworkers = demo.seed_caseworkers()
             agencies = demo.seed_agencies(residents=[c["resident"] for c in citizens])
             demo.seed_services(residents=citizens)
+        witnessed = demo.seed_witness_round()
         payload = {
             "citizens": [
                 {
@@ -52,6 +53,7 @@ class Command(BaseCommand):
             )
         for a in agencies:
             self.stdout.write(f"  agency {a['code']:<10} key {a['api_key']}")
+        self.stdout.write(f"Ledger: {witnessed}")
 
 
 def _dumps(payload) -> str:

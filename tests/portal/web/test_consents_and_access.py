@@ -29,6 +29,25 @@ def given_consent(resident, agency):
         )
 
 
+def given_services_of(resident):
+    """Give RESIDENT an employer, contributions, a claim, a visit and a prescription, each easy to spot."""
+    import datetime
+
+    from services.social_security.models import UnemploymentClaim
+    from tests.factories.health import hospital, prescription, visit
+    from tests.factories.services import contribute, employ, employer
+
+    shipyard = employer(name_en="Tidewater Shipyard", name_zh_hans="Tidewater Shipyard")
+    employ(resident, shipyard, started_on=datetime.date(2019, 1, 1))
+    contribute(resident, shipyard, datetime.date(2024, 1, 1), 3)
+    UnemploymentClaim.objects.create(
+        resident=resident, unemployed_since=datetime.date(2025, 1, 1), reason="B-claim-reason"
+    )
+    clinic = hospital(name_en="Hillcrest Clinic", name_zh_hans="Hillcrest Clinic")
+    visit(resident, clinic, diagnosis="Broken wrist")
+    prescription(resident, clinic, drug_name="Oxycodone", controlled_class="narcotic", max_days_supply=5, quantity=10)
+
+
 def given_agency_access(resident, agency_code="demo-bank"):
     from cards.selectors import card_list_for_resident
 
@@ -152,6 +171,7 @@ def test_every_portal_url_refuses_another_residents_identifiers(client, resident
     _user_b, resident_b_record, card_b, _device_b = resident_b
     consent_b = given_consent(resident_b_record, bank)
     entry_b = given_agency_access(resident_b_record)
+    given_services_of(resident_b_record)
     sign_in(client, user_a, device_a, step_up=True)
     identifiers = {
         "receipt_id": consent_b.receipt_id,
@@ -160,7 +180,15 @@ def test_every_portal_url_refuses_another_residents_identifiers(client, resident
         "token": "x",
         "section": "health",
     }
-    b_secrets = [card_b.number, card_b.number_display, str(consent_b.receipt_id), resident_b_record.full_name]
+    b_secrets = [
+        card_b.number,
+        card_b.number_display,
+        str(consent_b.receipt_id),
+        resident_b_record.full_name,
+        "Broken wrist",
+        "Oxycodone",
+        "B-claim-reason",
+    ]
     from portal.web import urls as portal_urls
 
     walked = 0
@@ -186,3 +214,31 @@ def test_every_portal_url_refuses_another_residents_identifiers(client, resident
     assert consent_b.revoked_at is None
     assert not AccessReport.objects.filter(resident=resident_b_record).exists()
     assert card_a.pk != card_b.pk
+
+
+def test_access_history_pages_down_the_ledger_keeping_the_filters(client_a, resident_a, bank):
+    import html
+
+    from ledger.sequencer import sequence
+
+    for _ in range(60):
+        given_agency_access(resident_a[1])
+    client_a.get("/me/card/")  # own reads, left out by the agency filter
+    sequence()
+
+    first = client_a.get("/me/access/?actor=agency")
+    older = re.search(r'href="(\?[^"]*before=\d+[^"]*)">Older accesses', first.content.decode())
+    second = client_a.get("/me/access/" + html.unescape(older.group(1)))
+
+    assert first.content.decode().count("<tr>") - 1 == 50
+    assert "actor=agency" in older.group(1)
+    assert second.content.decode().count("Demo Bank") == 10
+    assert "Older accesses" not in second.content.decode()
+    assert "Newest accesses" in second.content.decode()
+
+
+def test_verify_is_offered_against_the_published_log_key(client_a):
+    page = client_a.get("/me/access/").content.decode()
+
+    assert 'data-log-key-url="/ledger/key"' in page
+    assert "not yet witnessed" in page
