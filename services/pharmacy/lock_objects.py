@@ -26,7 +26,9 @@ def resident_lock(*, resident_id: int) -> Resident:
 
 def session_lock(*, session_id: int) -> DispensingSession:
     """Lock and return the session; the resident must be locked first."""
-    return DispensingSession.objects.select_for_update().select_related("pharmacy", "card").get(pk=session_id)
+    return (
+        DispensingSession.objects.select_for_update(of=("self",)).select_related("pharmacy", "card").get(pk=session_id)
+    )
 
 
 def prescription_lock(*, prescription_id: int) -> Prescription:
