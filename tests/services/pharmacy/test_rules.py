@@ -245,3 +245,15 @@ def test_a_traceability_code_listed_twice_in_one_request_is_invalid(pharmacy, ca
     response = dispense(pharmacy[1], open_session(), rx, 1, "k", traceability_codes=[code, code])
 
     assert response.status_code == 400
+
+
+def test_an_otc_sale_writes_exactly_one_ledger_row(pharmacy, card, open_session, ledger_cleared):
+    from tests.factories.pharmacy import DISPENSING
+    from tests.factories.services import entries
+
+    product = otc_product()
+    session = open_session()
+    ledger_cleared()
+
+    assert buy(pharmacy[1], session, product, 1, "k1").status_code == 201
+    assert entries() == [("pharmacy.dispensations.create", pharmacy[0].code, DISPENSING, "ok")]
