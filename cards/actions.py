@@ -360,6 +360,9 @@ class CardVerification:
     card_number: str | None
     status: str | None
     reason: str | None
+    # Set for a valid dynamic credential, so a counter can tie what it opens to this one use.
+    jti: str | None = None
+    card_id: int | None = None
 
 
 def _verification_record(*, subject, card: Card | None, reason: str | None, dynamic: bool | None) -> None:
@@ -403,7 +406,15 @@ def card_token_verify(*, token: str) -> CardVerification:
         except IntegrityError:
             reason = ALREADY_USED
     _verification_record(subject=card.resident, card=card, reason=reason, dynamic=claims.dynamic)
-    return CardVerification(valid=reason is None, card_number=card.number, status=card.status, reason=reason)
+    valid = reason is None
+    return CardVerification(
+        valid=valid,
+        card_number=card.number,
+        status=card.status,
+        reason=reason,
+        jti=claims.jti if valid and claims.dynamic else None,
+        card_id=card.pk if valid else None,
+    )
 
 
 @transaction.atomic

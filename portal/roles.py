@@ -83,11 +83,15 @@ ROLES: dict[str, Role] = {
         Role(
             code="pharmacy-regulator",
             title="Pharmacy regulator",
-            summary="Sees pharmacies and, once the pharmacy service lands, sets purchase limits; no resident data.",
+            summary="Sees dispensations, settlements and suspicious-pattern flags; sets controlled and OTC limits.",
             permissions=[
                 *_model_permissions("services_core.agency", "view"),
-                *_model_permissions("pharmacy.purchaselimit", "view", "add", "change"),
+                *_model_permissions("pharmacy.controlledcap", "view", "add", "change"),
+                *_model_permissions("pharmacy.otcrestriction", "view", "add", "change"),
+                *_model_permissions("pharmacy.otcproduct", "view", "add", "change"),
                 *_model_permissions("pharmacy.dispensation", "view"),
+                *_model_permissions("pharmacy.settlementreport", "view"),
+                *_model_permissions("pharmacy.suspiciouspatternflag", "view", "change"),
             ],
             purposes=["pharmacy-regulation"],
             dashboard=True,

@@ -9,6 +9,7 @@ See docs/settings.md for the table of variables.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.keys import KeyRing
@@ -84,6 +85,7 @@ INSTALLED_APPS = [
     "services.social_security",
     "services.health",
     "services.checks",
+    "services.pharmacy",
 ]
 
 MIDDLEWARE = [
@@ -276,4 +278,15 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
         "form-action": ["'self'"],
     },
+}
+
+# Drug purchase: yesterday's settlement reports each night (17:00 UTC is 01:00 in Asia/Shanghai),
+# pharmacy-hopping flags every hour.
+CELERY_BEAT_SCHEDULE["pharmacy-settlement-daily"] = {
+    "task": "services.pharmacy.tasks.settlement_reports_daily",
+    "schedule": crontab(hour=17, minute=0),
+}
+CELERY_BEAT_SCHEDULE["pharmacy-flags-hourly"] = {
+    "task": "services.pharmacy.tasks.suspicious_patterns_flag",
+    "schedule": 3600.0,
 }

@@ -66,6 +66,15 @@ WORKLISTS: list[Worklist] = [
         count=_count_status("assessed"),
         description="Unemployment benefit claims assessed and waiting for an officer's decision.",
     ),
+    Worklist(
+        code="pharmacy-flags",
+        title="Suspicious dispensing patterns",
+        model="pharmacy.SuspiciousPatternFlag",
+        filters="status__exact=open",
+        permission="pharmacy.view_suspiciouspatternflag",
+        count=_count_status("open"),
+        description="Residents seen at several pharmacies in a short time, flagged for a regulator.",
+    ),
 ]
 
 # Worklists whose models come with later services. Each service adds its Worklist

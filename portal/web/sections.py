@@ -21,9 +21,9 @@ from portal.web.forms import ClaimApplyForm
 from services.health.coverage import MONTHS_AFTER_CONTRIBUTION, REIMBURSEMENT_RATE
 from services.health.selectors import (
     coverage_get_for_resident,
-    prescription_list_for_resident,
     visit_list_for_resident,
 )
+from services.pharmacy.selectors import dispensation_list_for_resident, prescription_fills_for_resident
 from services.social_security.actions import unemployment_claim_submit
 from services.social_security.errors import ClaimAlreadyOpen, ClaimInvalid
 from services.social_security.models import Insurance
@@ -106,24 +106,14 @@ def claim_apply(request):
 @require_GET
 @resident_required
 def health(request):
-    """Show medical insurance coverage with its rule, visits, and prescriptions with their remaining fills."""
-    coverage = coverage_get_for_resident(resident=request.resident)
-    visits = visit_list_for_resident(resident=request.resident)
-    prescriptions = [
-        {
-            "prescription": prescription,
-            # The pharmacy service counts dispensed fills; until it does, every allowed fill remains.
-            "remaining": getattr(prescription, "fills_remaining", prescription.fills_allowed),
-            "open": prescription.is_open(),
-        }
-        for prescription in prescription_list_for_resident(resident=request.resident)
-    ]
+    """Show medical insurance coverage with its rule, visits, prescriptions with what remains, and purchases."""
     context = {
-        "coverage": coverage,
+        "coverage": (coverage := coverage_get_for_resident(resident=request.resident)),
         "rate_percent": int(REIMBURSEMENT_RATE * 100),
         "coverage_percent": int(coverage.reimbursement_rate * 100),
         "months_after": MONTHS_AFTER_CONTRIBUTION,
-        "visits": visits,
-        "prescriptions": prescriptions,
+        "visits": visit_list_for_resident(resident=request.resident),
+        "prescriptions": prescription_fills_for_resident(resident=request.resident),
+        "purchases": dispensation_list_for_resident(resident=request.resident),
     }
     return render(request, "portal/me/sections/health.html", context)

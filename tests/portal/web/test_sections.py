@@ -133,11 +133,12 @@ def test_health_page_shows_coverage_rule_visits_prescriptions_and_records_three_
     assert "one of the 3 months before it" in page
     assert "Riverside General" in page and "Sprained ankle" in page
     assert "Amoxicillin" in page
-    assert "3 of 3" in page
+    assert "can be dispensed" in page
     assert ledger_rows() == [
         ("health.coverage.read", *SELF),
         ("health.visits.read", *SELF),
-        ("health.prescriptions.read", *SELF),
+        ("pharmacy.prescriptions.read", *SELF),
+        ("pharmacy.dispensations.read", *SELF),
     ]
 
 

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from services.pharmacy.api import views
+
+urlpatterns = [
+    path("pharmacy/sessions", views.SessionOpenView.as_view(), name="api-pharmacy-sessions"),
+    path("pharmacy/dispensations", views.DispensationCreateView.as_view(), name="api-pharmacy-dispensations"),
+    path(
+        "pharmacy/otc-dispensations", views.OtcDispensationCreateView.as_view(), name="api-pharmacy-otc-dispensations"
+    ),
+]

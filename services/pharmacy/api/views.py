@@ -1,0 +1,102 @@
+"""The partner endpoints of drug purchase: open a session with the QR code, then dispense."""
+
+from django.core.exceptions import ValidationError
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from services.core.api.base import GatewayAPIView
+from services.pharmacy.actions import dispensation_create, otc_dispensation_create, session_open
+from services.pharmacy.api import problems
+from services.pharmacy.api.serializers import (
+    DispensationCreateSerializer,
+    DispensationSerializer,
+    OtcDispensationCreateSerializer,
+    SessionOpenSerializer,
+    SessionSerializer,
+)
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=True, description="Repeat it to retry safely"
+)
+
+
+class SessionOpenView(GatewayAPIView):
+    """Redeem the resident's 60-second QR code once; list what may be dispensed to them and the co-pay rate."""
+
+    required_scope = "pharmacy:prescriptions:read"
+
+    @extend_schema(
+        operation_id="pharmacy_sessions_open", request=SessionOpenSerializer, responses={201: SessionSerializer}
+    )
+    def post(self, request):
+        serializer = SessionOpenSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        opened = session_open(pharmacy=self.call.agency, token=serializer.validated_data["token"])
+        return Response(SessionSerializer(opened).data, status=status.HTTP_201_CREATED)
+
+
+class _DispenseView(GatewayAPIView):
+    required_scope = "pharmacy:dispense"
+    request_serializer: type[serializers.Serializer]
+
+    def post(self, request):
+        if not request.headers.get("Idempotency-Key"):
+            raise problems.IdempotencyKeyRequired("send an Idempotency-Key header, so a retry never dispenses twice")
+        serializer = self.request_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            dispensed = self.dispense(serializer.validated_data)
+        except ValidationError as error:
+            raise serializers.ValidationError(error.message_dict) from None
+        return Response(DispensationSerializer(dispensed).data, status=status.HTTP_201_CREATED)
+
+
+class DispensationCreateView(_DispenseView):
+    """Dispense a full or partial fill of a prescription of the session's cardholder."""
+
+    request_serializer = DispensationCreateSerializer
+
+    @extend_schema(
+        operation_id="pharmacy_dispensations_create",
+        request=DispensationCreateSerializer,
+        responses={201: DispensationSerializer},
+        parameters=[IDEMPOTENCY_KEY],
+    )
+    def post(self, request):
+        return super().post(request)
+
+    def dispense(self, data):
+        return dispensation_create(
+            pharmacy=self.call.agency,
+            session_id=data["session"],
+            prescription_id=data["prescription"],
+            quantity=data["quantity"],
+            price=data["price"],
+            traceability_codes=data["traceability_codes"],
+        )
+
+
+class OtcDispensationCreateView(_DispenseView):
+    """Sell a restricted over-the-counter product (pseudoephedrine-type) to the session's cardholder."""
+
+    request_serializer = OtcDispensationCreateSerializer
+
+    @extend_schema(
+        operation_id="pharmacy_otc_dispensations_create",
+        request=OtcDispensationCreateSerializer,
+        responses={201: DispensationSerializer},
+        parameters=[IDEMPOTENCY_KEY],
+    )
+    def post(self, request):
+        return super().post(request)
+
+    def dispense(self, data):
+        return otc_dispensation_create(
+            pharmacy=self.call.agency,
+            session_id=data["session"],
+            product_code=data["product"],
+            quantity=data["quantity"],
+            price=data["price"],
+            traceability_codes=data["traceability_codes"],
+        )
