@@ -10,7 +10,7 @@ from django.utils import timezone
 from cards import images, signing
 from cards.crypto import national_id_lookup_hash
 from cards.errors import CardTransitionRefused
-from cards.models import Card, Resident
+from cards.models import Card, CardPayment, Resident
 from cards.national_id import normalize_national_id
 from cards.tools.onecard_card_verify import DYNAMIC_LIFETIME_SECONDS, STATUS_LIST_TYPE
 from ledger.api import record, subject_pseudonyms
@@ -158,3 +158,10 @@ def status_list_claims() -> dict:
     for number, version, status in rows.order_by("number", "version").values_list("number", "version", "status"):
         cards.setdefault(number, {})[str(version)] = status
     return {"iss": settings.ONECARD_CARD_ISSUER, "iat": now, "exp": now + STATUS_LIST_LIFETIME_SECONDS, "cards": cards}
+
+
+def card_payment_list_for_resident(*, resident: Resident, limit: int = 50) -> list[CardPayment]:
+    """Return the latest payments credited to any card of RESIDENT, recording the read."""
+    payments = list(CardPayment.objects.filter(card__resident=resident).select_related("card")[:limit])
+    record(action="cards.payments.list", subject=resident)
+    return payments

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "services.social_security",
     "services.health",
     "services.checks",
+    "services.grants",
 ]
 
 MIDDLEWARE = [
