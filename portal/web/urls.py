@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.web import accounts, pages
+from portal.web import accounts, grants, pages
 
 app_name = "portal"
 
@@ -28,6 +28,8 @@ urlpatterns = [
     path("me/consents/<uuid:receipt_id>/revoke/", pages.consent_revoke_view, name="consent-revoke"),
     path("me/consents/<uuid:receipt_id>/receipt.json", pages.consent_receipt_download, name="consent-receipt"),
     path("me/services/<slug:section>/", pages.section, name="section"),
+    path("me/grants/<slug:code>/apply/", grants.grant_apply, name="grant-apply"),
+    path("me/grants/applications/<int:application_id>/appeal/", grants.grant_appeal, name="grant-appeal"),
     path("me/access/", pages.access_history, name="access-history"),
     path("me/access/<str:reference>/proof.json", pages.access_proof, name="access-proof"),
     path("me/access/<str:reference>/report/", pages.access_report, name="access-report"),

@@ -111,7 +111,7 @@ def test_report_lost_without_confirmation_changes_nothing(client, resident_a, le
     assert ledger_rows() == [("cards.cards.read", *SELF)]
 
 
-@pytest.mark.parametrize("section", ["social-security", "health", "grants"])
+@pytest.mark.parametrize("section", ["social-security", "health"])
 def test_service_sections_say_coming_soon_until_their_app_is_installed(client_a, section, ledger_rows):
     response = client_a.get(f"/me/services/{section}/")
 
