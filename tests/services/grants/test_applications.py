@@ -39,12 +39,25 @@ def approver2():
     return caseworker("approve_application", username="approver2")
 
 
+@pytest.fixture
+def tasks_in_process():
+    """Run queued tasks in this process, as a worker would, whether or not a broker is configured."""
+    from portal.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = eager
+
+
 def eligible(programme=None, resident=None, **fields):
     application = apply(programme or ProgrammeFactory(), resident or ResidentFactory(), **fields)
     return assess(application)
 
 
-def test_applying_submits_and_the_task_checks_eligibility_on_commit(django_capture_on_commit_callbacks):
+def test_applying_submits_and_the_task_checks_eligibility_on_commit(
+    django_capture_on_commit_callbacks, tasks_in_process
+):
     programme = ProgrammeFactory(age_min=18, province_code="11")
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -347,7 +360,9 @@ def test_an_ineligible_application_can_be_appealed_once():
         actions.application_appeal(application=application, reason="again")
 
 
-def test_each_change_of_state_emails_the_resident_in_their_language(django_capture_on_commit_callbacks):
+def test_each_change_of_state_emails_the_resident_in_their_language(
+    django_capture_on_commit_callbacks, tasks_in_process
+):
     resident = ResidentFactory(email="li@example.org")
     programme = ProgrammeFactory(name_zh_hans="冬季取暖补贴")
 
