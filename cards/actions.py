@@ -23,7 +23,7 @@ from cards.errors import (
     ResidentInvalid,
     SigningKeyUnknown,
 )
-from cards.models import Card, CardRedemption, CardSigningKey, Resident
+from cards.models import Card, CardPayment, CardRedemption, CardSigningKey, Resident
 from cards.numbers import card_number_generate
 from cards.reasons import CardReason
 from cards.tools import onecard_card_verify as offline
@@ -437,3 +437,24 @@ def signing_key_retire(*, kid: str) -> CardSigningKey:
     transaction.on_commit(signing.keys_cache_clear)
     signing.keys_cache_clear()
     return key
+
+
+@transaction.atomic
+def card_payment_credit(
+    *, card: Card, amount, reference: str, description_en: str, description_zh_hans: str
+) -> tuple[CardPayment, bool]:
+    """Credit AMOUNT to CARD's account once per REFERENCE; return the payment and whether it is new."""
+    existing = CardPayment.objects.filter(reference=reference).first()
+    if existing is not None:
+        return existing, False
+    payment = CardPayment(
+        card=card,
+        amount=amount,
+        reference=reference,
+        description_en=description_en,
+        description_zh_hans=description_zh_hans,
+    )
+    payment.full_clean()
+    payment.save()
+    record(action="cards.payments.credit", subject=card.resident, object=f"{card.ledger_object} {reference}")
+    return payment, True

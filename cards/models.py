@@ -163,3 +163,24 @@ class CardRedemption(models.Model):
 
     def __str__(self) -> str:
         return f"redemption {self.jti}"
+
+
+class CardPayment(models.Model):
+    """Money credited to a card's account, e.g. a grant; the unique reference makes a second credit fail."""
+
+    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="payments")
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    reference = models.CharField(_("reference"), max_length=80, unique=True)
+    description_en = models.CharField(_("description (English)"), max_length=200)
+    description_zh_hans = models.CharField(_("description (Simplified Chinese)"), max_length=200)
+    credited_at = models.DateTimeField(_("credited at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("card payment")
+        verbose_name_plural = _("card payments")
+        ordering = ["-credited_at", "-id"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="cards_payment_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} to {self.card}"

@@ -12,7 +12,7 @@ from django.utils import timezone
 from cards import images, signing
 from cards.crypto import national_id_lookup_hash
 from cards.errors import CardTransitionRefused
-from cards.models import Card, Resident
+from cards.models import Card, CardPayment, Resident
 from cards.national_id import normalize_national_id, parse_national_id
 from cards.tools.onecard_card_verify import DYNAMIC_LIFETIME_SECONDS, STATUS_LIST_TYPE
 from ledger.api import record, record_bulk, subject_pseudonyms
@@ -214,3 +214,10 @@ def card_printable_pdf(*, card: Card) -> bytes | None:
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()
+
+
+def card_payment_list_for_resident(*, resident: Resident, limit: int = 50) -> list[CardPayment]:
+    """Return the latest payments credited to any card of RESIDENT, recording the read."""
+    payments = list(CardPayment.objects.filter(card__resident=resident).select_related("card")[:limit])
+    record(action="cards.payments.list", subject=resident)
+    return payments

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "services.health",
     "services.checks",
     "services.pharmacy",
+    "services.grants",
 ]
 
 MIDDLEWARE = [

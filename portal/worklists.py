@@ -67,6 +67,27 @@ WORKLISTS: list[Worklist] = [
         description="Unemployment benefit claims assessed and waiting for an officer's decision.",
     ),
     Worklist(
+        code="grant-reviews",
+        title="Grant applications to review",
+        model="grants.Application",
+        filters="waiting=reviewer",
+        permission="grants.review_application",
+        count=lambda model: (
+            model.objects.filter(status="eligible").count()
+            + model.objects.filter(status="under_review", reviewer__isnull=True).count()
+        ),
+        description="Eligible applications waiting for a reviewer (first pair of eyes).",
+    ),
+    Worklist(
+        code="grant-approvals",
+        title="Grant applications to approve",
+        model="grants.Application",
+        filters="waiting=approver",
+        permission="grants.approve_application",
+        count=lambda model: model.objects.filter(status="under_review", reviewed_at__isnull=False).count(),
+        description="Reviewed applications waiting for an approver who is not the reviewer.",
+    ),
+    Worklist(
         code="pharmacy-flags",
         title="Suspicious dispensing patterns",
         model="pharmacy.SuspiciousPatternFlag",
@@ -79,10 +100,7 @@ WORKLISTS: list[Worklist] = [
 
 # Worklists whose models come with later services. Each service adds its Worklist
 # entries to WORKLISTS (and its permissions to portal/roles.py) when it lands.
-EXTENSION_POINTS: list[tuple[str, str]] = [
-    ("grant-reviews", "Grant applications waiting for review (grants service)"),
-    ("grant-approvals", "Reviewed grant applications waiting for a second approver (grants service)"),
-]
+EXTENSION_POINTS: list[tuple[str, str]] = []
 
 
 def _model(label: str):

@@ -1,15 +1,11 @@
 """Resident pages: dashboard, card, pharmacy QR, consents, services, and who accessed the resident's data."""
 
-import contextlib
 import json
 
-from django.apps import apps
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -27,14 +23,16 @@ from services.core import catalogue
 from services.core.actions import consent_grant, consent_revoke
 from services.core.selectors import consent_list_for_resident, consent_receipt
 
-# Where each catalogue section lives in the portal; a section not named here gets the generic page.
+# Where each catalogue section lives in the portal; a catalogue service with a
+# portal section must have its page named here (a test checks every one does).
 SECTION_PAGES = {
     "cards": "portal:card",
     "pharmacy": "portal:pharmacy",
     "access-history": "portal:access-history",
+    "social-security": "portal:social-security",
+    "health": "portal:health",
+    "grants": "portal:grants",
 }
-# Catalogue sections whose pages come from their service sub-app once it is installed.
-SERVICE_SECTIONS = {"social-security": "social_security", "health": "health", "grants": "grants"}
 
 
 def _tiles() -> list[dict]:
@@ -42,8 +40,7 @@ def _tiles() -> list[dict]:
     for service in catalogue.services_all():
         if not service.portal_section:
             continue
-        name = SECTION_PAGES.get(service.portal_section)
-        url = redirect(name).url if name else redirect("portal:section", section=service.portal_section).url
+        url = redirect(SECTION_PAGES[service.portal_section]).url
         tiles.append({"name": selectors.service_name(service), "url": url, "section": service.portal_section})
     return tiles
 
@@ -232,20 +229,6 @@ def consent_receipt_download(request, receipt_id):
     response = HttpResponse(json.dumps(receipt, ensure_ascii=False, indent=2), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="consent-{receipt["receipt_id"]}.json"'
     return response
-
-
-@require_GET
-@resident_required
-def section(request, section):
-    """Show a service's section, or say it is coming when its service is not installed yet."""
-    service = next((s for s in catalogue.services_all() if s.portal_section == section), None)
-    if service is None or section not in SERVICE_SECTIONS:
-        raise Http404("no such section")
-    template = "portal/me/coming_soon.html"
-    if apps.is_installed(f"services.{SERVICE_SECTIONS[section]}"):
-        with contextlib.suppress(TemplateDoesNotExist):
-            template = get_template(f"portal/me/sections/{section}.html").template.name
-    return render(request, template, {"service_name": selectors.service_name(service), "section": section})
 
 
 def _service_choices():

@@ -16,8 +16,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from cards.selectors import card_payment_list_for_resident
 from portal.web.access import resident_required, step_up_required
 from portal.web.forms import ClaimApplyForm
+from services.grants.selectors import application_list_for_resident, programme_list_open
 from services.health.coverage import MONTHS_AFTER_CONTRIBUTION, REIMBURSEMENT_RATE
 from services.health.selectors import (
     coverage_get_for_resident,
@@ -117,3 +119,18 @@ def health(request):
         "purchases": dispensation_list_for_resident(resident=request.resident),
     }
     return render(request, "portal/me/sections/health.html", context)
+
+
+@require_GET
+@resident_required
+def grants(request):
+    """Show the programmes open to applications, the resident's applications, and payments onto their card."""
+    applications = application_list_for_resident(resident=request.resident)
+    applied = {application.programme_id for application in applications}
+    context = {
+        "service_name": _("Grants"),
+        "programmes": [programme for programme in programme_list_open() if programme.pk not in applied],
+        "applications": applications,
+        "payments": card_payment_list_for_resident(resident=request.resident),
+    }
+    return render(request, "portal/me/sections/grants.html", context)

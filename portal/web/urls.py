@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.web import accounts, pages, sections
+from portal.web import accounts, grants, pages, sections
 
 app_name = "portal"
 
@@ -28,7 +28,6 @@ urlpatterns = [
     path("me/consents/grant/", pages.consent_grant_view, name="consent-grant"),
     path("me/consents/<uuid:receipt_id>/revoke/", pages.consent_revoke_view, name="consent-revoke"),
     path("me/consents/<uuid:receipt_id>/receipt.json", pages.consent_receipt_download, name="consent-receipt"),
-    # Service pages that exist come before the generic section page, which says "coming soon".
     path("me/services/social-security/", sections.social_security, name="social-security"),
     path(
         "me/services/social-security/statement.csv",
@@ -44,7 +43,9 @@ urlpatterns = [
     ),
     path("me/services/social-security/claims/apply/", sections.claim_apply, name="social-security-claim-apply"),
     path("me/services/health/", sections.health, name="health"),
-    path("me/services/<slug:section>/", pages.section, name="section"),
+    path("me/services/grants/", sections.grants, name="grants"),
+    path("me/grants/<slug:code>/apply/", grants.grant_apply, name="grant-apply"),
+    path("me/grants/applications/<int:application_id>/appeal/", grants.grant_appeal, name="grant-appeal"),
     path("me/access/", pages.access_history, name="access-history"),
     path("me/access/<str:reference>/proof.json", pages.access_proof, name="access-proof"),
     path("me/access/<str:reference>/report/", pages.access_report, name="access-report"),

@@ -172,8 +172,13 @@ def test_every_portal_url_refuses_another_residents_identifiers(client, resident
     consent_b = given_consent(resident_b_record, bank)
     entry_b = given_agency_access(resident_b_record)
     given_services_of(resident_b_record)
+    from tests.factories.grants import ProgrammeFactory, apply
+
+    application_b = apply(ProgrammeFactory(), resident_b_record)
     sign_in(client, user_a, device_a, step_up=True)
     identifiers = {
+        "code": "no-such-programme",
+        "application_id": application_b.pk,
         "receipt_id": consent_b.receipt_id,
         "reference": f"p{entry_b.pk}",
         "uidb64": "x",
@@ -203,7 +208,7 @@ def test_every_portal_url_refuses_another_residents_identifiers(client, resident
             body = response.content.decode(errors="replace") if not response.streaming else ""
             for secret in b_secrets:
                 assert secret not in body, f"{method.upper()} {path} leaked {secret!r}"
-            if {"receipt_id", "reference"} & set(names):
+            if {"receipt_id", "reference", "application_id"} & set(names):
                 assert response.status_code in (403, 404, 405), f"{method.upper()} {path} -> {response.status_code}"
             walked += 1
         sign_in(client, user_a, device_a, step_up=True)

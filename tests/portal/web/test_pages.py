@@ -115,13 +115,13 @@ def test_report_lost_without_confirmation_changes_nothing(client, resident_a, le
     assert ledger_rows() == [("cards.cards.read", *SELF)]
 
 
-@pytest.mark.parametrize("section", ["grants"])
-def test_service_sections_say_coming_soon_until_their_app_is_installed(client_a, section, ledger_rows):
-    response = client_a.get(f"/me/services/{section}/")
+def test_every_catalogue_section_has_a_portal_page():
+    from portal.web.pages import SECTION_PAGES
+    from services.core.catalogue import services_all
 
-    assert response.status_code == 200
-    assert "coming to OneCard soon" in response.content.decode()
-    assert ledger_rows() == []
+    sections = {service.portal_section for service in services_all() if service.portal_section}
+
+    assert sections <= set(SECTION_PAGES)
 
 
 def test_unknown_section_is_404(client_a):
