@@ -11,7 +11,10 @@ from ledger.selectors import (
     entry_get,
     entry_list_for_subject,
     inclusion_proof,
+    ledger_health,
     proof_bundle,
+    sequencer_lag,
+    verification_age,
     verifier_key_get,
 )
 from ledger.verification import VerificationResult
@@ -33,6 +36,9 @@ __all__ = [
     "entry_get",
     "entry_list_for_subject",
     "inclusion_proof",
+    "ledger_health",
+    "sequencer_lag",
+    "verification_age",
     "proof_bundle",
     "verifier_key_get",
     "verify",

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django_otp.admin import OTPAdminSite
 
-from portal import views
+from portal import health, views
 
 # No admin page opens without a verified OTP device.
 admin.site.__class__ = OTPAdminSite
@@ -11,6 +11,7 @@ admin.site.site_title = "OneCard staff"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("ledger/", include("ledger.urls")),
