@@ -81,10 +81,12 @@ def agency(stack: Stack, code: str) -> dict:
     return next(a for a in stack.demo["agencies"] if a["code"] == code)
 
 
-def verify_card(stack: Stack, *, token: str, timeout: float = 10) -> tuple[int, dict, bytes]:
+def verify_card(stack: Stack, *, token: str, request_id: str = "", timeout: float = 10) -> tuple[int, dict, bytes]:
     """POST /api/v1/cards/verify as the demo bank; return (status, headers, body)."""
     bank = agency(stack, "demo-bank")
     headers = {"Authorization": f"Bearer {bank['api_key']}", "X-Purpose": "identity-verification"}
+    if request_id:
+        headers["X-Request-Id"] = request_id
     return http("POST", stack.url("/api/v1/cards/verify"), body={"token": token}, headers=headers, timeout=timeout)
 
 
@@ -92,3 +94,28 @@ def checkpoint_size(stack: Stack) -> int:
     """Return the tree size of the latest signed checkpoint the stack publishes (0 before the first)."""
     status, _, body = http("GET", stack.url("/ledger/checkpoint"))
     return int(body.decode().split("\n")[1]) if status == 200 else 0
+
+
+def wait_for(condition, *, what: str, seconds: float = 30):
+    """Return CONDITION's first truthy value, polling; fail the test if it never comes."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+def ledger_counts(database_url: str) -> dict:
+    """Return the pending, entry and checkpoint counts and the largest index, read straight from the database."""
+    import psycopg
+
+    with psycopg.connect(database_url) as connection:
+        pending, entries, top, checkpoint = connection.execute(
+            "SELECT (SELECT count(*) FROM ledger_pendingentry), (SELECT count(*) FROM ledger_entry),"
+            ' (SELECT max("index") FROM ledger_entry), (SELECT max(tree_size) FROM ledger_checkpoint)'
+        ).fetchone()
+    return {"pending": pending, "entries": entries, "max_index": top, "checkpoint": checkpoint}

@@ -4,27 +4,15 @@ import base64
 import json
 import subprocess
 import sys
-import time
-
 import pytest
 
 from bench.common import ROOT
 from bench.stack import http
-from tests.reliability.conftest import agency, checkpoint_size, verify_card
+from tests.reliability.conftest import agency, checkpoint_size, verify_card, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 VERIFIER = ROOT / "ledger" / "tools" / "onecard_verify.py"
-
-
-def _wait_for(condition, *, what: str, seconds: float = 30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def _pending(stack) -> int:
@@ -45,7 +33,7 @@ def test_the_worker_sequences_partner_calls_into_a_verifiable_checkpoint(stack_f
     stack.start_worker()
     stack.start_beat()
     # The seed's own entries first, so the next checkpoint is the partner calls' doing.
-    _wait_for(lambda: _pending(stack) == 0, what="the worker to sequence the seed")
+    wait_for(lambda: _pending(stack) == 0, what="the worker to sequence the seed")
     before = checkpoint_size(stack)
     tokens = [citizen["card_token"] for citizen in stack.demo["citizens"]]
 
@@ -53,7 +41,7 @@ def test_the_worker_sequences_partner_calls_into_a_verifiable_checkpoint(stack_f
 
     assert [status for status, _, _ in answers] == [200] * len(tokens)
     assert all(json.loads(body)["valid"] for _, _, body in answers)
-    _wait_for(lambda: _pending(stack) == 0, what="the worker to sequence the partner calls")
+    wait_for(lambda: _pending(stack) == 0, what="the worker to sequence the partner calls")
     after = checkpoint_size(stack)
     assert "ledger.tasks.sequence_pending" in stack.log("worker")
     verifications = [
@@ -80,7 +68,9 @@ def test_the_worker_sequences_partner_calls_into_a_verifiable_checkpoint(stack_f
             }
         )
     )
-    verified = subprocess.run([sys.executable, str(VERIFIER), str(bundle), "--key", key], capture_output=True, text=True)
+    verified = subprocess.run(
+        [sys.executable, str(VERIFIER), str(bundle), "--key", key], capture_output=True, text=True
+    )
     assert verified.returncode == 0, verified.stderr
     assert f"OK: entry {index} is in the signed tree of size {after}" in verified.stdout
 
