@@ -4,6 +4,7 @@ import base64
 import json
 import subprocess
 import sys
+
 import pytest
 
 from bench.common import ROOT
