@@ -35,6 +35,13 @@ class Load:
             with self._lock:
                 self.answers.append((request_id, status, body, headers))
 
+    def __enter__(self) -> "Load":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not self._stop.is_set():
+            self.stop()
+
     def count(self, status: int) -> int:
         """Return how many answers so far had STATUS."""
         with self._lock:

@@ -130,19 +130,89 @@ def test_redis_stopping_under_load_fails_cleanly_and_loses_no_record(stack_facto
     stack.start_web()
     stack.start_worker()
     stack.start_beat()
-    load = Load(stack)
-    wait_for(lambda: load.count(200) >= 20, what="successful calls before the outage")
+    with Load(stack) as load:
+        wait_for(lambda: load.count(200) >= 20, what="successful calls before the outage")
 
-    own_redis["stop"]()
-    wait_for(lambda: load.count(503) >= 10, what="503 answers during the outage")
-    own_redis["start"]()
-    served_before = load.count(200)
-    wait_for(lambda: load.count(200) >= served_before + 20, what="service to recover", seconds=60)
-    answers = load.stop()
+        own_redis["stop"]()
+        wait_for(lambda: load.count(503) >= 10, what="503 answers during the outage")
+        own_redis["start"]()
+        served_before = load.count(200)
+        wait_for(lambda: load.count(200) >= served_before + 20, what="service to recover", seconds=60)
+        answers = load.stop()
 
     successes = {request_id for request_id, status, _, _ in answers if status == 200}
     failures = [(status, body, headers) for _, status, body, headers in answers if status != 200]
     assert successes <= recorded_request_ids(stack.database_url)
     assert failures and all(is_unavailable_problem(*failure) for failure in failures)
     wait_for(lambda: ledger_counts(stack.database_url)["pending"] == 0, what="the worker to sequence again", seconds=60)
+    assert stack.close() == {"web": 0, "worker": 0, "beat": 0}
+
+
+def _postgres_bin(name: str) -> str:
+    import glob
+
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    if not found:
+        pytest.skip(f"the PostgreSQL server binaries ({name}) are not installed")
+    return found[-1]
+
+
+@pytest.fixture
+def own_postgres():
+    """Create and start a PostgreSQL cluster of this test's own, so restarting it disturbs no one else."""
+    import os
+    import pwd
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    try:
+        postgres_user = pwd.getpwnam("postgres")
+    except KeyError:
+        pytest.skip("no 'postgres' system user to run a throwaway cluster as")
+    # Not under pytest's temporary folder: the postgres user cannot enter root's private directories.
+    directory = Path(tempfile.mkdtemp(prefix="onecard-cluster-"))
+    os.chown(directory, postgres_user.pw_uid, postgres_user.pw_gid)
+    data = directory / "data"
+    port = free_port()
+
+    def as_postgres(*command):
+        runner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        return subprocess.run([*runner, *command], check=True, capture_output=True, text=True)
+
+    as_postgres(_postgres_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
+    options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+    pg_ctl = _postgres_bin("pg_ctl")
+    as_postgres(pg_ctl, "-D", str(data), "-o", options, "-l", str(directory / "log"), "-w", "start")
+    as_postgres(_postgres_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "onecard")
+    yield {
+        "url": f"postgres://postgres@127.0.0.1:{port}/onecard",
+        # -l: a postmaster writing to this process's pipe would keep it open and hang the call.
+        "restart": lambda: as_postgres(
+            pg_ctl, "-D", str(data), "-m", "fast", "-w", "restart", "-o", options, "-l", str(directory / "log")
+        ),
+    }
+    as_postgres(pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop")
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_postgresql_restarting_under_load_loses_no_record_and_needs_no_app_restart(stack_factory, own_postgres):
+    stack = stack_factory("pg", database_url=own_postgres["url"], extra_env={"ONECARD_API_RATE": "1000000/min"})
+    stack.start_web()
+    stack.start_worker()
+    stack.start_beat()
+    with Load(stack) as load:
+        wait_for(lambda: load.count(200) >= 20, what="successful calls before the restart")
+
+        own_postgres["restart"]()
+        served_before = load.count(200)
+        wait_for(lambda: load.count(200) >= served_before + 50, what="service to recover", seconds=60)
+        answers = load.stop()
+
+    successes = {request_id for request_id, status, _, _ in answers if status == 200}
+    failures = [(status, body, headers) for _, status, body, headers in answers if status != 200]
+    assert successes <= recorded_request_ids(stack.database_url)
+    assert all(is_unavailable_problem(*failure) for failure in failures)
+    wait_for(lambda: ledger_counts(stack.database_url)["pending"] == 0, what="the worker to sequence again", seconds=60)
+    assert stack.manage("ledger", "verify", check=False).returncode == 0
     assert stack.close() == {"web": 0, "worker": 0, "beat": 0}
