@@ -121,7 +121,7 @@ def _measure(entries: int, sequence_count: int) -> list[dict]:
     frontier = frontier_load(size)
     template = {
         "time": now, "actor_type": "staff", "actor_id": "s1-bench", "role": "registrar", "channel": "command",
-        "action": "cards.residents.read", "purpose": "registration", "object": "card", "outcome": "ok",
+        "action": "cards.residents.read", "purpose": "registration", "object": "card", "outcome": "ok", "case_id": "",
     }  # fmt: skip
     while size < entries:
         chunk = min(100_000, entries - size)

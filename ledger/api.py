@@ -12,7 +12,10 @@ from ledger.selectors import (
     entry_get,
     entry_list_for_subject,
     inclusion_proof,
+    ledger_health,
     proof_bundle,
+    sequencer_lag,
+    verification_age,
     verifier_key_get,
 )
 from ledger.statistics import access_counts, log_health
@@ -39,6 +42,9 @@ __all__ = [
     "entry_list_for_subject",
     "inclusion_proof",
     "log_health",
+    "ledger_health",
+    "sequencer_lag",
+    "verification_age",
     "proof_bundle",
     "verifier_key_get",
     "verify",

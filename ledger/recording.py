@@ -43,9 +43,14 @@ def subject_pseudonyms(subject) -> list[str]:
     ]
 
 
-def record(*, action: str, subject, purpose: str | None = None, object: str = "", outcome: str = "ok") -> PendingEntry:
+def record(
+    *, action: str, subject, purpose: str | None = None, object: str = "", outcome: str = "ok"
+) -> PendingEntry | None:
     """Record one access to SUBJECT's data under the current access context."""
     context = context_get()
+    if not settings.ONECARD_LEDGER_RECORDING:
+        # Benchmark baseline only: production settings refuse to turn recording off.
+        return None
     purpose = purpose or context.purpose
     if purpose is None:
         raise ValueError(f"{action}: no purpose given and the access context has none")
@@ -75,6 +80,8 @@ def record(*, action: str, subject, purpose: str | None = None, object: str = ""
 def record_bulk(*, action: str, subjects, purpose: str | None = None, outcome: str = "ok") -> int:
     """Record ACTION once for each of SUBJECTS with one INSERT per batch; return how many."""
     context = context_get()
+    if not settings.ONECARD_LEDGER_RECORDING:
+        return 0
     purpose = purpose or context.purpose
     if purpose is None:
         raise ValueError(f"{action}: no purpose given and the access context has none")

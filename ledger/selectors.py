@@ -112,3 +112,48 @@ def entry_list_for_subject(*, subject, limit: int = 200, before: int | None = No
         rows = rows.filter(index__lt=before)
     rows = rows.order_by("-index").values_list("index", "entry_bytes")[:limit]
     return [{"index": index, "entry": json.loads(bytes(data))} for index, data in rows]
+
+
+def sequencer_lag() -> dict:
+    """Return how many entries wait for the sequencer and how long the oldest has waited, in seconds."""
+    from django.db.models import Count, Min
+    from django.utils import timezone
+
+    from ledger.models import PendingEntry
+
+    pending = PendingEntry.objects.aggregate(count=Count("id"), oldest=Min("time"))
+    age = (timezone.now() - pending["oldest"]).total_seconds() if pending["oldest"] else 0.0
+    return {"pending": pending["count"], "oldest_pending_age_s": round(max(age, 0.0), 3)}
+
+
+def verification_age() -> dict:
+    """Return the age in seconds of the last verification run and whether it passed.
+
+    Before the first run the age counts from the first checkpoint, so a new
+    log is not reported stale until a verification was due and did not come.
+    """
+    from django.utils import timezone
+
+    from ledger.models import VerificationRun
+
+    run = VerificationRun.objects.order_by("-finished_at").values("finished_at", "ok", "first_bad_index").first()
+    if run is not None:
+        age = (timezone.now() - run["finished_at"]).total_seconds()
+        return {"last_age_s": round(age, 3), "last_ok": run["ok"], "first_bad_index": run["first_bad_index"]}
+    first = Checkpoint.objects.order_by("tree_size").values_list("created_at", flat=True).first()
+    age = (timezone.now() - first).total_seconds() if first else 0.0
+    return {"last_age_s": None, "since_first_checkpoint_s": round(age, 3), "last_ok": None, "first_bad_index": None}
+
+
+def ledger_health(*, max_lag_seconds: float, max_verification_age_seconds: float) -> dict:
+    """Return the sequencer and verification checks for a health endpoint, each with its own "ok"."""
+    lag = sequencer_lag()
+    lag["ok"] = lag["oldest_pending_age_s"] <= max_lag_seconds
+    lag["max_lag_s"] = max_lag_seconds
+    verification = verification_age()
+    age = verification["last_age_s"]
+    if age is None:
+        age = verification["since_first_checkpoint_s"]
+    verification["ok"] = verification["last_ok"] is not False and age <= max_verification_age_seconds
+    verification["max_age_s"] = max_verification_age_seconds
+    return {"sequencer": lag, "verification": verification}

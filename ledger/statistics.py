@@ -4,9 +4,9 @@ import datetime
 
 from django.db import connection
 from django.db.models import Count
-from django.utils import timezone
 
 from ledger.models import Checkpoint, Entry, PendingEntry, VerificationRun
+from ledger.selectors import sequencer_lag
 
 # (entry JSON path, pending-table column) of each grouping.
 GROUPINGS = {
@@ -66,12 +66,13 @@ def access_counts(*, by: str, since: datetime.datetime | None = None) -> dict[st
 
 def log_health() -> dict:
     """Return the sequencer's lag and the newest checkpoint and verification run."""
-    oldest = PendingEntry.objects.order_by("id").values_list("time", flat=True).first()
+
+    lag = sequencer_lag()
     checkpoint = Checkpoint.objects.order_by("-tree_size").first()
     run = VerificationRun.objects.order_by("-started_at").first()
     return {
-        "pending": PendingEntry.objects.count(),
-        "lag_seconds": (timezone.now() - oldest).total_seconds() if oldest else 0.0,
+        "pending": lag["pending"],
+        "lag_seconds": lag["oldest_pending_age_s"],
         "tree_size": checkpoint.tree_size if checkpoint else 0,
         "checkpoint_at": checkpoint.created_at if checkpoint else None,
         "verification": (

@@ -291,3 +291,15 @@ CELERY_BEAT_SCHEDULE["pharmacy-flags-hourly"] = {
     "task": "services.pharmacy.tasks.suspicious_patterns_flag",
     "schedule": 3600.0,
 }
+# Benchmark baseline only (bench/http_bench.py): ONECARD_LEDGER_RECORDING=off turns record() into a
+# no-op so the cost of recording can be measured. Production mode refuses it.
+ONECARD_LEDGER_RECORDING = env.bool("ONECARD_LEDGER_RECORDING", default=True)
+if PRODUCTION and not ONECARD_LEDGER_RECORDING:
+    raise ImproperlyConfigured("ONECARD_LEDGER_RECORDING=off is for benchmarks only; production always records.")
+# /healthz (docs/operations.md): the limits past which a load balancer sees 503.
+ONECARD_HEALTH_MAX_SEQUENCER_LAG_SECONDS = env.float("ONECARD_HEALTH_MAX_SEQUENCER_LAG_SECONDS", default=30.0)
+ONECARD_HEALTH_MAX_VERIFICATION_AGE_SECONDS = env.float(
+    "ONECARD_HEALTH_MAX_VERIFICATION_AGE_SECONDS", default=2 * 3600.0
+)
+# Load balancers probe over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from portal import views
+from portal import health, views
 from portal.admin_site import OneCardAdminSite
 
 # No admin page opens without a verified OTP device (portal/admin_site.py).
@@ -11,6 +11,7 @@ admin.site.site_title = "OneCard staff"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("ledger/", include("ledger.urls")),

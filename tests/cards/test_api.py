@@ -71,3 +71,20 @@ def test_verify_without_the_scope_is_403():
     response = client.post("/api/v1/cards/verify", {"token": "x"}, format="json")
 
     assert response.status_code == 403
+
+
+def test_verify_answers_a_503_problem_and_records_nothing_when_redis_is_unreachable(pharmacy, settings):
+    _agency, client = pharmacy
+    card = CardFactory()
+    # Nothing listens on port 1: the throttle's cache read fails to connect.
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+
+    response = client.post("/api/v1/cards/verify", {"token": static_token(card)}, format="json")
+
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["type"] == "/api/problems/service-unavailable"
+    assert response["Retry-After"] == "5"
+    assert not PendingEntry.objects.filter(channel="api").exists()

@@ -61,6 +61,7 @@ UnsupportedMediaType = _problem("unsupported-media-type", 415, "The request body
 IdempotencyKeyReused = _problem("idempotency-key-reused", 422, "The Idempotency-Key was used with another request")
 RateLimited = _problem("rate-limited", 429, "Too many requests")
 ServerError = _problem("server-error", 500, "The server could not complete the request")
+ServiceUnavailable = _problem("service-unavailable", 503, "A service OneCard depends on is unavailable; retry later")
 
 PROBLEMS: dict[str, type[Problem]] = {
     problem.slug: problem
@@ -89,6 +90,7 @@ PROBLEMS: dict[str, type[Problem]] = {
         IdempotencyKeyReused,
         RateLimited,
         ServerError,
+        ServiceUnavailable,
     )
 }
 
@@ -115,6 +117,14 @@ _DRF_ERRORS: dict[type[exceptions.APIException], type[Problem]] = {
     exceptions.UnsupportedMediaType: UnsupportedMediaType,
     exceptions.Throttled: RateLimited,
 }
+
+
+def _is_outage(exc: Exception) -> bool:
+    """Return whether EXC means Redis or the database could not be reached (as opposed to a bug)."""
+    import redis
+    from django.db import InterfaceError, OperationalError
+
+    return isinstance(exc, redis.ConnectionError | redis.TimeoutError | OperationalError | InterfaceError)
 
 
 def problem_body(*, problem: type[Problem], detail: str, instance: str = "", extensions: dict | None = None) -> dict:
@@ -166,6 +176,12 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response:
             extensions["errors"] = _validation_errors(exc.detail)
         else:
             detail = str(exc.detail)
+    elif _is_outage(exc):
+        # Redis (throttles, cache) or PostgreSQL is unreachable: the transaction rolled back, so
+        # nothing was served without its ledger entry, and the client may retry.
+        logger.warning("dependency unavailable in %s: %s", instance, exc)
+        problem, detail, extensions = ServiceUnavailable, ServiceUnavailable.title, {}
+        headers["Retry-After"] = "5"
     else:
         logger.exception("unhandled error in %s", instance)
         problem, detail, extensions = ServerError, ServerError.title, {}

@@ -1,0 +1,229 @@
+"""A production-shaped OneCard as child processes: gunicorn, a Celery worker and beat.
+
+Used by the full-stack tests (tests/reliability/) and the HTTP benchmarks. Each
+stack gets fresh keys from ``keys_generate``, ``DJANGO_DEBUG=0``, its own
+database and Redis URLs and its own ``var/`` directory, so it shares nothing
+with the configured development database.
+"""
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from bench.common import ROOT
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """Return a TCP port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def http(method: str, url: str, *, body: dict | None = None, headers: dict | None = None, timeout: float = 10):
+    """Send one request; return (status, headers, body bytes) without raising on HTTP errors."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+class Stack:
+    """Start, stop and kill the processes of one OneCard deployment."""
+
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        redis_url: str,
+        settings_module: str = "portal.settings",
+        web_workers: int = 2,
+        web_threads: int = 4,
+        extra_env: dict | None = None,
+    ) -> None:
+        self.database_url = database_url
+        self.redis_url = redis_url
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._directory = tempfile.TemporaryDirectory(prefix="onecard-stack-")
+        self.directory = Path(self._directory.name)
+        self.processes: dict[str, subprocess.Popen] = {}
+        self._logs: dict[str, object] = {}
+        keys = subprocess.run(
+            [sys.executable, "manage.py", "keys_generate"],
+            cwd=ROOT,
+            env={k: v for k, v in os.environ.items() if k != "DJANGO_DEBUG"},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ONECARD_", "GUNICORN_"))}
+        self.env.update(line.split("=", 1) for line in keys.splitlines() if "=" in line)
+        self.env.update(
+            {
+                "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+                "DJANGO_SETTINGS_MODULE": settings_module,
+                "DJANGO_DEBUG": "0",
+                "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+                "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+                "DJANGO_SECURE_SSL_REDIRECT": "0",
+                "DATABASE_URL": database_url,
+                "REDIS_URL": redis_url,
+                "ONECARD_VAR_DIR": str(self.directory / "var"),
+                "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+                "GUNICORN_WORKERS": str(web_workers),
+                "GUNICORN_THREADS": str(web_threads),
+                "GUNICORN_ACCESSLOG": "",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        self.env.update(extra_env or {})
+
+    def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """Run manage.py in the stack's environment; return the finished process."""
+        return subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, check=check
+        )
+
+    def migrate(self) -> None:
+        """Create the stack's tables."""
+        self.manage("migrate", "--noinput", "-v", "0")
+
+    def _start(self, name: str, command: list[str]) -> subprocess.Popen:
+        log = open(self.directory / f"{name}.log", "ab")  # noqa: SIM115 - closed in stop()
+        self._logs[name] = log
+        process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.processes[name] = process
+        return process
+
+    def start_web(self) -> None:
+        """Start gunicorn and wait until it answers /healthz."""
+        self._start("web", [str(VENV_BIN / "gunicorn"), "portal.wsgi", "--config", "python:portal.gunicorn"])
+        self.wait_for_web()
+
+    def start_worker(self, *, concurrency: int = 1) -> None:
+        """Start a Celery worker."""
+        self._start(
+            "worker",
+            [
+                str(VENV_BIN / "celery"),
+                "--app",
+                "portal",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                str(concurrency),
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--hostname",
+                f"worker-{self.port}@%h",
+            ],
+        )
+
+    def start_beat(self) -> None:
+        """Start Celery beat with its schedule file in the stack's directory."""
+        self._start(
+            "beat",
+            [
+                str(VENV_BIN / "celery"),
+                "--app",
+                "portal",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(self.directory / "celerybeat-schedule"),
+            ],
+        )
+
+    def wait_for_web(self, timeout: float = 30) -> None:
+        """Wait until gunicorn answers, or raise with its log."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.processes["web"].poll() is not None:
+                break
+            with contextlib.suppress(OSError):
+                http("GET", self.url("/healthz"), timeout=2)
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"gunicorn did not start:\n{self.log('web')}")
+
+    def url(self, path: str) -> str:
+        """Return the absolute URL of PATH on this stack."""
+        return self.base_url + path
+
+    def log(self, name: str) -> str:
+        """Return what process NAME wrote so far."""
+        path = self.directory / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def kill(self, name: str) -> None:
+        """SIGKILL process NAME (and its children, e.g. Celery's pool) and reap it."""
+        process = self.processes.pop(name)
+        with contextlib.suppress(ProcessLookupError):
+            for child in _children(process.pid):
+                os.kill(child, signal.SIGKILL)
+            process.kill()
+        process.wait()
+        self._logs.pop(name).close()
+
+    def stop(self, name: str, timeout: float = 30) -> int:
+        """SIGTERM process NAME, wait for it to exit, and return its exit status."""
+        process = self.processes.pop(name)
+        process.send_signal(signal.SIGTERM)
+        try:
+            status = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise
+        finally:
+            self._logs.pop(name).close()
+        return status
+
+    def close(self) -> dict[str, int]:
+        """Stop every process still running; return their exit statuses."""
+        statuses = {name: self.stop(name) for name in list(self.processes)}
+        self._directory.cleanup()
+        return statuses
+
+    def __enter__(self) -> "Stack":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for name in list(self.processes):
+            with contextlib.suppress(Exception):
+                self.kill(name)
+        self._directory.cleanup()
+
+
+def _children(pid: int) -> list[int]:
+    """Return the ids of PID's direct children (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
