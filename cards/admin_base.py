@@ -1,7 +1,9 @@
 """The one ModelAdmin base for every admin that shows resident data.
 
-Subclasses set ``ledger_prefix`` (e.g. ``"cards.residents"``) and, when a row
-is not itself a resident, ``resident_of``. The base then records, through
+Subclasses set ``ledger_prefix`` (e.g. ``"cards.residents"``), when a row
+is not itself a resident ``resident_of``, and ``read_only`` for records that
+are never added, edited or deleted in a form (the change permission then only
+opens the list's actions). The base then records, through
 cards.selectors, one ledger entry per resident for each look:
 
 | look | action | object |
@@ -13,8 +15,10 @@ cards.selectors, one ledger entry per resident for each look:
 | admin action | ``<prefix>.admin.action`` | ``action <name>`` |
 
 Every one of these pages first needs a purpose stated for the working session
-(the admin site's purpose form); until then it redirects there. The search
-term itself is never written to the ledger.
+(the admin site's purpose form); until then it redirects there. That stated
+purpose, carried by the request's access context, is the one recorded: no
+admin names a purpose of its own. The search term itself is never written to
+the ledger.
 """
 
 import csv
@@ -42,10 +46,19 @@ def stated_purpose(request, admin_site) -> str | None:
     return request.session.get(SESSION_PURPOSE_KEY) or None
 
 
+def purpose_redirect(request, admin_site) -> HttpResponseRedirect | None:
+    """Return a redirect to the purpose form while no purpose is stated for this session, else None."""
+    if stated_purpose(request, admin_site):
+        return None
+    url = reverse(f"{admin_site.name}:{PURPOSE_URL_NAME}")
+    return HttpResponseRedirect(f"{url}?{urlencode({'next': request.get_full_path()})}")
+
+
 class ResidentDataAdmin(admin.ModelAdmin):
     """Record every look at resident data in the ledger, and ask for a purpose first."""
 
     ledger_prefix: str = ""
+    read_only: bool = False
     change_list_template = "admin/onecard/resident_data_change_list.html"
     # An export is a bulk look at residents: capped, and recorded row by row.
     export_max_rows = 5000
@@ -59,10 +72,18 @@ class ResidentDataAdmin(admin.ModelAdmin):
         return self.ledger_prefix or f"{opts.app_label}.{opts.model_name}"
 
     def _purpose_redirect(self, request):
-        if stated_purpose(request, self.admin_site):
-            return None
-        url = reverse(f"{self.admin_site.name}:{PURPOSE_URL_NAME}")
-        return HttpResponseRedirect(f"{url}?{urlencode({'next': request.get_full_path()})}")
+        return purpose_redirect(request, self.admin_site)
+
+    def has_add_permission(self, request) -> bool:
+        return not self.read_only and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if self.read_only and obj is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return not self.read_only and super().has_delete_permission(request, obj)
 
     def changelist_view(self, request, extra_context=None):
         redirect = self._purpose_redirect(request)

@@ -6,7 +6,7 @@ import logging
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from ledger import note
@@ -21,19 +21,35 @@ class CosignatureRejected(LedgerError):
     """A posted cosignature does not match a checkpoint or a registered witness."""
 
 
-def verification_run(*, alert: bool = False, progress=None, total=None) -> VerificationRun:
-    """Verify the whole log, store the outcome, and alert the auditors on failure when ALERT."""
-    started = timezone.now()
-    result = log_verify(progress=progress, total=total)
-    run = VerificationRun(
-        started_at=started,
-        finished_at=timezone.now(),
-        ok=result.ok,
-        tree_size=result.tree_size,
-        checkpoints_checked=result.checkpoints_checked,
-        first_bad_index=result.first_bad_index,
-        reason=result.reason,
-    )
+def verification_run(
+    *, alert: bool = False, progress=None, total=None, run: VerificationRun | None = None
+) -> VerificationRun:
+    """Verify the whole log, store the outcome, and alert the auditors on failure when ALERT.
+
+    RUN is a queued verification (``verification_request``) to fill in with
+    progress and outcome; without it a new finished row is stored.
+    """
+    if run is None:
+        run = VerificationRun(started_at=timezone.now())
+    else:
+        run.started_at = timezone.now()
+    run.status = VerificationRun.Status.RUNNING
+    run.full_clean()
+    run.save()
+    reporter = _ProgressReporter(run, progress=progress, total=total)
+    try:
+        result = log_verify(progress=reporter.progress, total=reporter.total)
+    finally:
+        reporter.close()
+    run.finished_at = timezone.now()
+    run.status = VerificationRun.Status.FINISHED
+    run.ok = result.ok
+    run.tree_size = result.tree_size
+    run.processed = reporter.processed
+    run.total = reporter.count
+    run.checkpoints_checked = result.checkpoints_checked
+    run.first_bad_index = result.first_bad_index
+    run.reason = result.reason
     run.full_clean()
     run.save()
     if alert and not result.ok:
@@ -42,6 +58,59 @@ def verification_run(*, alert: bool = False, progress=None, total=None) -> Verif
             verification=run,
         )
     return run
+
+
+def verification_request() -> VerificationRun:
+    """Store a queued verification and queue the Celery task that runs it once this transaction commits."""
+    from ledger.tasks import verify_log
+
+    run = VerificationRun(started_at=timezone.now(), status=VerificationRun.Status.QUEUED)
+    run.full_clean()
+    run.save()
+    transaction.on_commit(lambda: verify_log.delay(run_id=run.pk))
+    return run
+
+
+class _ProgressReporter:
+    """Write a running verification's processed/total to its row while the scan runs.
+
+    The scan reads in one transaction; on PostgreSQL the progress goes through
+    a second, autocommit connection so that the admin page sees it at once.
+    Elsewhere (SQLite in development, where tasks run inline) it is written
+    with the outcome.
+    """
+
+    def __init__(self, run: VerificationRun, *, progress=None, total=None) -> None:
+        self.run, self.forward_progress, self.forward_total = run, progress, total
+        self.processed, self.count = 0, None
+        self.side = None
+        if connection.vendor == "postgresql":
+            self.side = connections.create_connection(DEFAULT_DB_ALIAS)
+
+    def _write(self) -> None:
+        if self.side is None:
+            return
+        with self.side.cursor() as cursor:
+            cursor.execute(
+                "UPDATE ledger_verificationrun SET processed = %s, total = %s WHERE id = %s",
+                [self.processed, self.count, self.run.pk],
+            )
+
+    def total(self, count: int) -> None:
+        self.count = count
+        self._write()
+        if self.forward_total:
+            self.forward_total(count)
+
+    def progress(self, done: int) -> None:
+        self.processed += done
+        self._write()
+        if self.forward_progress:
+            self.forward_progress(done)
+
+    def close(self) -> None:
+        if self.side is not None:
+            self.side.close()
 
 
 @transaction.atomic

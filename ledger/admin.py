@@ -3,8 +3,13 @@
 import json
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
+from ledger.actions import verification_request
 from ledger.models import Alert, Checkpoint, Cosignature, Entry, PendingEntry, VerificationRun, Witness
 
 
@@ -14,7 +19,7 @@ def sequencer_status() -> str:
     pending = PendingEntry.objects.count()
     lag = f"{(timezone.now() - oldest).total_seconds():.1f} s" if oldest else "none"
     checkpoint = Checkpoint.objects.order_by("-tree_size").first()
-    run = VerificationRun.objects.order_by("-started_at").first()
+    run = VerificationRun.objects.filter(status=VerificationRun.Status.FINISHED).order_by("-started_at").first()
     parts = [f"Sequencer: {pending} pending, oldest waiting {lag}."]
     if checkpoint:
         parts.append(f"Latest checkpoint: size {checkpoint.tree_size} at {checkpoint.created_at:%Y-%m-%d %H:%M:%S}.")
@@ -90,10 +95,60 @@ class CosignatureAdmin(ReadOnlyAdmin):
     fields = ["tree_size", "witness_name", "timestamp", "line", "received_at"]
 
 
+RUN_VERIFICATION_PERMISSION = "ledger.run_verification"
+
+
 @admin.register(VerificationRun)
 class VerificationRunAdmin(ReadOnlyAdmin):
-    list_display = ["started_at", "ok", "tree_size", "checkpoints_checked", "first_bad_index"]
-    list_filter = ["ok"]
+    """Verification runs, with "Verify now": queue a full recomputation in Celery and follow its progress."""
+
+    list_display = ["started_at", "status", "progress", "ok", "tree_size", "checkpoints_checked", "first_bad_index"]
+    list_filter = ["status", "ok"]
+    fields = [
+        "status",
+        "progress",
+        "started_at",
+        "finished_at",
+        "ok",
+        "tree_size",
+        "checkpoints_checked",
+        "first_bad_index",
+        "reason",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="progress")
+    def progress(self, obj):
+        if obj.total is None:
+            return format_html("<progress></progress> {}", obj.status)
+        percent = 100 if not obj.total else min(100, 100 * obj.processed // obj.total)
+        return format_html(
+            '<progress max="100" value="{}"></progress> {} / {} entries',
+            percent,
+            obj.processed,
+            obj.total,
+        )
+
+    def get_urls(self):
+        verify = path("verify/", self.admin_site.admin_view(self.verify_now_view), name="ledger_verificationrun_verify")
+        return [verify, *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "may_run_verification": request.user.has_perm(RUN_VERIFICATION_PERMISSION),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def verify_now_view(self, request):
+        """Queue a verification of the whole log and show its page, which follows the progress."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm(RUN_VERIFICATION_PERMISSION):
+            raise PermissionDenied
+        run = verification_request()
+        self.message_user(request, "Verification queued; this page follows its progress.", messages.INFO)
+        return HttpResponseRedirect(reverse("admin:ledger_verificationrun_change", args=[run.pk]))
 
 
 @admin.register(Alert)

@@ -131,12 +131,21 @@ class Cosignature(AppendOnlyModel):
 
 
 class VerificationRun(models.Model):
-    """The outcome of one full recomputation of the log."""
+    """One full recomputation of the log: queued, running with its progress, then its outcome."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "queued"
+        RUNNING = "running", "running"
+        FINISHED = "finished", "finished"
 
     started_at = models.DateTimeField()
-    finished_at = models.DateTimeField()
-    ok = models.BooleanField()
-    tree_size = models.BigIntegerField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.FINISHED)
+    # Entries recomputed so far out of those the newest checkpoint covers.
+    processed = models.BigIntegerField(default=0)
+    total = models.BigIntegerField(null=True, blank=True)
+    ok = models.BooleanField(null=True, blank=True)
+    tree_size = models.BigIntegerField(default=0)
     checkpoints_checked = models.IntegerField(default=0)
     first_bad_index = models.BigIntegerField(null=True, blank=True)
     reason = models.TextField(blank=True)
@@ -144,8 +153,11 @@ class VerificationRun(models.Model):
     class Meta:
         ordering = ["-started_at"]
         get_latest_by = "started_at"
+        permissions = [("run_verification", "Can queue a verification of the whole log")]
 
     def __str__(self) -> str:
+        if self.status != self.Status.FINISHED:
+            return f"verification {self.started_at:%Y-%m-%d %H:%M} {self.status}"
         return f"verification {self.started_at:%Y-%m-%d %H:%M} {'ok' if self.ok else 'FAILED'}"
 
 

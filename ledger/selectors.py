@@ -136,7 +136,12 @@ def verification_age() -> dict:
 
     from ledger.models import VerificationRun
 
-    run = VerificationRun.objects.order_by("-finished_at").values("finished_at", "ok", "first_bad_index").first()
+    run = (
+        VerificationRun.objects.filter(status=VerificationRun.Status.FINISHED)
+        .order_by("-finished_at")
+        .values("finished_at", "ok", "first_bad_index")
+        .first()
+    )
     if run is not None:
         age = (timezone.now() - run["finished_at"]).total_seconds()
         return {"last_age_s": round(age, 3), "last_ok": run["ok"], "first_bad_index": run["first_bad_index"]}

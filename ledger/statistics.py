@@ -69,7 +69,7 @@ def log_health() -> dict:
 
     lag = sequencer_lag()
     checkpoint = Checkpoint.objects.order_by("-tree_size").first()
-    run = VerificationRun.objects.order_by("-started_at").first()
+    run = VerificationRun.objects.filter(status=VerificationRun.Status.FINISHED).order_by("-started_at").first()
     return {
         "pending": lag["pending"],
         "lag_seconds": lag["oldest_pending_age_s"],

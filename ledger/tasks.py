@@ -11,8 +11,13 @@ def sequence_pending() -> None:
 
 
 @shared_task(ignore_result=True)
-def verify_log() -> None:
-    """Recompute the whole log and alert the auditors if anything is wrong."""
+def verify_log(run_id: int | None = None) -> None:
+    """Recompute the whole log (filling in queued run RUN_ID, if given) and alert the auditors if anything is wrong."""
     from ledger.actions import verification_run
+    from ledger.models import VerificationRun
 
-    verification_run(alert=True)
+    run = VerificationRun.objects.filter(pk=run_id).first() if run_id is not None else None
+    if run_id is not None and (run is None or run.status == VerificationRun.Status.FINISHED):
+        # A redelivered task for a run that already finished: nothing to redo.
+        return
+    verification_run(alert=True, run=run)

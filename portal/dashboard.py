@@ -1,9 +1,9 @@
 """The dashboard's charts: one declarative table, each entry naming where its aggregate comes from.
 
-A service that brings a data source replaces its placeholder here with a
-function returning ``[(label, count), ...]`` (e.g. the grants service's
-applications by state per week, the pharmacy's dispensations per day).
-Every count passes through portal.charts, which suppresses small cells.
+A chart is a function returning ``[(label, count), ...]`` from a selector's
+aggregate (the grants service's applications by state per week, the
+pharmacy's dispensations per day). Every count passes through portal.charts,
+which suppresses small cells.
 """
 
 import datetime
@@ -18,6 +18,8 @@ from ledger.api import access_counts, log_health
 from portal import charts
 
 ACCESS_WINDOW_DAYS = 30
+APPLICATION_WEEKS = 8
+DISPENSATION_DAYS = 14
 
 
 def _cards_by_status() -> list[tuple[str, int]]:
@@ -37,6 +39,23 @@ def _accesses_by_agency() -> list[tuple[str, int]]:
 
 def _accesses_by_purpose() -> list[tuple[str, int]]:
     return sorted(access_counts(by="purpose", since=_since()).items())
+
+
+def _applications_per_week() -> list[tuple[str, int]]:
+    from services.grants.models import Application
+    from services.grants.selectors import application_counts_by_week_and_state
+
+    labels = dict(Application.Status.choices)
+    return [
+        (f"{monday:%Y-%m-%d} {labels[status]}", count)
+        for monday, status, count in application_counts_by_week_and_state(weeks=APPLICATION_WEEKS)
+    ]
+
+
+def _dispensations_per_day() -> list[tuple[str, int]]:
+    from services.pharmacy.selectors import dispensation_counts_per_day
+
+    return [(f"{day:%Y-%m-%d}", count) for day, count in dispensation_counts_per_day(days=DISPENSATION_DAYS)]
 
 
 @dataclass(frozen=True)
@@ -63,18 +82,17 @@ CHARTS: list[ChartSource] = [
         _accesses_by_purpose,
         note=f"Last {ACCESS_WINDOW_DAYS} days, from the ledger.",
     ),
-    # Extension points: the grants and pharmacy services replace these with their aggregates.
     ChartSource(
         "applications-per-week",
         "Grant applications by state per week",
-        None,
-        unavailable="Not available: the grants service is not installed yet.",
+        _applications_per_week,
+        note=f"Last {APPLICATION_WEEKS} weeks by the week they were started (Monday shown).",
     ),
     ChartSource(
         "dispensations-per-day",
         "Dispensations per day",
-        None,
-        unavailable="Not available: the pharmacy service is not installed yet.",
+        _dispensations_per_day,
+        note=f"Last {DISPENSATION_DAYS} days.",
     ),
 ]
 

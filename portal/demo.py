@@ -157,8 +157,14 @@ DEMO_AGENCIES = [
         "kind": "bank",
         "name_en": "Demo Bank",
         "name_zh_hans": "演示银行",
-        "scopes": ["cards:verify", "residents:verify", "checks:insured-medical", "checks:contribution-months"],
-        "purposes": ["identity-verification", "credit-assessment"],
+        "scopes": [
+            "cards:verify",
+            "residents:verify",
+            "checks:insured-medical",
+            "checks:contribution-months",
+            "grants:disbursements",
+        ],
+        "purposes": ["identity-verification", "credit-assessment", "grant-disbursement"],
     },
     {
         "kind": "insurer",
@@ -410,3 +416,41 @@ def seed_witness_round() -> str:
         # A database recreated under an old state file looks like a log that shrank: the witness is right to refuse.
         return f"the demo witness refused to cosign ({error}); delete {directory}/demo-witness-state.json after a reset"
     return f"tree size {result['tree_size']} cosigned by {DEMO_WITNESS_NAME}"
+
+
+DEMO_PROGRAMME = "demo-winter-heating"
+
+
+def seed_grants(*, residents: list[dict]):
+    """Open one demo grants programme paid by the demo bank, with applications eligible and under review; once."""
+    import datetime
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from services.grants import actions as grants
+    from services.grants.models import Application, Programme
+
+    today = timezone.localdate()
+    programme = Programme.objects.filter(code=DEMO_PROGRAMME).first() or Programme(
+        code=DEMO_PROGRAMME, name_en="Winter heating allowance", name_zh_hans="冬季取暖补贴", age_min=18
+    )
+    programme.opens_on = min(programme.opens_on or today, today - datetime.timedelta(days=30))
+    programme.closes_on = max(programme.closes_on or today, today + datetime.timedelta(days=60))
+    programme.paying_agency = Agency.objects.get(code="demo-bank")
+    programme.amount_base = Decimal("800.00")
+    programme.two_approvers_above = Decimal("5000.00")
+    programme.budget_cap = max(Decimal("100000.00"), programme.budget_committed or 0)
+    grants.programme_save(programme=programme)
+    reviewer = get_user_model().objects.get(username="grants.reviewer")
+    for position, citizen in enumerate(residents[:2]):
+        resident = citizen["resident"]
+        if Application.objects.filter(programme=programme, resident=resident).exists():
+            continue
+        application = grants.application_apply(
+            programme=programme, resident=resident, payout_account=f"62220202000012345{position:02d}"
+        )
+        application = grants.application_assess(application=application)
+        if position == 0 and application.status == Application.Status.ELIGIBLE:
+            grants.application_review_start(application=application, user=reviewer)
+    return programme

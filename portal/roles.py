@@ -67,7 +67,7 @@ ROLES: dict[str, Role] = {
                 *_model_permissions("social_security.contribution", "view"),
                 *_model_permissions("social_security.unemploymentclaim", "view", "change"),
             ],
-            purposes=["benefit-eligibility", "benefit-administration"],
+            purposes=["benefit-eligibility", "benefit-administration", "social-security-administration"],
         ),
         Role(
             code="health-officer",
@@ -120,8 +120,9 @@ ROLES: dict[str, Role] = {
                 *_model_permissions("grants.disbursement", "view"),
                 "grants.approve_application",
                 "grants.run_disbursement",
+                "grants.approve_cycle",
             ],
-            purposes=["grant-review"],
+            purposes=["grant-review", "grant-administration"],
             dashboard=True,
         ),
         Role(
@@ -135,6 +136,7 @@ ROLES: dict[str, Role] = {
                 *_model_permissions("ledger.cosignature", "view"),
                 *_model_permissions("ledger.witness", "view"),
                 *_model_permissions("ledger.verificationrun", "view"),
+                "ledger.run_verification",
                 *_model_permissions("ledger.alert", "view"),
                 *_model_permissions("portal.accessreport", "view", "change"),
             ],

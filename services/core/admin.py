@@ -1,11 +1,9 @@
 """Staff admin for partner agencies, their keys and grants, and resident consents.
 
 Writes go through services.core.actions; consent changes are recorded to the
-ledger under the caseworker, so the admin opens an access context when the
-request has none.
+ledger under the caseworker and the purpose stated for the session (the
+request's access context).
 """
-
-import contextlib
 
 from django import forms
 from django.contrib import admin, messages
@@ -14,7 +12,6 @@ from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
 from cards.admin_base import ResidentDataAdmin
-from ledger.api import Actor, access_context, context_get_or_none, purpose_override
 from services.core import catalogue
 from services.core.actions import agency_key_issue, agency_key_revoke, agency_key_rotate, consent_grant, consent_revoke
 from services.core.models import Agency, AgencyKey, AgencyPurpose, AgencyScope, Consent
@@ -22,18 +19,6 @@ from services.core.models import Agency, AgencyKey, AgencyPurpose, AgencyScope, 
 # The library's generic key table is not used: agencies' keys live in AgencyKey.
 if admin.site.is_registered(APIKey):
     admin.site.unregister(APIKey)
-
-
-@contextlib.contextmanager
-def _staff_context(request, purpose: str):
-    if context_get_or_none() is not None:
-        with purpose_override(purpose):
-            yield
-        return
-    with access_context(
-        actor=Actor(type="staff", id=f"user:{request.user.pk}"), role="caseworker", channel="admin", purpose=purpose
-    ):
-        yield
 
 
 class AgencyScopeForm(forms.ModelForm):
@@ -157,19 +142,17 @@ class ConsentAdmin(ResidentDataAdmin):
         return False
 
     def save_model(self, request, obj, form, change) -> None:
-        with _staff_context(request, "consent-management"):
-            saved = consent_grant(
-                resident=obj.resident,
-                agency=obj.agency,
-                scope=obj.scope,
-                purpose=obj.purpose,
-                expires_at=obj.expires_at,
-            )
+        saved = consent_grant(
+            resident=obj.resident,
+            agency=obj.agency,
+            scope=obj.scope,
+            purpose=obj.purpose,
+            expires_at=obj.expires_at,
+        )
         obj.pk, obj.receipt_id = saved.pk, saved.receipt_id
 
     @admin.action(description=_("Revoke the selected consents"))
     def revoke_consents(self, request, queryset) -> None:
-        with _staff_context(request, "consent-management"):
-            for consent in queryset:
-                consent_revoke(consent=consent)
+        for consent in queryset:
+            consent_revoke(consent=consent)
         messages.success(request, _("%(count)d consent(s) revoked.") % {"count": queryset.count()})

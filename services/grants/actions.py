@@ -30,6 +30,7 @@ from services.grants.errors import (
     ApplicationExists,
     ApplicationInvalid,
     BudgetExceeded,
+    CycleNotApproved,
     DisbursementConflict,
     DisbursementUnknown,
     ProgrammeClosed,
@@ -58,6 +59,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 REVIEW_PERMISSION = "grants.review_application"
 APPROVE_PERMISSION = "grants.approve_application"
 DISBURSE_PERMISSION = "grants.run_disbursement"
+CYCLE_APPROVE_PERMISSION = "grants.approve_cycle"
 
 
 def _record(application: Application, verb: str, detail: str = "", outcome: str = "ok") -> None:
@@ -110,14 +112,48 @@ def programme_save(*, programme: Programme, user=None) -> Programme:
 
 
 @transaction.atomic
-def cycle_create(*, programme: Programme, pays_on: datetime.date) -> Cycle:
-    """Open the next payment cycle of PROGRAMME."""
+def cycle_create(*, programme: Programme, pays_on: datetime.date, user) -> Cycle:
+    """Open the next payment cycle of PROGRAMME for USER; another caseworker signs it off before it pays."""
     lock_objects.programme_lock(programme_id=programme.pk)
     last = Cycle.objects.filter(programme=programme).order_by("-number").values_list("number", flat=True).first()
-    cycle = Cycle(programme=programme, number=(last or 0) + 1, pays_on=pays_on)
+    cycle = Cycle(programme=programme, number=(last or 0) + 1, pays_on=pays_on, created_by=user)
     cycle.full_clean()
     cycle.save()
     record(action="grants.cycles.create", subject=f"programme:{programme.pk}", object=f"cycle:{cycle.pk}")
+    return cycle
+
+
+@transaction.atomic
+def cycle_approve(*, cycle: Cycle, user) -> Cycle:
+    """Sign off CYCLE for payment: USER needs the permission and must not be the one who opened it."""
+    cycle = lock_objects.cycle_lock(cycle_id=cycle.pk)
+    if not user.has_perm(CYCLE_APPROVE_PERMISSION):
+        raise SignOffRefused(f"this step needs the permission {CYCLE_APPROVE_PERMISSION}")
+    if cycle.created_by_id == user.pk:
+        raise SignOffRefused("a payment cycle is signed off by someone other than the one who opened it")
+    if cycle.approved_by_id is not None:
+        raise SignOffRefused("this payment cycle is already signed off")
+    cycle.approved_by, cycle.approved_at = user, timezone.now()
+    cycle.full_clean()
+    cycle.save(update_fields=["approved_by", "approved_at"])
+    record(action="grants.cycles.approve", subject=f"programme:{cycle.programme_id}", object=f"cycle:{cycle.pk}")
+    return cycle
+
+
+@transaction.atomic
+def cycle_batch_queue(*, cycle: Cycle, user) -> Cycle:
+    """Queue CYCLE's disbursement batch for USER, who needs the permission and did not sign the cycle off."""
+    from services.grants.tasks import cycle_batch_run_task
+
+    cycle = lock_objects.cycle_lock(cycle_id=cycle.pk)
+    if not user.has_perm(DISBURSE_PERMISSION):
+        raise SignOffRefused(f"this step needs the permission {DISBURSE_PERMISSION}")
+    if cycle.approved_by_id is None:
+        raise CycleNotApproved(f"{cycle} is not signed off yet")
+    if cycle.approved_by_id == user.pk:
+        raise SignOffRefused("the batch is run by someone other than the one who signed the cycle off")
+    record(action="grants.cycles.queue", subject=f"programme:{cycle.programme_id}", object=f"cycle:{cycle.pk}")
+    transaction.on_commit(lambda: cycle_batch_run_task.delay(cycle.pk))
     return cycle
 
 
@@ -418,6 +454,9 @@ def cycle_batch_run(*, cycle: Cycle) -> BatchResult:
     """
     with transaction.atomic():
         cycle = lock_objects.cycle_lock(cycle_id=cycle.pk)
+        if cycle.approved_by_id is None:
+            # The admin refuses this too; the task checks again so nothing pays an unapproved cycle.
+            raise CycleNotApproved(f"{cycle} is not signed off yet")
         if cycle.batch_started_at is None:
             cycle.batch_started_at = timezone.now()
             cycle.save(update_fields=["batch_started_at"])

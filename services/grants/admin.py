@@ -7,7 +7,6 @@ user and permission; pages showing residents record them to the ledger.
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -15,7 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from services.core.admin_recording import RecordedAdmin, staff_context
+from cards.admin_base import ResidentDataAdmin, purpose_redirect
 from services.grants import actions
 from services.grants.errors import GrantsError
 from services.grants.models import Application, Cycle, Disbursement, Programme, SignOff
@@ -25,8 +24,6 @@ from services.grants.selectors import (
     reconciliation_csv,
     reconciliation_summary,
 )
-
-PURPOSE = "grant-administration"
 
 
 def burn_down_svg(programme: Programme) -> str:
@@ -97,8 +94,7 @@ class ProgrammeAdmin(admin.ModelAdmin):
         return burn_down_svg(obj) if obj and obj.pk else "—"
 
     def save_model(self, request, obj, form, change) -> None:
-        with staff_context(request, PURPOSE):
-            actions.programme_save(programme=obj, user=request.user)
+        actions.programme_save(programme=obj, user=request.user)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
@@ -112,22 +108,33 @@ class CycleForm(forms.ModelForm):
 
 @admin.register(Cycle)
 class CycleAdmin(admin.ModelAdmin):
+    """Payment cycles: one caseworker opens a cycle, another signs it off, a third (not the signer) runs it."""
+
     form = CycleForm
-    list_display = ["__str__", "pays_on", "batch_started_at", "batch_finished_at", "reconciliation_link"]
+    list_display = [
+        "__str__",
+        "pays_on",
+        "created_by",
+        "approved_by",
+        "batch_started_at",
+        "batch_finished_at",
+        "reconciliation_link",
+    ]
     list_filter = ["programme"]
-    actions = ["run_batch"]
+    actions = ["approve_cycles", "run_batch"]
 
     def get_fields(self, request, obj=None):
-        return ["programme", "pays_on"] if obj is None else ["programme", "number", "pays_on", "batch_started_at"]
+        if obj is None:
+            return ["programme", "pays_on"]
+        return ["programme", "number", "pays_on", "created_by", "approved_by", "approved_at", "batch_started_at"]
 
     def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else ["programme", "number", "pays_on", "batch_started_at"]
+        return [] if obj is None else self.get_fields(request, obj)
 
     def save_model(self, request, obj, form, change) -> None:
         if change:
             return
-        with staff_context(request, PURPOSE):
-            created = actions.cycle_create(programme=obj.programme, pays_on=obj.pays_on)
+        created = actions.cycle_create(programme=obj.programme, pays_on=obj.pays_on, user=request.user)
         obj.pk, obj.number = created.pk, created.number
 
     def has_delete_permission(self, request, obj=None) -> bool:
@@ -136,18 +143,36 @@ class CycleAdmin(admin.ModelAdmin):
     def has_run_disbursement_permission(self, request) -> bool:
         return request.user.has_perm(actions.DISBURSE_PERMISSION)
 
+    def has_approve_cycle_permission(self, request) -> bool:
+        return request.user.has_perm(actions.CYCLE_APPROVE_PERMISSION)
+
+    @admin.action(description=_("Sign off the selected cycles for payment"), permissions=["approve_cycle"])
+    def approve_cycles(self, request, queryset) -> None:
+        for cycle in queryset:
+            try:
+                actions.cycle_approve(cycle=cycle, user=request.user)
+            except GrantsError as error:
+                messages.error(request, f"{cycle}: {error}")
+            else:
+                messages.success(request, _("%(cycle)s is signed off.") % {"cycle": cycle})
+
+    @admin.action(description=_("Run the disbursement batch of the selected cycles"), permissions=["run_disbursement"])
+    def run_batch(self, request, queryset) -> None:
+        for cycle in queryset:
+            try:
+                actions.cycle_batch_queue(cycle=cycle, user=request.user)
+            except GrantsError as error:
+                messages.error(request, f"{cycle}: {error}")
+            else:
+                messages.success(
+                    request,
+                    _("The batch of %(cycle)s is queued; running it again pays nobody twice.") % {"cycle": cycle},
+                )
+
     @admin.display(description=_("reconciliation"))
     def reconciliation_link(self, obj) -> str:
         url = reverse("admin:grants_cycle_reconciliation", args=[obj.pk])
         return format_html('<a href="{}">{}</a> · <a href="{}?format=csv">CSV</a>', url, _("report"), url)
-
-    @admin.action(description=_("Run the disbursement batch of the selected cycles"), permissions=["run_disbursement"])
-    def run_batch(self, request, queryset) -> None:
-        from services.grants.tasks import cycle_batch_run_task
-
-        for cycle in queryset:
-            transaction.on_commit(lambda pk=cycle.pk: cycle_batch_run_task.delay(pk))
-        messages.success(request, _("The batch is queued; running it again pays nobody twice."))
 
     def get_urls(self):
         return [
@@ -165,8 +190,10 @@ class CycleAdmin(admin.ModelAdmin):
             raise PermissionDenied
         cycle = get_object_or_404(Cycle.objects.select_related("programme"), pk=cycle_id)
         if request.GET.get("format") == "csv":
-            with staff_context(request, PURPOSE):
-                body = reconciliation_csv(cycle=cycle)
+            redirect = purpose_redirect(request, self.admin_site)
+            if redirect is not None:
+                return redirect
+            body = reconciliation_csv(cycle=cycle)
             response = HttpResponse(body, content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = (
                 f'attachment; filename="reconciliation-{cycle.programme.code}-{cycle.number}.csv"'
@@ -259,11 +286,12 @@ class SignOffInline(admin.TabularInline):
 
 
 @admin.register(Application)
-class ApplicationAdmin(RecordedAdmin):
+class ApplicationAdmin(ResidentDataAdmin):
     """The worklist: filter by status, programme, flags and who it waits for; decide each with a reason."""
 
-    record_action = "grants.applications.read"
-    record_purpose = PURPOSE
+    ledger_prefix = "grants.applications"
+    # Decisions go through the decide page, never the change form.
+    read_only = True
     list_display = ["id", "resident", "programme", "status", "amount", "round", "flag_list", "reviewer", "decide_link"]
     list_filter = [WaitingForFilter, "status", "programme", FlaggedFilter, "round"]
     list_select_related = ["resident", "programme", "reviewer"]
@@ -331,27 +359,29 @@ class ApplicationAdmin(RecordedAdmin):
         """Take, recommend, approve or reject one application, with a reason; the action checks who may."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        with staff_context(request, PURPOSE):
-            application = self.get_object(request, str(application_id))
-            if application is None:
-                raise PermissionDenied
-            form = DecisionForm(request.POST or None)
-            if request.method == "POST" and form.is_valid():
-                decision, reason = form.cleaned_data["decision"], form.cleaned_data["reason"]
-                try:
-                    if decision == "take":
-                        actions.application_review_start(application=application, user=request.user)
-                    elif decision == "recommend":
-                        actions.application_recommend(application=application, user=request.user, reason=reason)
-                    elif decision == "approve":
-                        actions.application_approve(application=application, user=request.user, reason=reason)
-                    else:
-                        actions.application_reject(application=application, user=request.user, reason=reason)
-                except GrantsError as error:
-                    form.add_error(None, str(error))
+        redirect = purpose_redirect(request, self.admin_site)
+        if redirect is not None:
+            return redirect
+        application = self.get_object(request, str(application_id))
+        if application is None:
+            raise PermissionDenied
+        form = DecisionForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            decision, reason = form.cleaned_data["decision"], form.cleaned_data["reason"]
+            try:
+                if decision == "take":
+                    actions.application_review_start(application=application, user=request.user)
+                elif decision == "recommend":
+                    actions.application_recommend(application=application, user=request.user, reason=reason)
+                elif decision == "approve":
+                    actions.application_approve(application=application, user=request.user, reason=reason)
                 else:
-                    messages.success(request, _("Decision recorded."))
-                    return HttpResponseRedirect(reverse("admin:grants_application_changelist"))
+                    actions.application_reject(application=application, user=request.user, reason=reason)
+            except GrantsError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, _("Decision recorded."))
+                return HttpResponseRedirect(reverse("admin:grants_application_changelist"))
         context = {
             **self.admin_site.each_context(request),
             "title": _("Decide %(application)s") % {"application": application},
@@ -363,12 +393,15 @@ class ApplicationAdmin(RecordedAdmin):
 
 
 @admin.register(Disbursement)
-class DisbursementAdmin(RecordedAdmin):
-    record_action = "grants.disbursements.read"
-    record_purpose = PURPOSE
+class DisbursementAdmin(ResidentDataAdmin):
+    ledger_prefix = "grants.disbursements"
+    read_only = True
     list_display = ["reference", "application", "cycle", "amount", "status", "scheduled_at", "confirmed_at"]
     list_filter = ["status", "cycle__programme", "cycle"]
     list_select_related = ["application__resident", "cycle__programme"]
 
     def has_view_permission(self, request, obj=None) -> bool:
         return super().has_view_permission(request, obj) or request.user.has_perm(actions.DISBURSE_PERMISSION)
+
+    def resident_of(self, obj):
+        return obj.application.resident

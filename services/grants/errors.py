@@ -44,3 +44,7 @@ class DisbursementUnknown(GrantsError):
 
 class DisbursementConflict(GrantsError):
     """The disbursement was already confirmed with another outcome."""
+
+
+class CycleNotApproved(GrantsError):
+    """A payment cycle's batch was asked to run before another caseworker signed the cycle off."""

@@ -77,6 +77,7 @@ class Programme(models.Model):
             ("review_application", "Can review grant applications"),
             ("approve_application", "Can approve or reject reviewed grant applications"),
             ("run_disbursement", "Can run disbursement batches and read reconciliation reports"),
+            ("approve_cycle", "Can sign off a payment cycle before its batch runs"),
         ]
 
     def __str__(self) -> str:
@@ -108,6 +109,14 @@ class Cycle(models.Model):
     batch_started_at = models.DateTimeField(_("batch started"), null=True, blank=True, editable=False)
     batch_finished_at = models.DateTimeField(_("batch finished"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Four eyes on paying: whoever opens a cycle cannot sign it off, whoever signs it off cannot run it.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="+"
+    )
+    approved_at = models.DateTimeField(_("signed off"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("payment cycle")

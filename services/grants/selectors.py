@@ -193,3 +193,30 @@ def eligibility_check_for_partner(
     )
     record(action="grants.eligibility.evaluate", subject=resident, object=f"programme:{programme.pk}")
     return results
+
+
+def application_counts_by_week_and_state(*, weeks: int = 8) -> list[tuple[datetime.date, str, int]]:
+    """Return (week's Monday, state, count) for the last WEEKS weeks by creation, zeros included.
+
+    Every week of the window lists every state that occurs anywhere in it, so
+    the presence of a row says nothing about one week. Aggregates only: no
+    resident is shown, so nothing is recorded.
+    """
+    from django.db.models.functions import TruncDate
+
+    today = timezone.localdate()
+    first = today - datetime.timedelta(days=today.weekday() + 7 * (weeks - 1))
+    counts: dict[tuple[datetime.date, str], int] = {}
+    rows = (
+        Application.objects.filter(created_at__date__gte=first)
+        .annotate(day=TruncDate("created_at"))
+        .values("day", "status")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    for row in rows:
+        monday = row["day"] - datetime.timedelta(days=row["day"].weekday())
+        counts[monday, row["status"]] = counts.get((monday, row["status"]), 0) + row["count"]
+    states = [status for status in Application.Status.values if any(key[1] == status for key in counts)]
+    mondays = [first + datetime.timedelta(weeks=n) for n in range(weeks)]
+    return [(monday, status, counts.get((monday, status), 0)) for monday in mondays for status in states]

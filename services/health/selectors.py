@@ -59,28 +59,6 @@ def visit_list_for_partner(*, national_id: str, call: AgencyCall) -> list[Visit]
     return visit_list_for_resident(resident=resident)
 
 
-def visit_get(*, visit_id: int) -> Visit | None:
-    """Return one visit for a health officer, recording that it was opened."""
-    visit = Visit.objects.select_related("resident", "hospital").filter(pk=visit_id).first()
-    if visit is not None:
-        with transaction.atomic():
-            record(action="health.visits.read", subject=visit.resident, object=f"visit:{visit.pk}")
-    return visit
-
-
-def prescription_get(*, prescription_id: int) -> Prescription | None:
-    """Return one prescription for a health officer, recording that it was opened."""
-    prescription = Prescription.objects.select_related("resident", "hospital").filter(pk=prescription_id).first()
-    if prescription is not None:
-        with transaction.atomic():
-            record(
-                action="health.prescriptions.read",
-                subject=prescription.resident,
-                object=f"prescription:{prescription.pk}",
-            )
-    return prescription
-
-
 def visit_queryset() -> QuerySet[Visit]:
     """Return every visit for the officers' list; the list records the residents shown."""
     return Visit.objects.select_related("resident", "hospital")

@@ -6,7 +6,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from services.core.admin_recording import RecordedAdmin, staff_context
+from cards.admin_base import ResidentDataAdmin, purpose_redirect
 from services.pharmacy.actions import flag_review
 from services.pharmacy.models import (
     ControlledCap,
@@ -16,15 +16,13 @@ from services.pharmacy.models import (
     SettlementReport,
     SuspiciousPatternFlag,
 )
-from services.pharmacy.selectors import dispensation_get, dispensation_queryset, flag_queryset, settlement_report_csv
-
-PURPOSE = "pharmacy-regulation"
+from services.pharmacy.selectors import dispensation_queryset, flag_queryset, settlement_report_csv
 
 
 @admin.register(Dispensation)
-class DispensationAdmin(RecordedAdmin):
-    record_action = "pharmacy.dispensations.read"
-    record_purpose = PURPOSE
+class DispensationAdmin(ResidentDataAdmin):
+    ledger_prefix = "pharmacy.dispensations"
+    read_only = True
     list_display = [
         "dispensed_at",
         "resident",
@@ -42,10 +40,6 @@ class DispensationAdmin(RecordedAdmin):
 
     def get_queryset(self, request):
         return dispensation_queryset()
-
-    def get_object(self, request, object_id, from_field=None):
-        with staff_context(request, PURPOSE):
-            return dispensation_get(dispensation_id=int(object_id)) if str(object_id).isdigit() else None
 
 
 @admin.register(ControlledCap)
@@ -103,8 +97,10 @@ class SettlementReportAdmin(admin.ModelAdmin):
         report = SettlementReport.objects.select_related("pharmacy").filter(pk=report_id).first()
         if report is None:
             raise Http404("no such report")
-        with staff_context(request, PURPOSE):
-            body = settlement_report_csv(report=report)
+        redirect = purpose_redirect(request, self.admin_site)
+        if redirect is not None:
+            return redirect
+        body = settlement_report_csv(report=report)
         response = HttpResponse(body, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="settlement-{report.pharmacy.code}-{report.day}.csv"'
         return response
@@ -120,9 +116,10 @@ class SettlementReportAdmin(admin.ModelAdmin):
 
 
 @admin.register(SuspiciousPatternFlag)
-class SuspiciousPatternFlagAdmin(RecordedAdmin):
-    record_action = "pharmacy.flags.read"
-    record_purpose = PURPOSE
+class SuspiciousPatternFlagAdmin(ResidentDataAdmin):
+    ledger_prefix = "pharmacy.flags"
+    # The worklist needs the change permission for the review action; a flag itself is never edited in a form.
+    read_only = True
     list_display = ["raised_at", "resident", "kind", "detail", "status", "reviewed_by"]
     list_filter = ["status", "kind"]
     actions = ["mark_reviewed"]
@@ -130,13 +127,8 @@ class SuspiciousPatternFlagAdmin(RecordedAdmin):
     def get_queryset(self, request):
         return flag_queryset()
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        # The worklist needs it for the review action; a flag itself is never edited in a form.
-        return obj is None and admin.ModelAdmin.has_change_permission(self, request, obj)
-
     @admin.action(description=_("Mark the selected flags reviewed"), permissions=["change"])
     def mark_reviewed(self, request, queryset) -> None:
-        with staff_context(request, PURPOSE):
-            for flag in queryset:
-                flag_review(flag=flag, reviewer=request.user.get_username())
+        for flag in queryset:
+            flag_review(flag=flag, reviewer=request.user.get_username())
         messages.success(request, _("%(count)d flag(s) marked reviewed.") % {"count": queryset.count()})

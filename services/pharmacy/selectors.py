@@ -75,23 +75,6 @@ def dispensation_list_for_resident(*, resident: Resident) -> list[Dispensation]:
         return list(Dispensation.objects.filter(resident=resident).select_related("pharmacy"))
 
 
-def dispensation_get(*, dispensation_id: int) -> Dispensation | None:
-    """Return one dispensation for a regulator, recording that it was opened."""
-    dispensation = (
-        Dispensation.objects.select_related("resident", "pharmacy", "prescription", "product")
-        .filter(pk=dispensation_id)
-        .first()
-    )
-    if dispensation is not None:
-        with transaction.atomic():
-            record(
-                action="pharmacy.dispensations.read",
-                subject=dispensation.resident,
-                object=f"dispensation:{dispensation.pk}",
-            )
-    return dispensation
-
-
 def dispensation_queryset() -> QuerySet[Dispensation]:
     """Return every dispensation for the regulators' list; the list records the residents shown."""
     return Dispensation.objects.select_related("resident", "pharmacy")
@@ -146,3 +129,23 @@ def settlement_report_csv(*, report: SettlementReport) -> str:
             ]
         )
     return out.getvalue()
+
+
+def dispensation_counts_per_day(*, days: int = 14) -> list[tuple[datetime.date, int]]:
+    """Return (day, dispensations) for the last DAYS days, zeros included; aggregates only, nothing recorded."""
+    from django.db.models import Count
+    from django.db.models.functions import TruncDate
+
+    today = timezone.localdate()
+    first = today - datetime.timedelta(days=days - 1)
+    counts = dict(
+        Dispensation.objects.filter(dispensed_at__date__gte=first)
+        .annotate(day=TruncDate("dispensed_at"))
+        .values("day")
+        .annotate(count=Count("id"))
+        .order_by()
+        .values_list("day", "count")
+    )
+    return [
+        (first + datetime.timedelta(days=n), counts.get(first + datetime.timedelta(days=n), 0)) for n in range(days)
+    ]

@@ -1,23 +1,23 @@
 """Admin for social security officers: read through selectors, write through actions.
 
-Every page showing resident data records it: a list records each resident on
-the page, a detail page records the one opened.
+Every page showing resident data records it through the shared
+cards.admin_base.ResidentDataAdmin, under the purpose the officer stated.
 """
 
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from services.core.admin_recording import RecordedAdmin, staff_context
+from cards.admin_base import ResidentDataAdmin
 from services.social_security.actions import unemployment_claim_decide
 from services.social_security.errors import ClaimNotDecidable
 from services.social_security.models import Contribution, Employment, UnemploymentClaim
-from services.social_security.selectors import claim_get, claim_queryset
+from services.social_security.selectors import claim_queryset
 
 
 @admin.register(Employment)
-class EmploymentAdmin(RecordedAdmin):
-    record_purpose = "social-security-administration"
-    record_action = "social_security.employments.read"
+class EmploymentAdmin(ResidentDataAdmin):
+    ledger_prefix = "social_security.employments"
+    read_only = True
     list_display = ["resident", "employer", "started_on", "ended_on", "reported_at"]
     list_filter = ["employer"]
     raw_id_fields = ["resident"]
@@ -25,9 +25,9 @@ class EmploymentAdmin(RecordedAdmin):
 
 
 @admin.register(Contribution)
-class ContributionAdmin(RecordedAdmin):
-    record_purpose = "social-security-administration"
-    record_action = "social_security.contributions.read"
+class ContributionAdmin(ResidentDataAdmin):
+    ledger_prefix = "social_security.contributions"
+    read_only = True
     list_display = ["resident", "employer", "month", "insurance", "base", "employer_amount", "employee_amount"]
     list_filter = ["insurance", "employer"]
     date_hierarchy = "month"
@@ -36,9 +36,10 @@ class ContributionAdmin(RecordedAdmin):
 
 
 @admin.register(UnemploymentClaim)
-class UnemploymentClaimAdmin(RecordedAdmin):
-    record_action = "social_security.claims.read"
-    record_purpose = "benefit-administration"
+class UnemploymentClaimAdmin(ResidentDataAdmin):
+    ledger_prefix = "social_security.claims"
+    # The list needs the change permission for the decide actions; a claim itself is never edited in a form.
+    read_only = True
     list_display = ["id", "resident", "status", "unemployed_since", "entitled_months", "monthly_amount", "submitted_at"]
     list_filter = ["status"]
     actions = ["approve", "reject"]
@@ -46,23 +47,14 @@ class UnemploymentClaimAdmin(RecordedAdmin):
     def get_queryset(self, request):
         return claim_queryset()
 
-    def get_object(self, request, object_id, from_field=None):
-        with staff_context(request, self.record_purpose):
-            return claim_get(claim_id=int(object_id)) if str(object_id).isdigit() else None
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        # The list needs it for the decide actions; a claim itself is never edited in a form.
-        return obj is None and admin.ModelAdmin.has_change_permission(self, request, obj)
-
     def _decide(self, request, queryset, approve: bool) -> None:
         decided = 0
-        with staff_context(request, self.record_purpose):
-            for claim in queryset:
-                try:
-                    unemployment_claim_decide(claim=claim, approve=approve, decided_by=request.user)
-                    decided += 1
-                except ClaimNotDecidable as error:
-                    messages.error(request, f"{claim}: {error}")
+        for claim in queryset:
+            try:
+                unemployment_claim_decide(claim=claim, approve=approve, decided_by=request.user)
+                decided += 1
+            except ClaimNotDecidable as error:
+                messages.error(request, f"{claim}: {error}")
         messages.success(request, _("%(count)d claim(s) decided.") % {"count": decided})
 
     @admin.action(description=_("Approve the selected assessed claims"), permissions=["change"])

@@ -122,15 +122,6 @@ def claim_list_for_partner(*, national_id: str, call: AgencyCall) -> list[Unempl
     return claim_list_for_resident(resident=resident)
 
 
-def claim_get(*, claim_id: int) -> UnemploymentClaim | None:
-    """Return one claim for a caseworker, recording that it was opened."""
-    claim = UnemploymentClaim.objects.select_related("resident").filter(pk=claim_id).first()
-    if claim is not None:
-        with transaction.atomic():
-            record(action="social_security.claims.read", subject=claim.resident, object=f"claim:{claim.pk}")
-    return claim
-
-
 def claim_queryset() -> QuerySet[UnemploymentClaim]:
     """Return every claim for the caseworkers' list; the list records the residents shown."""
     return UnemploymentClaim.objects.select_related("resident")

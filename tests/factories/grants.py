@@ -64,3 +64,13 @@ def to_review(application, reviewer, reason="documents complete"):
     with staff(reviewer):
         actions.application_review_start(application=application, user=reviewer)
         return actions.application_recommend(application=application, user=reviewer, reason=reason)
+
+
+def cycle_signed_off(programme, *, creator=None, signer=None):
+    """Open the next payment cycle of PROGRAMME as CREATOR and have SIGNER (another caseworker) sign it off."""
+    creator = creator or caseworker("add_cycle")
+    signer = signer or caseworker("approve_cycle")
+    with staff(creator):
+        cycle = actions.cycle_create(programme=programme, pays_on=programme.closes_on, user=creator)
+    with staff(signer):
+        return actions.cycle_approve(cycle=cycle, user=signer)

@@ -1,11 +1,13 @@
 import pytest
+from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 
 from ledger.admin import sequencer_status
 from ledger.api import record
-from ledger.models import Entry
+from ledger.models import Entry, VerificationRun
 from ledger.sequencer import sequence
 from tests.factories import UserFactory
+from tests.portal.staff import fast_password_hashing  # noqa: F401 (fixture)
 
 
 @pytest.fixture
@@ -59,3 +61,119 @@ def test_sequencer_status_reports_lag_and_verification(ledger_context):
 
     assert "1 pending" in status
     assert "No verification has run yet" in status
+
+
+def _auditor_client(client):
+    from tests.portal.staff import admin_login, staff_create
+
+    auditor = staff_create("auditor")
+    admin_login(client, auditor)
+    return auditor
+
+
+def _log(count):
+    for n in range(count):
+        record(action="cards.residents.read", subject=f"resident:{n}")
+    sequence()
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("fast_password_hashing")
+def test_verify_now_queues_the_verification_and_in_eager_mode_it_finishes_inline(
+    client, ledger_context, django_capture_on_commit_callbacks
+):
+    _log(12)
+    _auditor_client(client)
+    listing = client.get("/admin/ledger/verificationrun/")
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post("/admin/ledger/verificationrun/verify/")
+
+    assert b"Verify now" in listing.content
+    run = VerificationRun.objects.get()
+    assert len(callbacks) == 1
+    assert response.status_code == 302 and response["Location"] == f"/admin/ledger/verificationrun/{run.pk}/change/"
+    assert (run.status, run.ok, run.processed, run.total, run.tree_size) == ("finished", True, 12, 12, 12)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("fast_password_hashing")
+def test_a_queued_verification_page_refreshes_itself_and_a_finished_one_does_not(client, ledger_context):
+    _log(3)
+    _auditor_client(client)
+    queued = VerificationRun.objects.create(started_at=timezone.now(), status="queued")
+    running = VerificationRun.objects.create(started_at=timezone.now(), status="running", processed=2, total=3)
+    finished = VerificationRun.objects.create(
+        started_at=timezone.now(), finished_at=timezone.now(), status="finished", ok=True, processed=3, total=3
+    )
+
+    pages = {
+        run.status: client.get(f"/admin/ledger/verificationrun/{run.pk}/change/") for run in (queued, running, finished)
+    }
+
+    assert all(page.status_code == 200 for page in pages.values())
+    assert b'http-equiv="refresh"' in pages["queued"].content
+    assert b'http-equiv="refresh"' in pages["running"].content and b"2 / 3 entries" in pages["running"].content
+    assert b'http-equiv="refresh"' not in pages["finished"].content
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("fast_password_hashing")
+def test_verify_now_is_refused_without_the_permission_and_to_a_get(client, admin_client):
+    from django.contrib.auth.models import Permission
+
+    from tests.portal.staff import admin_login, staff_create
+
+    viewer = staff_create()
+    viewer.user_permissions.add(Permission.objects.get(codename="view_verificationrun"))
+    admin_login(client, viewer)
+
+    listing = client.get("/admin/ledger/verificationrun/")
+    refused = client.post("/admin/ledger/verificationrun/verify/")
+    get = admin_client.get("/admin/ledger/verificationrun/verify/")
+
+    assert listing.status_code == 200 and b"Verify now" not in listing.content
+    assert refused.status_code == 403
+    assert get.status_code == 405
+    assert not VerificationRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_redelivered_task_for_a_finished_run_verifies_nothing_again(ledger_context):
+    from ledger.tasks import verify_log
+
+    _log(2)
+    run = VerificationRun.objects.create(
+        started_at=timezone.now(), finished_at=timezone.now(), status="finished", ok=True, processed=2, total=2
+    )
+
+    verify_log(run_id=run.pk)
+
+    assert VerificationRun.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_progress_is_visible_to_another_connection_while_the_scan_runs(ledger_context):
+    from django.db import DEFAULT_DB_ALIAS, connection, connections
+
+    from ledger.actions import verification_request, verification_run
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the progress connection is PostgreSQL only; SQLite writes progress with the outcome")
+    _log(7)
+    run = verification_request()
+    seen = []
+
+    def look(_done):
+        other = connections.create_connection(DEFAULT_DB_ALIAS)
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT status, processed, total FROM ledger_verificationrun WHERE id = %s", [run.pk])
+                seen.append(cursor.fetchone())
+        finally:
+            other.close()
+
+    verification_run(run=run, progress=look)
+
+    assert seen == [("running", 7, 7)]

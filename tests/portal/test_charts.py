@@ -76,7 +76,7 @@ def test_no_dashboard_chart_or_csv_reveals_a_count_below_five(client):
     svgs = re.findall(r"<svg[^>]*onecard-chart.*?</svg>", page.content.decode(), flags=re.S)
     exports = {code: client.get(f"/admin/dashboard/{code}.csv") for code in ("cards-by-status", "accesses-by-agency")}
 
-    assert page.status_code == 200 and len(svgs) == 3
+    assert page.status_code == 200 and len(svgs) == 5
     values = [value for svg in svgs for value in _values(svg)]
     assert "6" in values and "<5" in values
     assert all(value == "<5" or int(value) >= 5 for value in values)
@@ -85,7 +85,7 @@ def test_no_dashboard_chart_or_csv_reveals_a_count_below_five(client):
         rows = list(csv.reader(io.StringIO(response.content.decode())))[1:]
         assert rows and all(count == "<5" or int(count) >= 5 for _, count in rows)
     assert ["HOSP01", "<5"] in list(csv.reader(io.StringIO(exports["accesses-by-agency"].content.decode())))
-    assert "Not available" in page.content.decode() and "Sequencer lag" in page.content.decode()
+    assert "Not available" not in page.content.decode() and "Sequencer lag" in page.content.decode()
 
 
 @pytest.mark.django_db
@@ -95,3 +95,70 @@ def test_the_dashboard_is_closed_to_roles_without_it(client):
 
     assert client.get("/admin/dashboard/").status_code == 404
     assert client.get("/admin/dashboard/cards-by-status.csv").status_code == 404
+
+
+def _dispense_once():
+    """Fill one prescription through the pharmacy API; return the dispensation."""
+    import datetime as dt
+
+    from services.pharmacy.models import Dispensation
+    from tests.factories.pharmacy import pharmacy_with_client, prescription, qr_token
+    from tests.factories.services import contribute, employer
+
+    card = CardFactory()
+    contribute(card.resident, employer(), dt.date.today().replace(day=1), 1, insurances=["medical"])
+    _agency, client = pharmacy_with_client()
+    session = client.post("/api/v1/pharmacy/sessions", {"token": qr_token(card)}, format="json").json()["session"]
+    rx = prescription(card.resident, min_fill_interval_days=0)
+    response = client.post(
+        "/api/v1/pharmacy/dispensations",
+        {"session": session, "prescription": rx.pk, "quantity": 1, "price": "10.00"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="chart-1",
+    )
+    assert response.status_code == 201, response.content
+    return Dispensation.objects.get()
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("fast_password_hashing")
+def test_the_grants_and_pharmacy_charts_reveal_no_count_below_five(client):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from services.grants.models import Application
+    from tests.factories.grants import ProgrammeFactory, apply
+
+    programme = ProgrammeFactory()
+    for _ in range(7):
+        apply(programme, ResidentFactory())
+    Application.objects.filter(pk__in=Application.objects.values_list("pk", flat=True)[:2]).update(status="eligible")
+    dispensation = _dispense_once()
+    yesterday = timezone.now() - dt.timedelta(days=1)
+    for _ in range(6):
+        dispensation.pk = None
+        dispensation.dispensed_at = yesterday
+        dispensation.save()
+    admin_login(client, staff_create("grants-approver"))
+
+    page = client.get("/admin/dashboard/").content.decode()
+    exports = {
+        code: list(csv.reader(io.StringIO(client.get(f"/admin/dashboard/{code}.csv").content.decode())))[1:]
+        for code in ("applications-per-week", "dispensations-per-day")
+    }
+
+    monday = timezone.localdate() - dt.timedelta(days=timezone.localdate().weekday())
+    assert [f"{monday:%Y-%m-%d} submitted", "5"] in exports["applications-per-week"]
+    assert [f"{monday:%Y-%m-%d} eligible", "<5"] in exports["applications-per-week"]
+    assert [f"{timezone.localdate():%Y-%m-%d}", "<5"] in exports["dispensations-per-day"]
+    assert [f"{yesterday.astimezone(timezone.get_current_timezone()):%Y-%m-%d}", "6"] in exports[
+        "dispensations-per-day"
+    ]
+    for rows in exports.values():
+        assert rows and all(count == "<5" or int(count) >= 5 for _, count in rows)
+    svgs = re.findall(r"<svg[^>]*onecard-chart.*?</svg>", page, flags=re.S)
+    assert len(svgs) == 5 and "Not available" not in page
+    values = [value for svg in svgs for value in _values(svg)]
+    assert "6" in values and all(value == "<5" or int(value) >= 5 for value in values)
+    assert all(_small_numbers(svg) == [] for svg in svgs)

@@ -8,6 +8,7 @@ from django.test import RequestFactory
 
 from cards.models import Resident
 from cards.national_id import parse_national_id
+from tests.factories.services import api
 
 
 def seed() -> dict:
@@ -115,3 +116,22 @@ def test_seeding_again_cosigns_the_grown_log_after_checking_its_consistency(var_
 
     assert Cosignature.objects.order_by("-tree_size").first().tree_size > first
     assert json.loads((var_dir / "witness" / "demo-witness-state.json").read_text())["tree_size"] > first
+
+
+@pytest.mark.django_db
+def test_seed_demo_opens_one_grants_programme_paid_by_the_demo_bank_once():
+    from services.grants.models import Application, Programme
+
+    seed()
+    first = sorted(Application.objects.values_list("pk", "status"))
+    data = seed()
+
+    programme = Programme.objects.get(code="demo-winter-heating")
+    bank = next(agency for agency in data["agencies"] if agency["code"] == "demo-bank")
+    assert Programme.objects.count() == 1 and programme.is_open()
+    assert programme.paying_agency.code == "demo-bank"
+    assert "grants:disbursements" in bank["scopes"] and "grant-disbursement" in bank["purposes"]
+    assert sorted(Application.objects.values_list("pk", "status")) == first
+    assert {status for _pk, status in first} == {"eligible", "under_review"}
+    listed = api(bank["api_key"], "grant-disbursement").get("/api/v1/grants/disbursements")
+    assert listed.status_code == 200

@@ -24,6 +24,7 @@ class Command(BaseCommand):
             caseworkers = demo.seed_caseworkers()
             agencies = demo.seed_agencies(residents=[c["resident"] for c in citizens])
             demo.seed_services(residents=citizens)
+            demo.seed_grants(residents=citizens)
         witnessed = demo.seed_witness_round()
         payload = {
             "citizens": [

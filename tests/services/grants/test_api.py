@@ -11,7 +11,7 @@ from services.grants.models import Disbursement
 from tests.factories import ResidentFactory
 from tests.factories.cards import CardFactory
 from tests.factories.core import agency_with_key
-from tests.factories.grants import ProgrammeFactory, apply, assess, caseworker, staff, to_review
+from tests.factories.grants import ProgrammeFactory, apply, assess, caseworker, cycle_signed_off, staff, to_review
 from tests.factories.services import api, entries
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +35,9 @@ def scheduled(bank):
     approver = caseworker("approve_application")
     with staff(approver):
         actions.application_approve(application=application, user=approver, reason="ok")
-        actions.cycle_batch_run(cycle=actions.cycle_create(programme=programme, pays_on=programme.closes_on))
+    cycle = cycle_signed_off(programme, creator=approver)
+    with staff(purpose="grant-administration"):
+        actions.cycle_batch_run(cycle=cycle)
     PendingEntry.objects.all().delete()
     return Disbursement.objects.get()
 

@@ -4,16 +4,23 @@ import threading
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission
 
 from cards.models import CardPayment
 from services.grants import actions
-from services.grants.errors import BudgetExceeded, DisbursementConflict, DisbursementUnknown
+from services.grants.errors import (
+    BudgetExceeded,
+    CycleNotApproved,
+    DisbursementConflict,
+    DisbursementUnknown,
+    SignOffRefused,
+)
 from services.grants.models import Application, Disbursement
 from services.grants.selectors import reconciliation_csv, reconciliation_summary
 from tests.factories import ResidentFactory
 from tests.factories.cards import CardFactory
 from tests.factories.core import AgencyFactory
-from tests.factories.grants import ProgrammeFactory, apply, assess, caseworker, staff, to_review
+from tests.factories.grants import ProgrammeFactory, apply, assess, caseworker, cycle_signed_off, staff, to_review
 
 S = Application.Status
 
@@ -34,8 +41,7 @@ def setup(db):
     programme = ProgrammeFactory(paying_agency=bank)
     reviewer = caseworker("review_application")
     approver = caseworker("approve_application")
-    with staff(approver):
-        cycle = actions.cycle_create(programme=programme, pays_on=programme.closes_on)
+    cycle = cycle_signed_off(programme, creator=approver)
     return bank, programme, cycle, reviewer, approver
 
 
@@ -115,8 +121,7 @@ def test_a_failed_payment_is_tried_again_in_the_next_cycle_and_paid_once(setup):
     application = approved_application(programme, reviewer, approver)
     run(cycle)
     confirm(Disbursement.objects.get(cycle=cycle), bank, outcome="failed")
-    with staff(approver):
-        next_cycle = actions.cycle_create(programme=programme, pays_on=programme.closes_on)
+    next_cycle = cycle_signed_off(programme, creator=approver)
 
     run(next_cycle)
     confirm(Disbursement.objects.get(cycle=next_cycle), bank)
@@ -185,3 +190,50 @@ def test_twenty_concurrent_approvals_never_overrun_the_budget():
     assert sorted(outcomes) == ["approved"] * 7 + ["refused"] * 13
     assert programme.budget_committed == Decimal("7000.00")
     assert Application.objects.filter(status=S.APPROVED).count() == 7
+
+
+def test_nobody_signs_off_a_cycle_they_opened(setup):
+    _bank, programme, _cycle, _reviewer, _approver = setup
+    opener = caseworker("add_cycle", "approve_cycle")
+    with staff(opener):
+        cycle = actions.cycle_create(programme=programme, pays_on=programme.closes_on, user=opener)
+
+    with staff(opener), pytest.raises(SignOffRefused):
+        actions.cycle_approve(cycle=cycle, user=opener)
+
+    cycle.refresh_from_db()
+    assert cycle.approved_by is None
+
+
+def test_a_cycle_not_signed_off_pays_nobody(setup):
+    _bank, programme, _cycle, reviewer, approver = setup
+    approved_application(programme, reviewer, approver)
+    with staff(approver):
+        unsigned = actions.cycle_create(programme=programme, pays_on=programme.closes_on, user=approver)
+
+    with pytest.raises(CycleNotApproved):
+        run(unsigned)
+
+    assert not Disbursement.objects.filter(cycle=unsigned).exists()
+
+
+def test_the_signer_of_a_cycle_cannot_run_its_batch_and_an_unsigned_one_is_not_queued(
+    setup, django_capture_on_commit_callbacks
+):
+    _bank, programme, cycle, _reviewer, _approver = setup
+    signer = cycle.approved_by
+    signer.user_permissions.add(Permission.objects.get(codename="run_disbursement"))
+    signer = type(signer).objects.get(pk=signer.pk)
+    runner = caseworker("run_disbursement")
+    with staff(runner):
+        unsigned = actions.cycle_create(programme=programme, pays_on=programme.closes_on, user=runner)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        with staff(signer), pytest.raises(SignOffRefused):
+            actions.cycle_batch_queue(cycle=cycle, user=signer)
+        with staff(runner), pytest.raises(CycleNotApproved):
+            actions.cycle_batch_queue(cycle=unsigned, user=runner)
+        with staff(runner):
+            actions.cycle_batch_queue(cycle=cycle, user=runner)
+
+    assert len(callbacks) == 1

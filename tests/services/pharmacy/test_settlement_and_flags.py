@@ -4,32 +4,27 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.contrib import admin
-from django.contrib.messages.storage.fallback import FallbackStorage
-from django.contrib.sessions.backends.db import SessionStore
-from django.test import RequestFactory
 from django.utils import timezone
 
 from ledger.models import PendingEntry
-from portal.models import User
+from ledger.recording import actor_pseudonym
 from services.pharmacy.models import Dispensation, SettlementReport, SuspiciousPatternFlag
 from services.pharmacy.tasks import settlement_reports_daily, suspicious_patterns_flag
 from tests.factories.pharmacy import pharmacy_with_client, prescription, qr_token
 from tests.factories.services import entries
+from tests.portal.staff import admin_login, fast_password_hashing, purpose_state, staff_create  # noqa: F401 (fixture)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
 REGULATION = "pharmacy-regulation"
 
 
 @pytest.fixture
-def regulator_request():
-    officer = User.objects.create_superuser(username="regulator", password="x" * 20)
-    request = RequestFactory().get("/admin/")
-    officer.is_verified = lambda: True
-    request.user = officer
-    request.session = SessionStore()
-    request._messages = FallbackStorage(request)
-    return request
+def regulator(client):
+    """Log a pharmacy regulator into the admin with the regulation purpose stated; return (user, pseudonym)."""
+    user = staff_create("pharmacy-regulator")
+    admin_login(client, user)
+    purpose_state(client, REGULATION)
+    return user, actor_pseudonym(kind="staff", reference=str(user.pk))
 
 
 def fill(client, card, rx, quantity, price, key):
@@ -85,20 +80,20 @@ def test_the_daily_task_defaults_to_yesterday_and_skips_days_without_dispensatio
     assert not SettlementReport.objects.exists()
 
 
-def test_the_settlement_csv_lists_the_dispensations_and_records_the_residents(pharmacy, card, regulator_request):
-    agency, client = pharmacy
+def test_the_settlement_csv_lists_the_dispensations_and_records_the_residents(pharmacy, card, client, regulator):
+    _agency, api_client = pharmacy
     rx = prescription(card.resident, min_fill_interval_days=0)
-    fill(client, card, rx, 10, "100.00", "k1")
+    fill(api_client, card, rx, 10, "100.00", "k1")
     settlement_reports_daily(day=timezone.localdate().isoformat())
     report = SettlementReport.objects.get()
     PendingEntry.objects.all().delete()
 
-    response = admin.site._registry[SettlementReport].csv_download(regulator_request, report.pk)
+    response = client.get(f"/admin/pharmacy/settlementreport/{report.pk}/csv/")
 
     lines = response.content.decode().splitlines()
     assert lines[0].startswith("dispensation,dispensed_at,drug_code")
     assert lines[1].endswith(",10,100.00,0.700,70.00,30.00")
-    officer = f"user:{regulator_request.user.pk}"
+    officer = regulator[1]
     assert entries() == [("pharmacy.settlements.export", officer, REGULATION, "ok")]
 
 
@@ -138,33 +133,51 @@ def test_a_visit_more_than_seven_days_ago_does_not_count_towards_a_flag(card):
     assert suspicious_patterns_flag() == 0
 
 
-def test_the_flag_worklist_records_the_residents_shown_and_reviewing_closes_a_flag(card, regulator_request):
+def test_the_flag_worklist_records_the_residents_shown_and_reviewing_closes_a_flag(card, client, regulator):
     flag = SuspiciousPatternFlag.objects.create(resident=card.resident, kind="pharmacy_hopping", detail="3 pharmacies")
-    flag_admin = admin.site._registry[SuspiciousPatternFlag]
+    user, officer = regulator
 
-    response = flag_admin.changelist_view(regulator_request)
-    flag_admin.mark_reviewed(regulator_request, SuspiciousPatternFlag.objects.all())
+    response = client.get("/admin/pharmacy/suspiciouspatternflag/")
+    reviewed = client.post(
+        "/admin/pharmacy/suspiciouspatternflag/", {"action": "mark_reviewed", "_selected_action": [flag.pk]}
+    )
 
-    assert response.status_code == 200
+    assert (response.status_code, reviewed.status_code) == (200, 302)
     flag.refresh_from_db()
-    assert (flag.status, flag.reviewed_by) == ("reviewed", "regulator")
-    officer = f"user:{regulator_request.user.pk}"
+    assert (flag.status, flag.reviewed_by) == ("reviewed", user.username)
     assert entries() == [
-        ("pharmacy.flags.read", officer, REGULATION, "ok"),
+        ("pharmacy.flags.admin.list", officer, REGULATION, "ok"),
+        ("pharmacy.flags.admin.action", officer, REGULATION, "ok"),
         ("pharmacy.flags.review", officer, REGULATION, "ok"),
     ]
 
 
-def test_the_dispensation_list_and_page_record_what_they_show(pharmacy, card, regulator_request):
+def test_the_dispensation_list_and_page_record_what_they_show(pharmacy, card, client, regulator):
     rx = prescription(card.resident)
     fill(pharmacy[1], card, rx, 10, "100.00", "k1")
     dispensation = Dispensation.objects.get()
     PendingEntry.objects.all().delete()
-    dispensation_admin = admin.site._registry[Dispensation]
 
-    listed = dispensation_admin.changelist_view(regulator_request)
-    opened = dispensation_admin.change_view(regulator_request, str(dispensation.pk))
+    listed = client.get("/admin/pharmacy/dispensation/")
+    opened = client.get(f"/admin/pharmacy/dispensation/{dispensation.pk}/change/")
 
     assert (listed.status_code, opened.status_code) == (200, 200)
-    officer = f"user:{regulator_request.user.pk}"
-    assert entries() == [("pharmacy.dispensations.read", officer, REGULATION, "ok")] * 2
+    officer = regulator[1]
+    assert entries() == [
+        ("pharmacy.dispensations.admin.list", officer, REGULATION, "ok"),
+        ("pharmacy.dispensations.admin.read", officer, REGULATION, "ok"),
+    ]
+
+
+def test_the_settlement_csv_asks_for_a_purpose_first_and_records_nothing_until_then(pharmacy, card, client):
+    rx = prescription(card.resident)
+    fill(pharmacy[1], card, rx, 10, "100.00", "k1")
+    settlement_reports_daily(day=timezone.localdate().isoformat())
+    report = SettlementReport.objects.get()
+    PendingEntry.objects.all().delete()
+    admin_login(client, staff_create("pharmacy-regulator"))
+
+    response = client.get(f"/admin/pharmacy/settlementreport/{report.pk}/csv/")
+
+    assert response.status_code == 302 and response["Location"].startswith("/admin/purpose/?next=")
+    assert entries() == []

@@ -1,49 +1,54 @@
-"""Officers' admin pages record every resident they show, and decide claims through the action."""
+"""Officers' admin pages record every resident they show under the stated purpose, and decide claims."""
 
 import datetime
 
 import pytest
-from django.contrib import admin
-from django.contrib.messages.storage.fallback import FallbackStorage
-from django.contrib.sessions.backends.db import SessionStore
-from django.test import RequestFactory
 
-from ledger.models import PendingEntry
-from portal.models import User
+from ledger.recording import actor_pseudonym
 from services.health.models import Visit
-from services.social_security.models import Contribution, UnemploymentClaim
+from services.social_security.models import UnemploymentClaim
 from tests.factories import ResidentFactory
 from tests.factories.core import AgencyFactory
 from tests.factories.services import contribute, employer, entries
+from tests.portal.staff import admin_login, fast_password_hashing, purpose_state, staff_create  # noqa: F401 (fixture)
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
 
 
-@pytest.fixture
-def officer_request():
-    officer = User.objects.create_superuser(username="officer", password="x" * 20)
-    request = RequestFactory().get("/admin/")
-    officer.is_verified = lambda: True  # what django_otp's middleware sets after a verified OTP login
-    request.user = officer
-    request.session = SessionStore()
-    request._messages = FallbackStorage(request)
-    return request
+def officer_in(client, role: str, purpose: str):
+    """Log a ROLE officer into the admin with PURPOSE stated; return their ledger pseudonym."""
+    user = staff_create(role)
+    admin_login(client, user)
+    purpose_state(client, purpose)
+    return actor_pseudonym(kind="staff", reference=str(user.pk))
 
 
-@pytest.mark.django_db
-def test_the_contribution_list_records_each_row_it_shows(officer_request):
+def test_the_contribution_list_records_each_resident_it_shows_under_the_stated_purpose(client):
     company = employer()
     contribute(ResidentFactory(), company, datetime.date(2024, 1, 1), 1, insurances=["pension"])
     contribute(ResidentFactory(), company, datetime.date(2024, 1, 1), 1, insurances=["pension", "medical"])
+    officer = officer_in(client, "social-security-officer", "benefit-eligibility")
 
-    response = admin.site._registry[Contribution].changelist_view(officer_request)
+    response = client.get("/admin/social_security/contribution/")
 
     assert response.status_code == 200
-    officer = f"user:{officer_request.user.pk}"
-    assert entries() == [("social_security.contributions.read", officer, "social-security-administration", "ok")] * 3
-    assert set(PendingEntry.objects.values_list("channel", "actor_type")) == {("admin", "staff")}
+    assert (
+        entries(action__contains=".admin.")
+        == [("social_security.contributions.admin.list", officer, "benefit-eligibility", "ok")] * 2
+    )
 
 
-@pytest.mark.django_db
-def test_opening_a_visit_records_it(officer_request):
+def test_a_contribution_is_read_only_even_for_an_officer_who_may_see_it(client):
+    company = employer()
+    contribute(ResidentFactory(), company, datetime.date(2024, 1, 1), 1, insurances=["pension"])
+    officer_in(client, "social-security-officer", "benefit-eligibility")
+
+    response = client.get("/admin/social_security/contribution/add/")
+
+    assert response.status_code == 403
+
+
+def test_opening_a_visit_records_it_as_a_read(client):
     visit = Visit.objects.create(
         resident=ResidentFactory(),
         hospital=AgencyFactory(kind="hospital"),
@@ -54,26 +59,32 @@ def test_opening_a_visit_records_it(officer_request):
         reimbursement_rate=0,
         insured_share=0,
     )
+    officer = officer_in(client, "health-officer", "health-administration")
 
-    response = admin.site._registry[Visit].change_view(officer_request, str(visit.pk))
+    response = client.get(f"/admin/health/visit/{visit.pk}/change/")
 
     assert response.status_code == 200
-    officer = f"user:{officer_request.user.pk}"
-    assert entries() == [("health.visits.read", officer, "health-administration", "ok")]
+    assert entries(action__contains=".admin.") == [("health.visits.admin.read", officer, "health-administration", "ok")]
 
 
-@pytest.mark.django_db
-def test_approving_from_the_admin_decides_assessed_claims_only(officer_request):
+def test_approving_from_the_admin_decides_assessed_claims_only_under_the_stated_purpose(client):
     assessed = UnemploymentClaim.objects.create(
         resident=ResidentFactory(), unemployed_since=datetime.date(2025, 1, 1), status="assessed", entitled_months=3
     )
     submitted = UnemploymentClaim.objects.create(resident=ResidentFactory(), unemployed_since=datetime.date(2025, 1, 1))
-    claim_admin = admin.site._registry[UnemploymentClaim]
+    officer = officer_in(client, "social-security-officer", "benefit-administration")
 
-    claim_admin.approve(officer_request, UnemploymentClaim.objects.order_by("id"))
+    response = client.post(
+        "/admin/social_security/unemploymentclaim/",
+        {"action": "approve", "_selected_action": [assessed.pk, submitted.pk]},
+    )
 
+    assert response.status_code == 302
     assessed.refresh_from_db()
     submitted.refresh_from_db()
-    assert (assessed.status, assessed.decided_by, submitted.status) == ("approved", officer_request.user, "submitted")
-    officer = f"user:{officer_request.user.pk}"
-    assert entries() == [("social_security.claims.decide", officer, "benefit-administration", "ok")]
+    assert (assessed.status, submitted.status) == ("approved", "submitted")
+    assert entries(action__in=["social_security.claims.admin.action", "social_security.claims.decide"]) == [
+        ("social_security.claims.admin.action", officer, "benefit-administration", "ok"),
+        ("social_security.claims.admin.action", officer, "benefit-administration", "ok"),
+        ("social_security.claims.decide", officer, "benefit-administration", "ok"),
+    ]
