@@ -33,7 +33,11 @@ def _objects_in_log(database_url: str) -> tuple[int, int]:
 def test_a_worker_killed_mid_sequencing_loses_and_duplicates_nothing(stack_factory):
     stack = stack_factory("kill")
     url = stack.database_url
-    seeded = ledger_counts(url)["pending"] + ledger_counts(url)["entries"]
+    # Let a worker finish what seeding queued (notifications, eligibility checks), so the
+    # count below is final before the 50,000 rows arrive.
+    stack.start_worker()
+    seeded = _settled_entry_count(url)
+    assert stack.stop("worker") == 0
     stack.manage("shell", "-c", PENDING_SCRIPT.format(count=50_000))
     total = seeded + 50_000
     stack.start_worker()
@@ -83,6 +87,23 @@ def test_a_tampered_entry_is_caught_by_the_scheduled_verify_which_raises_the_ale
     status, _, body = http("GET", stack.url("/healthz"))
     assert status == 503
     assert b'"failing": ["verification"]' in body
+
+
+def _settled_entry_count(database_url: str, quiet_seconds: float = 3) -> int:
+    """Return the entry count once nothing is pending and the count has not moved for QUIET_SECONDS."""
+    import time
+
+    last, since = None, time.monotonic()
+    deadline = since + 60
+    while time.monotonic() < deadline:
+        counts = ledger_counts(database_url)
+        current = (counts["pending"], counts["entries"])
+        if current != last:
+            last, since = current, time.monotonic()
+        elif counts["pending"] == 0 and time.monotonic() - since >= quiet_seconds:
+            return counts["entries"]
+        time.sleep(0.2)
+    raise AssertionError(f"the seeded log never settled: {last}")
 
 
 _BEAT_TASKS = "from django.conf import settings; print([e['task'] for e in settings.CELERY_BEAT_SCHEDULE.values()])"
