@@ -123,12 +123,17 @@ def cycle_create(*, programme: Programme, pays_on: datetime.date, user) -> Cycle
     return cycle
 
 
+def _cycle_lock_for(*, cycle: Cycle, user, permission: str) -> Cycle:
+    cycle = lock_objects.cycle_lock(cycle_id=cycle.pk)
+    if not user.has_perm(permission):
+        raise SignOffRefused(f"this step needs the permission {permission}")
+    return cycle
+
+
 @transaction.atomic
 def cycle_approve(*, cycle: Cycle, user) -> Cycle:
     """Sign off CYCLE for payment: USER needs the permission and must not be the one who opened it."""
-    cycle = lock_objects.cycle_lock(cycle_id=cycle.pk)
-    if not user.has_perm(CYCLE_APPROVE_PERMISSION):
-        raise SignOffRefused(f"this step needs the permission {CYCLE_APPROVE_PERMISSION}")
+    cycle = _cycle_lock_for(cycle=cycle, user=user, permission=CYCLE_APPROVE_PERMISSION)
     if cycle.created_by_id == user.pk:
         raise SignOffRefused("a payment cycle is signed off by someone other than the one who opened it")
     if cycle.approved_by_id is not None:
@@ -145,9 +150,7 @@ def cycle_batch_queue(*, cycle: Cycle, user) -> Cycle:
     """Queue CYCLE's disbursement batch for USER, who needs the permission and did not sign the cycle off."""
     from services.grants.tasks import cycle_batch_run_task
 
-    cycle = lock_objects.cycle_lock(cycle_id=cycle.pk)
-    if not user.has_perm(DISBURSE_PERMISSION):
-        raise SignOffRefused(f"this step needs the permission {DISBURSE_PERMISSION}")
+    cycle = _cycle_lock_for(cycle=cycle, user=user, permission=DISBURSE_PERMISSION)
     if cycle.approved_by_id is None:
         raise CycleNotApproved(f"{cycle} is not signed off yet")
     if cycle.approved_by_id == user.pk:
