@@ -1,6 +1,6 @@
 """HTTP benchmarks on the production shape: gunicorn, a Celery worker and beat, PostgreSQL and Redis, loaded by wrk.
 
-    DATABASE_URL=postgres://… REDIS_URL=redis://… python -m bench.http_bench [--rounds 3] [--seconds 8]
+    DATABASE_URL=postgres://… REDIS_URL=redis://… python -m bench.http_bench [--rounds 5] [--seconds 8]
 
 Rows:
 - api.cards_verify.ledger_on_vs_off: POST /api/v1/cards/verify throughput with the ledger, as a
@@ -181,7 +181,7 @@ def _sequenced(database_url: str, timeout: float = 60) -> None:
         time.sleep(0.2)
 
 
-def run(rounds: int = 3, seconds: int = 8) -> list[dict]:
+def run(rounds: int = 5, seconds: int = 8) -> list[dict]:
     """Start the stack, load every variant in turns, and return the rows."""
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed (make bench installs it with apt-get)")
@@ -268,7 +268,7 @@ def run(rounds: int = 3, seconds: int = 8) -> list[dict]:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=int, default=8)
     arguments = parser.parse_args()
     for result in run(rounds=arguments.rounds, seconds=arguments.seconds):
