@@ -6,7 +6,7 @@ Prints one JSON row per figure: {"name", "value", "unit", "baseline", "ratio"}.
 It creates its own database (onecard_bench_ledger, next to the one in
 DATABASE_URL) and drops it afterwards; it never touches the configured one.
 For the verify row the baseline is a raw psycopg scan plus a SHA-256 loop
-over the same rows in the same run; for the others it is the target.
+over the same rows in the same run; the others have no baseline and are held to their targets.
 """
 
 import argparse
@@ -28,7 +28,8 @@ def _row(name, value, unit, baseline=None, ratio=None) -> dict:
 
 
 def _target_row(name, value, unit, target) -> dict:
-    return _row(name, value, unit, target, round(value / target, 4))
+    # No baseline: the target is checked against the value (bench/__main__.py TARGETS), not a ratio.
+    return _row(name, value, unit)
 
 
 def run(entries: int = 1_000_000, sequence: int = 100_000) -> list[dict]:
@@ -160,7 +161,7 @@ def _measure(entries: int, sequence_count: int) -> list[dict]:
     rows.append(_target_row("ledger.inclusion_proof.p50_ms_at_1m", statistics.median(timings[200:]) * 1000, "ms", 5.0))
     _log(f"inclusion p50 {rows[-1]['value']} ms at {size}")
 
-    # verify against a raw psycopg scan + SHA-256 over the same rows, best of two each.
+    # verify against a raw psycopg scan + SHA-256 over the same rows.
     import hashlib
 
     import psycopg
@@ -183,8 +184,11 @@ def _measure(entries: int, sequence_count: int) -> list[dict]:
         assert outcome.ok, outcome.reason
         return outcome.tree_size / (time.perf_counter() - started)
 
-    raw_rate = max(raw_scan(), raw_scan())
-    verify_rate = max(verify(), verify())
+    # Alternate the two, best of three each, so a burst of load on the shared machine hits both alike.
+    raw_rate = verify_rate = 0.0
+    for _ in range(3):
+        raw_rate = max(raw_rate, raw_scan())
+        verify_rate = max(verify_rate, verify())
     rows.append(
         _row(
             "ledger.verify.vs_raw_scan", verify_rate, "entries/s", round(raw_rate, 1), round(verify_rate / raw_rate, 4)

@@ -39,10 +39,16 @@ def resident_search(*, term: str, queryset: QuerySet[Resident] | None = None) ->
 
 def card_get_for_user(*, user) -> Card | None:
     """Return the user's current card (pending, active or suspended; else the latest), recording the read."""
-    resident = Resident.objects.filter(user=user).first() if getattr(user, "is_authenticated", False) else None
-    if resident is None:
+    if not getattr(user, "is_authenticated", False):
         return None
-    cards = list(Card.objects.filter(resident=resident).select_related("resident").order_by("-id")[:20])
+    try:
+        # The reverse one-to-one is cached on the user, which the request's middleware already loaded.
+        resident = user.resident
+    except Resident.DoesNotExist:
+        return None
+    cards = list(Card.objects.filter(resident=resident).order_by("-id")[:20])
+    for card in cards:
+        card.resident = resident
     held = [card for card in cards if card.status in (Card.Status.PENDING, *Card.IN_FORCE)]
     card = held[0] if held else (cards[0] if cards else None)
     if card is not None:

@@ -1,8 +1,12 @@
 """Record accesses to resident data into the pending table."""
 
+import atexit
 import functools
 import hashlib
 import hmac
+import logging
+import os
+import threading
 from collections.abc import Callable
 
 from django.conf import settings
@@ -12,6 +16,8 @@ from django.utils import timezone
 from ledger.context import context_get
 from ledger.models import PendingEntry
 from ledger.purposes import purpose_check
+
+logger = logging.getLogger(__name__)
 
 OUTCOMES = ("ok", "denied", "not_found", "invalid", "error")
 
@@ -87,36 +93,116 @@ def record_bulk(*, action: str, subjects, purpose: str | None = None, outcome: s
         raise ValueError(f"{action}: no purpose given and the access context has none")
     purpose_check(purpose)
     now = timezone.now()
-    entries = [
-        PendingEntry(
-            time=now,
-            actor_type=context.actor.type,
-            actor_id=context.actor.id,
-            role=context.role,
-            channel=context.channel,
-            action=action,
-            purpose=purpose,
-            subject=subject_pseudonym(subject),
-            outcome=outcome,
-            request_id=context.request_id,
-            case_id=context.case_id or "",
-        )
-        for subject in subjects
-    ]
-    PendingEntry.objects.bulk_create(entries, batch_size=2000)
-    if entries:
+    shared = {
+        "time": now,
+        "actor_type": context.actor.type,
+        "actor_id": context.actor.id,
+        "role": context.role,
+        "channel": context.channel,
+        "action": action,
+        "purpose": purpose,
+        "object": "",
+        "outcome": outcome,
+        "request_id": context.request_id,
+        "case_id": context.case_id or "",
+    }
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        count = _pending_copy(connection, shared, (subject_pseudonym(subject) for subject in subjects))
+    else:
+        entries = [PendingEntry(**shared, subject=subject_pseudonym(subject)) for subject in subjects]
+        PendingEntry.objects.bulk_create(entries, batch_size=2000)
+        count = len(entries)
+    if count:
         _sequence_after_commit()
-    return len(entries)
+    return count
 
 
-def _trigger_sequencer() -> None:
+def _pending_copy(connection, shared: dict, pseudonyms) -> int:
+    """COPY one pending row per pseudonym: an order of magnitude faster than INSERTs for an import."""
+    columns = [*shared, "subject"]
+    values = tuple(shared.values())
+    count = 0
+    quoted = ", ".join(connection.ops.quote_name(column) for column in columns)
+    with connection.cursor() as cursor, cursor.copy(f"COPY ledger_pendingentry ({quoted}) FROM STDIN") as copy:
+        for pseudonym in pseudonyms:
+            copy.write_row((*values, pseudonym))
+            count += 1
+    return count
+
+
+class TriggerCoalescer:
+    """Publish at most one sequencer trigger per DELAY seconds from this process.
+
+    Every commit asks for a trigger; the first request starts a timer and the
+    ones that arrive before it fires ride on it. The flag is cleared before the
+    publish, so any commit that found it set is followed by a publish that
+    starts after that commit, and the task it runs sees the commit's rows. A
+    lost publish (crash, broker down) loses nothing: the rows are in the
+    pending table and the beat sweep sequences them within a second.
+    """
+
+    def __init__(self, publish: Callable[[], None], *, timer=threading.Timer) -> None:
+        self._publish = publish
+        self._timer = timer
+        self._lock = threading.Lock()
+        self._scheduled = False
+
+    def request(self, delay: float) -> None:
+        """Ask for a publish within DELAY seconds."""
+        with self._lock:
+            if self._scheduled:
+                return
+            self._scheduled = True
+        timer = self._timer(delay, self.fire)
+        timer.daemon = True
+        timer.start()
+
+    def fire(self) -> None:
+        """Clear the flag, then publish once."""
+        with self._lock:
+            self._scheduled = False
+        try:
+            self._publish()
+        except Exception:
+            logger.warning("could not publish the sequencer trigger; the beat sweep will sequence", exc_info=True)
+
+    def flush(self) -> None:
+        """Publish now if a timer is still waiting (at exit: a daemon timer dies with the process)."""
+        if self._scheduled:
+            self.fire()
+
+    def reset(self) -> None:
+        """Forget a timer inherited from a parent process (it does not survive fork)."""
+        self._lock = threading.Lock()
+        self._scheduled = False
+
+
+def _publish_trigger() -> None:
     from ledger.tasks import sequence_pending
 
     sequence_pending.delay()
 
 
+_coalescer = TriggerCoalescer(_publish_trigger)
+os.register_at_fork(after_in_child=_coalescer.reset)
+atexit.register(_coalescer.flush)
+
+
+def _trigger_sequencer() -> None:
+    from celery import current_app
+
+    delay = settings.ONECARD_LEDGER_TRIGGER_SECONDS
+    if delay <= 0 or current_app.conf.task_always_eager:
+        _publish_trigger()
+        return
+    # A publish per commit costs a broker round trip on every request; one per
+    # DELAY seconds per process is enough to keep checkpoint lag under a second.
+    _coalescer.request(delay)
+
+
 def _sequence_after_commit() -> None:
-    """Schedule one sequencer run after the current transaction commits.
+    """Schedule one sequencer trigger after the current transaction commits.
 
     robust=True: if the broker is down the commit still stands and the beat
     sweep sequences the entry later; the access itself is already recorded.

@@ -60,6 +60,8 @@ ONECARD_LEDGER_SIGNING_KEY = KEYS.secret("ONECARD_LEDGER_SIGNING_KEY")
 ONECARD_LEDGER_ORIGIN = env.str("ONECARD_LEDGER_ORIGIN", default="onecard.example/ledger")
 ONECARD_AUDITOR_GROUP = env.str("ONECARD_AUDITOR_GROUP", default="auditor")
 ONECARD_LEDGER_STAFF_DEFAULT_PURPOSE = env.str("ONECARD_LEDGER_STAFF_DEFAULT_PURPOSE", default="staff-duty")
+# Each web process publishes at most one sequencer trigger per this many seconds (0: one per commit).
+ONECARD_LEDGER_TRIGGER_SECONDS = env.float("ONECARD_LEDGER_TRIGGER_SECONDS", default=0.2)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -93,6 +95,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "portal.middleware.SessionRefreshMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -259,9 +262,11 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "portal/accounts/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_IPWARE_PROXY_COUNT = env.int("ONECARD_PROXY_COUNT", default=0) or None
-# Inactivity timeout: the cookie's age restarts with each request, so an idle session ends after this.
+# Inactivity timeout: portal.middleware.SessionRefreshMiddleware restarts the session's age at most
+# once per ONECARD_SESSION_REFRESH_SECONDS, so an idle session ends after about this.
 SESSION_COOKIE_AGE = env.int("ONECARD_SESSION_IDLE_SECONDS", default=15 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
+ONECARD_SESSION_REFRESH_SECONDS = env.int("ONECARD_SESSION_REFRESH_SECONDS", default=60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # A sensitive action needs a one-time password entered within this many seconds.
 ONECARD_STEP_UP_SECONDS = env.int("ONECARD_STEP_UP_SECONDS", default=5 * 60)
@@ -303,3 +308,6 @@ ONECARD_HEALTH_MAX_VERIFICATION_AGE_SECONDS = env.float(
 )
 # Load balancers probe over plain HTTP inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Celery's Django fixup closes the database connection around every task unless this is set, so each
+# sequencer run paid a new PostgreSQL connection; portal.celery checks connections as Django does per request.
+CELERY_DB_REUSE_MAX = 1_000_000

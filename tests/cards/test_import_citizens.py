@@ -154,3 +154,21 @@ def test_import_records_one_creation_per_resident(tmp_path):
     run_import(path)
 
     assert PendingEntry.objects.filter(action="cards.residents.create", channel="command").count() == 4
+
+
+@pytest.mark.django_db
+def test_each_imported_resident_has_one_creation_entry_naming_them(tmp_path):
+    from ledger.api import subject_pseudonym
+    from ledger.models import PendingEntry
+
+    numbers = list(many_national_ids(30))
+    path = write_csv(tmp_path / "r.csv", [[n, f"Person {i}", "", ""] for i, n in enumerate(numbers)])
+
+    assert run_import(path)[0] == 0
+
+    residents = list(Resident.objects.all())
+    created = PendingEntry.objects.filter(action="cards.residents.create")
+    assert sorted(created.values_list("subject", flat=True)) == sorted(subject_pseudonym(r) for r in residents)
+    assert {r.national_id for r in residents} == set(numbers)
+    assert all(r.created_at is not None and r.updated_at is not None for r in residents)
+    assert ResidentFactory().pk > max(r.pk for r in residents)

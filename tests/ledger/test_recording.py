@@ -104,3 +104,119 @@ def test_recorded_decorator_records_each_call(ledger_context):
 
     assert read(resident=resident) == resident.full_name
     assert PendingEntry.objects.get().action == "cards.residents.read"
+
+
+class _ManualTimer:
+    """A timer that fires only when the test says so."""
+
+    started: list["_ManualTimer"] = []
+
+    def __init__(self, delay, function):
+        self.delay, self.function, self.daemon = delay, function, False
+
+    def start(self):
+        _ManualTimer.started.append(self)
+
+
+def test_many_commits_inside_one_interval_publish_one_trigger():
+    from ledger.recording import TriggerCoalescer
+
+    published = []
+    _ManualTimer.started = []
+    coalescer = TriggerCoalescer(lambda: published.append(1), timer=_ManualTimer)
+
+    for _ in range(50):
+        coalescer.request(0.1)
+    _ManualTimer.started[0].function()
+
+    assert len(_ManualTimer.started) == 1
+    assert _ManualTimer.started[0].daemon
+    assert published == [1]
+
+
+def test_a_commit_after_the_flag_clears_gets_its_own_trigger():
+    from ledger.recording import TriggerCoalescer
+
+    published = []
+    _ManualTimer.started = []
+    coalescer = TriggerCoalescer(lambda: published.append(1), timer=_ManualTimer)
+
+    coalescer.request(0.1)
+    _ManualTimer.started[0].function()
+    coalescer.request(0.1)
+    _ManualTimer.started[1].function()
+
+    assert len(_ManualTimer.started) == 2
+    assert published == [1, 1]
+
+
+def test_a_failed_publish_does_not_stop_later_triggers():
+    from ledger.recording import TriggerCoalescer
+
+    calls = []
+
+    def publish():
+        calls.append(1)
+        raise ConnectionError("broker down")
+
+    _ManualTimer.started = []
+    coalescer = TriggerCoalescer(publish, timer=_ManualTimer)
+
+    coalescer.request(0.1)
+    _ManualTimer.started[0].function()
+    coalescer.request(0.1)
+    _ManualTimer.started[1].function()
+
+    assert calls == [1, 1]
+
+
+def test_a_forked_child_does_not_inherit_a_pending_timer():
+    from ledger.recording import TriggerCoalescer
+
+    _ManualTimer.started = []
+    coalescer = TriggerCoalescer(lambda: None, timer=_ManualTimer)
+    coalescer.request(0.1)
+
+    coalescer.reset()
+    coalescer.request(0.1)
+
+    assert len(_ManualTimer.started) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_a_broker_commits_are_coalesced_into_one_publish(monkeypatch, settings):
+    from celery import current_app
+
+    from ledger import recording
+
+    published = []
+    _ManualTimer.started = []
+    monkeypatch.setitem(current_app.conf, "task_always_eager", False)
+    monkeypatch.setattr(
+        recording, "_coalescer", recording.TriggerCoalescer(lambda: published.append(1), timer=_ManualTimer)
+    )
+    settings.ONECARD_LEDGER_TRIGGER_SECONDS = 0.1
+    resident = ResidentFactory()
+
+    with access_context(actor=Actor(type="system", id="t"), role="system", channel="task", purpose="registration"):
+        for _ in range(5):
+            record(action="cards.residents.read", subject=resident)
+    _ManualTimer.started[0].function()
+
+    assert PendingEntry.objects.count() == 5
+    assert len(_ManualTimer.started) == 1
+    assert published == [1]
+
+
+def test_a_trigger_still_waiting_at_exit_is_published_by_flush():
+    from ledger.recording import TriggerCoalescer
+
+    published = []
+    _ManualTimer.started = []
+    coalescer = TriggerCoalescer(lambda: published.append(1), timer=_ManualTimer)
+
+    coalescer.flush()
+    coalescer.request(0.1)
+    coalescer.flush()
+
+    assert published == [1]

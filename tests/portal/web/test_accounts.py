@@ -1,3 +1,5 @@
+import datetime
+
 import pytest
 from django.core import mail
 from django_otp.plugins.otp_static.models import StaticToken
@@ -203,5 +205,43 @@ def test_password_reset_sends_an_email(client, db):
 
 
 def test_session_times_out_after_inactivity(settings):
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
-    assert 0 < settings.SESSION_COOKIE_AGE <= 30 * 60
+    assert "portal.middleware.SessionRefreshMiddleware" in settings.MIDDLEWARE
+    assert 0 < settings.ONECARD_SESSION_REFRESH_SECONDS < settings.SESSION_COOKIE_AGE <= 30 * 60
+
+
+def _session_row(client):
+    from django.contrib.sessions.models import Session
+
+    return Session.objects.get(session_key=client.session.session_key)
+
+
+def test_a_request_after_the_refresh_interval_pushes_the_expiry_forward(client, db):
+    from django.contrib.sessions.models import Session
+
+    from portal.middleware import REFRESHED_AT_KEY
+
+    user, _resident, _card, device = resident_with_account()
+    sign_in(client, user, device)
+    row = _session_row(client)
+    session = client.session
+    session[REFRESHED_AT_KEY] = 0
+    session.save()
+    Session.objects.filter(pk=row.pk).update(expire_date=row.expire_date - datetime.timedelta(minutes=10))
+
+    client.get("/me/")
+
+    assert _session_row(client).expire_date > row.expire_date - datetime.timedelta(minutes=1)
+
+
+def test_requests_inside_the_refresh_interval_do_not_write_the_session(client, db, django_assert_num_queries):
+    user, _resident, _card, device = resident_with_account()
+    sign_in(client, user, device)
+    client.get("/me/")
+    before = _session_row(client).expire_date
+
+    # session, user, OTP device, resident, card list, ledger INSERT, access reports: no session UPDATE.
+    with django_assert_num_queries(7):
+        response = client.get("/me/")
+
+    assert response.status_code == 200
+    assert _session_row(client).expire_date == before
