@@ -1,6 +1,8 @@
 """QR codes and the printable card image."""
 
+import functools
 import io
+import os
 
 import qrcode
 import qrcode.image.svg
@@ -12,6 +14,27 @@ from cards.models import Card
 
 # ISO/IEC 7810 ID-1 at 300 dpi.
 CARD_SIZE = (1012, 638)
+CARD_WIDTH_MM, CARD_HEIGHT_MM = 85.6, 53.98
+# Adobe's Simplified Chinese CID font: every PDF reader supplies it, so no font file ships or is embedded.
+PDF_CJK_FONT = "STSong-Light"
+# Common locations of a CJK font on Debian/Ubuntu, Fedora, Arch, Alpine and macOS, for the PNG.
+CJK_FONT_CANDIDATES = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/google-noto-sans-cjk-fonts/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/wenquanyi/wqy-microhei/wqy-microhei.ttc",
+    "/usr/share/fonts/wenquanyi/wqy-zenhei/wqy-zenhei.ttc",
+    "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc",
+    "/usr/share/fonts/wqy-zenhei/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/arphic/uming.ttc",
+    "/System/Library/Fonts/PingFang.ttc",
+    "/System/Library/Fonts/STHeiti Light.ttc",
+)
 PRINTABLE_CACHE_SECONDS = 7 * 24 * 60 * 60
 
 
@@ -35,9 +58,23 @@ def qr_png(text: str, *, box_size: int = 8) -> bytes:
     return buffer.getvalue()
 
 
-def _font(size: int) -> ImageFont.ImageFont:
+def card_font_path(*, candidates: tuple[str, ...] | None = None) -> str:
+    """Return ONECARD_CARD_FONT, else the first CJK font found among CANDIDATES, else an empty string."""
     if settings.ONECARD_CARD_FONT:
-        return ImageFont.truetype(settings.ONECARD_CARD_FONT, size)
+        return settings.ONECARD_CARD_FONT
+    candidates = CJK_FONT_CANDIDATES if candidates is None else candidates
+    return next((path for path in candidates if os.path.isfile(path)), "")
+
+
+def _font(size: int) -> ImageFont.ImageFont:
+    path = card_font_path()
+    if path:
+        try:
+            return ImageFont.truetype(path, size)
+        except OSError:
+            if path == settings.ONECARD_CARD_FONT:
+                raise
+            # A found system file that Pillow cannot read must not stop the card from printing.
     return ImageFont.load_default(size)
 
 
@@ -64,20 +101,101 @@ def card_printable_render(*, card: Card, token: str) -> bytes:
     return buffer.getvalue()
 
 
-def _printable_cache_key(card: Card) -> str:
+@functools.cache
+def _pdf_cjk_font() -> str:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    pdfmetrics.registerFont(UnicodeCIDFont(PDF_CJK_FONT))
+    return PDF_CJK_FONT
+
+
+def card_printable_render_pdf(*, card: Card, token: str) -> bytes:
+    """Draw the printable card as a one-page vector PDF at ID-1 size, the layout of the PNG, text in a CJK font."""
+    from reportlab.lib.units import mm
+    from reportlab.pdfgen import canvas
+
+    width, height = CARD_WIDTH_MM * mm, CARD_HEIGHT_MM * mm
+    scale = width / CARD_SIZE[0]  # points per pixel of the PNG layout
+    font = _pdf_cjk_font()
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=(width, height), pageCompression=1)
+    pdf.setTitle(f"OneCard {card.number_display}")
+
+    def box(left, top, right, bottom, **kwargs):
+        pdf.rect(left * scale, height - bottom * scale, (right - left) * scale, (bottom - top) * scale, **kwargs)
+
+    def text(left, top, size, value, color):
+        # Pillow places the top of the text at TOP; PDF places the baseline, about 0.85 of the size lower.
+        pdf.setFillColor(color)
+        pdf.setFont(font, size * scale)
+        pdf.drawString(left * scale, height - (top + size * 0.85) * scale, value)
+
+    pdf.setFillColor("#1f4e79")
+    box(0, 0, CARD_SIZE[0], 90, stroke=0, fill=1)
+    text(40, 22, 44, "OneCard 一卡通", "white")
+    # Photo placeholder: the photo is added at the print bureau, never stored here.
+    pdf.setStrokeColor("#888888")
+    pdf.setLineWidth(3 * scale)
+    box(40, 130, 260, 400, stroke=1, fill=0)
+    text(122, 255, 28, "照片", "#888888")
+    resident = card.resident
+    text(300, 140, 44, resident.full_name, "black")
+    text(300, 210, 32, resident.national_id_masked, "black")
+    text(300, 270, 26, f"有效期至 {card.expires_on.isoformat()}", "#444444")
+    text(40, 470, 48, card.number_display, "black")
+    text(40, 540, 24, f"版本 {card.version}", "#444444")
+    _pdf_qr(pdf, token, left=(CARD_SIZE[0] - 330 - 30) * scale, bottom=30 * scale, side=330 * scale)
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def _pdf_qr(pdf, token: str, *, left: float, bottom: float, side: float) -> None:
+    # Vector modules stay sharp at any printer resolution; runs of dark modules are one rectangle each.
+    matrix = _qr(token).get_matrix()
+    module = side / len(matrix)
+    pdf.setFillColor("white")
+    pdf.rect(left, bottom, side, side, stroke=0, fill=1)
+    pdf.setFillColor("black")
+    path = pdf.beginPath()
+    for row, cells in enumerate(matrix):
+        column = 0
+        while column < len(cells):
+            if not cells[column]:
+                column += 1
+                continue
+            start = column
+            while column < len(cells) and cells[column]:
+                column += 1
+            top = bottom + side - row * module
+            path.rect(left + start * module, top - module, (column - start) * module, module)
+    pdf.drawPath(path, stroke=0, fill=1)
+
+
+PRINTABLE_KINDS = ("png", "pdf")
+
+
+def _printable_cache_key(card: Card, kind: str) -> str:
     # Status and version in the key: a card that changes is never served from an old image.
-    return f"cards:printable:{card.pk}:{card.version}:{card.status}:{card.updated_at.timestamp()}"
+    return f"cards:printable:{kind}:{card.pk}:{card.version}:{card.status}:{card.updated_at.timestamp()}"
 
 
-def card_printable_cached(*, card: Card) -> bytes | None:
-    """Return the cached printable image of CARD, or None."""
-    return cache.get(_printable_cache_key(card))
+def card_printable_cached(*, card: Card, kind: str = "png") -> bytes | None:
+    """Return the cached printable card of CARD as KIND (png or pdf), or None."""
+    return cache.get(_printable_cache_key(card, kind))
 
 
-def card_printable_cache_fill(*, card: Card) -> bytes:
-    """Render the printable image of CARD and cache it."""
+def card_printable_cache_fill(*, card: Card) -> dict[str, bytes]:
+    """Render the printable card of CARD as PNG and PDF with one static credential and cache both."""
     from cards.selectors import card_token_static
 
-    image = card_printable_render(card=card, token=card_token_static(card=card))
-    cache.set(_printable_cache_key(card), image, PRINTABLE_CACHE_SECONDS)
-    return image
+    token = card_token_static(card=card)
+    rendered = {
+        "png": card_printable_render(card=card, token=token),
+        "pdf": card_printable_render_pdf(card=card, token=token),
+    }
+    cache.set_many(
+        {_printable_cache_key(card, kind): rendered[kind] for kind in PRINTABLE_KINDS}, PRINTABLE_CACHE_SECONDS
+    )
+    return rendered

@@ -112,18 +112,22 @@ def card_qr_png(*, card: Card) -> bytes:
     return images.qr_png(card_token_static(card=card))
 
 
-def card_printable_png(*, card: Card) -> bytes | None:
-    """Return the printable card image, queueing its rendering on a cache miss (None while it renders)."""
+def _card_printable(card: Card, kind: str) -> bytes | None:
     if card.status != Card.Status.ACTIVE:
         raise CardTransitionRefused(verb="printed", status=card.status)
     record(action="cards.cards.print", subject=card.resident, object=card.ledger_object)
-    cached = images.card_printable_cached(card=card)
+    cached = images.card_printable_cached(card=card, kind=kind)
     if cached is None:
         from cards.tasks import card_printable_render
 
         card_printable_render.delay(card.pk)
-        cached = images.card_printable_cached(card=card)
+        cached = images.card_printable_cached(card=card, kind=kind)
     return cached
+
+
+def card_printable_png(*, card: Card) -> bytes | None:
+    """Return the printable card image, queueing its rendering on a cache miss (None while it renders)."""
+    return _card_printable(card, "png")
 
 
 def card_history(*, card: Card) -> list[dict]:
@@ -197,29 +201,9 @@ def card_counts_by_status() -> dict[str, int]:
     return counts
 
 
-# ISO/IEC 7810 ID-1, the size of a bank card.
-CARD_WIDTH_MM, CARD_HEIGHT_MM = 85.6, 53.98
-
-
 def card_printable_pdf(*, card: Card) -> bytes | None:
-    """Return the printable card as a one-page PDF at ID-1 card size, or None while its image renders."""
-    import io
-
-    from reportlab.lib.units import mm
-    from reportlab.lib.utils import ImageReader
-    from reportlab.pdfgen import canvas
-
-    image = card_printable_png(card=card)
-    if image is None:
-        return None
-    buffer = io.BytesIO()
-    size = (CARD_WIDTH_MM * mm, CARD_HEIGHT_MM * mm)
-    pdf = canvas.Canvas(buffer, pagesize=size, pageCompression=1)
-    pdf.setTitle(f"OneCard {card.number_display}")
-    pdf.drawImage(ImageReader(io.BytesIO(image)), 0, 0, width=size[0], height=size[1])
-    pdf.showPage()
-    pdf.save()
-    return buffer.getvalue()
+    """Return the printable card as a one-page vector PDF at ID-1 size, or None while it renders."""
+    return _card_printable(card, "pdf")
 
 
 def card_payment_list_for_resident(*, resident: Resident, limit: int = 50) -> list[CardPayment]:
