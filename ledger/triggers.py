@@ -6,6 +6,8 @@ OneCard removes or disables them: only a database owner can, and
 ``ledger verify`` catches whatever such an owner then changes.
 """
 
+from django.core.exceptions import ImproperlyConfigured
+
 APPEND_ONLY_TABLES = ("ledger_entry", "ledger_node", "ledger_checkpoint", "ledger_cosignature")
 
 POSTGRESQL_FUNCTION = """
@@ -49,7 +51,7 @@ def create_statements(vendor: str) -> list[str]:
                     f"SELECT RAISE(ABORT, 'ledger table {table} is append-only: {operation} refused'); END"
                 )
         return statements
-    raise NotImplementedError(f"no append-only triggers for {vendor}")
+    raise ImproperlyConfigured(f"the ledger needs PostgreSQL or SQLite for its append-only triggers, not {vendor}")
 
 
 def drop_statements(vendor: str) -> list[str]:
