@@ -65,22 +65,50 @@ def record(
         raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
     if action.count(".") < 1:
         raise ValueError(f"action {action!r} must be a dotted name such as 'health.visits.read'")
-    entry = PendingEntry.objects.create(
-        time=timezone.now(),
-        actor_type=context.actor.type,
-        actor_id=context.actor.id,
-        role=context.role,
-        channel=context.channel,
-        action=action,
-        purpose=purpose,
-        subject=subject_pseudonym(subject),
-        object=str(object)[:200],
-        outcome=outcome,
-        request_id=context.request_id,
-        case_id=context.case_id or "",
-    )
+    values = {
+        "time": timezone.now(),
+        "actor_type": context.actor.type,
+        "actor_id": context.actor.id,
+        "role": context.role,
+        "channel": context.channel,
+        "action": action,
+        "purpose": purpose,
+        "subject": subject_pseudonym(subject),
+        "object": str(object)[:200],
+        "outcome": outcome,
+        "request_id": context.request_id,
+        "case_id": context.case_id or "",
+    }
+    entry = PendingEntry(id=_pending_insert(values), **values)
     _sequence_after_commit()
     return entry
+
+
+_PENDING_FIELDS = [field for field in PendingEntry._meta.concrete_fields if not field.primary_key]
+_pending_insert_sql: dict[str, str] = {}
+
+
+def _pending_insert(values: dict) -> int:
+    """Insert one pending row in the current transaction and return its id.
+
+    A statement built once per database backend instead of ``objects.create``:
+    recording is on every request's path, and the ORM spends longer compiling
+    this INSERT than the database spends running it.
+    """
+    connection = transaction.get_connection()
+    sql = _pending_insert_sql.get(connection.vendor)
+    if sql is None:
+        quote = connection.ops.quote_name
+        sql = _pending_insert_sql[connection.vendor] = (
+            f"INSERT INTO {quote(PendingEntry._meta.db_table)}"
+            f" ({', '.join(quote(field.column) for field in _PENDING_FIELDS)})"
+            f" VALUES ({', '.join(['%s'] * len(_PENDING_FIELDS))})"
+            f" RETURNING {quote(PendingEntry._meta.pk.column)}"
+        )
+    params = [field.get_db_prep_save(values[field.attname], connection) for field in _PENDING_FIELDS]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
 
 
 def record_bulk(*, action: str, subjects, purpose: str | None = None, outcome: str = "ok") -> int:
@@ -140,11 +168,20 @@ class TriggerCoalescer:
     starts after that commit, and the task it runs sees the commit's rows. A
     lost publish (crash, broker down) loses nothing: the rows are in the
     pending table and the beat sweep sequences them within a second.
+
+    GATE, when given, is asked before each publish and returns how many seconds
+    to wait before asking again (0: publish now). It lets every web process
+    share one publish per interval: a process that is told to wait re-arms its
+    timer, so its commits are still followed by a publish that starts after
+    them, whoever makes it.
     """
 
-    def __init__(self, publish: Callable[[], None], *, timer=threading.Timer) -> None:
+    def __init__(
+        self, publish: Callable[[], None], *, timer=threading.Timer, gate: Callable[[], float] | None = None
+    ) -> None:
         self._publish = publish
         self._timer = timer
+        self._gate = gate
         self._lock = threading.Lock()
         self._scheduled = False
 
@@ -159,9 +196,19 @@ class TriggerCoalescer:
         timer.start()
 
     def fire(self) -> None:
-        """Clear the flag, then publish once."""
+        """Clear the flag, then publish once (or re-arm while the gate is closed)."""
         with self._lock:
             self._scheduled = False
+        if self._gate is not None:
+            try:
+                wait = self._gate()
+            except Exception:
+                # The gate only saves work; without it, publish as a lone process would.
+                logger.warning("the sequencer trigger gate is unavailable; publishing", exc_info=True)
+                wait = 0.0
+            if wait > 0:
+                self.request(wait)
+                return
         try:
             self._publish()
         except Exception:
@@ -170,12 +217,49 @@ class TriggerCoalescer:
     def flush(self) -> None:
         """Publish now if a timer is still waiting (at exit: a daemon timer dies with the process)."""
         if self._scheduled:
-            self.fire()
+            with self._lock:
+                self._scheduled = False
+            try:
+                self._publish()
+            except Exception:
+                logger.warning("could not publish the sequencer trigger at exit", exc_info=True)
 
     def reset(self) -> None:
         """Forget a timer inherited from a parent process (it does not survive fork)."""
         self._lock = threading.Lock()
         self._scheduled = False
+
+
+GATE_KEY = "onecard:ledger:sequencer-trigger"
+_gate_clients: dict[str, object] = {}
+
+
+def broker_gate() -> float:
+    """Claim the next trigger publish for every process sharing the Redis broker; return 0 or the seconds to wait.
+
+    ``SET NX PX`` admits one publisher per ONECARD_LEDGER_TRIGGER_SECONDS across
+    all web processes and hosts; the others learn from ``PTTL`` when to ask
+    again. With any other broker every process publishes on its own timer.
+    """
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        return 0.0
+    client = _gate_clients.get(url)
+    if client is None:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+        _gate_clients[url] = client
+    window_ms = max(1, int(settings.ONECARD_LEDGER_TRIGGER_SECONDS * 1000))
+    key = f"{GATE_KEY}:{settings.ONECARD_LEDGER_ORIGIN}"
+    pipe = client.pipeline(transaction=False)
+    pipe.set(key, b"1", nx=True, px=window_ms)
+    pipe.pttl(key)
+    claimed, remaining_ms = pipe.execute()
+    if claimed or remaining_ms <= 0:
+        # Claimed, or the holder's window ended between the two commands.
+        return 0.0
+    return remaining_ms / 1000
 
 
 def _publish_trigger() -> None:
@@ -184,8 +268,9 @@ def _publish_trigger() -> None:
     sequence_pending.delay()
 
 
-_coalescer = TriggerCoalescer(_publish_trigger)
+_coalescer = TriggerCoalescer(_publish_trigger, gate=broker_gate)
 os.register_at_fork(after_in_child=_coalescer.reset)
+os.register_at_fork(after_in_child=_gate_clients.clear)
 atexit.register(_coalescer.flush)
 
 

@@ -220,3 +220,72 @@ def test_a_trigger_still_waiting_at_exit_is_published_by_flush():
     coalescer.flush()
 
     assert published == [1]
+
+
+def test_a_closed_gate_re_arms_the_timer_instead_of_publishing():
+    from ledger.recording import TriggerCoalescer
+
+    published, answers = [], [0.05, 0.0]
+    _ManualTimer.started = []
+    coalescer = TriggerCoalescer(lambda: published.append(1), timer=_ManualTimer, gate=lambda: answers.pop(0))
+
+    coalescer.request(0.1)
+    _ManualTimer.started[0].function()
+    assert published == []
+    assert [timer.delay for timer in _ManualTimer.started] == [0.1, 0.05]
+
+    _ManualTimer.started[1].function()
+    assert published == [1]
+
+
+def test_an_unavailable_gate_does_not_stop_the_publish():
+    from ledger.recording import TriggerCoalescer
+
+    def gate():
+        raise ConnectionError("redis down")
+
+    published = []
+    _ManualTimer.started = []
+    coalescer = TriggerCoalescer(lambda: published.append(1), timer=_ManualTimer, gate=gate)
+
+    coalescer.request(0.1)
+    _ManualTimer.started[0].function()
+
+    assert published == [1]
+
+
+def test_the_broker_gate_admits_one_publisher_per_interval_across_processes(settings):
+    import redis
+
+    from ledger import recording
+
+    if not settings.REDIS_URL:
+        pytest.skip("REDIS_URL is not set: the gate is shared through a real Redis")
+    settings.CELERY_BROKER_URL = settings.REDIS_URL
+    settings.ONECARD_LEDGER_TRIGGER_SECONDS = 0.5
+    settings.ONECARD_LEDGER_ORIGIN = "gate-test.onecard.example/ledger"
+    recording._gate_clients.clear()
+    key = f"{recording.GATE_KEY}:{settings.ONECARD_LEDGER_ORIGIN}"
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.delete(key)
+    try:
+        # Two web processes, each with its own coalescer, share the gate.
+        first, second = [], []
+        _ManualTimer.started = []
+        a = recording.TriggerCoalescer(lambda: first.append(1), timer=_ManualTimer, gate=recording.broker_gate)
+        b = recording.TriggerCoalescer(lambda: second.append(1), timer=_ManualTimer, gate=recording.broker_gate)
+
+        a.request(0.01)
+        b.request(0.01)
+        _ManualTimer.started[0].function()
+        _ManualTimer.started[1].function()
+
+        assert (first, second) == ([1], [])
+        retry = _ManualTimer.started[2]
+        assert 0 < retry.delay <= 0.5
+        client.delete(key)  # the holder's interval is over
+        retry.function()
+        assert second == [1]
+    finally:
+        client.delete(key)
+        recording._gate_clients.clear()
