@@ -106,17 +106,27 @@ class Stack:
         """Create the stack's tables."""
         self.manage("migrate", "--noinput", "-v", "0")
 
-    def _start(self, name: str, command: list[str]) -> subprocess.Popen:
+    def _start(self, name: str, command: list[str], env: dict | None = None) -> subprocess.Popen:
         log = open(self.directory / f"{name}.log", "ab")  # noqa: SIM115 - closed in stop()
         self._logs[name] = log
-        process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT
+        )
         self.processes[name] = process
         return process
 
-    def start_web(self) -> None:
-        """Start gunicorn and wait until it answers /healthz."""
-        self._start("web", [str(VENV_BIN / "gunicorn"), "portal.wsgi", "--config", "python:portal.gunicorn"])
-        self.wait_for_web()
+    def start_web(self, *, name: str = "web", port: int | None = None, settings_module: str | None = None) -> str:
+        """Start gunicorn (on PORT under NAME, if given) and wait for /healthz; return its base URL."""
+        env = {}
+        base_url = self.base_url
+        if port is not None:
+            env["GUNICORN_BIND"] = f"127.0.0.1:{port}"
+            base_url = f"http://127.0.0.1:{port}"
+        if settings_module is not None:
+            env["DJANGO_SETTINGS_MODULE"] = settings_module
+        self._start(name, [str(VENV_BIN / "gunicorn"), "portal.wsgi", "--config", "python:portal.gunicorn"], env)
+        self.wait_for_web(name=name, base_url=base_url)
+        return base_url
 
     def start_worker(self, *, concurrency: int = 1) -> None:
         """Start a Celery worker."""
@@ -155,17 +165,17 @@ class Stack:
             ],
         )
 
-    def wait_for_web(self, timeout: float = 30) -> None:
-        """Wait until gunicorn answers, or raise with its log."""
+    def wait_for_web(self, timeout: float = 30, *, name: str = "web", base_url: str | None = None) -> None:
+        """Wait until gunicorn NAME answers, or raise with its log."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.processes["web"].poll() is not None:
+            if self.processes[name].poll() is not None:
                 break
             with contextlib.suppress(OSError):
-                http("GET", self.url("/healthz"), timeout=2)
+                http("GET", (base_url or self.base_url) + "/healthz", timeout=2)
                 return
             time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not start:\n{self.log('web')}")
+        raise RuntimeError(f"gunicorn did not start:\n{self.log(name)}")
 
     def url(self, path: str) -> str:
         """Return the absolute URL of PATH on this stack."""
