@@ -229,3 +229,43 @@ def test_a_subject_column_that_disagrees_with_the_bytes_is_caught(ledger_context
     assert status == 1
     assert "first bad entry: 6" in out
     assert "subject column" in out
+
+
+@pytest.mark.django_db
+def test_a_tampered_stored_subtree_is_caught_and_named(ledger_context):
+    _log(30, batch_size=10)
+    triggers_drop(connection)
+    key = (23 << 6) | 3  # the subtree of entries 16 to 23, completed by entry 23
+    _sql("UPDATE ledger_node SET hash = %s WHERE key = %s", [b"\x00" * 32, key])
+
+    status, out = _verify()
+
+    assert status == 1
+    assert "first bad entry: 23" in out
+    assert "a stored subtree ending here does not match" in out
+
+
+@pytest.mark.django_db
+def test_an_extra_stored_subtree_is_caught_and_named(ledger_context):
+    _log(30, batch_size=10)
+    triggers_drop(connection)
+    _sql("INSERT INTO ledger_node (key, hash) VALUES (%s, %s)", [(12 << 6) | 1, b"\x01" * 32])
+
+    status, out = _verify()
+
+    assert status == 1
+    assert "first bad entry: 12" in out
+
+
+@pytest.mark.django_db
+def test_a_bad_subtree_before_a_bad_leaf_in_one_block_is_named_first(ledger_context):
+    _log(30, batch_size=30)
+    triggers_drop(connection)
+    _sql("DELETE FROM ledger_node WHERE key = %s", [(7 << 6) | 3])
+    forged = bytes(Entry.objects.get(index=20).entry_bytes).replace(b"object 20", b"object 99")
+    _sql('UPDATE ledger_entry SET entry_bytes = %s WHERE "index" = 20', [forged])
+
+    status, out = _verify()
+
+    assert status == 1
+    assert "first bad entry: 7" in out
