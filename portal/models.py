@@ -1,10 +1,22 @@
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+class UserManager(DjangoUserManager):
+    """Load each user with their resident record, if any."""
+
+    def get_queryset(self):
+        # Every signed-in request loads the user through this manager (ModelBackend.get_user) and then
+        # asks for the resident (the ledger's actor, resident pages): one query instead of two.
+        return super().get_queryset().select_related("resident")
+
+
 class User(AbstractUser):
     """A person who signs in to OneCard: a resident or a member of staff."""
+
+    objects = UserManager()
 
     class Meta:
         db_table = "portal_user"

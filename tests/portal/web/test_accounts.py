@@ -239,9 +239,10 @@ def test_requests_inside_the_refresh_interval_do_not_write_the_session(client, d
     client.get("/me/")
     before = _session_row(client).expire_date
 
-    # session, user, OTP device, resident, card list, ledger INSERT, access reports: no session UPDATE.
-    with django_assert_num_queries(7):
+    # session, user with resident, OTP device, card list, ledger INSERT, access reports: no session UPDATE.
+    with django_assert_num_queries(6):
         response = client.get("/me/")
 
     assert response.status_code == 200
     assert _session_row(client).expire_date == before
+
