@@ -1,10 +1,27 @@
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+class UserManager(DjangoUserManager):
+    """Load each user with their resident record, if any.
+
+    Every signed-in request loads the user through this manager
+    (ModelBackend.get_user) and then asks for the resident (the ledger's actor,
+    the resident pages): one query instead of two. A queryset that defers
+    fields must keep ``resident`` or call ``select_related(None)``, and
+    ``select_for_update()`` needs ``of=("self",)`` (the join is an outer join).
+    """
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("resident")
+
+
 class User(AbstractUser):
     """A person who signs in to OneCard: a resident or a member of staff."""
+
+    objects = UserManager()
 
     class Meta:
         db_table = "portal_user"

@@ -144,6 +144,10 @@ REDIS_URL = env.str("REDIS_URL", default="")
 
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Every signed-in page reads the session: from Redis, not PostgreSQL. Writes and logout still go
+    # to both, and a Redis outage falls back to the database. Not with locmem: one process's logout
+    # would not reach another's cache.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -40,7 +41,7 @@ def _tiles() -> list[dict]:
     for service in catalogue.services_all():
         if not service.portal_section:
             continue
-        url = redirect(SECTION_PAGES[service.portal_section]).url
+        url = reverse(SECTION_PAGES[service.portal_section])
         tiles.append({"name": selectors.service_name(service), "url": url, "section": service.portal_section})
     return tiles
 

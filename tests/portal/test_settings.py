@@ -76,3 +76,27 @@ def test_production_reads_a_key_from_a_file(tmp_path):
     result = run_check(PRODUCTION_ENV | keys | {f"{name}_FILE": str(tmp_path / "key")})
 
     assert result.returncode == 0, result.stderr
+
+
+def _session_engine(env: dict) -> str:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ONECARD_", "DATABASE_", "REDIS_"))}
+    code = "from django.conf import settings; print(settings.SESSION_ENGINE)"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
+        cwd=ROOT,
+        env=base | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_production_reads_sessions_from_redis_and_keeps_them_in_the_database():
+    assert _session_engine(PRODUCTION_ENV | keys_env()) == "django.contrib.sessions.backends.cached_db"
+
+
+def test_without_redis_sessions_stay_in_the_database_only():
+    # A per-process cache would let one process serve a session another process has logged out.
+    assert _session_engine({"DJANGO_DEBUG": "1"}) == "django.contrib.sessions.backends.db"

@@ -239,9 +239,37 @@ def test_requests_inside_the_refresh_interval_do_not_write_the_session(client, d
     client.get("/me/")
     before = _session_row(client).expire_date
 
-    # session, user, OTP device, resident, card list, ledger INSERT, access reports: no session UPDATE.
-    with django_assert_num_queries(7):
+    # session, user with resident, OTP device, card list, ledger INSERT, access reports: no session UPDATE.
+    with django_assert_num_queries(6):
         response = client.get("/me/")
 
     assert response.status_code == 200
     assert _session_row(client).expire_date == before
+
+
+def test_signing_out_ends_a_session_read_from_the_cache(client, db, settings):
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    user, _resident, _card, device = resident_with_account()
+    sign_in(client, user, device)
+    assert client.get("/me/").status_code == 200
+    stolen = client.cookies[settings.SESSION_COOKIE_NAME].value
+
+    client.post("/logout/")
+    client.cookies[settings.SESSION_COOKIE_NAME] = stolen
+    response = client.get("/me/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+def test_with_cached_sessions_a_page_reads_the_session_from_the_cache(client, db, settings, django_assert_num_queries):
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    user, _resident, _card, device = resident_with_account()
+    sign_in(client, user, device)
+    client.get("/me/")
+
+    # user with resident, OTP device, card list, ledger INSERT, access reports: no session SELECT.
+    with django_assert_num_queries(5):
+        response = client.get("/me/")
+
+    assert response.status_code == 200

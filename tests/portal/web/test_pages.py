@@ -21,6 +21,14 @@ def test_dashboard_shows_card_tiles_and_records_one_card_read(client_a, resident
     assert rows() == [("cards.cards.read", *SELF)]
 
 
+def test_dashboard_tiles_link_to_their_section_pages(client_a):
+    page = client_a.get("/me/").content.decode()
+
+    tiles = page.split('<ul class="tiles">')[1].split("</ul>")[0]
+    for section in ("card", "pharmacy", "access", "services/social-security", "services/health", "services/grants"):
+        assert f'href="/me/{section}/"' in tiles
+
+
 def test_dashboard_rows_name_the_resident_pseudonym_as_actor(client_a, resident_a):
     from ledger.models import PendingEntry
 
