@@ -47,8 +47,8 @@ from bench.stack import Stack, free_port, http
 
 DATABASE = "onecard_bench_http"
 CONNECTIONS = 32
-WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "4"))
-WEB_THREADS = int(os.environ.get("BENCH_WEB_THREADS", "8"))
+WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "5"))
+WEB_THREADS = int(os.environ.get("BENCH_WEB_THREADS", "1"))
 VARIANTS = {
     "on": "portal.settings",
     "off": "bench.settings_ledger_off",

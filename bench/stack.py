@@ -54,8 +54,8 @@ class Stack:
         database_url: str,
         redis_url: str,
         settings_module: str = "portal.settings",
-        web_workers: int = 2,
-        web_threads: int = 4,
+        web_workers: int = 3,
+        web_threads: int = 1,
         extra_env: dict | None = None,
     ) -> None:
         self.database_url = database_url

@@ -5,8 +5,13 @@ import os
 
 bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 9)))
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-worker_class = "gthread"
+# Synchronous workers, one request each, behind a reverse proxy that buffers slow
+# clients (docs/operations.md). On a small machine they keep the tail short: with
+# threads, the requests of one process queue on its interpreter lock and the
+# unluckiest wait several times the median (docs/performance.md). GUNICORN_THREADS
+# above 1 switches to gthread for a deployment without a buffering proxy.
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+worker_class = "gthread" if threads > 1 else "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 keepalive = 5
