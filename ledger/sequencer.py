@@ -133,13 +133,42 @@ def _lock(*, wait: bool) -> bool:
         return cursor.fetchone()[0]
 
 
+# One statement takes a batch and deletes it: the rows come back only if the
+# batch commits, and a crash restores them with the rest of the transaction.
+TAKE_SQL = f"""
+    DELETE FROM ledger_pendingentry
+    WHERE id IN (SELECT id FROM ledger_pendingentry ORDER BY id LIMIT %s)
+    RETURNING {", ".join(f'"{field}"' for field in _PENDING_FIELDS)}
+"""
+STATE_SQL = """
+    SELECT (SELECT max("index") FROM ledger_entry),
+           (SELECT tree_size FROM ledger_checkpoint ORDER BY tree_size DESC LIMIT 1),
+           (SELECT root_hash FROM ledger_checkpoint ORDER BY tree_size DESC LIMIT 1)
+"""
+
+
+def _pending_take(batch_size: int) -> list[dict]:
+    """Return up to BATCH_SIZE pending rows in id order, deleted in this transaction."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(TAKE_SQL, [batch_size])
+            rows = [dict(zip(_PENDING_FIELDS, row, strict=True)) for row in cursor.fetchall()]
+        rows.sort(key=lambda row: row["id"])
+        return rows
+    rows = list(PendingEntry.objects.order_by("id").values(*_PENDING_FIELDS)[:batch_size])
+    if rows:
+        PendingEntry.objects.filter(id__in=[row["id"] for row in rows]).delete()
+    return rows
+
+
 def _sequence_batch(batch_size: int) -> tuple[int, int, bytes]:
-    pending = list(PendingEntry.objects.order_by("id").values(*_PENDING_FIELDS)[:batch_size])
-    last = Entry.objects.order_by("-index").values_list("index", flat=True).first()
+    pending = _pending_take(batch_size)
+    with connection.cursor() as cursor:
+        cursor.execute(STATE_SQL)
+        last, signed_size, signed_root = cursor.fetchone()
     size = 0 if last is None else last + 1
-    latest = Checkpoint.objects.order_by("-tree_size").values_list("tree_size", "root_hash").first()
-    if not pending and latest is not None and latest[0] == size:
-        return 0, size, bytes(latest[1])
+    if not pending and signed_size == size:
+        return 0, size, bytes(signed_root)
     # Also reached with nothing pending when entries outran the last checkpoint: sign them now.
     frontier = frontier_load(size)
     entries, nodes = [], []
@@ -149,8 +178,6 @@ def _sequence_batch(batch_size: int) -> tuple[int, int, bytes]:
         frontier.append(leaf, nodes)
         entries.append((index, row["subject"], data, leaf))
     _insert(entries, nodes)
-    if pending:
-        PendingEntry.objects.filter(id__in=[row["id"] for row in pending]).delete()
     root = frontier.root()
     checkpoint_sign(tree_size=frontier.size, root=root)
     return len(entries), frontier.size, root

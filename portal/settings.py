@@ -61,7 +61,7 @@ ONECARD_LEDGER_ORIGIN = env.str("ONECARD_LEDGER_ORIGIN", default="onecard.exampl
 ONECARD_AUDITOR_GROUP = env.str("ONECARD_AUDITOR_GROUP", default="auditor")
 ONECARD_LEDGER_STAFF_DEFAULT_PURPOSE = env.str("ONECARD_LEDGER_STAFF_DEFAULT_PURPOSE", default="staff-duty")
 # Each web process publishes at most one sequencer trigger per this many seconds (0: one per commit).
-ONECARD_LEDGER_TRIGGER_SECONDS = env.float("ONECARD_LEDGER_TRIGGER_SECONDS", default=0.2)
+ONECARD_LEDGER_TRIGGER_SECONDS = env.float("ONECARD_LEDGER_TRIGGER_SECONDS", default=0.3)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
