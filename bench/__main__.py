@@ -11,7 +11,7 @@ import sys
 import time
 import traceback
 
-from bench.common import ROOT, machine
+from bench.common import ROOT, machine, settle
 
 SUITES = ["import_bench", "ledger_bench", "cards_bench", "http_bench", "services_bench"]
 
@@ -52,6 +52,7 @@ def main(names: list[str]) -> int:
                 continue
             raise
         print(f"-- {name} ...", file=sys.stderr, flush=True)
+        settle()
         started = time.perf_counter()
         try:
             rows.extend(module.run())

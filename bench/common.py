@@ -70,3 +70,15 @@ def manage(*args: str, database_url: str, env: dict | None = None, check: bool =
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=environment, capture_output=True, text=True, check=check
     )
+
+
+def settle() -> None:
+    """Flush what the previous suite wrote (a PostgreSQL CHECKPOINT), so its disk writes don't land in the next."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        return
+    import psycopg
+
+    admin_url = urlunsplit(urlsplit(url)._replace(path="/postgres", scheme="postgresql"))
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute("CHECKPOINT")

@@ -28,14 +28,14 @@ _cursor_names = itertools.count()
 ENTRIES_SQL = {
     "postgresql": """
         SELECT "index", entry_bytes, leaf_hash,
-            position(convert_to('"index":' || "index" || ',', 'UTF8') IN entry_bytes) > 0,
-            position(convert_to('"subject":"' || subject || '"', 'UTF8') IN entry_bytes) > 0
+            position(convert_to('"index":' || "index" || ',', 'UTF8') IN entry_bytes) > 0
+            AND position(convert_to('"subject":"' || subject || '"', 'UTF8') IN entry_bytes) > 0
         FROM ledger_entry WHERE "index" < %s ORDER BY "index"
     """,
     "sqlite": """
         SELECT "index", entry_bytes, leaf_hash,
-            instr(entry_bytes, CAST('"index":' || "index" || ',' AS BLOB)) > 0,
-            instr(entry_bytes, CAST('"subject":"' || subject || '"' AS BLOB)) > 0
+            instr(entry_bytes, CAST('"index":' || "index" || ',' AS BLOB)) > 0
+            AND instr(entry_bytes, CAST('"subject":"' || subject || '"' AS BLOB)) > 0
         FROM ledger_entry WHERE "index" < %s ORDER BY "index"
     """,
 }
@@ -192,38 +192,43 @@ def _verify_streams(checkpoints, target, progress, entries) -> int:
     next_checkpoint = checkpoint[0] if checkpoint is not None else -1
     expected = 0
     block_start, block_nodes = 0, []
+    # One comparison per entry decides whether anything but hashing is due.
+    next_stop = min(CHUNK, next_checkpoint) if next_checkpoint > 0 else CHUNK
+    node_append, hash_pop, hash_append = block_nodes.append, hashes.pop, hashes.append
     # The hot loop is written out (no Frontier.append) because verify must keep
     # pace with a bare scan; it mirrors merkle.Frontier exactly.
-    for index, data, leaf, index_found, subject_found in entries:
+    for index, data, leaf, found in entries:
         if index != expected:
             fail(expected, f"entry {expected} is missing")
         computed = sha256(b"\x00" + data).digest()
-        if computed != leaf:
-            fail(index, f"entry {index}: leaf hash does not match its bytes")
-        if not index_found:
-            fail(index, f"entry {index}: its bytes name another index")
-        if not subject_found:
+        if computed != leaf or not found:
+            if computed != leaf:
+                fail(index, f"entry {index}: leaf hash does not match its bytes")
+            if f'"index":{index},'.encode() not in data:
+                fail(index, f"entry {index}: its bytes name another index")
             fail(index, f"entry {index}: its subject column does not match its bytes")
         # Appending leaf INDEX completes one subtree per trailing 1 bit of INDEX.
         position = index
         while position & 1:
-            computed = sha256(b"\x01" + hashes.pop() + computed).digest()
-            block_nodes.append(computed)
+            computed = sha256(b"\x01" + hash_pop() + computed).digest()
+            node_append(computed)
             position >>= 1
-        hashes.append(computed)
+        hash_append(computed)
         expected = index + 1
-        if not expected % CHUNK:
-            # Subtrees are compared a block at a time, before any checkpoint past the block is trusted.
+        if expected != next_stop:
+            continue
+        # Subtrees are compared a block at a time, before any checkpoint past the block is trusted.
+        if not expected % CHUNK or expected == next_checkpoint:
             check_subtrees(block_start, expected, block_nodes)
-            block_start, block_nodes = expected, []
-            if progress:
-                progress(CHUNK)
+            block_start = expected
+            block_nodes.clear()
+        if not expected % CHUNK and progress:
+            progress(CHUNK)
         if expected == next_checkpoint:
-            if block_start < expected:
-                check_subtrees(block_start, expected, block_nodes)
-                block_start, block_nodes = expected, []
             check_checkpoints(expected)
             next_checkpoint = checkpoint[0] if checkpoint is not None else -1
+        next_block = expected - expected % CHUNK + CHUNK
+        next_stop = min(next_block, next_checkpoint) if next_checkpoint > expected else next_block
     if expected < target:
         fail(expected, f"the log ends at entry {expected - 1} but checkpoint {target} covers more")
     check_subtrees(block_start, expected, block_nodes)
