@@ -107,8 +107,16 @@ def subtree_hashes(subtrees: list[tuple[int, int]]) -> list[bytes]:
         raise LookupError(f"stored subtree {error.args[0]} is missing") from None
 
 
+# The frontier after the last batch this process committed: (size, root, hashes).
+# A frontier is a function of the leaves, as the root is, so when the latest
+# checkpoint still has this size and root the next batch starts from it
+# instead of reading its subtrees back; any other state reads them.
+_last_frontier: tuple[int, bytes, list[bytes]] | None = None
+
+
 def sequence(*, batch_size: int = BATCH_SIZE, wait: bool = True) -> SealResult:
     """Sequence every pending entry in batches, signing a checkpoint after each; return the last state."""
+    global _last_frontier
     sequenced = 0
     while True:
         with transaction.atomic():
@@ -116,7 +124,9 @@ def sequence(*, batch_size: int = BATCH_SIZE, wait: bool = True) -> SealResult:
                 latest = Checkpoint.objects.order_by("-tree_size").first()
                 size, root = (latest.tree_size, bytes(latest.root_hash)) if latest else (0, merkle.EMPTY_ROOT)
                 return SealResult(sequenced, size, root, locked_out=True)
-            count, size, root = _sequence_batch(batch_size)
+            count, size, root, frontier = _sequence_batch(batch_size)
+        if frontier is not None:
+            _last_frontier = (frontier.size, root, list(frontier.hashes))
         sequenced += count
         if count < batch_size:
             return SealResult(sequenced, size, root)
@@ -161,16 +171,20 @@ def _pending_take(batch_size: int) -> list[dict]:
     return rows
 
 
-def _sequence_batch(batch_size: int) -> tuple[int, int, bytes]:
+def _sequence_batch(batch_size: int) -> tuple[int, int, bytes, merkle.Frontier | None]:
     pending = _pending_take(batch_size)
     with connection.cursor() as cursor:
         cursor.execute(STATE_SQL)
         last, signed_size, signed_root = cursor.fetchone()
     size = 0 if last is None else last + 1
     if not pending and signed_size == size:
-        return 0, size, bytes(signed_root)
+        return 0, size, bytes(signed_root), None
     # Also reached with nothing pending when entries outran the last checkpoint: sign them now.
-    frontier = frontier_load(size)
+    known = _last_frontier
+    if known is not None and known[0] == size == signed_size and known[1] == bytes(signed_root):
+        frontier = merkle.Frontier(size, known[2])
+    else:
+        frontier = frontier_load(size)
     entries, nodes = [], []
     for index, row in enumerate(pending, start=size):
         data = entry_bytes(index=index, row=row)
@@ -180,7 +194,7 @@ def _sequence_batch(batch_size: int) -> tuple[int, int, bytes]:
     _insert(entries, nodes)
     root = frontier.root()
     checkpoint_sign(tree_size=frontier.size, root=root)
-    return len(entries), frontier.size, root
+    return len(entries), frontier.size, root, frontier
 
 
 def _insert(entries: list[tuple], nodes: list[tuple]) -> None:

@@ -2,8 +2,10 @@ import base64
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from ledger import merkle, note
+from ledger import merkle, note, sequencer
 from ledger.api import Actor, access_context, record
 from ledger.models import Checkpoint, Entry, Node, PendingEntry
 from ledger.selectors import consistency_proof, inclusion_proof
@@ -102,6 +104,36 @@ def test_a_crash_before_commit_loses_nothing_and_the_next_run_resumes(ledger_con
     assert (Entry.objects.count(), PendingEntry.objects.count()) == (5, 4)
     assert sequence().tree_size == 9
     assert list(Entry.objects.values_list("index", flat=True)) == list(range(9))
+
+
+@pytest.mark.django_db
+def test_the_next_batch_starts_from_the_frontier_this_process_left_without_reading_it_back(ledger_context):
+    _record(5)
+    sequence()
+    _record(6)
+
+    with CaptureQueriesContext(connection) as queries:
+        result = sequence()
+
+    leaves = [bytes(data) for data in Entry.objects.order_by("index").values_list("entry_bytes", flat=True)]
+    assert result.root == brute.mth(leaves)
+    assert not [query for query in queries if query["sql"].startswith("SELECT") and "ledger_node" in query["sql"]]
+
+
+@pytest.mark.django_db
+def test_a_remembered_frontier_that_no_longer_matches_the_log_is_read_again(ledger_context, monkeypatch):
+    _record(5)
+    sequence()
+    _record(3)
+    # As after a restore: this process remembers a tree of the same size with another root.
+    monkeypatch.setattr(sequencer, "_last_frontier", (5, b"\x00" * 32, [b"\x01" * 32, b"\x02" * 32]))
+
+    with CaptureQueriesContext(connection) as queries:
+        result = sequence()
+
+    leaves = [bytes(data) for data in Entry.objects.order_by("index").values_list("entry_bytes", flat=True)]
+    assert result.root == brute.mth(leaves)
+    assert [query for query in queries if query["sql"].startswith("SELECT") and "ledger_node" in query["sql"]]
 
 
 @pytest.mark.django_db
