@@ -146,7 +146,7 @@ def _log(message: str) -> None:
 
 def _wrk(url: str, *, seconds: int, script: Path | None = None, headers: list[str] = ()) -> dict:
     """Run wrk with 32 connections; return requests/s, latency percentiles (ms) and error counts."""
-    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    command = ["wrk", f"-t{min(2, CONNECTIONS)}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     for header in headers:
         command += ["-H", header]
     if script is not None:
