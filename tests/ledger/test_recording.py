@@ -14,7 +14,7 @@ from ledger.api import (
     subject_pseudonym,
     subject_pseudonyms,
 )
-from ledger.models import PendingEntry
+from ledger.models import Entry, PendingEntry
 from tests.factories import ResidentFactory
 
 
@@ -289,3 +289,78 @@ def test_the_broker_gate_admits_one_publisher_per_interval_across_processes(sett
     finally:
         client.delete(key)
         recording._gate_clients.clear()
+
+
+def _committed_objects() -> list[str]:
+    """Return the object of every committed record, pending or sequenced, as another connection sees them."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    other = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with other.cursor() as cursor:
+            cursor.execute(
+                "SELECT object FROM ledger_pendingentry UNION ALL"
+                " SELECT convert_from(entry_bytes, 'UTF8')::jsonb ->> 'object' FROM ledger_entry"
+            )
+            return sorted(row[0] for row in cursor.fetchall())
+    finally:
+        other.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_final_record_commits_with_the_outermost_block_in_one_statement(ledger_context):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the INSERT and COMMIT share a round trip on PostgreSQL only")
+    resident = ResidentFactory()
+    callbacks = []
+
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        transaction.on_commit(lambda: callbacks.append("after commit"))
+        record(action="cards.residents.read", subject=resident, object="resident", final=True)
+
+    assert _committed_objects() == ["resident"]
+    assert callbacks == ["after commit"]
+    inserts = [query["sql"] for query in queries if query["sql"].startswith('INSERT INTO "ledger_pendingentry"')]
+    assert len(inserts) == 1 and inserts[0].endswith("; COMMIT")
+    # The connection is back in autocommit and takes the next transaction as usual.
+    assert connection.get_autocommit() and not connection.in_atomic_block
+    with transaction.atomic():
+        record(action="cards.residents.read", subject=resident, object="again", final=True)
+    assert _committed_objects() == ["again", "resident"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_final_record_that_fails_commits_nothing_of_its_block(ledger_context):
+    from django.db import DataError, connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the INSERT and COMMIT share a round trip on PostgreSQL only")
+    resident = ResidentFactory()
+
+    with pytest.raises(DataError), transaction.atomic():
+        record(action="cards.residents.read", subject=resident, object="written first")
+        # Longer than the column: PostgreSQL refuses the INSERT and never runs the COMMIT sent with it.
+        record(action="cards.residents." + "x" * 200, subject=resident, final=True)
+
+    assert _committed_objects() == []
+    with transaction.atomic():
+        record(action="cards.residents.read", subject=resident, object="after the failure", final=True)
+    assert _committed_objects() == ["after the failure"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_final_record_inside_an_enclosing_block_waits_for_that_block(ledger_context):
+    resident = ResidentFactory()
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        with transaction.atomic():
+            record(action="cards.residents.read", subject=resident, object="resident", final=True)
+        raise RuntimeError("the enclosing block fails after the record")
+
+    assert PendingEntry.objects.count() == 0
+    assert not Entry.objects.exists()
