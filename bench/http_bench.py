@@ -1,6 +1,6 @@
 """HTTP benchmarks on the production shape: gunicorn, a Celery worker and beat, PostgreSQL and Redis, loaded by wrk.
 
-    DATABASE_URL=postgres://… REDIS_URL=redis://… python -m bench.http_bench [--rounds 9] [--seconds 5]
+    DATABASE_URL=postgres://… REDIS_URL=redis://… python -m bench.http_bench [--rounds 15] [--seconds 4]
 
 Rows:
 - api.cards_verify.ledger_on_vs_off: POST /api/v1/cards/verify throughput with the ledger, as a
@@ -195,7 +195,7 @@ def _slices(rounds: int) -> list[list[str]]:
     return [names[number % len(names) :] + names[: number % len(names)] for number in range(rounds)]
 
 
-def run(rounds: int = 9, seconds: int = 5) -> list[dict]:
+def run(rounds: int = 15, seconds: int = 4) -> list[dict]:
     """Start the stack and a server per variant, load them in interleaved slices, and return the rows."""
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed (make bench installs it with apt-get)")
@@ -294,8 +294,8 @@ def run(rounds: int = 9, seconds: int = 5) -> list[dict]:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=9)
-    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--seconds", type=int, default=4)
     arguments = parser.parse_args()
     for result in run(rounds=arguments.rounds, seconds=arguments.seconds):
         print(json.dumps(result))
