@@ -63,7 +63,8 @@ def record(
     FINAL says the caller's outermost transaction ends right after this call,
     with no other query in between. When that transaction is the outermost
     block, the INSERT and the COMMIT then go to PostgreSQL in one round trip;
-    anywhere else FINAL changes nothing.
+    anywhere else FINAL changes nothing. A failed COMMIT is raised from here,
+    so never catch database errors around a final record.
     """
     context = context_get()
     if not settings.ONECARD_LEDGER_RECORDING:
@@ -106,9 +107,8 @@ def _pending_insert(values: dict, *, commit: bool = False) -> int:
     A statement built once per database backend instead of ``objects.create``:
     recording is on every request's path, and the ORM spends longer compiling
     this INSERT than the database spends running it. On PostgreSQL the values
-    go as bound parameters of a statement the connection prepares once (after
-    psycopg's prepare threshold), so neither Python quotes them nor the server
-    parses and plans the INSERT again on every request.
+    go to the server as bound parameters, which psycopg encodes in C instead
+    of quoting thirteen literals in Python.
     """
     connection = transaction.get_connection()
     sql = _pending_insert_sql.get(connection.vendor)
@@ -125,7 +125,7 @@ def _pending_insert(values: dict, *, commit: bool = False) -> int:
         params = [values[field.attname] for field in _PENDING_FIELDS]
         if commit and _outermost_block(connection):
             return _pending_insert_and_commit(connection, sql, params)
-        with _bound_cursor(connection) as cursor:
+        with _psycopg_cursor(connection, "Cursor") as cursor:
             cursor.execute(sql, params)
             return cursor.fetchone()[0]
     params = [field.get_db_prep_save(values[field.attname], connection) for field in _PENDING_FIELDS]
@@ -135,30 +135,42 @@ def _pending_insert(values: dict, *, commit: bool = False) -> int:
 
 
 def _outermost_block(connection) -> bool:
-    """Whether the current block is the outermost atomic one, which commits when it exits."""
-    return len(connection.atomic_blocks) == 1 and connection.commit_on_exit and not connection.needs_rollback
+    """Whether the current block is the outermost atomic one, which commits when it exits.
+
+    A test case's own transaction is never it: committing that would leak the
+    test's data into the next test.
+    """
+    blocks = connection.atomic_blocks
+    return (
+        len(blocks) == 1
+        and connection.commit_on_exit
+        and not connection.needs_rollback
+        and not getattr(blocks[0], "_from_testcase", False)
+    )
 
 
 def _pending_insert_and_commit(connection, sql: str, params: list) -> int:
     """Insert one pending row and commit the outermost transaction in one round trip.
 
-    The INSERT and the COMMIT go as one query string (client-side binding
-    allows several statements). The atomic block's own commit then finds the
-    transaction closed and has nothing to send; its on-commit callbacks run as
-    usual. If the INSERT fails, PostgreSQL never runs the COMMIT, the error is
-    raised here, and the block rolls back as for any other error.
+    The INSERT and the COMMIT go as one query string, on a client-side-binding
+    cursor whatever the site's ``server_side_binding`` (only the simple query
+    protocol allows two statements). The atomic block's own commit then finds
+    the transaction closed and has nothing to send; its on-commit callbacks run
+    as usual. If the INSERT or the COMMIT fails, the error is raised here and
+    the block rolls back as for any other error, so a caller must not catch
+    database errors around a final record.
     """
-    with connection.cursor() as cursor:
+    with _psycopg_cursor(connection, "ClientCursor") as cursor:
         cursor.execute(f"{sql}; COMMIT", params)
         return cursor.fetchone()[0]
 
 
-def _bound_cursor(connection):
-    """Return a server-side-binding cursor on CONNECTION, wrapped as Django wraps its own.
+def _psycopg_cursor(connection, kind: str):
+    """Return a psycopg cursor of class KIND on CONNECTION, wrapped as Django wraps its own.
 
-    Django's PostgreSQL cursors bind on the client unless the whole site opts
-    into server-side binding; the wrapper keeps query logging and execute
-    wrappers (assertNumQueries, the debug toolbar) seeing this statement.
+    The statements here need a given binding whatever the site's cursor
+    factory; the wrapper keeps query logging and execute wrappers
+    (assertNumQueries, the debug toolbar) seeing them.
     """
     import psycopg
 
@@ -166,7 +178,7 @@ def _bound_cursor(connection):
     connection.ensure_connection()
     connection.validate_thread_sharing()
     with connection.wrap_database_errors:
-        cursor = psycopg.Cursor(connection.connection)
+        cursor = getattr(psycopg, kind)(connection.connection)
     if connection.queries_logged:
         return connection.make_debug_cursor(cursor)
     return connection.make_cursor(cursor)
@@ -245,11 +257,6 @@ class TriggerCoalescer:
         self._gate = gate
         self._lock = threading.Lock()
         self._scheduled = False
-
-    @property
-    def scheduled(self) -> bool:
-        """Whether a timer is waiting: its publish starts after anything that commits now."""
-        return self._scheduled
 
     def request(self, delay: float) -> None:
         """Ask for a publish within DELAY seconds."""
@@ -341,9 +348,6 @@ atexit.register(_coalescer.flush)
 
 
 def _trigger_sequencer() -> None:
-    if _coalescer.scheduled:
-        # Every commit under load lands here: answer it without touching Celery's config.
-        return
     from celery import current_app
 
     delay = settings.ONECARD_LEDGER_TRIGGER_SECONDS

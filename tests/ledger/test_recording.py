@@ -353,6 +353,39 @@ def test_a_final_record_that_fails_commits_nothing_of_its_block(ledger_context):
     assert _committed_objects() == ["after the failure"]
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_final_record_commits_in_one_statement_when_the_site_binds_on_the_server(ledger_context, monkeypatch):
+    import psycopg
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the INSERT and COMMIT share a round trip on PostgreSQL only")
+    resident = ResidentFactory()
+    connection.ensure_connection()
+    # As with OPTIONS={"server_side_binding": True}: Django's cursors then use the extended protocol.
+    monkeypatch.setattr(connection.connection, "cursor_factory", psycopg.Cursor)
+
+    with transaction.atomic():
+        record(action="cards.residents.read", subject=resident, object="resident", final=True)
+
+    assert _committed_objects() == ["resident"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_final_record_never_commits_a_test_cases_own_transaction(ledger_context):
+    resident = ResidentFactory()
+    block = transaction.atomic()
+    block._from_testcase = True  # as Django's TestCase marks the transaction of setUpTestData
+
+    with pytest.raises(RuntimeError), block:
+        record(action="cards.residents.read", subject=resident, object="resident", final=True)
+        raise RuntimeError("the test case rolls its transaction back")
+
+    assert PendingEntry.objects.count() == 0
+    assert not Entry.objects.exists()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_final_record_inside_an_enclosing_block_waits_for_that_block(ledger_context):
     resident = ResidentFactory()
