@@ -70,6 +70,15 @@ def record(
     if not settings.ONECARD_LEDGER_RECORDING:
         # Benchmark baseline only: production settings refuse to turn recording off.
         return None
+    values = _access_values(context, action=action, purpose=purpose, object=object, outcome=outcome)
+    values["subject"] = subject_pseudonym(subject)
+    entry = PendingEntry(id=_pending_insert(values, commit=final), **values)
+    _sequence_after_commit()
+    return entry
+
+
+def _access_values(context, *, action: str, purpose: str | None, object: str, outcome: str) -> dict:
+    """Check one access under CONTEXT and return its pending row's values, all but the subject."""
     purpose = purpose or context.purpose
     if purpose is None:
         raise ValueError(f"{action}: no purpose given and the access context has none")
@@ -78,7 +87,7 @@ def record(
         raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
     if action.count(".") < 1:
         raise ValueError(f"action {action!r} must be a dotted name such as 'health.visits.read'")
-    values = {
+    return {
         "time": timezone.now(),
         "actor_type": context.actor.type,
         "actor_id": context.actor.id,
@@ -86,15 +95,11 @@ def record(
         "channel": context.channel,
         "action": action,
         "purpose": purpose,
-        "subject": subject_pseudonym(subject),
         "object": str(object)[:200],
         "outcome": outcome,
         "request_id": context.request_id,
         "case_id": context.case_id or "",
     }
-    entry = PendingEntry(id=_pending_insert(values, commit=final), **values)
-    _sequence_after_commit()
-    return entry
 
 
 _PENDING_FIELDS = [field for field in PendingEntry._meta.concrete_fields if not field.primary_key]
@@ -189,24 +194,7 @@ def record_bulk(*, action: str, subjects, purpose: str | None = None, outcome: s
     context = context_get()
     if not settings.ONECARD_LEDGER_RECORDING:
         return 0
-    purpose = purpose or context.purpose
-    if purpose is None:
-        raise ValueError(f"{action}: no purpose given and the access context has none")
-    purpose_check(purpose)
-    now = timezone.now()
-    shared = {
-        "time": now,
-        "actor_type": context.actor.type,
-        "actor_id": context.actor.id,
-        "role": context.role,
-        "channel": context.channel,
-        "action": action,
-        "purpose": purpose,
-        "object": "",
-        "outcome": outcome,
-        "request_id": context.request_id,
-        "case_id": context.case_id or "",
-    }
+    shared = _access_values(context, action=action, purpose=purpose, object="", outcome=outcome)
     connection = transaction.get_connection()
     if connection.vendor == "postgresql":
         count = _pending_copy(connection, shared, (subject_pseudonym(subject) for subject in subjects))

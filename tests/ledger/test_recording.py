@@ -307,14 +307,21 @@ def _committed_objects() -> list[str]:
         other.close()
 
 
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_a_final_record_commits_with_the_outermost_block_in_one_statement(ledger_context):
+@pytest.fixture
+def final_commit_backend():
+    """Skip unless the database is PostgreSQL, the one backend where a final record commits with its INSERT."""
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     if connection.vendor != "postgresql":
         pytest.skip("the INSERT and COMMIT share a round trip on PostgreSQL only")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_final_record_commits_with_the_outermost_block_in_one_statement(ledger_context, final_commit_backend):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     resident = ResidentFactory()
     callbacks = []
 
@@ -335,11 +342,9 @@ def test_a_final_record_commits_with_the_outermost_block_in_one_statement(ledger
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_final_record_that_fails_commits_nothing_of_its_block(ledger_context):
-    from django.db import DataError, connection
+def test_a_final_record_that_fails_commits_nothing_of_its_block(ledger_context, final_commit_backend):
+    from django.db import DataError
 
-    if connection.vendor != "postgresql":
-        pytest.skip("the INSERT and COMMIT share a round trip on PostgreSQL only")
     resident = ResidentFactory()
 
     with pytest.raises(DataError), transaction.atomic():
@@ -355,12 +360,12 @@ def test_a_final_record_that_fails_commits_nothing_of_its_block(ledger_context):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_final_record_commits_in_one_statement_when_the_site_binds_on_the_server(ledger_context, monkeypatch):
+def test_a_final_record_commits_in_one_statement_when_the_site_binds_on_the_server(
+    ledger_context, final_commit_backend, monkeypatch
+):
     import psycopg
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        pytest.skip("the INSERT and COMMIT share a round trip on PostgreSQL only")
     resident = ResidentFactory()
     connection.ensure_connection()
     # As with OPTIONS={"server_side_binding": True}: Django's cursors then use the extended protocol.
