@@ -269,3 +269,39 @@ def test_a_bad_subtree_before_a_bad_leaf_in_one_block_is_named_first(ledger_cont
 
     assert status == 1
     assert "first bad entry: 7" in out
+
+
+@pytest.mark.django_db
+def test_verify_reads_ahead_across_many_chunks_and_still_names_the_first_bad_subtree(ledger_context, monkeypatch):
+    # Small chunks: the next one is being fetched while subtree blocks are compared on the same connection.
+    from ledger import verification
+
+    monkeypatch.setattr(verification, "CHUNK", 4)
+    _log(45, batch_size=9)
+
+    assert _verify()[0] == 0
+
+    triggers_drop(connection)
+    _sql("UPDATE ledger_node SET hash = %s WHERE key = %s", [b"\x00" * 32, (31 << 6) | 2])
+    status, out = _verify()
+
+    assert status == 1
+    assert "first bad entry: 31" in out
+    assert "a stored subtree ending here does not match" in out
+
+
+@pytest.mark.django_db
+def test_an_entry_whose_bytes_name_another_index_is_caught(ledger_context):
+    _log(6)
+    triggers_drop(connection)
+    # Entry 4's bytes and leaf hash, moved under index 5: each leaf still matches its bytes.
+    _sql(
+        'UPDATE ledger_entry SET entry_bytes = other.entry_bytes, leaf_hash = other.leaf_hash, subject = other.subject'
+        ' FROM ledger_entry AS other WHERE ledger_entry."index" = 5 AND other."index" = 4'
+    )
+
+    status, out = _verify()
+
+    assert status == 1
+    assert "first bad entry: 5" in out
+    assert "its bytes name another index" in out
