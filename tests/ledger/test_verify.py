@@ -296,7 +296,7 @@ def test_an_entry_whose_bytes_name_another_index_is_caught(ledger_context):
     triggers_drop(connection)
     # Entry 4's bytes and leaf hash, moved under index 5: each leaf still matches its bytes.
     _sql(
-        'UPDATE ledger_entry SET entry_bytes = other.entry_bytes, leaf_hash = other.leaf_hash, subject = other.subject'
+        "UPDATE ledger_entry SET entry_bytes = other.entry_bytes, leaf_hash = other.leaf_hash, subject = other.subject"
         ' FROM ledger_entry AS other WHERE ledger_entry."index" = 5 AND other."index" = 4'
     )
 
