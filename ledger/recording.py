@@ -1,12 +1,8 @@
 """Record accesses to resident data into the pending table."""
 
-import atexit
 import functools
 import hashlib
 import hmac
-import logging
-import os
-import threading
 from collections.abc import Callable
 
 from django.conf import settings
@@ -16,8 +12,6 @@ from django.utils import timezone
 from ledger.context import context_get
 from ledger.models import PendingEntry
 from ledger.purposes import purpose_check
-
-logger = logging.getLogger(__name__)
 
 OUTCOMES = ("ok", "denied", "not_found", "invalid", "error")
 
@@ -220,144 +214,31 @@ def _pending_copy(connection, shared: dict, pseudonyms) -> int:
     return count
 
 
-class TriggerCoalescer:
-    """Publish at most one sequencer trigger per DELAY seconds from this process.
+def _sequence_after_commit() -> None:
+    """In the embedded default (Celery eager), sequence inline once the current transaction commits.
 
-    Every commit asks for a trigger; the first request starts a timer and the
-    ones that arrive before it fires ride on it. The flag is cleared before the
-    publish, so any commit that found it set is followed by a publish that
-    starts after that commit, and the task it runs sees the commit's rows. A
-    lost publish (crash, broker down) loses nothing: the rows are in the
-    pending table and the beat sweep sequences them within a second.
-
-    GATE, when given, is asked before each publish and returns how many seconds
-    to wait before asking again (0: publish now). It lets every web process
-    share one publish per interval: a process that is told to wait re-arms its
-    timer, so its commits are still followed by a publish that starts after
-    them, whoever makes it.
+    With a broker, nothing is published from here: beat sweeps the pending
+    table every ONECARD_LEDGER_SWEEP_SECONDS, so a request pays no broker round
+    trip, no timer thread and no publish for its record. Measured side by side
+    under load, a per-process trigger cost about 5 % of cards/verify
+    throughput (docs/performance.md). A stopped beat loses nothing: the rows
+    wait in the pending table and /healthz reports the growing lag.
     """
+    from celery import current_app
 
-    def __init__(
-        self, publish: Callable[[], None], *, timer=threading.Timer, gate: Callable[[], float] | None = None
-    ) -> None:
-        self._publish = publish
-        self._timer = timer
-        self._gate = gate
-        self._lock = threading.Lock()
-        self._scheduled = False
-
-    def request(self, delay: float) -> None:
-        """Ask for a publish within DELAY seconds."""
-        with self._lock:
-            if self._scheduled:
-                return
-            self._scheduled = True
-        timer = self._timer(delay, self.fire)
-        timer.daemon = True
-        timer.start()
-
-    def fire(self) -> None:
-        """Clear the flag, then publish once (or re-arm while the gate is closed)."""
-        with self._lock:
-            self._scheduled = False
-        if self._gate is not None:
-            try:
-                wait = self._gate()
-            except Exception:
-                # The gate only saves work; without it, publish as a lone process would.
-                logger.warning("the sequencer trigger gate is unavailable; publishing", exc_info=True)
-                wait = 0.0
-            if wait > 0:
-                self.request(wait)
-                return
-        try:
-            self._publish()
-        except Exception:
-            logger.warning("could not publish the sequencer trigger; the beat sweep will sequence", exc_info=True)
-
-    def flush(self) -> None:
-        """Publish now if a timer is still waiting (at exit: a daemon timer dies with the process)."""
-        if self._scheduled:
-            with self._lock:
-                self._scheduled = False
-            try:
-                self._publish()
-            except Exception:
-                logger.warning("could not publish the sequencer trigger at exit", exc_info=True)
-
-    def reset(self) -> None:
-        """Forget a timer inherited from a parent process (it does not survive fork)."""
-        self._lock = threading.Lock()
-        self._scheduled = False
+    if not current_app.conf.task_always_eager:
+        return
+    connection = transaction.get_connection()
+    if any(callback is _sequence_now for _, callback, _ in connection.run_on_commit):
+        return
+    # robust=True: the commit stands even if sequencing fails; the rows stay pending.
+    transaction.on_commit(_sequence_now, robust=True)
 
 
-GATE_KEY = "onecard:ledger:sequencer-trigger"
-_gate_clients: dict[str, object] = {}
-
-
-def broker_gate() -> float:
-    """Claim the next trigger publish for every process sharing the Redis broker; return 0 or the seconds to wait.
-
-    ``SET NX PX`` admits one publisher per ONECARD_LEDGER_TRIGGER_SECONDS across
-    all web processes and hosts; the others learn from ``PTTL`` when to ask
-    again. With any other broker every process publishes on its own timer.
-    """
-    url = settings.CELERY_BROKER_URL
-    if not url.startswith(("redis://", "rediss://", "unix://")):
-        return 0.0
-    client = _gate_clients.get(url)
-    if client is None:
-        import redis
-
-        client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
-        _gate_clients[url] = client
-    window_ms = max(1, int(settings.ONECARD_LEDGER_TRIGGER_SECONDS * 1000))
-    key = f"{GATE_KEY}:{settings.ONECARD_LEDGER_ORIGIN}"
-    pipe = client.pipeline(transaction=False)
-    pipe.set(key, b"1", nx=True, px=window_ms)
-    pipe.pttl(key)
-    claimed, remaining_ms = pipe.execute()
-    if claimed or remaining_ms <= 0:
-        # Claimed, or the holder's window ended between the two commands.
-        return 0.0
-    return remaining_ms / 1000
-
-
-def _publish_trigger() -> None:
+def _sequence_now() -> None:
     from ledger.tasks import sequence_pending
 
     sequence_pending.delay()
-
-
-_coalescer = TriggerCoalescer(_publish_trigger, gate=broker_gate)
-os.register_at_fork(after_in_child=_coalescer.reset)
-os.register_at_fork(after_in_child=_gate_clients.clear)
-atexit.register(_coalescer.flush)
-
-
-def _trigger_sequencer() -> None:
-    from celery import current_app
-
-    delay = settings.ONECARD_LEDGER_TRIGGER_SECONDS
-    if delay <= 0 or current_app.conf.task_always_eager:
-        _publish_trigger()
-        return
-    # A publish per commit costs a broker round trip on every request. Each
-    # process asks within DELAY / 2 and the gate lets one publish through per
-    # DELAY for all of them: a commit waits at most 1.5 DELAY for its run.
-    _coalescer.request(delay / 2)
-
-
-def _sequence_after_commit() -> None:
-    """Schedule one sequencer trigger after the current transaction commits.
-
-    robust=True: if the broker is down the commit still stands and the beat
-    sweep sequences the entry later; the access itself is already recorded.
-    """
-    connection = transaction.get_connection()
-    if any(callback is _trigger_sequencer for _, callback, _ in connection.run_on_commit):
-        return
-    transaction.on_commit(_trigger_sequencer, robust=True)
 
 
 def recorded(

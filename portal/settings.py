@@ -60,8 +60,13 @@ ONECARD_LEDGER_SIGNING_KEY = KEYS.secret("ONECARD_LEDGER_SIGNING_KEY")
 ONECARD_LEDGER_ORIGIN = env.str("ONECARD_LEDGER_ORIGIN", default="onecard.example/ledger")
 ONECARD_AUDITOR_GROUP = env.str("ONECARD_AUDITOR_GROUP", default="auditor")
 ONECARD_LEDGER_STAFF_DEFAULT_PURPOSE = env.str("ONECARD_LEDGER_STAFF_DEFAULT_PURPOSE", default="staff-duty")
-# Each web process publishes at most one sequencer trigger per this many seconds (0: one per commit).
-ONECARD_LEDGER_TRIGGER_SECONDS = env.float("ONECARD_LEDGER_TRIGGER_SECONDS", default=0.3)
+# With a broker, beat sweeps the pending table into the log this often: an access is in a
+# signed checkpoint within about this long (docs/ledger.md). Requests publish nothing.
+ONECARD_LEDGER_SWEEP_SECONDS = env.float("ONECARD_LEDGER_SWEEP_SECONDS", default=0.5)
+if not 0 < ONECARD_LEDGER_SWEEP_SECONDS <= 60:
+    raise ImproperlyConfigured(
+        f"ONECARD_LEDGER_SWEEP_SECONDS must be more than 0 and at most 60, not {ONECARD_LEDGER_SWEEP_SECONDS}"
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -160,7 +165,12 @@ CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {}
 CELERY_BEAT_SCHEDULE["cards-expire-daily"] = {"task": "cards.tasks.cards_expire_sweep", "schedule": 24 * 60 * 60}
-CELERY_BEAT_SCHEDULE["ledger-sequence-sweep"] = {"task": "ledger.tasks.sequence_pending", "schedule": 1.0}
+CELERY_BEAT_SCHEDULE["ledger-sequence-sweep"] = {
+    "task": "ledger.tasks.sequence_pending",
+    "schedule": ONECARD_LEDGER_SWEEP_SECONDS,
+    # A sweep that waited behind a long task is dropped, not run late: the next one is due anyway.
+    "options": {"expires": max(2 * ONECARD_LEDGER_SWEEP_SECONDS, 1.0)},
+}
 CELERY_BEAT_SCHEDULE["ledger-verify-hourly"] = {"task": "ledger.tasks.verify_log", "schedule": 3600.0}
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -106,189 +106,50 @@ def test_recorded_decorator_records_each_call(ledger_context):
     assert PendingEntry.objects.get().action == "cards.residents.read"
 
 
-class _ManualTimer:
-    """A timer that fires only when the test says so."""
-
-    started: list["_ManualTimer"] = []
-
-    def __init__(self, delay, function):
-        self.delay, self.function, self.daemon = delay, function, False
-
-    def start(self):
-        _ManualTimer.started.append(self)
-
-
-def test_many_commits_inside_one_interval_publish_one_trigger():
-    from ledger.recording import TriggerCoalescer
-
-    published = []
-    _ManualTimer.started = []
-    coalescer = TriggerCoalescer(lambda: published.append(1), timer=_ManualTimer)
-
-    for _ in range(50):
-        coalescer.request(0.1)
-    _ManualTimer.started[0].function()
-
-    assert len(_ManualTimer.started) == 1
-    assert _ManualTimer.started[0].daemon
-    assert published == [1]
-
-
-def test_a_commit_after_the_flag_clears_gets_its_own_trigger():
-    from ledger.recording import TriggerCoalescer
-
-    published = []
-    _ManualTimer.started = []
-    coalescer = TriggerCoalescer(lambda: published.append(1), timer=_ManualTimer)
-
-    coalescer.request(0.1)
-    _ManualTimer.started[0].function()
-    coalescer.request(0.1)
-    _ManualTimer.started[1].function()
-
-    assert len(_ManualTimer.started) == 2
-    assert published == [1, 1]
-
-
-def test_a_failed_publish_does_not_stop_later_triggers():
-    from ledger.recording import TriggerCoalescer
-
-    calls = []
-
-    def publish():
-        calls.append(1)
-        raise ConnectionError("broker down")
-
-    _ManualTimer.started = []
-    coalescer = TriggerCoalescer(publish, timer=_ManualTimer)
-
-    coalescer.request(0.1)
-    _ManualTimer.started[0].function()
-    coalescer.request(0.1)
-    _ManualTimer.started[1].function()
-
-    assert calls == [1, 1]
-
-
-def test_a_forked_child_does_not_inherit_a_pending_timer():
-    from ledger.recording import TriggerCoalescer
-
-    _ManualTimer.started = []
-    coalescer = TriggerCoalescer(lambda: None, timer=_ManualTimer)
-    coalescer.request(0.1)
-
-    coalescer.reset()
-    coalescer.request(0.1)
-
-    assert len(_ManualTimer.started) == 2
-
-
 @pytest.mark.django_db(transaction=True)
-def test_with_a_broker_commits_are_coalesced_into_one_publish(monkeypatch, settings):
+def test_with_a_broker_a_commit_publishes_nothing_and_leaves_its_rows_for_the_sweep(monkeypatch):
     from celery import current_app
 
-    from ledger import recording
+    from ledger.tasks import sequence_pending
 
-    published = []
-    _ManualTimer.started = []
+    sent = []
     monkeypatch.setitem(current_app.conf, "task_always_eager", False)
-    monkeypatch.setattr(
-        recording, "_coalescer", recording.TriggerCoalescer(lambda: published.append(1), timer=_ManualTimer)
-    )
-    settings.ONECARD_LEDGER_TRIGGER_SECONDS = 0.1
+    monkeypatch.setattr(sequence_pending, "apply_async", lambda *args, **kwargs: sent.append(args))
     resident = ResidentFactory()
 
     with access_context(actor=Actor(type="system", id="t"), role="system", channel="task", purpose="registration"):
-        for _ in range(5):
-            record(action="cards.residents.read", subject=resident)
-    _ManualTimer.started[0].function()
+        for _ in range(3):
+            with transaction.atomic():
+                record(action="cards.residents.read", subject=resident)
 
-    assert PendingEntry.objects.count() == 5
-    assert len(_ManualTimer.started) == 1
-    assert published == [1]
-
-
-def test_a_trigger_still_waiting_at_exit_is_published_by_flush():
-    from ledger.recording import TriggerCoalescer
-
-    published = []
-    _ManualTimer.started = []
-    coalescer = TriggerCoalescer(lambda: published.append(1), timer=_ManualTimer)
-
-    coalescer.flush()
-    coalescer.request(0.1)
-    coalescer.flush()
-
-    assert published == [1]
+    assert sent == []
+    assert PendingEntry.objects.count() == 3
+    assert not Entry.objects.exists()
 
 
-def test_a_closed_gate_re_arms_the_timer_instead_of_publishing():
-    from ledger.recording import TriggerCoalescer
-
-    published, answers = [], [0.05, 0.0]
-    _ManualTimer.started = []
-    coalescer = TriggerCoalescer(lambda: published.append(1), timer=_ManualTimer, gate=lambda: answers.pop(0))
-
-    coalescer.request(0.1)
-    _ManualTimer.started[0].function()
-    assert published == []
-    assert [timer.delay for timer in _ManualTimer.started] == [0.1, 0.05]
-
-    _ManualTimer.started[1].function()
-    assert published == [1]
-
-
-def test_an_unavailable_gate_does_not_stop_the_publish():
-    from ledger.recording import TriggerCoalescer
-
-    def gate():
-        raise ConnectionError("redis down")
-
-    published = []
-    _ManualTimer.started = []
-    coalescer = TriggerCoalescer(lambda: published.append(1), timer=_ManualTimer, gate=gate)
-
-    coalescer.request(0.1)
-    _ManualTimer.started[0].function()
-
-    assert published == [1]
-
-
-def test_the_broker_gate_admits_one_publisher_per_interval_across_processes(settings):
-    import redis
-
+@pytest.mark.django_db(transaction=True)
+def test_when_celery_is_eager_one_commit_sequences_its_records_once(monkeypatch):
     from ledger import recording
 
-    if not settings.REDIS_URL:
-        pytest.skip("REDIS_URL is not set: the gate is shared through a real Redis")
-    settings.CELERY_BROKER_URL = settings.REDIS_URL
-    settings.ONECARD_LEDGER_TRIGGER_SECONDS = 0.5
-    settings.ONECARD_LEDGER_ORIGIN = "gate-test.onecard.example/ledger"
-    recording._gate_clients.clear()
-    key = f"{recording.GATE_KEY}:{settings.ONECARD_LEDGER_ORIGIN}"
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    client.delete(key)
-    try:
-        # Two web processes, each with its own coalescer, share the gate.
-        first, second = [], []
-        _ManualTimer.started = []
-        a = recording.TriggerCoalescer(lambda: first.append(1), timer=_ManualTimer, gate=recording.broker_gate)
-        b = recording.TriggerCoalescer(lambda: second.append(1), timer=_ManualTimer, gate=recording.broker_gate)
+    runs = []
+    monkeypatch.setattr(recording, "_sequence_now", lambda: runs.append(1))
+    resident = ResidentFactory()
 
-        a.request(0.01)
-        b.request(0.01)
-        _ManualTimer.started[0].function()
-        _ManualTimer.started[1].function()
+    context = access_context(actor=Actor(type="system", id="t"), role="system", channel="task", purpose="registration")
+    with context, transaction.atomic():
+        for _ in range(3):
+            record(action="cards.residents.read", subject=resident)
+        assert runs == []
 
-        assert (first, second) == ([1], [])
-        retry = _ManualTimer.started[2]
-        assert 0 < retry.delay <= 0.5
-        client.delete(key)  # the holder's interval is over
-        retry.function()
-        assert second == [1]
-    finally:
-        client.delete(key)
-        recording._gate_clients.clear()
+    assert runs == [1]
+
+
+def test_beat_sweeps_the_pending_table_at_the_configured_interval_and_drops_stale_sweeps(settings):
+    sweep = settings.CELERY_BEAT_SCHEDULE["ledger-sequence-sweep"]
+
+    assert sweep["task"] == "ledger.tasks.sequence_pending"
+    assert sweep["schedule"] == settings.ONECARD_LEDGER_SWEEP_SECONDS
+    assert sweep["options"]["expires"] == max(2 * settings.ONECARD_LEDGER_SWEEP_SECONDS, 1.0)
 
 
 def _committed_objects() -> list[str]:

@@ -33,8 +33,10 @@ def _objects_in_log(database_url: str) -> tuple[int, int]:
 def test_a_worker_killed_mid_sequencing_loses_and_duplicates_nothing(stack_factory):
     stack = stack_factory("kill")
     url = stack.database_url
-    # Let a worker finish what seeding queued (notifications, eligibility checks), so the
+    # Beat sweeps the pending table throughout, as in a deployment. Let a worker finish
+    # what seeding queued (notifications, eligibility checks, their records), so the
     # count below is final before the 50,000 rows arrive.
+    stack.start_beat()
     stack.start_worker()
     seeded = _settled_entry_count(url)
     assert stack.stop("worker") == 0
@@ -56,7 +58,6 @@ def test_a_worker_killed_mid_sequencing_loses_and_duplicates_nothing(stack_facto
     assert at_kill["entries"] <= after_kill["entries"]
 
     stack.start_worker()
-    stack.start_beat()
     final = wait_for(lambda: (counts := ledger_counts(url))["pending"] == 0 and counts, what="the next run", seconds=90)
 
     assert final["entries"] == final["checkpoint"] == final["max_index"] + 1 == total
@@ -68,6 +69,7 @@ def test_a_tampered_entry_is_caught_by_the_scheduled_verify_which_raises_the_ale
     stack = stack_factory("tamper")
     stack.start_web()
     stack.start_worker()
+    stack.start_beat()
     wait_for(lambda: ledger_counts(stack.database_url)["pending"] == 0, what="the seed to be sequenced")
     with psycopg.connect(stack.database_url) as connection:
         connection.execute("ALTER TABLE ledger_entry DISABLE TRIGGER USER")
