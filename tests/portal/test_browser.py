@@ -442,7 +442,7 @@ def test_partner_access_is_sequenced_witnessed_and_verifies_in_the_browser_then_
 
     _resident, card = given_resident_signed_in_by_keyboard(page, live_server)
     partner_verifies_card(live_server, card)
-    sequence()  # what the beat sweep does every second
+    sequence()  # what the beat sweep does twice a second
     witness_cosigns_over_http(live_server, tmp_path, "witness.test/riverside-audit")
 
     page.goto(f"{live_server.url}/me/access/")

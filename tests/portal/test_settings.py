@@ -102,9 +102,9 @@ def test_without_redis_sessions_stay_in_the_database_only():
     assert _session_engine({"DJANGO_DEBUG": "1"}) == "django.contrib.sessions.backends.db"
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "120"])
+@pytest.mark.parametrize("value", ["0", "-1", "30"])
 def test_a_sweep_interval_out_of_range_is_refused_by_name(value):
     result = run_check({"ONECARD_LEDGER_SWEEP_SECONDS": value})
 
     assert result.returncode != 0
-    assert "ONECARD_LEDGER_SWEEP_SECONDS must be more than 0 and at most 60" in result.stderr
+    assert "ONECARD_LEDGER_SWEEP_SECONDS must be more than 0 and at most 10" in result.stderr
