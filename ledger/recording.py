@@ -51,8 +51,8 @@ def record(
     object: str = "",
     outcome: str = "ok",
     final: bool = False,
-) -> PendingEntry | None:
-    """Record one access to SUBJECT's data under the current access context.
+) -> int | None:
+    """Record one access to SUBJECT's data under the current access context; return its pending row's id.
 
     FINAL says the caller's outermost transaction ends right after this call,
     with no other query in between. When that transaction is the outermost
@@ -66,9 +66,11 @@ def record(
         return None
     values = _access_values(context, action=action, purpose=purpose, object=object, outcome=outcome)
     values["subject"] = subject_pseudonym(subject)
-    entry = PendingEntry(id=_pending_insert(values, commit=final), **values)
+    # The id, not a model instance: no caller reads the row back, and building
+    # one costs more than the HMAC on every request's path.
+    pending_id = _pending_insert(values, commit=final)
     _sequence_after_commit()
-    return entry
+    return pending_id
 
 
 def _access_values(context, *, action: str, purpose: str | None, object: str, outcome: str) -> dict:

@@ -149,7 +149,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="")
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "services.core.cache.RedisCache", "LOCATION": REDIS_URL}}
     # Every signed-in page reads the session: from Redis, not PostgreSQL. Writes and logout still go
     # to both, and a Redis outage falls back to the database. Not with locmem: one process's logout
     # would not reach another's cache.

@@ -32,10 +32,10 @@ def test_record_outside_a_context_raises():
 def test_record_writes_one_pending_row_with_the_context(ledger_context):
     resident = ResidentFactory()
 
-    entry = record(action="cards.residents.read", subject=resident, object="resident")
+    pending_id = record(action="cards.residents.read", subject=resident, object="resident")
 
     row = PendingEntry.objects.get()
-    assert row.pk == entry.pk
+    assert row.pk == pending_id
     assert (row.actor_type, row.actor_id, row.role, row.channel) == ("staff", "test-registrar", "registrar", "command")
     assert (row.action, row.purpose, row.outcome) == ("cards.residents.read", "registration", "ok")
     assert row.request_id == ledger_context.request_id
