@@ -22,6 +22,8 @@ local interval = tonumber(ARGV[1])
 local period = tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1])) or now
 if tat < now then tat = now end
+-- A limit whose period was shortened must not carry the old period's backlog.
+if tat > now + period then tat = now + period end
 local next_tat = tat + interval
 local wait = next_tat - period - now
 if wait > 0 then return tostring(wait) end

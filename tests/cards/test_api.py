@@ -77,9 +77,7 @@ def test_verify_answers_a_503_problem_and_records_nothing_when_redis_is_unreacha
     _agency, client = pharmacy
     card = CardFactory()
     # Nothing listens on port 1: the throttle's cache read fails to connect.
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
-    }
+    settings.CACHES = {"default": {"BACKEND": "services.core.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
 
     response = client.post("/api/v1/cards/verify", {"token": static_token(card)}, format="json")
 

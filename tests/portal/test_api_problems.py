@@ -212,7 +212,7 @@ def test_throttling_on_redis_answers_429_with_retry_after(settings):
     response = client.get("/api/v1/agency")
     assert problem_type(response) == "rate-limited"
     assert 1 <= int(response["Retry-After"]) <= 60
-    cache.delete(f"throttle_agency_agency:{agency.code}")
+    cache.delete(f"ratelimit_agency_agency:{agency.code}")
 
 
 @pytest.mark.django_db

@@ -23,6 +23,9 @@ class AgencyRateThrottle(SimpleRateThrottle):
     """
 
     scope = "agency"
+    # Not DRF's "throttle_…" keys: those hold a pickled list of times, which an
+    # older process (a rolling deploy, a rollback) would fail to read from here.
+    cache_format = "ratelimit_%(scope)s_%(ident)s"
 
     def allow_request(self, request, view) -> bool:
         principal = request.user
@@ -32,6 +35,10 @@ class AgencyRateThrottle(SimpleRateThrottle):
         if self.rate is None:
             return True
         self.key = self.get_cache_key(request, view)
+        if self.num_requests <= 0:
+            # "0/min" stops an agency altogether.
+            self._wait = float(self.duration)
+            return False
         interval = self.duration / self.num_requests
         backend = caches[DEFAULT_CACHE_ALIAS]
         if isinstance(backend, RedisCache):
@@ -53,10 +60,16 @@ class AgencyRateThrottle(SimpleRateThrottle):
 
 
 def _rate_take_local(backend, key: str, *, interval: float, period: float) -> float:
-    """The same GCRA step on any other cache: atomic within this process only (local memory in the embedded default)."""
+    """The same GCRA step for the embedded default's local-memory cache.
+
+    Atomic within one process only, which is all local memory is shared by;
+    production settings use services.core.cache.RedisCache.
+    """
     with _local_lock:
         now = time.time()
-        arrival = max(backend.get(key) or now, now) + interval
+        stored = backend.get(key)
+        due = stored if isinstance(stored, float) else now
+        arrival = min(max(due, now), now + period) + interval
         wait = arrival - period - now
         if wait > 0:
             return wait

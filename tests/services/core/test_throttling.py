@@ -6,9 +6,12 @@ import uuid
 import pytest
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.locmem import LocMemCache
+from rest_framework.test import APIClient
 
 from services.core.api.throttling import _rate_take_local
 from services.core.cache import RedisCache
+from tests.factories.core import agency_with_key
+from tests.portal.test_api_gateway import PURPOSE
 
 
 @pytest.fixture
@@ -78,3 +81,34 @@ def test_local_limit_has_the_same_rule():
 
     assert waits[:3] == [0.0, 0.0, 0.0]
     assert 19.0 < waits[3] <= 20.0
+
+
+def test_a_shortened_period_does_not_carry_the_old_backlog(redis_cache):
+    key = _key()
+    # A day's worth at 10,000/day, then the agency's limit becomes 600/min.
+    for _ in range(50):
+        redis_cache.rate_take(key, interval=86400 / 10_000, period=86400.0)
+
+    wait = redis_cache.rate_take(key, interval=0.1, period=60.0)
+
+    assert wait <= 0.1
+    redis_cache.delete(key)
+
+
+def test_the_local_limit_ignores_a_value_it_did_not_write():
+    backend = LocMemCache(f"throttle-{uuid.uuid4().hex}", {})
+    key = _key()
+    backend.set(key, [1.0, 2.0])
+
+    assert _rate_take_local(backend, key, interval=20.0, period=60.0) == 0.0
+
+
+@pytest.mark.django_db
+def test_a_zero_rate_refuses_every_request():
+    agency, key = agency_with_key(purposes=[PURPOSE], code=f"z-{uuid.uuid4().hex[:8]}", throttle_rate="0/min")
+    client = APIClient(HTTP_AUTHORIZATION=f"Bearer {key}", HTTP_X_PURPOSE=PURPOSE)
+
+    response = client.get("/api/v1/agency")
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == "60"
