@@ -12,9 +12,9 @@ Rows:
 - portal.dashboard.p99_ms: GET /me/ for a signed-in resident under 32 connections.
 
 The three variants are three gunicorn servers running side by side on one
-database, one Celery worker and one beat. wrk loads them in short slices, in a
-rotating order (on, off, easy-audit; off, easy-audit, on; …), so the drift of a
-shared machine hits them alike. After each slice with the ledger on, the next
+database, one Celery worker and one beat. wrk loads them in short slices, in an
+order balanced both for position in the round and for which variant went just
+before (see _slices), so the drift of a shared machine hits them alike. After each slice with the ledger on, the next
 slice waits until the worker has sequenced what it recorded, so no variant is
 measured while the sequencer works for another. Each ratio is the median over
 rounds of the ratio within a round; value and baseline are the median
@@ -194,9 +194,22 @@ def _sequenced(database_url: str, timeout: float = 60) -> None:
 
 
 def _slices(rounds: int) -> list[list[str]]:
-    """Return the variant order of each round: rotated, so each variant goes first, second and last alike."""
+    """Return the variant order of each round, balanced for position and for which variant goes before which.
+
+    Each block of six rounds runs the three rotations of one cycle (on, off,
+    easy-audit), then the three of the reverse cycle. In each block every
+    variant is first, second and last twice. Every variant also directly
+    follows each other variant three times, counting across round boundaries.
+    A slice's writes are still landing on disk during the next slice, so the
+    variant that runs after a writing variant pays for some of its writes. Plain
+    rotation put the ledger after easy-audit twice as often as easy-audit
+    after the ledger, and put easy-audit after recording off twice as often
+    as the ledger (docs/performance.md).
+    """
     names = list(VARIANTS)
-    return [names[number % len(names) :] + names[: number % len(names)] for number in range(rounds)]
+    cycles = (names, [names[0], *reversed(names[1:])])
+    block = [cycle[shift:] + cycle[:shift] for cycle in cycles for shift in range(len(names))]
+    return [block[number % len(block)] for number in range(rounds)]
 
 
 def run(rounds: int = 24, seconds: int = 3) -> list[dict]:
