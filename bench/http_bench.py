@@ -14,13 +14,17 @@ Rows:
 The three variants are three gunicorn servers running side by side on one
 database, one Celery worker and one beat. wrk loads them in short slices, in an
 order balanced both for position in the round and for which variant went just
-before (see _slices), so the drift of a shared machine hits them alike. After each slice with the ledger on, the next
-slice waits until the worker has sequenced what it recorded, so no variant is
-measured while the sequencer works for another. Each ratio is the median over
-rounds of the ratio within a round; value and baseline are the median
-throughputs. The dashboard figure is the median p99 of five slices. It makes
-its own database (onecard_bench_http, next to the one in DATABASE_URL) and
-drops it afterwards.
+before (see _slices), so the drift of a shared machine hits them alike. No
+slice starts under the tail of the one before:
+- every slice waits until the previous slice's server has served what was
+  still queued on its socket when wrk stopped (up to 27 requests, about a
+  tenth of a second of both cores);
+- after a slice with the ledger on, the next waits until the worker has
+  sequenced what it recorded.
+Each ratio is the median over rounds of the ratio within a round; value and
+baseline are the median throughputs. The dashboard figure is the median p99 of
+five slices. It makes its own database (onecard_bench_http, next to the one in
+DATABASE_URL) and drops it afterwards.
 """
 
 import argparse
@@ -263,10 +267,14 @@ def run(rounds: int = 24, seconds: int = 3) -> list[dict]:
                 result = _wrk(servers[name] + "/api/v1/cards/verify", seconds=seconds, script=script)
                 if result["non_2xx"]:
                     raise RuntimeError(f"{name}: {result['non_2xx']} non-2xx answers under load")
+                drain = stack.wait_idle(f"web-{name}")
                 if name == "on":
                     _sequenced(url)
                 throughput[name].append(result["rps"])
-                _log(f"round {number}/{rounds} {name:<10} {result['rps']:8.0f} req/s  p99 {result['p99_ms']:.1f} ms")
+                _log(
+                    f"round {number}/{rounds} {name:<10} {result['rps']:8.0f} req/s  p99 {result['p99_ms']:.1f} ms"
+                    f"  drained in {drain:.2f} s"
+                )
 
         import psycopg
 

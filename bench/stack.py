@@ -210,6 +210,32 @@ class Stack:
             self._logs.pop(name).close()
         return status
 
+    def cpu_seconds(self, name: str) -> float:
+        """Return the CPU time that process NAME and its direct children have used so far (Linux /proc)."""
+        pid = self.processes[name].pid
+        total = 0.0
+        for member in (pid, *_children(pid)):
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        return total
+
+    def wait_idle(self, name: str, *, quiet: float = 0.1, timeout: float = 10) -> float:
+        """Wait until process NAME and its children use no CPU for QUIET seconds; return the seconds waited.
+
+        A load generator's end does not end the server's work: a sync gunicorn
+        still serves the requests already queued on its socket.
+        """
+        started = time.monotonic()
+        used = self.cpu_seconds(name)
+        while time.monotonic() - started < timeout:
+            time.sleep(quiet)
+            now = self.cpu_seconds(name)
+            if now == used:
+                break
+            used = now
+        return time.monotonic() - started
+
     def close(self) -> dict[str, int]:
         """Stop every process still running; return their exit statuses."""
         statuses = {name: self.stop(name) for name in list(self.processes)}
@@ -224,6 +250,9 @@ class Stack:
             with contextlib.suppress(Exception):
                 self.kill(name)
         self._directory.cleanup()
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _children(pid: int) -> list[int]:
