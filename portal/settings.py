@@ -174,6 +174,10 @@ CELERY_BEAT_SCHEDULE["ledger-sequence-sweep"] = {
     "options": {"expires": max(20 * ONECARD_LEDGER_SWEEP_SECONDS, 10.0)},
 }
 CELERY_BEAT_SCHEDULE["ledger-verify-hourly"] = {"task": "ledger.tasks.verify_log", "schedule": 3600.0}
+CELERY_BEAT_SCHEDULE["idempotency-keys-purge"] = {
+    "task": "services.core.tasks.idempotency_keys_purge",
+    "schedule": 3600.0,
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -242,6 +246,17 @@ REST_FRAMEWORK |= {
     "DEFAULT_SCHEMA_CLASS": "services.core.api.schema.GatewayAutoSchema",
     "PAGE_SIZE": 50,
 }
+# Idempotency-Key (docs/api.md): how long a key's first response is replayed, and how long an
+# unfinished claim (its process died mid-request) holds the key. Both longer than GUNICORN_TIMEOUT.
+ONECARD_IDEMPOTENCY_KEY_HOURS = env.float("ONECARD_IDEMPOTENCY_KEY_HOURS", default=24.0)
+ONECARD_IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS = env.float("ONECARD_IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS", default=300.0)
+if not ONECARD_IDEMPOTENCY_KEY_HOURS > 0 or not 0 < ONECARD_IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS <= (
+    ONECARD_IDEMPOTENCY_KEY_HOURS * 3600
+):
+    raise ImproperlyConfigured(
+        "ONECARD_IDEMPOTENCY_KEY_HOURS must be more than 0, and ONECARD_IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS"
+        " more than 0 and at most that many hours"
+    )
 SPECTACULAR_SETTINGS = {
     "TITLE": "OneCard partner API",
     "DESCRIPTION": "Purpose-bound, consented access for partner agencies. Integration guide: docs/api.md.",

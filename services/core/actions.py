@@ -2,7 +2,9 @@
 
 import datetime
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from cards.models import Resident
@@ -127,22 +129,60 @@ def idempotent_request_claim(
 ) -> tuple[IdempotentRequest, bool]:
     """Claim KEY for this request; return (record, True) when first, or the finished record to replay.
 
-    Raises IdempotencyKeyReused when KEY came with another request, and
-    IdempotencyKeyInFlight when the first request has not finished.
+    A key is remembered for ONECARD_IDEMPOTENCY_KEY_HOURS, and a claim whose
+    request never finished (its process died) for
+    ONECARD_IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS; past those the key is free
+    again, whether or not the purge has run. Raises IdempotencyKeyReused when
+    KEY came with another request, and IdempotencyKeyInFlight when the first
+    request has not finished.
     """
-    try:
-        with transaction.atomic():
-            claimed = IdempotentRequest.objects.create(
-                agency=agency, key=key, method=method, path=path, fingerprint=fingerprint
-            )
-        return claimed, True
-    except IntegrityError:
-        earlier = IdempotentRequest.objects.get(agency=agency, key=key)
-    if (earlier.method, earlier.path, earlier.fingerprint) != (method, path, fingerprint):
-        raise IdempotencyKeyReused("this Idempotency-Key was first used with a different request")
-    if earlier.status_code is None:
-        raise IdempotencyKeyInFlight("the first request with this Idempotency-Key is still being processed")
-    return earlier, False
+    for _ in range(3):
+        try:
+            with transaction.atomic():
+                claimed = IdempotentRequest.objects.create(
+                    agency=agency, key=key, method=method, path=path, fingerprint=fingerprint
+                )
+            return claimed, True
+        except IntegrityError:
+            earlier = IdempotentRequest.objects.filter(agency=agency, key=key).first()
+        if earlier is None:
+            continue  # purged between the two queries: claim it again
+        if _idempotency_expired(earlier, now=timezone.now()):
+            # A concurrent claimer may delete it first; its fresh claim then stops this one.
+            IdempotentRequest.objects.filter(pk=earlier.pk).delete()
+            continue
+        if (earlier.method, earlier.path, earlier.fingerprint) != (method, path, fingerprint):
+            raise IdempotencyKeyReused("this Idempotency-Key was first used with a different request")
+        if earlier.status_code is None:
+            raise IdempotencyKeyInFlight("the first request with this Idempotency-Key is still being processed")
+        return earlier, False
+    raise IdempotencyKeyInFlight("the first request with this Idempotency-Key is still being processed")
+
+
+def _idempotency_cutoffs(now: datetime.datetime) -> tuple[datetime.datetime, datetime.datetime]:
+    """Return (kept since, unfinished claims kept since) at NOW."""
+    return (
+        now - datetime.timedelta(hours=settings.ONECARD_IDEMPOTENCY_KEY_HOURS),
+        now - datetime.timedelta(seconds=settings.ONECARD_IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS),
+    )
+
+
+def _idempotency_expired(record: IdempotentRequest, *, now: datetime.datetime) -> bool:
+    kept_since, claims_kept_since = _idempotency_cutoffs(now)
+    return record.created_at < kept_since or (record.status_code is None and record.created_at < claims_kept_since)
+
+
+def idempotent_requests_purge(*, now: datetime.datetime | None = None) -> int:
+    """Delete stored responses past their retention and claims whose request never finished; return how many.
+
+    The stored body of a response can hold a resident's data, so it is kept
+    no longer than a retry needs it.
+    """
+    kept_since, claims_kept_since = _idempotency_cutoffs(now or timezone.now())
+    deleted, _ = IdempotentRequest.objects.filter(
+        Q(created_at__lt=kept_since) | Q(status_code__isnull=True, created_at__lt=claims_kept_since)
+    ).delete()
+    return deleted
 
 
 def idempotent_request_complete(

@@ -1,9 +1,12 @@
 """Every error under /api/ is problem+json with a stable type; idempotency, throttling and pagination."""
 
+import datetime
 import uuid
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from ledger.models import PendingEntry
@@ -226,3 +229,26 @@ def test_throttling_is_per_agency(settings):
     other = APIClient().get("/api/v1/agency", HTTP_AUTHORIZATION=f"Bearer {second_key}", **headers)
 
     assert (refused.status_code, other.status_code) == (429, 200)
+
+
+@pytest.mark.django_db
+def test_a_key_whose_first_request_died_is_free_again_after_the_claim_timeout(bank):
+    from services.core.api.base import _fingerprint
+
+    body = verify_body(bank["resident"])
+    stuck = IdempotentRequest.objects.create(
+        agency=bank["agency"],
+        key="k-4",
+        method="POST",
+        path="/api/v1/residents/verify",
+        fingerprint=_fingerprint(APIClient()._encode_data(body, format="json")[0]),
+    )
+    timeout = datetime.timedelta(seconds=settings.ONECARD_IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS + 1)
+    IdempotentRequest.objects.filter(pk=stuck.pk).update(created_at=timezone.now() - timeout)
+
+    response = bank["client"].post("/api/v1/residents/verify", body, format="json", HTTP_IDEMPOTENCY_KEY="k-4")
+
+    assert response.status_code == 200
+    assert "Idempotent-Replayed" not in response
+    assert PendingEntry.objects.filter(action="services.residents.verify").count() == 1
+    assert IdempotentRequest.objects.get(agency=bank["agency"], key="k-4").status_code == 200
