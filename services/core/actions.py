@@ -147,9 +147,9 @@ def idempotent_request_claim(
             earlier = IdempotentRequest.objects.filter(agency=agency, key=key).first()
         if earlier is None:
             continue  # purged between the two queries: claim it again
-        if _idempotency_expired(earlier, now=timezone.now()):
-            # A concurrent claimer may delete it first; its fresh claim then stops this one.
-            IdempotentRequest.objects.filter(pk=earlier.pk).delete()
+        # Free the key if this record has expired. A concurrent claimer may delete it
+        # first; its fresh claim then stops this one on the next pass.
+        if IdempotentRequest.objects.filter(_idempotency_expired(timezone.now()), pk=earlier.pk).delete()[0]:
             continue
         if (earlier.method, earlier.path, earlier.fingerprint) != (method, path, fingerprint):
             raise IdempotencyKeyReused("this Idempotency-Key was first used with a different request")
@@ -159,17 +159,11 @@ def idempotent_request_claim(
     raise IdempotencyKeyInFlight("the first request with this Idempotency-Key is still being processed")
 
 
-def _idempotency_cutoffs(now: datetime.datetime) -> tuple[datetime.datetime, datetime.datetime]:
-    """Return (kept since, unfinished claims kept since) at NOW."""
-    return (
-        now - datetime.timedelta(hours=settings.ONECARD_IDEMPOTENCY_KEY_HOURS),
-        now - datetime.timedelta(seconds=settings.ONECARD_IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS),
-    )
-
-
-def _idempotency_expired(record: IdempotentRequest, *, now: datetime.datetime) -> bool:
-    kept_since, claims_kept_since = _idempotency_cutoffs(now)
-    return record.created_at < kept_since or (record.status_code is None and record.created_at < claims_kept_since)
+def _idempotency_expired(now: datetime.datetime) -> Q:
+    """Match the records past their retention at NOW, and the claims whose request never finished."""
+    kept_since = now - datetime.timedelta(hours=settings.ONECARD_IDEMPOTENCY_KEY_HOURS)
+    claims_kept_since = now - datetime.timedelta(seconds=settings.ONECARD_IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS)
+    return Q(created_at__lt=kept_since) | Q(status_code__isnull=True, created_at__lt=claims_kept_since)
 
 
 def idempotent_requests_purge(*, now: datetime.datetime | None = None) -> int:
@@ -178,10 +172,7 @@ def idempotent_requests_purge(*, now: datetime.datetime | None = None) -> int:
     The stored body of a response can hold a resident's data, so it is kept
     no longer than a retry needs it.
     """
-    kept_since, claims_kept_since = _idempotency_cutoffs(now or timezone.now())
-    deleted, _ = IdempotentRequest.objects.filter(
-        Q(created_at__lt=kept_since) | Q(status_code__isnull=True, created_at__lt=claims_kept_since)
-    ).delete()
+    deleted, _ = IdempotentRequest.objects.filter(_idempotency_expired(now or timezone.now())).delete()
     return deleted
 
 
