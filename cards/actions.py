@@ -19,12 +19,14 @@ from cards.errors import (
     CardReasonInvalid,
     CardTransitionRefused,
     ImportRejected,
+    PhotoTransitionRefused,
     ResidentAlreadyRegistered,
     ResidentInvalid,
     SigningKeyUnknown,
 )
-from cards.models import Card, CardPayment, CardRedemption, CardSigningKey, Resident
+from cards.models import Card, CardPayment, CardRedemption, CardSigningKey, Resident, ResidentPhoto
 from cards.numbers import card_number_generate
+from cards.photos import photo_clean, photo_encrypt
 from cards.reasons import CardReason
 from cards.tools import onecard_card_verify as offline
 from cards.validation import resident_fields_clean
@@ -484,3 +486,88 @@ def card_payment_credit(
     payment.save()
     record(action="cards.payments.credit", subject=card.resident, object=f"{card.ledger_object} {reference}")
     return payment, True
+
+
+# Card photos. Lock order: the resident row, then the resident's photo rows (cards/lock_objects.py).
+_PHOTO_PURPOSE = "registration"
+
+
+def _photo_record(*, action: str, photo: ResidentPhoto, detail: str = "") -> None:
+    purpose = None if context_get().purpose else _PHOTO_PURPOSE
+    record(action=action, subject=photo.resident, purpose=purpose, object=f"{photo.ledger_object} {detail}".strip())
+
+
+def _photo_create(*, resident: Resident, data: bytes, status: str, source: str) -> ResidentPhoto:
+    # Checked and re-encoded before any lock: a bad upload costs no row lock.
+    jpeg = photo_clean(data)
+    lock_objects.resident_lock(resident_id=resident.pk)
+    photos = lock_objects.photos_of_resident_lock(resident_id=resident.pk)
+    now = timezone.now()
+    for old in photos:
+        # A caseworker's photo replaces the approved one; a resident's submission, their earlier one still waiting.
+        if old.status == status:
+            old.status = ResidentPhoto.Status.SUPERSEDED
+            old.decided_at = now
+            old.save(update_fields=["status", "decided_at"])
+    photo = ResidentPhoto(
+        resident=resident,
+        status=status,
+        source=source,
+        jpeg_ciphertext=photo_encrypt(jpeg, resident_id=resident.pk),
+        decided_at=now if status == ResidentPhoto.Status.APPROVED else None,
+    )
+    photo.full_clean(exclude=["jpeg_ciphertext"])
+    photo.save()
+    return photo
+
+
+@transaction.atomic
+def resident_photo_set(*, resident: Resident, data: bytes) -> ResidentPhoto:
+    """Check, re-encode and store a caseworker's upload as the resident's approved card photo."""
+    photo = _photo_create(
+        resident=resident, data=data, status=ResidentPhoto.Status.APPROVED, source=ResidentPhoto.Source.CASEWORKER
+    )
+    _photo_record(action="cards.photos.update", photo=photo, detail="caseworker")
+    return photo
+
+
+@transaction.atomic
+def resident_photo_submit(*, resident: Resident, data: bytes) -> ResidentPhoto:
+    """Check, re-encode and store the resident's own photo, to wait for a caseworker's approval."""
+    photo = _photo_create(
+        resident=resident, data=data, status=ResidentPhoto.Status.PENDING, source=ResidentPhoto.Source.RESIDENT
+    )
+    _photo_record(action="cards.photos.submit", photo=photo)
+    return photo
+
+
+def _photo_decide(*, photo: ResidentPhoto, status: str, action: str) -> ResidentPhoto:
+    lock_objects.resident_lock(resident_id=photo.resident_id)
+    photos = lock_objects.photos_of_resident_lock(resident_id=photo.resident_id)
+    current = next((row for row in photos if row.pk == photo.pk), None)
+    if current is None or current.status != ResidentPhoto.Status.PENDING:
+        raise PhotoTransitionRefused(f"photo {photo.pk} is not waiting for a decision")
+    now = timezone.now()
+    if status == ResidentPhoto.Status.APPROVED:
+        for old in photos:
+            if old.status == ResidentPhoto.Status.APPROVED:
+                old.status = ResidentPhoto.Status.SUPERSEDED
+                old.save(update_fields=["status"])
+    current.status = status
+    current.decided_at = now
+    current.save(update_fields=["status", "decided_at"])
+    current.resident = photo.resident
+    _photo_record(action=action, photo=current)
+    return current
+
+
+@transaction.atomic
+def resident_photo_approve(*, photo: ResidentPhoto) -> ResidentPhoto:
+    """Approve the resident's submitted photo: it becomes the one printed and shown."""
+    return _photo_decide(photo=photo, status=ResidentPhoto.Status.APPROVED, action="cards.photos.approve")
+
+
+@transaction.atomic
+def resident_photo_reject(*, photo: ResidentPhoto) -> ResidentPhoto:
+    """Reject the resident's submitted photo; the approved one, if any, stays."""
+    return _photo_decide(photo=photo, status=ResidentPhoto.Status.REJECTED, action="cards.photos.reject")
