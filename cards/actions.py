@@ -11,13 +11,14 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from cards import lock_objects, signing
+from cards import credentials, lock_objects, signing
 from cards.crypto import national_id_lookup_hash
 from cards.errors import (
     ActivationCodeInvalid,
     CardAlreadyIssued,
     CardReasonInvalid,
     CardTransitionRefused,
+    HolderKeyInvalid,
     ImportRejected,
     PhotoTransitionRefused,
     ResidentAlreadyRegistered,
@@ -571,3 +572,75 @@ def resident_photo_approve(*, photo: ResidentPhoto) -> ResidentPhoto:
 def resident_photo_reject(*, photo: ResidentPhoto) -> ResidentPhoto:
     """Reject the resident's submitted photo; the approved one, if any, stays."""
     return _photo_decide(photo=photo, status=ResidentPhoto.Status.REJECTED, action="cards.photos.reject")
+
+
+# Standard credentials: SD-JWT VC (RFC 9901, draft-ietf-oauth-sd-jwt-vc).
+def card_credential_sd_jwt_issue(*, card: Card, insured: bool, holder_jwk: dict | None = None) -> str:
+    """Sign an SD-JWT VC of an active card with every disclosure, bound to HOLDER_JWK when a wallet gave one."""
+    from cards.selectors import resident_photo_jpeg
+
+    if card.status != S.ACTIVE:
+        raise CardTransitionRefused(verb="given a credential", status=card.status)
+    if holder_jwk is not None:
+        try:
+            holder_jwk = credentials.holder_jwk_clean(holder_jwk)
+        except offline.CredentialRefused:
+            raise HolderKeyInvalid("the wallet key must be a public Ed25519 (OKP) or P-256 (EC) JWK") from None
+    now = timezone.now()
+    portrait = resident_photo_jpeg(resident=card.resident, shown_to="credential")
+    claims = credentials.card_claims(card=card, insured=insured, portrait=portrait, today=timezone.localdate(now))
+    token, _ = credentials.sd_jwt_vc_build(card=card, claims=claims, holder_jwk=holder_jwk, now=now)
+    bound = "bound" if holder_jwk is not None else "unbound"
+    record(action="cards.credentials.sd_jwt.issue", subject=card.resident, object=f"{card.ledger_object} {bound}")
+    return token
+
+
+@dataclass(frozen=True)
+class PresentationVerification:
+    valid: bool
+    format: str
+    status: str | None
+    reason: str | None
+    claims: dict | None
+    holder_bound: bool | None
+
+
+@transaction.atomic
+def card_presentation_verify(
+    *, presentation: str, aud: str | None = None, nonce: str | None = None
+) -> PresentationVerification:
+    """Verify an SD-JWT VC presentation online: signature, disclosures, key binding, and the card's status now."""
+    verdict = offline.sd_jwt_vc_verify(
+        presentation,
+        keys=signing.verification_keys(),
+        status_list=None,
+        issuer=credentials.issuer_url(),
+        aud=aud,
+        nonce=nonce,
+    )
+    if verdict.claims is None:
+        _verification_record(subject=UNRESOLVED_SUBJECT, card=None, reason=verdict.reason, dynamic=None)
+        return PresentationVerification(False, verdict.format, None, verdict.reason, None, None)
+    entry = (verdict.status_reference or {}).get("status_list")
+    index = entry.get("idx") if isinstance(entry, dict) else None
+    card = Card.objects.select_related("resident").filter(pk=index).first() if isinstance(index, int) else None
+    if card is None:
+        _verification_record(subject=UNRESOLVED_SUBJECT, card=None, reason=UNKNOWN_CARD, dynamic=None)
+        return PresentationVerification(False, verdict.format, None, UNKNOWN_CARD, None, verdict.holder_bound)
+    reason = STATUS_REASONS.get(card.status)
+    record(
+        action="cards.credentials.verify",
+        subject=card.resident,
+        object=f"{card.ledger_object} v{card.version} sd-jwt-vc {reason or 'valid'} "
+        + ",".join(sorted(verdict.claims)),
+        outcome="ok" if reason is None else "invalid",
+        final=True,
+    )
+    return PresentationVerification(
+        valid=reason is None,
+        format=verdict.format,
+        status="valid" if reason is None else reason,
+        reason=reason,
+        claims=verdict.claims,
+        holder_bound=verdict.holder_bound,
+    )

@@ -56,3 +56,7 @@ class PhotoInvalid(CardsError):
 
 class PhotoTransitionRefused(CardsError):
     """The photo is not waiting for a decision, so it cannot be approved or rejected."""
+
+
+class HolderKeyInvalid(CardsError):
+    """The wallet's key is not a public Ed25519 or P-256 JWK."""

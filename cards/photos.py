@@ -14,6 +14,7 @@ import warnings
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
+from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from cards.errors import PhotoInvalid
@@ -36,30 +37,37 @@ def _associated_data(resident_id: int) -> bytes:
 def photo_clean(data: bytes) -> bytes:
     """Check an uploaded JPEG or PNG and return it re-encoded as a metadata-free 360 x 480 JPEG."""
     if not data:
-        raise PhotoInvalid("The file is empty.")
+        raise PhotoInvalid(_("The file is empty."))
     if len(data) > PHOTO_MAX_BYTES:
-        raise PhotoInvalid(f"The file is {len(data) // 1024} KB; the limit is {PHOTO_MAX_BYTES // (1024 * 1024)} MB.")
+        raise PhotoInvalid(
+            _("The file is %(size)d KB; the limit is %(limit)d MB.")
+            % {"size": len(data) // 1024, "limit": PHOTO_MAX_BYTES // (1024 * 1024)}
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=PHOTO_FORMATS)
             if image.format not in PHOTO_FORMATS:
-                raise PhotoInvalid("Upload a JPEG or PNG photo.")
+                raise PhotoInvalid(_("This is not a JPEG or PNG image."))
             width, height = image.size
             if max(width, height) > PHOTO_MAX_SIDE:
-                raise PhotoInvalid(f"The photo is {width} x {height} pixels; neither side may exceed {PHOTO_MAX_SIDE}.")
-            if width < PHOTO_MIN_SIZE[0] or height < PHOTO_MIN_SIZE[1]:
                 raise PhotoInvalid(
-                    f"The photo is {width} x {height} pixels; it must be at least "
-                    f"{PHOTO_MIN_SIZE[0]} x {PHOTO_MIN_SIZE[1]}."
+                    _("The photo is %(width)d x %(height)d pixels; neither side may exceed %(limit)d.")
+                    % {"width": width, "height": height, "limit": PHOTO_MAX_SIDE}
+                )
+            min_width, min_height = PHOTO_MIN_SIZE
+            if width < min_width or height < min_height:
+                raise PhotoInvalid(
+                    _("The photo is %(width)d x %(height)d pixels; it must be at least %(min_width)d x %(min_height)d.")
+                    % {"width": width, "height": height, "min_width": min_width, "min_height": min_height}
                 )
             image.load()
     except PhotoInvalid:
         raise
     except UnidentifiedImageError:
-        raise PhotoInvalid("This is not a JPEG or PNG image.") from None
+        raise PhotoInvalid(_("This is not a JPEG or PNG image.")) from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise PhotoInvalid("The image is damaged or cannot be read.") from None
+        raise PhotoInvalid(_("The image is damaged or cannot be read.")) from None
     # Honour the camera's orientation before the EXIF that states it is dropped.
     image = ImageOps.exif_transpose(image)
     if image.mode not in ("RGB", "L"):

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from cards import images, signing
+from cards import credentials, images, signing
 from cards.crypto import national_id_lookup_hash
 from cards.errors import CardTransitionRefused
 from cards.models import Card, CardPayment, Resident, ResidentPhoto
@@ -77,6 +77,7 @@ def _credential_claims(card: Card, now: datetime.datetime) -> dict:
         "sub": card.number,
         "ver": card.version,
         "iat": int(now.timestamp()),
+        "status": credentials.card_status_reference(card),
     }
 
 
@@ -147,8 +148,13 @@ def card_history(*, card: Card) -> list[dict]:
     )
 
 
+def token_status_list_token() -> str:
+    """Return the signed Token Status List of every card (no resident data: indexes and 2-bit statuses)."""
+    return credentials.token_status_list_token(now=timezone.now())
+
+
 def status_list_token() -> str:
-    """Return the signed status list: every listed card number with its non-valid versions."""
+    """Return the signed OneCard status list (superseded by the Token Status List; kept for one release)."""
     return signing.jws_sign(status_list_claims(), typ=STATUS_LIST_TYPE)
 
 

@@ -15,14 +15,19 @@ so online and offline verification give the same reasons.
 import argparse
 import base64
 import binascii
+import hashlib
 import json
 import re
 import sys
 import time
+import zlib
 from dataclasses import asdict, dataclass
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 MAX_TOKEN_LENGTH = 2048
 DYNAMIC_LIFETIME_SECONDS = 60
@@ -239,6 +244,330 @@ def credential_verify(
     if listed is not None:
         return Verdict(False, claims.card_number, claims.version, listed, listed, claims.dynamic)
     return Verdict(True, claims.card_number, claims.version, "active", None, claims.dynamic)
+
+
+# SD-JWT VC (RFC 9901, draft-ietf-oauth-sd-jwt-vc) and the Token Status List (draft-ietf-oauth-status-list).
+SD_JWT_VC_TYPE = "dc+sd-jwt"
+KB_JWT_TYPE = "kb+jwt"
+TOKEN_STATUS_LIST_TYPE = "statuslist+jwt"
+CARD_VCT = "urn:onecard:vct:card:1"
+SD_ALG = "sha-256"
+# Token Status List values (draft-ietf-oauth-status-list section 7.1).
+STATUS_VALID, STATUS_INVALID, STATUS_SUSPENDED = 0x00, 0x01, 0x02
+STATUS_NAMES = {STATUS_VALID: "valid", STATUS_INVALID: "invalid", STATUS_SUSPENDED: "suspended"}
+# An offline verifier treats a cached status list older than this as unknown, never as valid or revoked.
+DEFAULT_STATUS_MAX_AGE_HOURS = 24
+# A key binding JWT older than this is refused: the holder signs a fresh one for each presentation.
+KB_JWT_MAX_AGE_SECONDS = 300
+STATUS_LIST_MAX_BYTES = 16 * 1024 * 1024
+
+HOLDER_BINDING_MISSING = "holder_binding_missing"
+HOLDER_BINDING_INVALID = "holder_binding_invalid"
+DISCLOSURE_INVALID = "disclosure_invalid"
+STATUS_UNKNOWN = "status_unknown"
+
+
+def sd_digest(disclosure: str) -> str:
+    """Return the RFC 9901 digest of a disclosure: base64url(SHA-256(its ASCII base64url text))."""
+    return b64url_encode(hashlib.sha256(disclosure.encode("ascii")).digest())
+
+
+def sd_jwt_split(text: str) -> tuple[str, list[str], str | None]:
+    """Split an SD-JWT (or SD-JWT+KB) into the issuer-signed JWT, its disclosures and the KB-JWT or None."""
+    if not isinstance(text, str) or "~" not in text:
+        raise CredentialRefused(MALFORMED)
+    parts = text.strip().split("~")
+    issuer_jwt, disclosures, last = parts[0], parts[1:-1], parts[-1]
+    if not issuer_jwt or any(not part for part in disclosures):
+        raise CredentialRefused(MALFORMED)
+    return issuer_jwt, disclosures, (last or None)
+
+
+def _disclosure_decode(disclosure: str) -> list:
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", disclosure):
+        raise CredentialRefused(DISCLOSURE_INVALID)
+    try:
+        value = json.loads(b64url_decode(disclosure))
+    except (UnicodeDecodeError, ValueError, RecursionError, CredentialRefused):
+        raise CredentialRefused(DISCLOSURE_INVALID) from None
+    if not isinstance(value, list) or len(value) not in (2, 3) or not isinstance(value[0], str):
+        raise CredentialRefused(DISCLOSURE_INVALID)
+    if len(value) == 3 and (not isinstance(value[1], str) or value[1] in ("_sd", "...")):
+        raise CredentialRefused(DISCLOSURE_INVALID)
+    return value
+
+
+def sd_jwt_disclose(payload: dict, disclosures: list[str]) -> dict:
+    """Return PAYLOAD with each disclosure put back where its digest is, per RFC 9901 section 7.1.
+
+    Refuses an unsupported _sd_alg, a digest seen twice, a disclosure given twice
+    or referenced nowhere, a claim name that clashes, and a malformed disclosure.
+    Digests without a disclosure (undisclosed claims, decoys) are dropped.
+    """
+    if payload.get("_sd_alg", SD_ALG) != SD_ALG:
+        raise CredentialRefused(UNSUPPORTED_ALGORITHM)
+    by_digest: dict[str, list] = {}
+    for disclosure in disclosures:
+        digest = sd_digest(disclosure)
+        if digest in by_digest:
+            raise CredentialRefused(DISCLOSURE_INVALID)
+        by_digest[digest] = _disclosure_decode(disclosure)
+    seen: set[str] = set()
+    used: set[str] = set()
+
+    def claim(digest) -> list | None:
+        if not isinstance(digest, str) or digest in seen:
+            raise CredentialRefused(DISCLOSURE_INVALID)
+        seen.add(digest)
+        found = by_digest.get(digest)
+        if found is not None:
+            used.add(digest)
+        return found
+
+    def walk(node):
+        if isinstance(node, dict):
+            out = {key: walk(value) for key, value in node.items() if key != "_sd"}
+            digests = node.get("_sd", [])
+            if not isinstance(digests, list):
+                raise CredentialRefused(DISCLOSURE_INVALID)
+            for digest in digests:
+                found = claim(digest)
+                if found is None:
+                    continue
+                if len(found) != 3 or found[1] in out:
+                    raise CredentialRefused(DISCLOSURE_INVALID)
+                out[found[1]] = walk(found[2])
+            return out
+        if isinstance(node, list):
+            out = []
+            for item in node:
+                if isinstance(item, dict) and set(item) == {"..."}:
+                    found = claim(item["..."])
+                    if found is None:
+                        continue
+                    if len(found) != 2:
+                        raise CredentialRefused(DISCLOSURE_INVALID)
+                    out.append(walk(found[1]))
+                else:
+                    out.append(walk(item))
+            return out
+        return node
+
+    processed = walk(payload)
+    processed.pop("_sd_alg", None)
+    if used != set(by_digest):
+        raise CredentialRefused(DISCLOSURE_INVALID)
+    return processed
+
+
+def jwk_public_key(jwk) -> tuple[str, object]:
+    """Return (alg, public key) of an Ed25519 (EdDSA) or P-256 (ES256) JWK."""
+    if not isinstance(jwk, dict):
+        raise CredentialRefused(HOLDER_BINDING_INVALID)
+    try:
+        if jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519":
+            return "EdDSA", Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"]))
+        if jwk.get("kty") == "EC" and jwk.get("crv") == "P-256":
+            x, y = (int.from_bytes(b64url_decode(jwk[name]), "big") for name in ("x", "y"))
+            numbers = ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1())
+            return "ES256", numbers.public_key()
+    except (KeyError, TypeError, ValueError):
+        pass
+    raise CredentialRefused(HOLDER_BINDING_INVALID)
+
+
+def _signature_check(alg: str, key, signature: bytes, signing_input: bytes) -> None:
+    try:
+        if alg == "EdDSA":
+            key.verify(signature, signing_input)
+        elif alg == "ES256" and len(signature) == 64:
+            der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
+            key.verify(der, signing_input, ec.ECDSA(hashes.SHA256()))
+        else:
+            raise InvalidSignature
+    except InvalidSignature:
+        raise CredentialRefused(HOLDER_BINDING_INVALID) from None
+
+
+def kb_jwt_check(kb_jwt: str, *, cnf: dict, sd_jwt_text: str, now: float, aud=None, nonce=None) -> dict:
+    """Check a key binding JWT against the holder key in CNF and the presented SD-JWT; return its payload."""
+    if not isinstance(cnf, dict) or "jwk" not in cnf:
+        raise CredentialRefused(HOLDER_BINDING_INVALID)
+    alg, key = jwk_public_key(cnf["jwk"])
+    if not _COMPACT_JWS.fullmatch(kb_jwt):
+        raise CredentialRefused(HOLDER_BINDING_INVALID)
+    header_part, payload_part, signature_part = kb_jwt.split(".")
+    try:
+        header = _json_object(b64url_decode(header_part))
+        payload = _json_object(b64url_decode(payload_part))
+        signature = b64url_decode(signature_part)
+    except CredentialRefused:
+        raise CredentialRefused(HOLDER_BINDING_INVALID) from None
+    if header.get("typ") != KB_JWT_TYPE or header.get("alg") != alg or "crit" in header:
+        raise CredentialRefused(HOLDER_BINDING_INVALID)
+    _signature_check(alg, key, signature, f"{header_part}.{payload_part}".encode("ascii"))
+    iat = payload.get("iat")
+    if not _is_int(iat) or iat > now + CLOCK_LEEWAY_SECONDS or iat < now - KB_JWT_MAX_AGE_SECONDS:
+        raise CredentialRefused(HOLDER_BINDING_INVALID)
+    if payload.get("sd_hash") != b64url_encode(hashlib.sha256(sd_jwt_text.encode("ascii")).digest()):
+        raise CredentialRefused(HOLDER_BINDING_INVALID)
+    if not isinstance(payload.get("aud"), str) or not isinstance(payload.get("nonce"), str):
+        raise CredentialRefused(HOLDER_BINDING_INVALID)
+    if (aud is not None and payload["aud"] != aud) or (nonce is not None and payload["nonce"] != nonce):
+        raise CredentialRefused(HOLDER_BINDING_INVALID)
+    return payload
+
+
+@dataclass(frozen=True)
+class TokenStatusList:
+    uri: str
+    bits: int
+    statuses: bytes
+    issued_at: int
+    expires_at: int | None
+    ttl: int | None
+
+    def status(self, index: int) -> int | None:
+        """Return the status at INDEX, or None when the list does not reach it."""
+        per_byte = 8 // self.bits
+        byte, slot = divmod(index, per_byte)
+        if index < 0 or byte >= len(self.statuses):
+            return None
+        return (self.statuses[byte] >> (slot * self.bits)) & ((1 << self.bits) - 1)
+
+
+def status_list_pack(statuses: dict[int, int], *, bits: int = 2) -> str:
+    """Return the "lst" of a Token Status List: index 0 in the lowest bits of byte 0, zlib, base64url."""
+    per_byte = 8 // bits
+    size = (max(statuses, default=-1) // per_byte) + 1
+    packed = bytearray(max(size, 1))
+    for index, value in statuses.items():
+        byte, slot = divmod(index, per_byte)
+        packed[byte] |= (value & ((1 << bits) - 1)) << (slot * bits)
+    return b64url_encode(zlib.compress(bytes(packed), 9))
+
+
+def token_status_list_load(token: str, keys: dict[str, Ed25519PublicKey]) -> TokenStatusList:
+    """Verify a Token Status List JWT (typ statuslist+jwt) and return it; its age is judged by the caller."""
+    header, payload = jws_verify(token.strip(), keys, max_length=None)
+    if header.get("typ") != TOKEN_STATUS_LIST_TYPE:
+        raise CredentialRefused(MALFORMED)
+    sub, iat, exp, ttl, status_list = (payload.get(name) for name in ("sub", "iat", "exp", "ttl", "status_list"))
+    if not (isinstance(sub, str) and _is_int(iat) and isinstance(status_list, dict)):
+        raise CredentialRefused(MALFORMED)
+    if (exp is not None and not _is_int(exp)) or (ttl is not None and not _is_int(ttl)):
+        raise CredentialRefused(MALFORMED)
+    bits, lst = status_list.get("bits"), status_list.get("lst")
+    if bits not in (1, 2, 4, 8) or not isinstance(lst, str):
+        raise CredentialRefused(MALFORMED)
+    inflater = zlib.decompressobj()
+    try:
+        statuses = inflater.decompress(b64url_decode(lst), STATUS_LIST_MAX_BYTES)
+    except zlib.error:
+        raise CredentialRefused(MALFORMED) from None
+    if inflater.unconsumed_tail or not inflater.eof:
+        raise CredentialRefused(MALFORMED)
+    return TokenStatusList(uri=sub, bits=bits, statuses=statuses, issued_at=iat, expires_at=exp, ttl=ttl)
+
+
+def status_check(
+    reference, status_list: TokenStatusList | None, *, now: float, max_age_hours: float
+) -> tuple[str, str]:
+    """Return (status, detail) of a credential's status reference: valid, invalid, suspended or unknown."""
+    if status_list is None:
+        return "unknown", "status unknown: no status list cached"
+    entry = reference.get("status_list") if isinstance(reference, dict) else None
+    if not isinstance(entry, dict) or not _is_int(entry.get("idx")) or not isinstance(entry.get("uri"), str):
+        return "unknown", "status unknown: the credential names no status list entry"
+    if entry["uri"] != status_list.uri:
+        return "unknown", f"status unknown: the credential's list is {entry['uri']}, the cached one {status_list.uri}"
+    if now - status_list.issued_at > max_age_hours * 3600:
+        return "unknown", f"status unknown: list older than {max_age_hours:g} hours"
+    if status_list.expires_at is not None and status_list.expires_at <= now:
+        return "unknown", "status unknown: the cached list has expired"
+    value = status_list.status(entry["idx"])
+    if value is None:
+        return "unknown", "status unknown: the list does not reach this credential's index"
+    name = STATUS_NAMES.get(value, f"0x{value:02x}")
+    return name, name
+
+
+@dataclass(frozen=True)
+class PresentationVerdict:
+    valid: bool
+    format: str
+    reason: str | None
+    status: str | None
+    status_detail: str | None
+    issuer: str | None = None
+    claims: dict | None = None
+    holder_bound: bool | None = None
+    photo: str | None = None
+    status_reference: dict | None = None
+
+
+def sd_jwt_vc_verify(
+    presentation: str,
+    *,
+    keys: dict[str, Ed25519PublicKey],
+    status_list: TokenStatusList | None,
+    now: float | None = None,
+    max_status_age_hours: float = DEFAULT_STATUS_MAX_AGE_HOURS,
+    issuer: str | None = None,
+    aud: str | None = None,
+    nonce: str | None = None,
+) -> PresentationVerdict:
+    """Verify an SD-JWT VC presentation: issuer signature, disclosures, key binding, validity and status."""
+    now = time.time() if now is None else now
+
+    def refused(reason: str) -> PresentationVerdict:
+        return PresentationVerdict(False, "sd-jwt-vc", reason, None, None)
+
+    try:
+        issuer_jwt, disclosures, kb_jwt = sd_jwt_split(presentation)
+        header, payload = jws_verify(issuer_jwt, keys, max_length=None)
+        if header.get("typ") != SD_JWT_VC_TYPE:
+            raise CredentialRefused(INVALID_CLAIMS)
+        claims = sd_jwt_disclose(payload, disclosures)
+        vct, iss, iat, exp = (claims.get(name) for name in ("vct", "iss", "iat", "exp"))
+        if not (isinstance(vct, str) and isinstance(iss, str) and _is_int(iat) and _is_int(exp)):
+            raise CredentialRefused(INVALID_CLAIMS)
+        if vct != CARD_VCT:
+            raise CredentialRefused(INVALID_CLAIMS)
+        if issuer is not None and iss != issuer:
+            raise CredentialRefused(WRONG_ISSUER)
+        if iat > now + CLOCK_LEEWAY_SECONDS:
+            raise CredentialRefused(NOT_YET_VALID)
+        if exp <= now:
+            raise CredentialRefused(TOKEN_EXPIRED)
+        cnf = claims.get("cnf")
+        if cnf is not None and kb_jwt is None:
+            raise CredentialRefused(HOLDER_BINDING_MISSING)
+        if kb_jwt is not None:
+            if cnf is None:
+                raise CredentialRefused(HOLDER_BINDING_INVALID)
+            sd_jwt_text = presentation.strip()[: -len(kb_jwt)]
+            kb_jwt_check(kb_jwt, cnf=cnf, sd_jwt_text=sd_jwt_text, now=now, aud=aud, nonce=nonce)
+    except CredentialRefused as error:
+        return refused(error.reason)
+    status, detail = status_check(claims.get("status"), status_list, now=now, max_age_hours=max_status_age_hours)
+    disclosed = {name: value for name, value in claims.items() if name not in _SD_JWT_VC_FRAME}
+    reason = None if status == "valid" else (STATUS_UNKNOWN if status == "unknown" else status)
+    return PresentationVerdict(
+        valid=reason is None,
+        format="sd-jwt-vc",
+        reason=reason,
+        status=status,
+        status_detail=detail,
+        issuer=claims["iss"],
+        claims=disclosed,
+        holder_bound=kb_jwt is not None,
+        status_reference=claims.get("status") if isinstance(claims.get("status"), dict) else None,
+    )
+
+
+# The always-visible claims of an SD-JWT VC; everything else was selectively disclosed.
+_SD_JWT_VC_FRAME = ("vct", "iss", "iat", "exp", "nbf", "cnf", "status", "sub")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -121,6 +121,16 @@ _IDENTITY = PurposeDefinition(
     legal_basis="PIPL art. 13(1) consent of the resident; Anti-Money Laundering Law (customer due diligence)",
     scopes=("residents:verify", "cards:verify"),
 )
+_FACE_TO_FACE = PurposeDefinition(
+    code="face-to-face-identification",
+    name_en="Identifying the cardholder face to face",
+    name_zh_hans="当面核验持卡人身份",
+    legal_basis=(
+        "PIPL art. 13(1) and 29: the resident's consent, given by presenting their one-use QR code at the counter; "
+        "Drug Administration Law (dispensing to the patient named on the prescription)"
+    ),
+    scopes=("cards:verify", "cards:photo"),
+)
 _TREATMENT = PurposeDefinition(
     code="medical-treatment",
     name_en="Medical treatment",
@@ -188,8 +198,11 @@ service_register(
         code="cards",
         name_en="One card",
         name_zh_hans="一卡通",
-        scopes=(Scope("cards:verify", "Verify a card's QR code and status"),),
-        purposes=(_IDENTITY,),
+        scopes=(
+            Scope("cards:verify", "Verify a card's QR code and status"),
+            Scope("cards:photo", "See the cardholder's photo to identify them face to face (each view is recorded)"),
+        ),
+        purposes=(_IDENTITY, _FACE_TO_FACE),
         portal_section="cards",
         api_routes=("/api/v1/cards/verify",),
         admin_models=("cards.Card",),

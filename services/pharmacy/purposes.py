@@ -13,6 +13,7 @@ service_register(
         service_get("pharmacy"),
         api_routes=(
             "/api/v1/pharmacy/sessions",
+            "/api/v1/pharmacy/sessions/{session}/photo",
             "/api/v1/pharmacy/dispensations",
             "/api/v1/pharmacy/otc-dispensations",
         ),

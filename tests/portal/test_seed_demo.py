@@ -135,3 +135,14 @@ def test_seed_demo_opens_one_grants_programme_paid_by_the_demo_bank_once():
     assert {status for _pk, status in first} == {"eligible", "under_review"}
     listed = api(bank["api_key"], "grant-disbursement").get("/api/v1/grants/disbursements")
     assert listed.status_code == 200
+
+
+@pytest.mark.django_db
+def test_seed_demo_gives_each_citizen_one_approved_demo_photo_even_when_run_twice():
+    from cards.models import ResidentPhoto
+
+    seed()
+    seed()
+
+    for resident in Resident.objects.all():
+        assert list(ResidentPhoto.objects.filter(resident=resident).values_list("status", flat=True)) == ["approved"]
