@@ -7,12 +7,13 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from cards.actions import card_report_lost, resident_photo_submit
-from cards.errors import CardTransitionRefused, PhotoInvalid
+from cards.actions import card_credential_sd_jwt_issue, card_report_lost, resident_photo_submit
+from cards.errors import CardTransitionRefused, HolderKeyInvalid, PhotoInvalid
 from cards.models import Card
 from cards.selectors import (
     card_get_for_user,
@@ -31,6 +32,7 @@ from portal.web.forms import AccessFilterForm, AccessReportForm, ConsentGrantFor
 from services.core import catalogue
 from services.core.actions import consent_grant, consent_revoke
 from services.core.selectors import consent_list_for_resident, consent_receipt
+from services.health.coverage import coverage_on
 
 # Where each catalogue section lives in the portal; a catalogue service with a
 # portal section must have its page named here (a test checks every one does).
@@ -141,6 +143,28 @@ def card_report_lost_view(request):
             messages.success(request, _("Your card is blocked. A caseworker will issue a new one."))
             return redirect("portal:card")
     return render(request, "portal/me/report_lost.html", {"card": held, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@resident_required
+def card_credential_sd_jwt_download(request):
+    """Download the card as an SD-JWT VC with every disclosure; a wallet POSTs its public key as holder_jwk."""
+    card = _active_card(request)
+    holder_jwk = None
+    if request.method == "POST":
+        try:
+            holder_jwk = json.loads(request.POST.get("holder_jwk", ""))
+        except ValueError:
+            return HttpResponse(_("holder_jwk must be a JSON Web Key."), status=400, content_type="text/plain")
+    insured = coverage_on(resident=card.resident, on=timezone.localdate()).covered
+    try:
+        token = card_credential_sd_jwt_issue(card=card, insured=insured, holder_jwk=holder_jwk)
+    except HolderKeyInvalid as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain")
+    response = HttpResponse(token, content_type="application/dc+sd-jwt")
+    response["Content-Disposition"] = 'attachment; filename="onecard.sd-jwt"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_http_methods(["GET", "POST"])

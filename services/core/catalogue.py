@@ -204,7 +204,7 @@ service_register(
         ),
         purposes=(_IDENTITY, _FACE_TO_FACE),
         portal_section="cards",
-        api_routes=("/api/v1/cards/verify",),
+        api_routes=("/api/v1/cards/verify", "/api/v1/cards/presentations/verify"),
         admin_models=("cards.Card",),
     )
 )
