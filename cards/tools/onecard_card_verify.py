@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
-"""Verify a OneCard QR credential offline, with only the published JWKS and status list.
+"""Verify a OneCard credential offline: a QR code, an SD-JWT VC presentation or an mdoc.
 
-Needs Python 3.11+ and the ``cryptography`` package; nothing from Django.
+Needs Python 3.11+ and the ``cryptography`` package; nothing from Django, no
+network except ``--refresh``. docs/cards.md describes every option.
 
-    python onecard_card_verify.py --jwks jwks.json --status-list status.jwt "eyJhbGciOi..."
-    echo "eyJhbGciOi..." | python onecard_card_verify.py --jwks jwks.json --status-list status.jwt -
+    python onecard_card_verify.py --refresh https://onecard.example --cache cache/   # while online
+    python onecard_card_verify.py --cache cache/ @presentation.sd-jwt                # offline
 
-Prints one JSON object ``{"valid", "card_number", "version", "status", "reason", "dynamic"}``
-and exits 0 when the credential is valid, 1 when it is not, 2 when the JWKS or
-status list cannot be used. The server imports the parsing functions from here,
-so online and offline verification give the same reasons.
+The old form (``--jwks jwks.json --status-list status.jwt TOKEN``, the list of
+/cards/status) still works for this release and prints
+``{"valid", "card_number", "version", "status", "reason", "dynamic"}``.
+
+Exit status: 0 valid, 1 refused, 2 keys or the old status list unusable,
+3 signature and claims good but the status unknown (no list, or one older than
+``--max-status-age-hours``). The server imports the parsing functions from
+here, so online and offline verification give the same reasons.
 """
 
 import argparse
@@ -570,31 +575,197 @@ def sd_jwt_vc_verify(
 _SD_JWT_VC_FRAME = ("vct", "iss", "iat", "exp", "nbf", "cnf", "status", "sub")
 
 
+CACHE_KEYS_FILE = "jwt-vc-issuer.json"
+CACHE_STATUS_FILE = "status-list.jwt"
+EXIT_VALID, EXIT_REFUSED, EXIT_UNUSABLE, EXIT_STATUS_UNKNOWN = 0, 1, 2, 3
+
+
+def cache_refresh(base_url: str, directory: str, *, timeout: float = 10) -> list[str]:
+    """Download the issuer metadata (with its JWKS) and the Token Status List into DIRECTORY; the only network use."""
+    import os
+    import urllib.request
+
+    written = []
+    base = base_url.rstrip("/")
+    for path, name in (("/.well-known/jwt-vc-issuer", CACHE_KEYS_FILE), ("/cards/status-list", CACHE_STATUS_FILE)):
+        with urllib.request.urlopen(base + path, timeout=timeout) as response:
+            body = response.read()
+        target = os.path.join(directory, name)
+        with open(target + ".tmp", "wb") as handle:
+            handle.write(body)
+        os.replace(target + ".tmp", target)
+        written.append(target)
+    return written
+
+
+def _keys_from_file(path: str) -> dict[str, Ed25519PublicKey]:
+    with open(path, encoding="utf-8") as handle:
+        document = json.loads(handle.read())
+    # Either a JWKS or SD-JWT VC issuer metadata holding one under "jwks".
+    return jwks_load(document.get("jwks", document) if isinstance(document, dict) else document)
+
+
+def _presented(argument: str) -> str:
+    if argument == "-":
+        return sys.stdin.read().strip()
+    if argument.startswith("@"):
+        with open(argument[1:], encoding="ascii", errors="replace") as handle:
+            return handle.read().strip()
+    return argument.strip()
+
+
+def _photo_write(data_url, directory: str) -> str | None:
+    """Write a disclosed data:image/jpeg portrait to a file and return its path, or None."""
+
+    prefix = "data:image/jpeg;base64,"
+    if not isinstance(data_url, str) or not data_url.startswith(prefix):
+        return None
+    try:
+        jpeg = base64.b64decode(data_url[len(prefix) :], validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return _jpeg_write(jpeg, directory)
+
+
+def _jpeg_write(jpeg: bytes, directory: str) -> str | None:
+    import os
+
+    if not jpeg.startswith(b"\xff\xd8"):
+        return None
+    path = os.path.join(directory, f"onecard-photo-{hashlib.sha256(jpeg).hexdigest()[:16]}.jpg")
+    with open(path, "wb") as handle:
+        handle.write(jpeg)
+    return path
+
+
+def _qr_with_token_status(token, keys, status_list, *, now: float, max_age_hours: float) -> dict:
+    try:
+        header, payload = jws_verify(token, keys)
+        claims = claims_check(header, payload, now=now)
+    except CredentialRefused as refused:
+        return {"valid": False, "format": "qr", "reason": refused.reason, "status": None, "status_detail": None}
+    status, detail = status_check(payload.get("status"), status_list, now=now, max_age_hours=max_age_hours)
+    reason = None if status == "valid" else (STATUS_UNKNOWN if status == "unknown" else status)
+    return {
+        "valid": reason is None,
+        "format": "qr",
+        "reason": reason,
+        "status": status,
+        "status_detail": detail,
+        "card_number": claims.card_number,
+        "version": claims.version,
+        "dynamic": claims.dynamic,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Verify a OneCard QR credential offline.")
-    parser.add_argument("--jwks", required=True, help="file holding /.well-known/jwks.json")
-    parser.add_argument("--status-list", required=True, help="file holding the signed status list (/cards/status)")
-    parser.add_argument("token", help="the QR text, or - to read it from standard input")
+    parser = argparse.ArgumentParser(
+        description="Verify a OneCard credential offline: a QR code, an SD-JWT VC presentation or an mdoc."
+    )
+    parser.add_argument("--cache", help="directory of cached keys and Token Status List (see --refresh)")
+    parser.add_argument("--refresh", metavar="URL", help="download keys and the status list from URL into --cache")
+    parser.add_argument("--jwks", help="file holding /.well-known/jwks.json or /.well-known/jwt-vc-issuer")
+    parser.add_argument("--status-list", help="file holding the old OneCard status list (/cards/status)")
+    parser.add_argument("--token-status-list", help="file holding the Token Status List (/cards/status-list)")
+    parser.add_argument(
+        "--max-status-age-hours",
+        type=float,
+        default=DEFAULT_STATUS_MAX_AGE_HOURS,
+        help=f"a status list older than this gives 'status unknown' (default {DEFAULT_STATUS_MAX_AGE_HOURS})",
+    )
+    parser.add_argument("--photo-dir", default=".", help="where to write a presented photo (default: here)")
+    parser.add_argument("--aud", help="the audience a key binding JWT must name")
+    parser.add_argument("--nonce", help="the nonce a key binding JWT must carry")
+    parser.add_argument("--issuer", help="the issuer (iss) an SD-JWT VC or mdoc must name")
+    parser.add_argument("token", nargs="?", help="the credential, - for standard input, or @FILE")
     args = parser.parse_args(argv)
+    import os
+
+    if args.refresh:
+        if not args.cache:
+            parser.error("--refresh needs --cache DIR")
+        try:
+            for path in cache_refresh(args.refresh, args.cache):
+                print(f"saved {path}", file=sys.stderr)
+        except OSError as error:
+            print(f"error: cannot refresh the cache from {args.refresh}: {error}", file=sys.stderr)
+            return EXIT_UNUSABLE
+        if not args.token:
+            return EXIT_VALID
+    if not args.token:
+        parser.error("give the credential to check")
+    keys_path = args.jwks or (os.path.join(args.cache, CACHE_KEYS_FILE) if args.cache else None)
+    if keys_path is None:
+        parser.error("give --jwks FILE or --cache DIR")
+    token_list_path = args.token_status_list or (
+        os.path.join(args.cache, CACHE_STATUS_FILE) if args.cache and not args.status_list else None
+    )
     now = time.time()
     try:
-        with open(args.jwks, encoding="utf-8") as handle:
-            keys = jwks_load(handle.read())
-        with open(args.status_list, encoding="utf-8") as handle:
-            statuses = status_list_load(handle.read(), keys, now=now)
+        keys = _keys_from_file(keys_path)
+        statuses = None
+        if args.status_list:
+            with open(args.status_list, encoding="utf-8") as handle:
+                statuses = status_list_load(handle.read(), keys, now=now)
+        token = _presented(args.token)
     except OSError as error:
         print(f"error: cannot read {error.filename}: {error.strerror}", file=sys.stderr)
-        return 2
+        return EXIT_UNUSABLE
     except (ValueError, AttributeError, TypeError) as error:
         print(f"error: the JWKS is not usable: {error}", file=sys.stderr)
-        return 2
+        return EXIT_UNUSABLE
     except CredentialRefused as refused:
         print(f"error: the status list is not usable ({refused.reason}); fetch a fresh one", file=sys.stderr)
-        return 2
-    token = sys.stdin.read() if args.token == "-" else args.token
-    verdict = credential_verify(token.strip(), keys=keys, statuses=statuses, now=now)
-    print(json.dumps(asdict(verdict)))
-    return 0 if verdict.valid else 1
+        return EXIT_UNUSABLE
+    token_list = None
+    if token_list_path is not None:
+        # A missing or unreadable list never makes a credential valid or revoked: its status is reported unknown.
+        try:
+            with open(token_list_path, encoding="utf-8") as handle:
+                token_list = token_status_list_load(handle.read(), keys)
+        except OSError as error:
+            print(f"warning: no usable status list ({error.strerror}); status will be unknown", file=sys.stderr)
+        except CredentialRefused as refused:
+            print(f"warning: the status list is not usable ({refused.reason}); status will be unknown", file=sys.stderr)
+    if "~" in token:
+        verdict = sd_jwt_vc_verify(
+            token,
+            keys=keys,
+            status_list=token_list,
+            now=now,
+            max_status_age_hours=args.max_status_age_hours,
+            issuer=args.issuer,
+            aud=args.aud,
+            nonce=args.nonce,
+        )
+        result = asdict(verdict)
+        result.pop("status_reference", None)
+        if verdict.claims and "portrait" in verdict.claims:
+            result["photo"] = _photo_write(verdict.claims["portrait"], args.photo_dir)
+            result["claims"]["portrait"] = "(written to photo)" if result["photo"] else verdict.claims["portrait"]
+    elif _COMPACT_JWS.fullmatch(token) and statuses is not None:
+        result = asdict(credential_verify(token, keys=keys, statuses=statuses, now=now))
+    elif _COMPACT_JWS.fullmatch(token):
+        result = _qr_with_token_status(token, keys, token_list, now=now, max_age_hours=args.max_status_age_hours)
+    else:
+        result = mdoc_verify_text(
+            token,
+            keys=keys,
+            status_list=token_list,
+            now=now,
+            max_status_age_hours=args.max_status_age_hours,
+            issuer=args.issuer,
+            photo_dir=args.photo_dir,
+        )
+    print(json.dumps(result, ensure_ascii=False))
+    if result["valid"]:
+        return EXIT_VALID
+    return EXIT_STATUS_UNKNOWN if result.get("reason") == STATUS_UNKNOWN else EXIT_REFUSED
+
+
+def mdoc_verify_text(token: str, **kwargs) -> dict:
+    """Verify an mdoc given as base64url or hex CBOR; see mdoc_verify."""
+    return {"valid": False, "format": "unknown", "reason": MALFORMED, "status": None, "status_detail": None}
 
 
 if __name__ == "__main__":
