@@ -575,8 +575,7 @@ def resident_photo_reject(*, photo: ResidentPhoto) -> ResidentPhoto:
 
 
 # Standard credentials: SD-JWT VC (RFC 9901, draft-ietf-oauth-sd-jwt-vc).
-def card_credential_sd_jwt_issue(*, card: Card, insured: bool, holder_jwk: dict | None = None) -> str:
-    """Sign an SD-JWT VC of an active card with every disclosure, bound to HOLDER_JWK when a wallet gave one."""
+def _card_credential_claims(*, card: Card, insured: bool, holder_jwk: dict | None, kind: str) -> tuple[dict, dict]:
     from cards.selectors import resident_photo_jpeg
 
     if card.status != S.ACTIVE:
@@ -586,13 +585,24 @@ def card_credential_sd_jwt_issue(*, card: Card, insured: bool, holder_jwk: dict 
             holder_jwk = credentials.holder_jwk_clean(holder_jwk)
         except offline.CredentialRefused:
             raise HolderKeyInvalid("the wallet key must be a public Ed25519 (OKP) or P-256 (EC) JWK") from None
-    now = timezone.now()
     portrait = resident_photo_jpeg(resident=card.resident, shown_to="credential")
-    claims = credentials.card_claims(card=card, insured=insured, portrait=portrait, today=timezone.localdate(now))
-    token, _ = credentials.sd_jwt_vc_build(card=card, claims=claims, holder_jwk=holder_jwk, now=now)
+    claims = credentials.card_claims(card=card, insured=insured, portrait=portrait, today=timezone.localdate())
     bound = "bound" if holder_jwk is not None else "unbound"
-    record(action="cards.credentials.sd_jwt.issue", subject=card.resident, object=f"{card.ledger_object} {bound}")
+    record(action=f"cards.credentials.{kind}.issue", subject=card.resident, object=f"{card.ledger_object} {bound}")
+    return claims, holder_jwk
+
+
+def card_credential_sd_jwt_issue(*, card: Card, insured: bool, holder_jwk: dict | None = None) -> str:
+    """Sign an SD-JWT VC of an active card with every disclosure, bound to HOLDER_JWK when a wallet gave one."""
+    claims, holder_jwk = _card_credential_claims(card=card, insured=insured, holder_jwk=holder_jwk, kind="sd_jwt")
+    token, _ = credentials.sd_jwt_vc_build(card=card, claims=claims, holder_jwk=holder_jwk, now=timezone.now())
     return token
+
+
+def card_credential_mdoc_issue(*, card: Card, insured: bool, holder_jwk: dict | None = None) -> bytes:
+    """Sign an issuer-signed mdoc (ISO/IEC 18013-5 Document, CBOR) of an active card with every data element."""
+    claims, holder_jwk = _card_credential_claims(card=card, insured=insured, holder_jwk=holder_jwk, kind="mdoc")
+    return credentials.mdoc_build(card=card, claims=claims, holder_jwk=holder_jwk, now=timezone.now())
 
 
 @dataclass(frozen=True)

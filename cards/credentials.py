@@ -1,4 +1,4 @@
-"""Build the standard credentials of a card: the SD-JWT VC (RFC 9901) and the Token Status List.
+"""Build the standard credentials of a card: SD-JWT VC (RFC 9901), mdoc (ISO/IEC 18013-5), Token Status List.
 
 The offline verifier (cards/tools/onecard_card_verify.py) holds the parsing
 and checking side; this module only builds and signs. Nothing here records to
@@ -7,6 +7,7 @@ the ledger: the actions and selectors that call it do.
 
 import base64
 import datetime
+import hashlib
 import json
 import secrets
 
@@ -111,6 +112,62 @@ def sd_jwt_vc_build(
         payload["cnf"] = {"jwk": holder_jwk}
     issuer_jwt = signing.jws_sign(payload, typ=offline.SD_JWT_VC_TYPE)
     return issuer_jwt + "~" + "".join(disclosure + "~" for disclosure in disclosures), disclosures
+
+
+def _cose_key(jwk: dict) -> dict:
+    x = offline.b64url_decode(jwk["x"])
+    if jwk["kty"] == "OKP":
+        return {1: 1, -1: 6, -2: x}  # OKP, Ed25519
+    return {1: 2, -1: 1, -2: x, -3: offline.b64url_decode(jwk["y"])}  # EC2, P-256
+
+
+def _tdate(moment: datetime.datetime) -> offline.CborTag:
+    return offline.CborTag(0, moment.astimezone(datetime.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"))
+
+
+def mdoc_build(*, card: Card, claims: dict, holder_jwk: dict | None, now: datetime.datetime) -> bytes:
+    """Sign an ISO/IEC 18013-5 issuer-signed mdoc Document of CARD (CBOR): the items and the MSO in COSE_Sign1."""
+    wrapped_items = []
+    digests = {}
+    for digest_id, name in enumerate(name for name in SELECTIVELY_DISCLOSABLE if name in claims):
+        value = claims[name]
+        if name == "birthdate":
+            name, value = "birth_date", offline.CborTag(1004, value)
+        elif name == "portrait":
+            value = base64.b64decode(value.split(",", 1)[1])
+        item = {
+            "digestID": digest_id,
+            "random": secrets.token_bytes(16),
+            "elementIdentifier": name,
+            "elementValue": value,
+        }
+        wrapped = offline.CborTag(24, offline.cbor_encode(item))
+        wrapped_items.append(wrapped)
+        digests[digest_id] = hashlib.sha256(offline.cbor_encode(wrapped)).digest()
+    end_of_card = datetime.datetime.combine(card.expires_on, datetime.time.max, tzinfo=datetime.UTC)
+    mso = {
+        "version": "1.0",
+        "digestAlgorithm": "SHA-256",
+        "valueDigests": {offline.MDOC_NAMESPACE: digests},
+        "docType": offline.MDOC_DOCTYPE,
+        "validityInfo": {
+            "signed": _tdate(now),
+            "validFrom": _tdate(now),
+            "validUntil": _tdate(min(now + SD_JWT_VC_LIFETIME, end_of_card)),
+        },
+        "status": card_status_reference(card),
+    }
+    if holder_jwk is not None:
+        mso["deviceKeyInfo"] = {"deviceKey": _cose_key(holder_jwk)}
+    protected = offline.cbor_encode({offline.COSE_HEADER_ALG: offline.COSE_ALG_EDDSA})
+    payload = offline.cbor_encode(offline.CborTag(24, offline.cbor_encode(mso)))
+    kid, signature = signing.raw_sign(offline.cbor_encode(["Signature1", protected, b"", payload]))
+    issuer_auth = [protected, {offline.COSE_HEADER_KID: kid.encode("ascii")}, payload, signature]
+    document = {
+        "docType": offline.MDOC_DOCTYPE,
+        "issuerSigned": {"nameSpaces": {offline.MDOC_NAMESPACE: wrapped_items}, "issuerAuth": issuer_auth},
+    }
+    return offline.cbor_encode(document)
 
 
 def holder_jwk_clean(jwk) -> dict:

@@ -12,7 +12,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from cards.actions import card_credential_sd_jwt_issue, card_report_lost, resident_photo_submit
+from cards.actions import (
+    card_credential_mdoc_issue,
+    card_credential_sd_jwt_issue,
+    card_report_lost,
+    resident_photo_submit,
+)
 from cards.errors import CardTransitionRefused, HolderKeyInvalid, PhotoInvalid
 from cards.models import Card
 from cards.selectors import (
@@ -145,10 +150,7 @@ def card_report_lost_view(request):
     return render(request, "portal/me/report_lost.html", {"card": held, "form": form})
 
 
-@require_http_methods(["GET", "POST"])
-@resident_required
-def card_credential_sd_jwt_download(request):
-    """Download the card as an SD-JWT VC with every disclosure; a wallet POSTs its public key as holder_jwk."""
+def _card_credential_download(request, issue, *, content_type: str, filename: str):
     card = _active_card(request)
     holder_jwk = None
     if request.method == "POST":
@@ -158,13 +160,31 @@ def card_credential_sd_jwt_download(request):
             return HttpResponse(_("holder_jwk must be a JSON Web Key."), status=400, content_type="text/plain")
     insured = coverage_on(resident=card.resident, on=timezone.localdate()).covered
     try:
-        token = card_credential_sd_jwt_issue(card=card, insured=insured, holder_jwk=holder_jwk)
+        credential = issue(card=card, insured=insured, holder_jwk=holder_jwk)
     except HolderKeyInvalid as error:
         return HttpResponse(str(error), status=400, content_type="text/plain")
-    response = HttpResponse(token, content_type="application/dc+sd-jwt")
-    response["Content-Disposition"] = 'attachment; filename="onecard.sd-jwt"'
+    response = HttpResponse(credential, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+@require_http_methods(["GET", "POST"])
+@resident_required
+def card_credential_sd_jwt_download(request):
+    """Download the card as an SD-JWT VC with every disclosure; a wallet POSTs its public key as holder_jwk."""
+    return _card_credential_download(
+        request, card_credential_sd_jwt_issue, content_type="application/dc+sd-jwt", filename="onecard.sd-jwt"
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@resident_required
+def card_credential_mdoc_download(request):
+    """Download the card as an issuer-signed mdoc (CBOR); a wallet POSTs its public key as holder_jwk."""
+    return _card_credential_download(
+        request, card_credential_mdoc_issue, content_type="application/cbor", filename="onecard.mdoc"
+    )
 
 
 @require_http_methods(["GET", "POST"])

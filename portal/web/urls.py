@@ -24,6 +24,7 @@ urlpatterns = [
     path("me/card/report-lost/", pages.card_report_lost_view, name="card-report-lost"),
     path("me/card/photo/", pages.card_photo_view, name="card-photo"),
     path("me/card/credential.sd-jwt", pages.card_credential_sd_jwt_download, name="card-credential-sd-jwt"),
+    path("me/card/credential.mdoc", pages.card_credential_mdoc_download, name="card-credential-mdoc"),
     path("me/card/photo.jpg", pages.card_photo_download, name="card-photo-jpeg"),
     path("me/pharmacy/", pages.pharmacy, name="pharmacy"),
     path("me/pharmacy/qr.svg", pages.pharmacy_qr, name="pharmacy-qr"),

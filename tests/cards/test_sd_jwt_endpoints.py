@@ -111,3 +111,15 @@ def test_the_api_refuses_garbage_with_a_reason_not_a_500(verifier):
     body = verifier.post("/api/v1/cards/presentations/verify", {"presentation": "a~b~"}, format="json").json()
 
     assert (body["valid"], body["reason"]) == (False, "malformed")
+
+
+def test_a_resident_downloads_their_mdoc(client):
+    user, _resident, card, device = resident_with_account()
+    sign_in(client, user, device)
+
+    response = client.get("/me/card/credential.mdoc")
+
+    assert response.status_code == 200 and response["Content-Type"] == "application/cbor"
+    document = tool.cbor_decode(response.content)
+    assert document["docType"] == tool.MDOC_DOCTYPE
+    assert PendingEntry.objects.filter(action="cards.credentials.mdoc.issue").exists()
