@@ -152,113 +152,13 @@ def test_beat_sweeps_the_pending_table_at_the_configured_interval_and_drops_stal
     assert sweep["options"]["expires"] == max(20 * settings.ONECARD_LEDGER_SWEEP_SECONDS, 10.0)
 
 
-def _committed_objects() -> list[str]:
-    """Return the object of every committed record, pending or sequenced, as another connection sees them."""
-    from django.db import DEFAULT_DB_ALIAS, connections
-
-    other = connections.create_connection(DEFAULT_DB_ALIAS)
-    try:
-        with other.cursor() as cursor:
-            cursor.execute(
-                "SELECT object FROM ledger_pendingentry UNION ALL"
-                " SELECT convert_from(entry_bytes, 'UTF8')::jsonb ->> 'object' FROM ledger_entry"
-            )
-            return sorted(row[0] for row in cursor.fetchall())
-    finally:
-        other.close()
-
-
-@pytest.fixture
-def final_commit_backend():
-    """Skip unless the database is PostgreSQL, the one backend where a final record commits with its INSERT."""
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        pytest.skip("the INSERT and COMMIT share a round trip on PostgreSQL only")
-
-
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_final_record_commits_with_the_outermost_block_in_one_statement(ledger_context, final_commit_backend):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    resident = ResidentFactory()
-    callbacks = []
-
-    with CaptureQueriesContext(connection) as queries, transaction.atomic():
-        transaction.on_commit(lambda: callbacks.append("after commit"))
-        record(action="cards.residents.read", subject=resident, object="resident", final=True)
-
-    assert _committed_objects() == ["resident"]
-    assert callbacks == ["after commit"]
-    inserts = [query["sql"] for query in queries if query["sql"].startswith('INSERT INTO "ledger_pendingentry"')]
-    assert len(inserts) == 1 and inserts[0].endswith("; COMMIT")
-    # The connection is back in autocommit and takes the next transaction as usual.
-    assert connection.get_autocommit() and not connection.in_atomic_block
-    with transaction.atomic():
-        record(action="cards.residents.read", subject=resident, object="again", final=True)
-    assert _committed_objects() == ["again", "resident"]
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_a_final_record_that_fails_commits_nothing_of_its_block(ledger_context, final_commit_backend):
-    from django.db import DataError
-
-    resident = ResidentFactory()
-
-    with pytest.raises(DataError), transaction.atomic():
-        record(action="cards.residents.read", subject=resident, object="written first")
-        # Longer than the column: PostgreSQL refuses the INSERT and never runs the COMMIT sent with it.
-        record(action="cards.residents." + "x" * 200, subject=resident, final=True)
-
-    assert _committed_objects() == []
-    with transaction.atomic():
-        record(action="cards.residents.read", subject=resident, object="after the failure", final=True)
-    assert _committed_objects() == ["after the failure"]
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_a_final_record_commits_in_one_statement_when_the_site_binds_on_the_server(
-    ledger_context, final_commit_backend, monkeypatch
-):
-    import psycopg
-    from django.db import connection
-
-    resident = ResidentFactory()
-    connection.ensure_connection()
-    # As with OPTIONS={"server_side_binding": True}: Django's cursors then use the extended protocol.
-    monkeypatch.setattr(connection.connection, "cursor_factory", psycopg.Cursor)
-
-    with transaction.atomic():
-        record(action="cards.residents.read", subject=resident, object="resident", final=True)
-
-    assert _committed_objects() == ["resident"]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_final_record_never_commits_a_test_cases_own_transaction(ledger_context):
-    resident = ResidentFactory()
-    block = transaction.atomic()
-    block._from_testcase = True  # as Django's TestCase marks the transaction of setUpTestData
-
-    with pytest.raises(RuntimeError), block:
-        record(action="cards.residents.read", subject=resident, object="resident", final=True)
-        raise RuntimeError("the test case rolls its transaction back")
-
-    assert PendingEntry.objects.count() == 0
-    assert not Entry.objects.exists()
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_final_record_inside_an_enclosing_block_waits_for_that_block(ledger_context):
+def test_a_record_inside_an_enclosing_block_waits_for_that_block(ledger_context):
     resident = ResidentFactory()
 
     with pytest.raises(RuntimeError), transaction.atomic():
         with transaction.atomic():
-            record(action="cards.residents.read", subject=resident, object="resident", final=True)
+            record(action="cards.residents.read", subject=resident, object="resident")
         raise RuntimeError("the enclosing block fails after the record")
 
     assert PendingEntry.objects.count() == 0
