@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from ledger.context import context_get
 from ledger.models import PendingEntry
-from ledger.purposes import purpose_check
+from ledger.vocabulary import action_check, purpose_check
 
 OUTCOMES = ("ok", "denied", "not_found", "invalid", "error")
 
@@ -70,8 +70,7 @@ def _access_values(context, *, action: str, purpose: str | None, object: str, ou
     purpose_check(purpose)
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
-    if action.count(".") < 1:
-        raise ValueError(f"action {action!r} must be a dotted name such as 'health.visits.read'")
+    action_check(action)
     return {
         "time": timezone.now(),
         "actor_type": context.actor.type,

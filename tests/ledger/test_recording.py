@@ -23,7 +23,7 @@ def test_record_outside_a_context_raises():
     resident = ResidentFactory()
 
     with pytest.raises(NoAccessContext):
-        record(action="cards.residents.read", subject=resident)
+        record(action="cards.residents.lookup", subject=resident)
 
     assert PendingEntry.objects.count() == 0
 
@@ -32,12 +32,12 @@ def test_record_outside_a_context_raises():
 def test_record_writes_one_pending_row_with_the_context(ledger_context):
     resident = ResidentFactory()
 
-    pending_id = record(action="cards.residents.read", subject=resident, object="resident")
+    pending_id = record(action="cards.residents.lookup", subject=resident, object="resident")
 
     row = PendingEntry.objects.get()
     assert row.pk == pending_id
     assert (row.actor_type, row.actor_id, row.role, row.channel) == ("staff", "test-registrar", "registrar", "command")
-    assert (row.action, row.purpose, row.outcome) == ("cards.residents.read", "registration", "ok")
+    assert (row.action, row.purpose, row.outcome) == ("cards.residents.lookup", "registration", "ok")
     assert row.request_id == ledger_context.request_id
 
 
@@ -45,7 +45,7 @@ def test_record_writes_one_pending_row_with_the_context(ledger_context):
 def test_record_stores_only_a_pseudonym_of_the_subject(ledger_context):
     resident = ResidentFactory()
 
-    record(action="cards.residents.read", subject=resident)
+    record(action="cards.residents.lookup", subject=resident)
 
     row = PendingEntry.objects.get()
     assert row.subject == subject_pseudonym(resident)
@@ -66,7 +66,7 @@ def test_pseudonyms_change_with_the_key_version(settings):
 @pytest.mark.django_db
 def test_unknown_purpose_raises(ledger_context):
     with pytest.raises(UnknownPurpose):
-        record(action="cards.residents.read", subject="resident:1", purpose="curiosity")
+        record(action="cards.residents.lookup", subject="resident:1", purpose="curiosity")
 
 
 def test_a_context_with_an_unknown_purpose_is_refused():
@@ -80,7 +80,7 @@ def test_a_context_with_an_unknown_purpose_is_refused():
 @pytest.mark.django_db
 def test_purpose_override_narrows_the_purpose(ledger_context):
     with purpose_override("identity-verification"):
-        record(action="cards.residents.read", subject="resident:1")
+        record(action="cards.residents.lookup", subject="resident:1")
 
     assert PendingEntry.objects.get().purpose == "identity-verification"
 
@@ -88,7 +88,7 @@ def test_purpose_override_narrows_the_purpose(ledger_context):
 @pytest.mark.django_db
 def test_a_rolled_back_access_leaves_no_record(ledger_context):
     with pytest.raises(RuntimeError), transaction.atomic():
-        record(action="cards.residents.read", subject="resident:1")
+        record(action="cards.residents.lookup", subject="resident:1")
         raise RuntimeError("the access failed")
 
     assert PendingEntry.objects.count() == 0
@@ -98,12 +98,12 @@ def test_a_rolled_back_access_leaves_no_record(ledger_context):
 def test_recorded_decorator_records_each_call(ledger_context):
     resident = ResidentFactory()
 
-    @recorded(action="cards.residents.read")
+    @recorded(action="cards.residents.lookup")
     def read(*, resident):
         return resident.full_name
 
     assert read(resident=resident) == resident.full_name
-    assert PendingEntry.objects.get().action == "cards.residents.read"
+    assert PendingEntry.objects.get().action == "cards.residents.lookup"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -120,7 +120,7 @@ def test_with_a_broker_a_commit_publishes_nothing_and_leaves_its_rows_for_the_sw
     with access_context(actor=Actor(type="system", id="t"), role="system", channel="task", purpose="registration"):
         for _ in range(3):
             with transaction.atomic():
-                record(action="cards.residents.read", subject=resident)
+                record(action="cards.residents.lookup", subject=resident)
 
     assert sent == []
     assert PendingEntry.objects.count() == 3
@@ -138,7 +138,7 @@ def test_when_celery_is_eager_one_commit_sequences_its_records_once(monkeypatch)
     context = access_context(actor=Actor(type="system", id="t"), role="system", channel="task", purpose="registration")
     with context, transaction.atomic():
         for _ in range(3):
-            record(action="cards.residents.read", subject=resident)
+            record(action="cards.residents.lookup", subject=resident)
         assert runs == []
 
     assert runs == [1]
@@ -158,7 +158,7 @@ def test_a_record_inside_an_enclosing_block_waits_for_that_block(ledger_context)
 
     with pytest.raises(RuntimeError), transaction.atomic():
         with transaction.atomic():
-            record(action="cards.residents.read", subject=resident, object="resident")
+            record(action="cards.residents.lookup", subject=resident, object="resident")
         raise RuntimeError("the enclosing block fails after the record")
 
     assert PendingEntry.objects.count() == 0
