@@ -167,8 +167,10 @@ def status_list_claims() -> dict:
     """Return the claims of the status list document."""
     now = int(timezone.now().timestamp())
     cards: dict[str, dict[str, str]] = {}
-    # A card past its expiry date fails on its own exp claim, so it need not be listed.
-    rows = Card.objects.filter(status__in=STATUS_LIST_STATUSES, expires_on__gte=timezone.localdate())
+    # A credential's exp is the end of its card's expiry day in UTC (card_token_static), up to
+    # a day after that day ends in local time: a card is listed until no credential of it can run.
+    no_credential_runs_before = timezone.now().astimezone(datetime.UTC).date() - datetime.timedelta(days=1)
+    rows = Card.objects.filter(status__in=STATUS_LIST_STATUSES, expires_on__gte=no_credential_runs_before)
     for number, version, status in rows.order_by("number", "version").values_list("number", "version", "status"):
         cards.setdefault(number, {})[str(version)] = status
     return {"iss": settings.ONECARD_CARD_ISSUER, "iat": now, "exp": now + STATUS_LIST_LIFETIME_SECONDS, "cards": cards}
