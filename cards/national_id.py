@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from stdnum import numdb
@@ -129,3 +130,16 @@ def validate_national_id(value: str) -> None:
 def mask_national_id(number: str) -> str:
     """Return the number with everything but the region and last four characters hidden."""
     return number[:3] + "*" * 11 + number[-4:] if len(number) == 18 else "*" * len(number)
+
+
+class NationalIdFormField(forms.CharField):
+    """A form field for a national ID as typed: its cleaned value is normalised, not yet validated."""
+
+    def __init__(self, **kwargs):
+        # Room for spaces between the groups; the normalised number is checked by whoever uses it.
+        kwargs.setdefault("max_length", 32)
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return normalize_national_id(value) if value else value
