@@ -386,3 +386,69 @@ def root_from_partial_tiles(size: int, partial: list) -> bytes:
 
 def _missing(size: int):
     raise TlogError(f"no partial tiles given for a tree of size {size}")
+
+
+# A tlog-tiles client: rebuild and check a log from its checkpoint and tiles alone.
+
+
+class LogForked(TlogError):
+    """The log shrank, or its tiles or checkpoint disagree with what was held before: refuse it."""
+
+
+def log_follow(fetch, log_key: str, builder=None, on_tile=None) -> tuple:
+    """Extend BUILDER (a new one if None) to the log's signed checkpoint; return (note, size, root, builder).
+
+    FETCH(path) returns the bytes at a tlog-tiles path ("checkpoint",
+    "tile/..."). The checkpoint's signature is checked against LOG_KEY, every
+    new entry is read from the entry bundles, every hash tile the log serves
+    for the new size is compared with the one computed from those entries, and
+    the result must hash to the checkpoint's root: so the new tree extends the
+    one BUILDER held, leaf for leaf. ON_TILE(path, bytes), if given, receives
+    each new tile and bundle, partial ones included, before this returns.
+    BUILDER is only changed once every check passed.
+    """
+    note = fetch("checkpoint").decode("utf-8")
+    _, _, size, root = checkpoint_verify(note, log_key)
+    held = builder or TileBuilder()
+    if size < held.size:
+        raise LogForked(f"the log shrank from {held.size} to {size} entries")
+    if size == held.size:
+        if root != held.root():
+            raise LogForked(f"two different roots for tree size {size}: the log forked")
+        return note, size, root, held
+    work = TileBuilder.resume(held.size, held.leaves, dict(enumerate(held.partial)))
+    new_tiles = []
+    for index, width in tile_widths(size, 0)[held.size // TILE_WIDTH :]:
+        leaves = entries_bundle_parse(fetch(tile_path("entries", index, width)))
+        if len(leaves) != width:
+            raise TlogError(f"the entry bundle {tile_path('entries', index, width)} holds {len(leaves)} entries")
+        skip = work.size - index * TILE_WIDTH
+        if leaves[:skip] != work.leaves[:skip]:
+            raise LogForked(f"the log's entries {index * TILE_WIDTH}..{work.size - 1} differ from those held")
+        for leaf in leaves[skip:]:
+            work.append(leaf)
+        new_tiles += work.take_full()
+    new_tiles += work.partial_tiles()
+    if work.root() != root:
+        raise LogForked(f"the log's entries do not hash to its signed root at size {size}")
+    for path, data in new_tiles:
+        if not path.startswith("tile/entries/") and fetch(path) != data:
+            raise TlogError(f"the log's hash tile {path} differs from the one its entries give")
+    if on_tile is not None:
+        for path, data in new_tiles:
+            on_tile(path, data)
+    return note, size, root, work
+
+
+def http_fetcher(prefix: str, timeout: float = 30):
+    """Return FETCH(path) reading PATH under the tlog-tiles URL PREFIX over HTTP(S)."""
+    import urllib.request
+
+    base = prefix.rstrip("/") + "/"
+
+    def fetch(path: str) -> bytes:
+        request = urllib.request.Request(base + path, headers={"Accept-Encoding": "identity"})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.read()
+
+    return fetch
