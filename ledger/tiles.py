@@ -138,13 +138,17 @@ def _superseded(path: str, target: int) -> bool:
 def tiles_publish(*, rebuild: bool = False, progress=None) -> int:
     """Write the tiles of every signed checkpoint not yet tiled; return the tree size the tiles now cover.
 
-    With REBUILD, start again from the first entry and write only the tiles
-    the storage is missing. PROGRESS, if given, is called with each number of
-    entries processed.
+    With REBUILD, start again from the first entry and write every tile
+    (the same bytes for the tiles already there). PROGRESS, if given, is
+    called with each number of entries processed.
     """
     global _last_builder
     storage = tiles_storage()
     size, root = (0, tlog.EMPTY_ROOT) if rebuild else tiles_state()
+    if size and not Checkpoint.objects.filter(tree_size=size, root_hash=root).exists():
+        # A new database next to old tiles (a reset development log): the tiles are another log's.
+        logger.warning("tiles: the stored tiles end at size %s, which no checkpoint of this log has; rewriting", size)
+        return tiles_publish(rebuild=True, progress=progress)
     builder = _builder_load(storage, size, root)
     if builder is None:
         logger.warning("tiles: the stored tiles at size %s are incomplete; rebuilding from the first entry", size)
@@ -157,8 +161,6 @@ def tiles_publish(*, rebuild: bool = False, progress=None) -> int:
     written_at = builder.size
 
     def put(path: str, data: bytes) -> None:
-        if rebuild and storage.exists(path):
-            return
         storage.save(path, ContentFile(data))
 
     pending_checkpoints = iter(checkpoints)

@@ -1,6 +1,10 @@
 """The log as C2SP tlog-tiles under /log/: paths, layout, writing after commit, and an outside client over HTTP."""
 
+import base64
+import json
+
 import pytest
+from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
@@ -179,3 +183,19 @@ def test_no_tile_is_published_for_a_checkpoint_the_entries_do_not_hash_to(ledger
     assert tiles.tiles_state()[0] == 11
     assert tiles.tile_read(path="tile/0/000.p/12") is None
     assert Alert.objects.filter(message__contains="size 12").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tiles_left_by_another_log_are_rewritten(ledger_context):
+    _grow(10)
+    good = tiles.tile_read(path="tile/0/000.p/10")
+    storage = tiles.tiles_storage()
+    # A development database reset next to the old var/tiles: the stored state names a tree this log never signed.
+    stale = {"tree_size": 10, "root": base64.b64encode(bytes(32)).decode()}
+    storage.save(tiles.STATE_NAME, ContentFile(json.dumps(stale).encode()))
+    storage.save("tile/0/000.p/10", ContentFile(b"\x00" * 320))
+
+    _grow(5, start=10)
+
+    assert tiles.tiles_state()[0] == 15
+    assert tiles.tile_read(path="tile/0/000.p/10") == good
