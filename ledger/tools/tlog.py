@@ -187,3 +187,268 @@ def cosignatures_verify(note: str, witness_keys: list) -> list:
             valid.append(name)
             break
     return valid
+
+
+# C2SP tlog-tiles: paths, tiles and entry bundles.
+
+TILE_WIDTH = 256
+TILE_HEIGHT = 8
+HASH_SIZE = 32
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+
+
+def tile_path(level, index: int, width: int = TILE_WIDTH) -> str:
+    """Return the tlog-tiles path of a tile: ``tile/<L>/<N>[.p/<W>]``, LEVEL "entries" for an entry bundle."""
+    if not 1 <= width <= TILE_WIDTH or index < 0:
+        raise TlogError(f"no tile of index {index} and width {width}")
+    digits = f"{index:d}"
+    digits = "0" * (-len(digits) % 3) + digits
+    groups = [digits[i : i + 3] for i in range(0, len(digits), 3)]
+    encoded = "/".join([*(f"x{group}" for group in groups[:-1]), groups[-1]])
+    suffix = "" if width == TILE_WIDTH else f".p/{width}"
+    return f"tile/{level}/{encoded}{suffix}"
+
+
+def tile_path_parse(path: str) -> tuple:
+    """Return (level, index, width) of a canonical tile path; level is "entries" for an entry bundle."""
+    parts = path.split("/")
+    width = TILE_WIDTH
+    if len(parts) >= 2 and parts[-2].endswith(".p"):
+        width_text = parts.pop()
+        parts[-1] = parts[-1][: -len(".p")]
+        if not width_text.isdigit() or width_text[0] == "0" or not 1 <= int(width_text) < TILE_WIDTH:
+            raise TlogError(f"{path!r}: a partial tile's width is 1 to 255, without leading zeros")
+        width = int(width_text)
+    if len(parts) < 3 or parts[0] != "tile":
+        raise TlogError(f"{path!r} is not tile/<L>/<N>[.p/<W>]")
+    level_text, groups = parts[1], parts[2:]
+    if level_text == "entries":
+        level = "entries"
+    elif level_text.isdigit() and (level_text == "0" or level_text[0] != "0") and int(level_text) <= 63:
+        level = int(level_text)
+    else:
+        raise TlogError(f"{path!r}: the level is 0 to 63, without leading zeros, or 'entries'")
+    if not all(len(group) == 4 and group[0] == "x" and group[1:].isdigit() for group in groups[:-1]) or not (
+        len(groups[-1]) == 3 and groups[-1].isdigit()
+    ):
+        raise TlogError(f"{path!r}: the index is 3-digit groups, all but the last starting with x")
+    index = int("".join(group.lstrip("x") for group in groups))
+    if tile_path(level, index, width) != path:
+        raise TlogError(f"{path!r} is not the canonical path of its tile")
+    return level, index, width
+
+
+def tile_widths(size: int, level: int) -> list:
+    """Return (index, width) of every tile at LEVEL of a tree of SIZE leaves; the last may be partial."""
+    count = size // TILE_WIDTH**level
+    tiles = [(index, TILE_WIDTH) for index in range(count // TILE_WIDTH)]
+    if count % TILE_WIDTH:
+        tiles.append((count // TILE_WIDTH, count % TILE_WIDTH))
+    return tiles
+
+
+def tree_levels(size: int) -> int:
+    """Return how many tile levels a tree of SIZE leaves has (0 for the empty tree)."""
+    levels = 0
+    while size >= TILE_WIDTH**levels and size:
+        levels += 1
+    return levels
+
+
+def hashes_split(tile: bytes) -> list:
+    """Return the 32-byte hashes of a hash tile."""
+    if len(tile) % HASH_SIZE or not HASH_SIZE <= len(tile) <= HASH_SIZE * TILE_WIDTH:
+        raise TlogError(f"a hash tile holds 1 to 256 hashes of 32 bytes, not {len(tile)} bytes")
+    return [tile[i : i + HASH_SIZE] for i in range(0, len(tile), HASH_SIZE)]
+
+
+def subtree_hash(hashes: list) -> bytes:
+    """Return the RFC 9162 hash of consecutive subtrees of equal size, given their hashes, left to right."""
+    if len(hashes) == 1:
+        return hashes[0]
+    split = 1 << ((len(hashes) - 1).bit_length() - 1)
+    return node_hash(subtree_hash(hashes[:split]), subtree_hash(hashes[split:]))
+
+
+def entries_bundle(leaves: list) -> bytes:
+    """Return the entry bundle of LEAVES: each as a big-endian uint16 length, then its bytes."""
+    out = bytearray()
+    for leaf in leaves:
+        if len(leaf) > 0xFFFF:
+            raise TlogError(f"a leaf of {len(leaf)} bytes does not fit an entry bundle (at most 65,535)")
+        out += len(leaf).to_bytes(2, "big") + leaf
+    return bytes(out)
+
+
+def entries_bundle_parse(data: bytes) -> list:
+    """Return the leaves of an entry bundle."""
+    leaves, offset = [], 0
+    while offset < len(data):
+        if offset + 2 > len(data):
+            raise TlogError("the entry bundle ends inside a length prefix")
+        length = int.from_bytes(data[offset : offset + 2], "big")
+        offset += 2
+        if offset + length > len(data):
+            raise TlogError("the entry bundle ends inside an entry")
+        leaves.append(data[offset : offset + length])
+        offset += length
+    return leaves
+
+
+class TileBuilder:
+    """The tiles of a growing tree: append leaves, collect the tiles they complete, read the partial ones.
+
+    Holds only the rightmost (partial) tile of each level and the partial entry
+    bundle, so memory stays small whatever the size of the log.
+    """
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.leaves = []  # the partial entry bundle
+        self.partial = []  # per level, the hashes of its partial tile
+        self.written = []  # (path, bytes) of tiles completed since the last take_full()
+
+    @classmethod
+    def resume(cls, size: int, leaves: list, partial: dict):
+        """Return the builder of a tree of SIZE from its partial entry bundle and partial hash tiles {level: hashes}."""
+        builder = cls()
+        builder.size = size
+        builder.leaves = list(leaves)
+        for level in range(tree_levels(size)):
+            width = (size // TILE_WIDTH**level) % TILE_WIDTH
+            hashes = list(partial.get(level, [])) if width else []
+            if len(hashes) != width:
+                raise TlogError(f"the partial tile of level {level} at size {size} needs {width} hashes")
+            builder.partial.append(hashes)
+        if len(builder.leaves) != size % TILE_WIDTH:
+            raise TlogError(f"the partial entry bundle at size {size} needs {size % TILE_WIDTH} entries")
+        if builder.partial and [leaf_hash(leaf) for leaf in builder.leaves] != builder.partial[0]:
+            raise TlogError("the partial entry bundle does not hash to the partial level 0 tile")
+        return builder
+
+    def append(self, leaf: bytes) -> None:
+        """Add one leaf (its bytes, as the entry bundle carries them)."""
+        index = self.size
+        self.leaves.append(leaf)
+        if len(self.leaves) == TILE_WIDTH:
+            self.written.append((tile_path("entries", index // TILE_WIDTH), entries_bundle(self.leaves)))
+            self.leaves = []
+        self._add(0, index, leaf_hash(leaf))
+        self.size = index + 1
+
+    def _add(self, level: int, position: int, value: bytes) -> None:
+        if level == len(self.partial):
+            self.partial.append([])
+        tile = self.partial[level]
+        tile.append(value)
+        if len(tile) == TILE_WIDTH:
+            self.written.append((tile_path(level, position // TILE_WIDTH), b"".join(tile)))
+            self.partial[level] = []
+            self._add(level + 1, position // TILE_WIDTH, subtree_hash(tile))
+
+    def take_full(self) -> list:
+        """Return, and forget, (path, bytes) of the full tiles and bundles completed since the last call."""
+        written, self.written = self.written, []
+        return written
+
+    def partial_tiles(self) -> list:
+        """Return (path, bytes) of the partial tiles and the partial entry bundle of the current size."""
+        tiles = [
+            (tile_path(level, (self.size // TILE_WIDTH**level) // TILE_WIDTH, len(hashes)), b"".join(hashes))
+            for level, hashes in enumerate(self.partial)
+            if hashes
+        ]
+        if self.leaves:
+            tiles.append((tile_path("entries", self.size // TILE_WIDTH, len(self.leaves)), entries_bundle(self.leaves)))
+        return tiles
+
+    def root(self) -> bytes:
+        """Return the RFC 9162 root of the current tree."""
+        return root_from_partial_tiles(self.size, self.partial)
+
+
+def root_from_partial_tiles(size: int, partial: list) -> bytes:
+    """Return the root of a tree of SIZE from the hashes of its partial tile at each level (lowest level first)."""
+    subtrees = []
+    for hashes in reversed(partial):
+        start = 0
+        while start < len(hashes):
+            span = 1 << (len(hashes) - start).bit_length() - 1
+            subtrees.append(subtree_hash(hashes[start : start + span]))
+            start += span
+    if not subtrees:
+        return EMPTY_ROOT if size == 0 else _missing(size)
+    result = subtrees[-1]
+    for left in reversed(subtrees[:-1]):
+        result = node_hash(left, result)
+    return result
+
+
+def _missing(size: int):
+    raise TlogError(f"no partial tiles given for a tree of size {size}")
+
+
+# A tlog-tiles client: rebuild and check a log from its checkpoint and tiles alone.
+
+
+class LogForked(TlogError):
+    """The log shrank, or its tiles or checkpoint disagree with what was held before: refuse it."""
+
+
+def log_follow(fetch, log_key: str, builder=None, on_tile=None) -> tuple:
+    """Extend BUILDER (a new one if None) to the log's signed checkpoint; return (note, size, root, builder).
+
+    FETCH(path) returns the bytes at a tlog-tiles path ("checkpoint",
+    "tile/..."). The checkpoint's signature is checked against LOG_KEY, every
+    new entry is read from the entry bundles, every hash tile the log serves
+    for the new size is compared with the one computed from those entries, and
+    the result must hash to the checkpoint's root: so the new tree extends the
+    one BUILDER held, leaf for leaf. ON_TILE(path, bytes), if given, receives
+    each new tile and bundle, partial ones included, before this returns.
+    BUILDER is only changed once every check passed.
+    """
+    note = fetch("checkpoint").decode("utf-8")
+    _, _, size, root = checkpoint_verify(note, log_key)
+    held = builder or TileBuilder()
+    if size < held.size:
+        raise LogForked(f"the log shrank from {held.size} to {size} entries")
+    if size == held.size:
+        if root != held.root():
+            raise LogForked(f"two different roots for tree size {size}: the log forked")
+        return note, size, root, held
+    work = TileBuilder.resume(held.size, held.leaves, dict(enumerate(held.partial)))
+    new_tiles = []
+    for index, width in tile_widths(size, 0)[held.size // TILE_WIDTH :]:
+        leaves = entries_bundle_parse(fetch(tile_path("entries", index, width)))
+        if len(leaves) != width:
+            raise TlogError(f"the entry bundle {tile_path('entries', index, width)} holds {len(leaves)} entries")
+        skip = work.size - index * TILE_WIDTH
+        if leaves[:skip] != work.leaves[:skip]:
+            raise LogForked(f"the log's entries {index * TILE_WIDTH}..{work.size - 1} differ from those held")
+        for leaf in leaves[skip:]:
+            work.append(leaf)
+        new_tiles += work.take_full()
+    new_tiles += work.partial_tiles()
+    if work.root() != root:
+        raise LogForked(f"the log's entries do not hash to its signed root at size {size}")
+    for path, data in new_tiles:
+        if not path.startswith("tile/entries/") and fetch(path) != data:
+            raise TlogError(f"the log's hash tile {path} differs from the one its entries give")
+    if on_tile is not None:
+        for path, data in new_tiles:
+            on_tile(path, data)
+    return note, size, root, work
+
+
+def http_fetcher(prefix: str, timeout: float = 30):
+    """Return FETCH(path) reading PATH under the tlog-tiles URL PREFIX over HTTP(S)."""
+    import urllib.request
+
+    base = prefix.rstrip("/") + "/"
+
+    def fetch(path: str) -> bytes:
+        request = urllib.request.Request(base + path, headers={"Accept-Encoding": "identity"})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.read()
+
+    return fetch
