@@ -400,8 +400,6 @@ def _verification_record(*, subject, card: Card | None, reason: str | None, dyna
         subject=subject,
         object=f"{detail}{kind} {reason or 'valid'}",
         outcome="ok" if reason is None else "invalid",
-        # card_token_verify returns right after each call: the record goes with its commit.
-        final=True,
     )
 
 
@@ -644,7 +642,6 @@ def card_presentation_verify(
         object=f"{card.ledger_object} v{card.version} sd-jwt-vc {reason or 'valid'} "
         + ",".join(sorted(verdict.claims)),
         outcome="ok" if reason is None else "invalid",
-        final=True,
     )
     return PresentationVerification(
         valid=reason is None,
