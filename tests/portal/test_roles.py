@@ -105,6 +105,9 @@ def test_the_migration_made_every_role_group_with_its_permissions():
         "view_resident",
         "add_resident",
         "change_resident",
+        "view_residentphoto",
+        "add_residentphoto",
+        "change_residentphoto",
         "view_consent",
         "add_consent",
     }

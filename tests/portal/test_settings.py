@@ -12,6 +12,7 @@ PRODUCTION_ENV = {
     "DJANGO_ALLOWED_HOSTS": "onecard.example",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/onecard",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "ONECARD_CREDENTIAL_ISSUER_URL": "https://onecard.example",
 }
 
 
@@ -37,7 +38,10 @@ def test_production_starts_with_every_secret():
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"])
+@pytest.mark.parametrize(
+    "missing",
+    ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "ONECARD_CREDENTIAL_ISSUER_URL"],
+)
 def test_production_refuses_to_start_without_a_setting(missing):
     env = PRODUCTION_ENV | keys_env()
     del env[missing]
