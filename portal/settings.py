@@ -302,6 +302,9 @@ SESSION_COOKIE_AGE = env.int("ONECARD_SESSION_IDLE_SECONDS", default=15 * 60)
 SESSION_SAVE_EVERY_REQUEST = False
 ONECARD_SESSION_REFRESH_SECONDS = env.int("ONECARD_SESSION_REFRESH_SECONDS", default=60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Activation attempts (right or wrong code) allowed per client address and per national ID.
+ONECARD_ACTIVATION_RATE_PER_CLIENT = env.str("ONECARD_ACTIVATION_RATE_PER_CLIENT", default="20/hour")
+ONECARD_ACTIVATION_RATE_PER_NATIONAL_ID = env.str("ONECARD_ACTIVATION_RATE_PER_NATIONAL_ID", default="10/hour")
 # A sensitive action needs a one-time password entered within this many seconds.
 ONECARD_STEP_UP_SECONDS = env.int("ONECARD_STEP_UP_SECONDS", default=5 * 60)
 OTP_TOTP_ISSUER = "OneCard"
