@@ -182,11 +182,11 @@ class CardAdmin(ResidentDataAdmin):
             "<tr><td>{}</td><td>{}</td><td>{} {} ({}, {})</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    row["time"].strftime("%Y-%m-%d %H:%M:%S"),
+                    row["time"][:19].replace("T", " "),
                     row["action"],
-                    row["actor_type"],
-                    row["actor_id"],
-                    row["role"],
+                    row["actor"]["type"],
+                    row["actor"]["id"],
+                    row["actor"]["role"],
                     row["channel"],
                     row["object"].split(" ", 2)[-1] if row["object"].count(" ") >= 2 else "",
                     row["outcome"],

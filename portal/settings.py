@@ -198,6 +198,11 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # The ledger's tlog-tiles (ledger/tiles.py, docs/operations.md): under var/ by default.
+    "ledger_tiles": {
+        "BACKEND": "ledger.tiles.TileFileSystemStorage",
+        "OPTIONS": {"location": VAR_DIR / "tiles"},
+    },
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
