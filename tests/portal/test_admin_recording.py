@@ -169,3 +169,19 @@ def test_the_consent_list_records_the_residents_it_shows(client, registrar):
 
     rows = ledger_rows(action="services_core.consents.admin.list")
     assert [row["subject"] for row in rows] == [subject_pseudonym(resident)]
+
+
+def test_the_access_report_list_records_each_resident_it_shows(client):
+    from portal.models import AccessReport
+
+    report = AccessReport.objects.create(resident=ResidentFactory(), entry_summary="an entry", text="not me")
+    admin_login(client, staff_create("auditor"))
+    purpose_state(client, "access-report-investigation")
+
+    response = client.get("/admin/portal/accessreport/")
+
+    assert response.status_code == 200
+    rows = ledger_rows(action="portal.access_reports.admin.list")
+    assert [(row["subject"], row["purpose"]) for row in rows] == [
+        (subject_pseudonym(report.resident), "access-report-investigation")
+    ]
