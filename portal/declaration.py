@@ -28,6 +28,7 @@ actions_register(
     "portal",
     ("portal.accounts.activate", _("You activated your OneCard account"), False),
     ("portal.access_reports.open", _("You reported an access you do not recognise"), False),
+    ("portal.access_reports.answer", _("Your report of an access was answered"), False),
     ("portal.access_history.read", _("You read who accessed your data"), True),
     *admin_actions("portal.access_reports", _("Your reports of accesses")),
 )
