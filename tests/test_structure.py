@@ -46,3 +46,14 @@ def test_every_declared_read_is_asserted_by_a_test_that_reads_the_ledger():
     assert plain == [], "declared reads no test asserts in the ledger"
     assert unasserted_prefixes == [], "resident-data admins with no look asserted in the ledger"
     assert unasserted_looks == [], "admin looks asserted for no admin"
+
+
+def test_every_declared_action_is_described_in_english_and_chinese():
+    from django.utils import translation
+
+    for action in actions_all():
+        with translation.override("en"):
+            english = str(action.description)
+        with translation.override("zh-hans"):
+            chinese = str(action.description)
+        assert english and chinese != english, action.code
