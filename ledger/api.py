@@ -3,7 +3,7 @@
 from ledger.actions import cosignature_add, witness_register
 from ledger.context import AccessContext, Actor, access_context, context_get, context_get_or_none, purpose_override
 from ledger.errors import AppendOnlyViolation, LedgerError, NoAccessContext, UnknownAction, UnknownPurpose
-from ledger.recording import record, record_bulk, recorded, subject_pseudonym, subject_pseudonyms
+from ledger.recording import actor_pseudonym, record, record_bulk, recorded, subject_pseudonym, subject_pseudonyms
 from ledger.selectors import (
     ProofUnavailable,
     checkpoint_note_get,
@@ -12,6 +12,7 @@ from ledger.selectors import (
     entry_list_for_subject,
     inclusion_proof,
     ledger_health,
+    pending_list_for_subject,
     proof_bundle,
     sequencer_lag,
     verification_age,
@@ -58,6 +59,8 @@ __all__ = [
     "consistency_proof",
     "entry_get",
     "entry_list_for_subject",
+    "pending_list_for_subject",
+    "actor_pseudonym",
     "inclusion_proof",
     "log_health",
     "ledger_health",
