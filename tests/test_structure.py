@@ -3,7 +3,7 @@
 import ast
 from pathlib import Path
 
-from ledger.api import actions_all
+from ledger.vocabulary import actions_all
 
 TESTS = Path(__file__).resolve().parent
 # A test module that names one of these reads ledger rows back.

@@ -414,7 +414,8 @@ def witness_cosigns_over_http(live_server, tmp_path, name: str) -> None:
     import subprocess
     import sys
 
-    from ledger.api import verifier_key_get, witness_register
+    from ledger.actions import witness_register
+    from ledger.selectors import verifier_key_get
 
     tool = Path(__file__).resolve().parents[2] / "ledger" / "tools" / "onecard_witness.py"
     key_file = tmp_path / "witness.key"
