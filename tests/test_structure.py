@@ -57,3 +57,43 @@ def test_every_declared_action_is_described_in_english_and_chinese():
         with translation.override("zh-hans"):
             chinese = str(action.description)
         assert english and chinese != english, action.code
+
+
+def _import_cycles() -> list[list[str]]:
+    """Return every cycle (strongly connected set of two or more modules) in the project's import graph."""
+    import grimp
+
+    graph = grimp.build_graph("portal", "services", "cards", "ledger")
+    imports = {module: graph.find_modules_directly_imported_by(module) for module in graph.modules}
+    order, low, stack, on_stack, cycles = {}, {}, [], set(), []
+
+    def visit(module: str) -> None:
+        order[module] = low[module] = len(order)
+        stack.append(module)
+        on_stack.add(module)
+        for imported in imports[module]:
+            if imported not in order:
+                visit(imported)
+                low[module] = min(low[module], low[imported])
+            elif imported in on_stack:
+                low[module] = min(low[module], order[imported])
+        if low[module] == order[module]:
+            members = []
+            while not members or members[-1] != module:
+                members.append(stack.pop())
+                on_stack.discard(members[-1])
+            if len(members) > 1:
+                cycles.append(sorted(members))
+
+    for module in sorted(imports):
+        if module not in order:
+            visit(module)
+    return cycles
+
+
+def test_no_module_import_cycles_but_an_action_queueing_its_own_task():
+    """An action queues its task on commit and the task calls the action (HackSoft); nothing else loops."""
+    for cycle in _import_cycles():
+        apps = {module.rsplit(".", 1)[0] for module in cycle}
+        kinds = {module.rsplit(".", 1)[1] for module in cycle}
+        assert len(apps) == 1 and kinds == {"actions", "tasks"}, cycle

@@ -189,7 +189,7 @@ def test_pharmacy_qr_shows_a_countdown(page, live_server):
 
 
 def test_partner_access_appears_in_who_accessed_my_data(page, live_server):
-    from cards.selectors import card_token_static
+    from cards.actions import card_token_static
     from ledger.api import Actor, access_context
     from tests.factories.core import agency_with_key
 
@@ -384,7 +384,7 @@ def given_resident_signed_in_by_keyboard(page, live_server):
 
 def partner_verifies_card(live_server, card) -> None:
     """Call POST /api/v1/cards/verify through the gateway as a pharmacy, with the resident's static token."""
-    from cards.selectors import card_token_static
+    from cards.actions import card_token_static
     from ledger.api import Actor, access_context
     from tests.factories.core import agency_with_key
 
