@@ -34,8 +34,9 @@ from django.utils.http import urlencode
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from cards.actions import residents_shown_record
 from cards.models import Resident
-from cards.selectors import residents_shown_record, search_term_is_national_id
+from cards.selectors import search_term_is_national_id
 from cards.spreadsheet import csv_writer
 
 SESSION_PURPOSE_KEY = "onecard_purpose"

@@ -12,10 +12,10 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from cards.actions import card_activate, card_activation_code_create, card_issue, resident_register
+from cards.actions import card_activate, card_activation_code_create, card_issue, card_token_static, resident_register
 from cards.models import Card
 from cards.national_id import check_character
-from cards.selectors import card_token_static, resident_get_by_national_id
+from cards.selectors import resident_get_by_national_id
 from portal.roles import roles_sync
 from services.core.actions import agency_create, agency_grants_set, agency_key_issue, agency_key_revoke, consent_grant
 from services.core.models import Agency

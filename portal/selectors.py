@@ -9,7 +9,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from cards.models import Card, Resident
-from ledger.api import UnknownPurpose, action_get, purpose_check, record, subject_pseudonyms
+from ledger.api import UnknownPurpose, action_get, pending_list_for_subject, purpose_check, record, subject_pseudonyms
 from portal.models import AccessReport
 from services.core import catalogue
 from services.core.models import Agency, Consent
@@ -105,14 +105,6 @@ def _who(actor_type: str, actor_id: str, role: str, own: set[str], agencies: dic
     return _("OneCard system (%(component)s)") % {"component": actor_id}
 
 
-def _pending_rows(pseudonyms: list[str]):
-    # The ledger does not yet expose a read API for a subject's entries, so this reads its
-    # pending table; sequenced entries join here once ledger.api offers them (docs/portal.md).
-    from ledger.models import PendingEntry
-
-    return PendingEntry.objects.filter(subject__in=pseudonyms).order_by("-id")
-
-
 @dataclass(frozen=True)
 class AccessPage:
     """One page of the access history; NEXT_BEFORE is the ledger index the next page starts below, or None."""
@@ -160,7 +152,7 @@ def access_history_for_resident(
 
     result = []
     if before is None:
-        pending = _pending_rows(pseudonyms)
+        pending = pending_list_for_subject(subject=resident)
         if actor == "others":
             pending = pending.exclude(Q(actor_type="resident") & Q(actor_id__in=pseudonyms))
         elif actor in ACTOR_FILTERS and actor != "all":
@@ -240,7 +232,7 @@ def access_entry_get_for_resident(*, resident: Resident, reference: str) -> Acce
     if not reference.startswith("p") or not reference[1:].isdigit():
         return None
     pseudonyms = subject_pseudonyms(resident)
-    row = _pending_rows(pseudonyms).filter(pk=int(reference[1:])).first()
+    row = pending_list_for_subject(subject=resident).filter(pk=int(reference[1:])).first()
     if row is None:
         return None
     agencies = {agency.code: agency for agency in Agency.objects.filter(code=row.actor_id)}

@@ -172,6 +172,22 @@ def test_the_consent_list_records_the_residents_it_shows(client, registrar):
     assert [row["subject"] for row in rows] == [subject_pseudonym(resident)]
 
 
+def test_the_access_report_list_records_each_resident_it_shows(client):
+    from portal.models import AccessReport
+
+    report = AccessReport.objects.create(resident=ResidentFactory(), entry_summary="an entry", text="not me")
+    admin_login(client, staff_create("auditor"))
+    purpose_state(client, "access-report-investigation")
+
+    response = client.get("/admin/portal/accessreport/")
+
+    assert response.status_code == 200
+    rows = ledger_rows(action="portal.access_reports.admin.list")
+    assert [(row["subject"], row["purpose"]) for row in rows] == [
+        (subject_pseudonym(report.resident), "access-report-investigation")
+    ]
+
+
 def test_answering_an_access_report_records_the_change_itself(client):
     resident = ResidentFactory()
     with access_context(actor=Actor(type="resident", id="r"), role="resident", channel="web", purpose="self-service"):

@@ -92,8 +92,9 @@ def var_dir(settings, tmp_path):
 
 @pytest.mark.django_db
 def test_seed_demo_registers_the_demo_witness_and_the_log_comes_witnessed(var_dir):
-    from ledger.api import checkpoint_note_get, proof_bundle
+    from ledger.api import proof_bundle
     from ledger.models import Checkpoint, Cosignature, Witness
+    from ledger.selectors import checkpoint_note_get
     from portal.demo import DEMO_WITNESS_NAME
 
     seed()

@@ -13,6 +13,7 @@ from services.grants.api.serializers import (
     EligibilityRequestSerializer,
     EligibilitySerializer,
 )
+from services.grants.declaration import GrantsScope
 from services.grants.errors import ApplicationInvalid, DisbursementConflict, DisbursementUnknown
 from services.grants.models import Programme
 from services.grants.rules import programme_rules
@@ -40,7 +41,7 @@ IdempotencyKeyRequired = problems.problem_define(
 class EligibilityView(GatewayAPIView):
     """Check a resident against a programme's eligibility rules: one yes/no per rule, nothing else."""
 
-    required_scope = "grants:eligibility:read"
+    required_scope = GrantsScope.ELIGIBILITY_READ
 
     @extend_schema(
         operation_id="grants_eligibility_check",
@@ -79,7 +80,7 @@ class EligibilityView(GatewayAPIView):
 class DisbursementListView(GatewayAPIView):
     """List the disbursements scheduled for payment by the calling bank (at most 1,000, oldest first)."""
 
-    required_scope = "grants:disbursements"
+    required_scope = GrantsScope.DISBURSEMENTS
     consent_required = False
 
     @extend_schema(operation_id="grants_disbursements_list", responses={200: DisbursementSerializer(many=True)})
@@ -91,7 +92,7 @@ class DisbursementListView(GatewayAPIView):
 class DisbursementConfirmView(GatewayAPIView):
     """Confirm one disbursement paid onto the card, or failed; needs an Idempotency-Key and replays it."""
 
-    required_scope = "grants:disbursements"
+    required_scope = GrantsScope.DISBURSEMENTS
     consent_required = False
 
     @extend_schema(

@@ -16,6 +16,7 @@ from services.health.api.serializers import (
     VisitRecordSerializer,
     VisitSerializer,
 )
+from services.health.declaration import HealthScope
 from services.health.errors import HealthRecordInvalid
 from services.health.selectors import coverage_get_for_partner, visit_list_for_partner
 
@@ -30,7 +31,7 @@ def _resident(national_id: str):
 class CoverageView(GatewayAPIView):
     """Whether a resident is covered by medical insurance today, and at which reimbursement rate."""
 
-    required_scope = "health:coverage:read"
+    required_scope = HealthScope.COVERAGE_READ
 
     @extend_schema(
         operation_id="health_coverage",
@@ -54,7 +55,7 @@ class CoverageView(GatewayAPIView):
 class VisitRecordView(GatewayAPIView):
     """Record a visit; OneCard works out the insured share from the resident's coverage on that day."""
 
-    required_scope = "health:visits:write"
+    required_scope = HealthScope.VISITS_WRITE
 
     @extend_schema(operation_id="health_visits_record", request=VisitRecordSerializer, responses={201: VisitSerializer})
     def post(self, request):
@@ -72,7 +73,7 @@ class VisitRecordView(GatewayAPIView):
 class VisitQueryView(GatewayAPIView):
     """A resident's visits (needs the resident's consent)."""
 
-    required_scope = "health:visits:read"
+    required_scope = HealthScope.VISITS_READ
 
     @extend_schema(
         operation_id="health_visits_query", request=HealthResidentSerializer, responses={200: VisitListSerializer}
@@ -87,7 +88,7 @@ class VisitQueryView(GatewayAPIView):
 class PrescriptionIssueView(GatewayAPIView):
     """Issue a prescription for pharmacies to dispense."""
 
-    required_scope = "health:prescriptions:write"
+    required_scope = HealthScope.PRESCRIPTIONS_WRITE
 
     @extend_schema(
         operation_id="health_prescriptions_issue",

@@ -15,6 +15,7 @@ from services.pharmacy.api.serializers import (
     SessionOpenSerializer,
     SessionSerializer,
 )
+from services.pharmacy.declaration import PharmacyScope
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, required=True, description="Repeat it to retry safely"
@@ -24,7 +25,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 class SessionOpenView(GatewayAPIView):
     """Redeem the resident's 60-second QR code once; list what may be dispensed to them and the co-pay rate."""
 
-    required_scope = "pharmacy:prescriptions:read"
+    required_scope = PharmacyScope.PRESCRIPTIONS_READ
 
     @extend_schema(
         operation_id="pharmacy_sessions_open", request=SessionOpenSerializer, responses={201: SessionSerializer}
@@ -37,7 +38,7 @@ class SessionOpenView(GatewayAPIView):
 
 
 class _DispenseView(GatewayAPIView):
-    required_scope = "pharmacy:dispense"
+    required_scope = PharmacyScope.DISPENSE
     request_serializer: type[serializers.Serializer]
 
     def post(self, request):
