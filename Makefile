@@ -48,6 +48,7 @@ check-deploy: $(STAMP)
 	    DJANGO_ALLOWED_HOSTS=onecard.example \
 	    DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/onecard} \
 	    REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
+	    EMAIL_URL=$${EMAIL_URL:-smtp://127.0.0.1:25} \
 	    $(PY) manage.py check --deploy --fail-level WARNING
 
 pytest: $(STAMP)
