@@ -115,7 +115,27 @@ def test_seeding_again_cosigns_the_grown_log_after_checking_its_consistency(var_
     seed()
 
     assert Cosignature.objects.order_by("-tree_size").first().tree_size > first
-    assert json.loads((var_dir / "witness" / "demo-witness-state.json").read_text())["tree_size"] > first
+    (state,) = (var_dir / "witness").glob("demo-witness-state-*.json")
+    assert json.loads(state.read_text())["tree_size"] > first
+
+
+@pytest.mark.django_db
+def test_the_demo_witness_cosigns_a_log_smaller_than_another_log_it_witnessed(var_dir):
+    # `make run` then `make up`: the first log (under its own key) is far longer than the second.
+    from ledger.api import verifier_key_get
+    from ledger.models import Checkpoint, Cosignature
+    from portal.demo import demo_witness_state_name
+
+    other_log = verifier_key_get().replace(verifier_key_get().rsplit("+", 1)[1], "AQ" + "A" * 42 + "=")
+    seen = json.dumps({"tree_size": 10**6, "root": "A" * 43 + "="})
+    (var_dir / "witness").mkdir()
+    for name in ("demo-witness-state.json", demo_witness_state_name(log_key=other_log)):
+        (var_dir / "witness" / name).write_text(seen)
+
+    seed()
+
+    newest = Checkpoint.objects.order_by("-tree_size").first()
+    assert Cosignature.objects.filter(tree_size=newest.tree_size).exists()
 
 
 @pytest.mark.django_db
