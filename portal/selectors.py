@@ -114,8 +114,8 @@ def _who(actor_type: str, actor_id: str, role: str, own: set[str], agencies: dic
 
 
 def _pending_rows(pseudonyms: list[str]):
-    # The ledger does not yet expose a read API for a subject's entries, so this reads its
-    # pending table; sequenced entries join here once ledger.api offers them (docs/portal.md).
+    # Accesses the sequencer has not given an index yet: shown above the sequenced entries
+    # (ledger.api.entry_list_for_subject) so a resident sees an access at once.
     from ledger.models import PendingEntry
 
     return PendingEntry.objects.filter(subject__in=pseudonyms).order_by("-id")
