@@ -164,6 +164,7 @@ DEMO_AGENCIES = [
             "checks:insured-medical",
             "checks:contribution-months",
             "grants:disbursements",
+            "social-security:statement:read",
         ],
         "purposes": ["identity-verification", "credit-assessment", "grant-disbursement"],
     },
@@ -296,7 +297,7 @@ def seed_services(*, residents: list[dict]) -> None:
     today = timezone.localdate()
     for citizen in residents:
         resident, national_id = citizen["resident"], citizen["national_id"]
-        for scope in ("checks:insured-medical", "checks:contribution-months"):
+        for scope in ("checks:insured-medical", "checks:contribution-months", "social-security:statement:read"):
             if not consent_active_exists(resident=resident, agency=bank, scope=scope, purpose="credit-assessment"):
                 consent_grant(resident=resident, agency=bank, scope=scope, purpose="credit-assessment")
         if contribution_month_count(resident=resident) == 0:
