@@ -27,6 +27,16 @@ def resident_get_by_national_id(*, national_id: str) -> Resident | None:
     return resident
 
 
+def resident_account_id_by_national_id(*, national_id: str) -> int | None:
+    """Return the id of the account of the resident with this national ID, or None; nothing is recorded.
+
+    Only sign-in throttling uses it, to count failures per account: the id never
+    leaves the process and shows nothing about the resident to anyone.
+    """
+    lookup = national_id_lookup_hash(normalize_national_id(national_id))
+    return Resident.objects.filter(national_id_hash=lookup).values_list("user_id", flat=True).first()
+
+
 def resident_search(*, term: str, queryset: QuerySet[Resident] | None = None) -> QuerySet[Resident]:
     """Return residents whose national ID equals TERM, or whose name or phone contains it."""
     queryset = Resident.objects.all() if queryset is None else queryset

@@ -202,6 +202,11 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # The ledger's tlog-tiles (ledger/tiles.py, docs/operations.md): under var/ by default.
+    "ledger_tiles": {
+        "BACKEND": "ledger.tiles.TileFileSystemStorage",
+        "OPTIONS": {"location": VAR_DIR / "tiles"},
+    },
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -309,6 +314,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "portal/accounts/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
+# Failures count per account, whichever identifier was typed, and a typed national ID is never stored.
+AXES_USERNAME_CALLABLE = "portal.web.lockout.login_failure_key"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token"]
 AXES_IPWARE_PROXY_COUNT = env.int("ONECARD_PROXY_COUNT", default=0) or None
 # Inactivity timeout: portal.middleware.SessionRefreshMiddleware restarts the session's age at most
 # once per ONECARD_SESSION_REFRESH_SECONDS, so an idle session ends after about this.
@@ -316,6 +324,9 @@ SESSION_COOKIE_AGE = env.int("ONECARD_SESSION_IDLE_SECONDS", default=15 * 60)
 SESSION_SAVE_EVERY_REQUEST = False
 ONECARD_SESSION_REFRESH_SECONDS = env.int("ONECARD_SESSION_REFRESH_SECONDS", default=60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Activation attempts (right or wrong code) allowed per client address and per national ID.
+ONECARD_ACTIVATION_RATE_PER_CLIENT = env.str("ONECARD_ACTIVATION_RATE_PER_CLIENT", default="20/hour")
+ONECARD_ACTIVATION_RATE_PER_NATIONAL_ID = env.str("ONECARD_ACTIVATION_RATE_PER_NATIONAL_ID", default="10/hour")
 # A sensitive action needs a one-time password entered within this many seconds.
 ONECARD_STEP_UP_SECONDS = env.int("ONECARD_STEP_UP_SECONDS", default=5 * 60)
 OTP_TOTP_ISSUER = "OneCard"

@@ -10,6 +10,10 @@ pytest_plugins = ["tests.ledger.database"]
 @pytest.fixture(autouse=True)
 def _media_and_keys_isolated(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "ledger_tiles": {**settings.STORAGES["ledger_tiles"], "OPTIONS": {"location": tmp_path / "tiles"}},
+    }
 
 
 @pytest.fixture
