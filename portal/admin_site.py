@@ -205,7 +205,6 @@ class OneCardAdminSite(OTPAdminSite):
             **self.each_context(request),
             "title": _("Worklists"),
             "worklists": worklists.worklists_for(request.user),
-            "pending_extensions": worklists.EXTENSION_POINTS,
         }
         return TemplateResponse(request, "admin/onecard/worklists.html", context)
 

@@ -25,7 +25,7 @@ PRODUCTION = not DEBUG
 if PRODUCTION:
     _missing = [
         name
-        for name in ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL")
+        for name in ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "EMAIL_URL")
         if not env.str(name, default="")
     ]
     if _missing:
@@ -138,7 +138,11 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    # Persistent connections only where a fixed number of processes and threads hold them:
+    # portal/gunicorn.py and the Celery worker's command set DATABASE_CONN_MAX_AGE. runserver
+    # serves each request on a new thread, and each thread kept its own connection open for
+    # CONN_MAX_AGE, until PostgreSQL ran out of connections.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     DATABASES["default"].setdefault("OPTIONS", {})
@@ -212,7 +216,20 @@ STORAGES = {
     },
 }
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# E-mail carries password-reset links and activation codes. The embedded default prints it to the
+# console; production needs EMAIL_URL naming a backend that sends (smtp://, smtp+tls://, smtps://)
+# or one explicitly chosen to write files (filemail:///absolute/directory), never the process log.
+EMAIL_URL = env.str("EMAIL_URL", default="consolemail://")
+_EMAIL_SCHEME = EMAIL_URL.partition("://")[0]
+if PRODUCTION and _EMAIL_SCHEME not in ("smtp", "smtps", "smtp+tls", "smtp+ssl", "filemail"):
+    raise ImproperlyConfigured(
+        f"Production mode refuses EMAIL_URL={_EMAIL_SCHEME}://: it would print or drop password-reset links and"
+        " activation codes. Use smtp://, smtp+tls:// or smtps:// (or filemail:///a/directory). See docs/settings.md."
+    )
+vars().update({name: value for name, value in env.email_url_config(EMAIL_URL).items() if value is not None})
+if _EMAIL_SCHEME == "filemail":
+    # django-environ drops the leading slash of an absolute path.
+    EMAIL_FILE_PATH = EMAIL_URL.partition("://")[2] or str(VAR_DIR / "mail")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="OneCard <no-reply@onecard.invalid>")
 
 LOGIN_URL = "/login/"

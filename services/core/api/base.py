@@ -7,8 +7,10 @@ Declare what an endpoint needs; the base class enforces it once::
         consent_required = False          # None (default): as the scope says in the catalogue
 
         def post(self, request):
-            result = card_verify(token=..., call=self.call)   # a selector that records to the ledger
-            return Response(...)
+            serializer = CardVerifyRequestSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            result = card_token_verify(token=serializer.validated_data["token"])  # records to the ledger
+            return Response(CardVerifyResponseSerializer(asdict(result)).data)
 
 Before the handler runs the agency is authenticated from its Bearer key, the
 X-Purpose header is checked against the agency's grants and the scope, the
