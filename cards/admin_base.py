@@ -25,6 +25,7 @@ import functools
 
 from django.contrib import admin
 from django.contrib.admin.utils import lookup_field
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
@@ -190,3 +191,21 @@ class ResidentDataAdmin(admin.ModelAdmin):
         field, _attribute, value = lookup_field(name, row, self)
         choices = dict(field.flatchoices) if field is not None and getattr(field, "flatchoices", None) else {}
         return choices.get(value, value)
+
+
+class ResidentSafeAutocompleteJsonView(AutocompleteJsonView):
+    """The admin's autocomplete, closed to every admin that shows resident data.
+
+    No form of OneCard's offers a resident (or a card, claim, ...) by
+    autocomplete: residents are found through the recorded list search, and
+    raw-id fields open that list. So the endpoint answers 403 for those
+    models instead of listing names and masked IDs for any term (an empty
+    term listed everyone) with no purpose and no ledger entry, and with the
+    typed term, perhaps a national ID, in the URL.
+    """
+
+    def process_request(self, request):
+        term, model_admin, source_field, to_field_name = super().process_request(request)
+        if isinstance(model_admin, ResidentDataAdmin):
+            raise PermissionDenied
+        return term, model_admin, source_field, to_field_name
