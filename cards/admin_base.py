@@ -18,7 +18,8 @@ Every one of these pages first needs a purpose stated for the working session
 (the admin site's purpose form); until then it redirects there. That stated
 purpose, carried by the request's access context, is the one recorded: no
 admin names a purpose of its own. The search term itself is never written to
-the ledger.
+the ledger. The owning app declares these five actions with
+``admin_actions(prefix, what)`` in its declaration.py.
 """
 
 import base64
@@ -34,7 +35,8 @@ from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponseRedire
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.utils.translation import gettext as _
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from cards.crypto import DecryptionError, national_id_decrypt, national_id_encrypt
 from cards.models import Resident
@@ -273,6 +275,23 @@ class ResidentDataAdmin(admin.ModelAdmin):
         field, _attribute, value = lookup_field(name, row, self)
         choices = dict(field.flatchoices) if field is not None and getattr(field, "flatchoices", None) else {}
         return choices.get(value, value)
+
+
+_LOOKS = {
+    "list": _("shown in a caseworker's list"),
+    "search": _("found by a caseworker's search"),
+    "read": _("opened by a caseworker"),
+    "export": _("exported by a caseworker"),
+    "action": _("selected for a caseworker's bulk action"),
+}
+
+
+def admin_actions(prefix: str, what) -> list[tuple]:
+    """Return the ledger actions a ResidentDataAdmin with ledger_prefix PREFIX records, for actions_register.
+
+    WHAT names the records in the resident's words (a lazy translation), e.g. ``_("Your visits")``.
+    """
+    return [(f"{prefix}.admin.{look}", format_lazy("{}: {}", what, text), True) for look, text in _LOOKS.items()]
 
 
 class ResidentSafeAutocompleteJsonView(AutocompleteJsonView):
