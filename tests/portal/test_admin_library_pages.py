@@ -141,3 +141,19 @@ def test_the_autocomplete_still_offers_agencies(client, superuser):
 
     assert response.status_code == 200
     assert [row["text"] for row in response.json()["results"]] == [str(AgencyFactory._meta.model.objects.get())]
+
+
+def test_login_attempts_counted_per_account_list_only_staff_accounts(client, superuser, resident_account):
+    resident, _device = resident_account
+    common = {"user_agent": "b", "ip_address": "10.0.0.1", "http_accept": "*/*", "path_info": "/login/"}
+    staff_row = AccessAttempt.objects.create(
+        username=f"account:{superuser.pk}", get_data="", post_data="", failures_since_start=1, **common
+    )
+    resident_row = AccessAttempt.objects.create(
+        username=f"account:{resident.user_id}", get_data="", post_data="", failures_since_start=1, **common
+    )
+
+    response = client.get("/admin/axes/accessattempt/")
+
+    shown = {row.pk for row in response.context["cl"].result_list}
+    assert staff_row.pk in shown and resident_row.pk not in shown
