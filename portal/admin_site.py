@@ -31,7 +31,7 @@ from django_otp import user_has_device
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from cards.admin_base import PURPOSE_URL_NAME, SESSION_PURPOSE_KEY
+from cards.admin_base import PURPOSE_URL_NAME, SESSION_PURPOSE_KEY, ResidentSafeAutocompleteJsonView
 from cards.images import qr_svg
 from ledger.api import purpose_check
 from portal import charts, dashboard, worklists
@@ -123,6 +123,9 @@ class OneCardAdminSite(OTPAdminSite):
             path("dashboard/<slug:code>.csv", self.admin_view(self.dashboard_csv_view), name="onecard_dashboard_csv"),
         ]
         return urls + super().get_urls()
+
+    def autocomplete_view(self, request):
+        return ResidentSafeAutocompleteJsonView.as_view(admin_site=self)(request)
 
     def login(self, request, extra_context=None):
         if request.method == "GET" and self.has_permission(request):
