@@ -1,7 +1,15 @@
 """The ledger's public surface. Other apps import from here and nowhere else in ledger."""
 
 from ledger.actions import cosignature_add, witness_register
-from ledger.context import AccessContext, Actor, access_context, context_get, context_get_or_none, purpose_override
+from ledger.context import (
+    AccessContext,
+    Actor,
+    access_context,
+    accesses_collected,
+    context_get,
+    context_get_or_none,
+    purpose_override,
+)
 from ledger.errors import AppendOnlyViolation, LedgerError, NoAccessContext, UnknownPurpose
 from ledger.purposes import Purpose, purpose_check, purpose_register, purposes_all
 from ledger.recording import record, record_bulk, recorded, subject_pseudonym, subject_pseudonyms
@@ -22,10 +30,12 @@ from ledger.statistics import access_counts, log_health
 from ledger.tools.onecard_witness import WitnessRefused
 from ledger.verification import VerificationResult
 from ledger.verification import log_verify as verify
+from ledger.views import PROBLEM_TYPES
 from ledger.witnessing import witness_round_local
 
 __all__ = [
     "AccessContext",
+    "PROBLEM_TYPES",
     "Actor",
     "AppendOnlyViolation",
     "LedgerError",
@@ -35,6 +45,7 @@ __all__ = [
     "VerificationResult",
     "UnknownPurpose",
     "access_context",
+    "accesses_collected",
     "access_counts",
     "checkpoint_note_get",
     "consistency_proof",

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ledger.context import context_get
+from ledger.context import collected_add, context_get
 from ledger.models import PendingEntry
 from ledger.purposes import purpose_check
 
@@ -66,6 +66,13 @@ def record(
         return None
     values = _access_values(context, action=action, purpose=purpose, object=object, outcome=outcome)
     values["subject"] = subject_pseudonym(subject)
+    collected_add(
+        action=action,
+        subject=getattr(subject, "ledger_subject", subject),
+        purpose=values["purpose"],
+        object=values["object"],
+        outcome=outcome,
+    )
     # The id, not a model instance: no caller reads the row back, and building
     # one costs more than the HMAC on every request's path.
     pending_id = _pending_insert(values, commit=final)
@@ -191,6 +198,15 @@ def record_bulk(*, action: str, subjects, purpose: str | None = None, outcome: s
     if not settings.ONECARD_LEDGER_RECORDING:
         return 0
     shared = _access_values(context, action=action, purpose=purpose, object="", outcome=outcome)
+    subjects = list(subjects)
+    for subject in subjects:
+        collected_add(
+            action=action,
+            subject=getattr(subject, "ledger_subject", subject),
+            purpose=shared["purpose"],
+            object="",
+            outcome=outcome,
+        )
     connection = transaction.get_connection()
     if connection.vendor == "postgresql":
         count = _pending_copy(connection, shared, (subject_pseudonym(subject) for subject in subjects))

@@ -241,7 +241,7 @@ REST_FRAMEWORK |= {
     "DEFAULT_THROTTLE_RATES": {"agency": env.str("ONECARD_API_RATE", default="600/min")},
     "DEFAULT_PAGINATION_CLASS": "services.core.api.pagination.GatewayCursorPagination",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["services.core.api.parsers.GatewayJSONParser"],
     "EXCEPTION_HANDLER": "services.core.api.problems.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "services.core.api.schema.GatewayAutoSchema",
     "PAGE_SIZE": 50,

@@ -106,7 +106,9 @@ def test_a_repeated_post_with_the_same_key_replays_the_first_response(bank):
     assert first.status_code == second.status_code == 200
     assert second.content == first.content
     assert second["Idempotent-Replayed"] == "true"
-    assert PendingEntry.objects.filter(action="services.residents.verify").count() == 1
+    # The replay showed the answer again, so it is recorded again, marked as a replay.
+    objects = list(PendingEntry.objects.filter(action="services.residents.verify").values_list("object", flat=True))
+    assert objects == ["match", "replay:match"]
 
 
 @pytest.mark.django_db
@@ -133,7 +135,7 @@ def test_a_key_whose_first_request_is_unfinished_is_409(bank):
         key="k-3",
         method="POST",
         path="/api/v1/residents/verify",
-        fingerprint=_fingerprint(APIClient()._encode_data(body, format="json")[0]),
+        fingerprint=_fingerprint(APIClient()._encode_data(body, format="json")[0], purpose=PURPOSE, case_id=None),
     )
 
     response = bank["client"].post("/api/v1/residents/verify", body, format="json", HTTP_IDEMPOTENCY_KEY="k-3")
@@ -241,7 +243,7 @@ def test_a_key_whose_first_request_died_is_free_again_after_the_claim_timeout(ba
         key="k-4",
         method="POST",
         path="/api/v1/residents/verify",
-        fingerprint=_fingerprint(APIClient()._encode_data(body, format="json")[0]),
+        fingerprint=_fingerprint(APIClient()._encode_data(body, format="json")[0], purpose=PURPOSE, case_id=None),
     )
     timeout = datetime.timedelta(seconds=settings.ONECARD_IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS + 1)
     IdempotentRequest.objects.filter(pk=stuck.pk).update(created_at=timezone.now() - timeout)

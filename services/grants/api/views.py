@@ -32,9 +32,6 @@ problems.problem_define(
     domain_errors=(DisbursementConflict,),
 )
 problems.problem_define("grant-invalid", 400, "The grant request is not valid", domain_errors=(ApplicationInvalid,))
-IdempotencyKeyRequired = problems.problem_define(
-    "idempotency-key-required", 428, "This endpoint needs an Idempotency-Key header"
-)
 
 
 class EligibilityView(GatewayAPIView):
@@ -93,6 +90,7 @@ class DisbursementConfirmView(GatewayAPIView):
 
     required_scope = "grants:disbursements"
     consent_required = False
+    idempotency_required = True
 
     @extend_schema(
         operation_id="grants_disbursement_confirm",
@@ -103,8 +101,6 @@ class DisbursementConfirmView(GatewayAPIView):
         ],
     )
     def post(self, request, reference):
-        if "Idempotency-Key" not in request.headers:
-            raise IdempotencyKeyRequired()
         form = ConfirmationRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         disbursement = disbursement_confirm(

@@ -74,7 +74,7 @@ def test_a_confirmation_pays_onto_the_card_and_writes_exactly_these_rows(bank, s
     ]
 
 
-def test_a_replayed_callback_pays_nothing_more_and_records_nothing(bank, scheduled):
+def test_a_replayed_callback_pays_nothing_more_and_records_only_the_replay(bank, scheduled):
     _agency, client = bank
     first = client.post(url(scheduled), {"outcome": "paid"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     rows = PendingEntry.objects.count()
@@ -84,7 +84,11 @@ def test_a_replayed_callback_pays_nothing_more_and_records_nothing(bank, schedul
     assert again.status_code == 200
     assert again["Idempotent-Replayed"] == "true"
     assert again.content == first.content
-    assert PendingEntry.objects.count() == rows
+    replayed = PendingEntry.objects.order_by("id")[rows:]
+    assert [(entry.action, entry.object.split(":")[0]) for entry in replayed] == [
+        ("cards.payments.credit", "replay"),
+        ("grants.disbursements.confirm", "replay"),
+    ]
     assert CardPayment.objects.get().amount == Decimal("1000.00")
 
 
