@@ -300,14 +300,19 @@ CALLS = {
 }
 
 
-def call(world: World, method: str, template: str, operation_id: str, who: str):
-    """Call the operation for WHO; return (response, request text, number of queries)."""
+def call(world: World, method: str, template: str, operation_id: str, who: str, *, replay: bool = False):
+    """Call the operation for WHO (REPLAY: again, with the last call's key); return (response, request, queries)."""
     view = view_of(template.replace("{index}", "0").replace("{reference}", "00000000-0000-0000-0000-000000000000"))
     agency, key, purpose = partner(world, view)
-    params, query, body = CALLS[operation_id](world, who, agency)
+    if replay:
+        params, query, body, idempotency_key = world.extras["last"]
+    else:
+        params, query, body = CALLS[operation_id](world, who, agency)
+        idempotency_key = f"probe-{next(_keys)}"
+        world.extras["last"] = (params, query, body, idempotency_key)
     path = template.format(**params)
     client = api(key, purpose)
-    headers = {"HTTP_IDEMPOTENCY_KEY": f"probe-{next(_keys)}"} if method == "POST" else {}
+    headers = {"HTTP_IDEMPOTENCY_KEY": idempotency_key} if method == "POST" else {}
     with CaptureQueriesContext(connection) as queries:
         response = client.get(path, query) if method == "GET" else client.post(path, body, format="json", **headers)
     return response, json.dumps(body, ensure_ascii=False) + path, len(queries)
@@ -354,6 +359,12 @@ def test_no_operation_shows_resident_data_without_its_ledger_entries(world):
         concerned = names_resident or shows_resident
         if 200 <= response.status_code < 300 and concerned and entries_of(world.visible) <= before:
             failures.append(f"{operation_id}: {response.status_code} with no ledger entry for the resident")
+        if method == "POST" and concerned:
+            # The answer replayed for a repeated Idempotency-Key shows the same data: it is recorded too.
+            before = entries_of(world.visible)
+            replayed, _request, _queries = call(world, method, template, operation_id, "visible", replay=True)
+            if replayed.content == response.content and entries_of(world.visible) <= before:
+                failures.append(f"{operation_id}: replayed with no ledger entry for the resident")
     assert failures == []
 
 
