@@ -21,18 +21,16 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "proof-unavailable": (400, "No proof exists for these parameters"),
     "invalid-note": (400, "The body is not a UTF-8 signed note"),
     "cosignature-rejected": (400, "The cosignature was not accepted"),
-    "service-unavailable": (503, "A service OneCard depends on is unavailable; retry later"),
 }
 
 
-def problem(slug: str, detail: str, *, headers: dict | None = None) -> JsonResponse:
+def problem(slug: str, detail: str) -> JsonResponse:
     """Return the RFC 9457 problem SLUG (one of PROBLEM_TYPES)."""
     status, title = PROBLEM_TYPES[slug]
     return JsonResponse(
         {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail},
         status=status,
         content_type="application/problem+json",
-        headers=headers,
     )
 
 

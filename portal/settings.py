@@ -151,8 +151,10 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "services.core.cache.RedisCache", "LOCATION": REDIS_URL}}
     # Every signed-in page reads the session: from Redis, not PostgreSQL. Writes and logout still go
-    # to both, and a Redis outage falls back to the database. Not with locmem: one process's logout
-    # would not reach another's cache.
+    # to both. While Redis is down, pages that need the session answer 503 with a readable page
+    # (portal.api.views.handler500): falling back to the database alone would let a logout made
+    # during the outage be undone by the stale copy Redis still holds when it returns. Not with
+    # locmem: one process's logout would not reach another's cache.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

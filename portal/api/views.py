@@ -55,12 +55,36 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
-    """Answer server errors with problem+json under /api/ (never a stack trace) and the default page elsewhere."""
+    """Answer server errors with problem+json under /api/ (never a stack trace) and the default page elsewhere.
+
+    When PostgreSQL or Redis cannot be reached the answer is 503 with Retry-After, as problem+json to a
+    client that does not ask for HTML (the API, /ledger/, /.well-known/, /cards/status) and as a
+    readable page to a browser: nothing was done, and a retry may work.
+    """
+    import sys
+
     from django.views.defaults import server_error
 
+    error = sys.exc_info()[1]
+    if error is not None and problems.is_outage(error):
+        return _unavailable(request)
     if _is_api(request):
         return problems.problem_json_response(request, problems.ServerError)
     return server_error(request)
+
+
+def _unavailable(request):
+    from django.http import HttpResponse
+    from django.template import loader
+
+    if _is_api(request) or "text/html" not in request.headers.get("Accept", ""):
+        response = problems.problem_json_response(request, problems.ServiceUnavailable)
+    else:
+        # Rendered without the request: its session and user live in what is down.
+        response = HttpResponse(loader.render_to_string("503.html"), status=503)
+    response["Retry-After"] = problems.RETRY_AFTER_SECONDS
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def handler400(request, exception=None):

@@ -127,7 +127,10 @@ _DRF_ERRORS: dict[type[exceptions.APIException], type[Problem]] = {
 }
 
 
-def _is_outage(exc: Exception) -> bool:
+RETRY_AFTER_SECONDS = "5"
+
+
+def is_outage(exc: Exception) -> bool:
     """Return whether EXC means Redis or the database could not be reached (as opposed to a bug)."""
     import redis
     from django.db import InterfaceError, OperationalError
@@ -186,12 +189,12 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response:
             extensions["errors"] = _validation_errors(exc.detail)
         else:
             detail = str(exc.detail)
-    elif _is_outage(exc):
+    elif is_outage(exc):
         # Redis (throttles, cache) or PostgreSQL is unreachable: the transaction rolled back, so
         # nothing was served without its ledger entry, and the client may retry.
         logger.warning("dependency unavailable in %s: %s", instance, exc)
         problem, detail, extensions = ServiceUnavailable, ServiceUnavailable.title, {}
-        headers["Retry-After"] = "5"
+        headers["Retry-After"] = RETRY_AFTER_SECONDS
     else:
         logger.exception("unhandled error in %s", instance)
         problem, detail, extensions = ServerError, ServerError.title, {}
