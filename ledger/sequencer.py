@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ledger import merkle, note
+from ledger import merkle, note, tiles
 from ledger.models import Checkpoint, Entry, Node, PendingEntry
 
 # "onecard" in ASCII: the advisory lock that only sequencers take.
@@ -125,6 +125,7 @@ def sequence(*, batch_size: int = BATCH_SIZE, wait: bool = True) -> SealResult:
                 size, root = (latest.tree_size, bytes(latest.root_hash)) if latest else (0, merkle.EMPTY_ROOT)
                 return SealResult(sequenced, size, root, locked_out=True)
             count, size, root, frontier = _sequence_batch(batch_size)
+        transaction.on_commit(tiles.tiles_publish_after_commit)
         if frontier is not None:
             _last_frontier = (frontier.size, root, list(frontier.hashes))
         sequenced += count

@@ -1,4 +1,4 @@
-"""Public checkpoint, key and proof endpoints, the witness cosignature endpoint, and the auditor reads.
+"""Public checkpoint, key and proof endpoints, the tiled log under /log/, and the witness cosignature endpoint.
 
 Thin by design: parse the query, call one selector or action, render. Errors
 are RFC 9457 problem+json.
@@ -8,8 +8,9 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from ledger import selectors
+from ledger import selectors, tiles
 from ledger.actions import CosignatureRejected, cosignature_add
+from ledger.tools import tlog
 
 # The problem types these endpoints answer with: {slug: (status, title)}. They share OneCard's one
 # problem scheme (/api/problems/<slug>, docs/api.md); the API gateway publishes them there, since
@@ -93,3 +94,34 @@ def cosignature(request):
     except CosignatureRejected as error:
         return problem("cosignature-rejected", str(error))
     return _text(f"stored {len(stored)} cosignature(s)\n")
+
+
+@require_GET
+def log_checkpoint(request):
+    """Serve the published checkpoint of the tiled log (C2SP tlog-tiles), never cached."""
+    try:
+        response = _text(selectors.checkpoint_note_get())
+    except selectors.ProofUnavailable as error:
+        response = problem(404, "no-checkpoint", "No checkpoint yet", str(error))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+def log_tile(request, path: str):
+    """Serve one hash tile or entry bundle from the tile storage: no database query."""
+    name = "tile/" + path
+    try:
+        _, _, width = tlog.tile_path_parse(name)
+    except tlog.TlogError as error:
+        response = problem(404, "no-tile", "No such tile", str(error))
+    else:
+        data = tiles.tile_read(path=name)
+        if data is None:
+            response = problem(404, "no-tile", "No such tile", f"{name} is not in the log (yet)")
+        else:
+            response = HttpResponse(data, content_type="application/octet-stream")
+            response["Cache-Control"] = tiles.FULL_TILE_CACHE if width == tlog.TILE_WIDTH else tiles.PARTIAL_TILE_CACHE
+            return response
+    response["Cache-Control"] = "no-store"
+    return response

@@ -2,7 +2,8 @@
 """Witness a OneCard ledger: fetch its checkpoint, check consistency, cosign, post back.
 
 Standalone on purpose: only the Python standard library and ``cryptography``,
-no code shared with OneCard. A partner runs it from cron:
+no code shared with OneCard beyond ``tlog.py`` next to it (copy both). A
+partner runs it from cron:
 
     python onecard_witness.py generate-key --name witness.example/w1 --key-file w1.key
         (prints the verifier key to register with the log operator)
@@ -18,7 +19,6 @@ exit status 1; the state file is left untouched.
 
 import argparse
 import base64
-import hashlib
 import json
 import os
 import sys
@@ -26,95 +26,38 @@ import tempfile
 import time
 import urllib.request
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-DASH = "\u2014 "
+if __package__:
+    from . import tlog
+else:  # run as a script: tlog.py sits next to this file
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import tlog
+
+verify_consistency = tlog.verify_consistency
 
 
-class WitnessRefused(Exception):
+class WitnessRefused(tlog.TlogError):
     pass
-
-
-def _node(left: bytes, right: bytes) -> bytes:
-    return hashlib.sha256(b"\x01" + left + right).digest()
-
-
-def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes, path: list) -> bool:
-    """RFC 9162 §2.1.4.2."""
-    if first > second:
-        return False
-    if first == second:
-        return not path and first_root == second_root
-    if first == 0:
-        return not path
-    if not path:
-        return False
-    if first & (first - 1) == 0:
-        path = [first_root, *path]
-    fn, sn = first - 1, second - 1
-    while fn & 1:
-        fn >>= 1
-        sn >>= 1
-    fr = sr = path[0]
-    for c in path[1:]:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            fr, sr = _node(c, fr), _node(c, sr)
-            while fn and not fn & 1:
-                fn >>= 1
-                sn >>= 1
-        else:
-            sr = _node(sr, c)
-        fn >>= 1
-        sn >>= 1
-    return sn == 0 and fr == first_root and sr == second_root
-
-
-def _key_id(name: str, algorithm: int, public: bytes) -> bytes:
-    return hashlib.sha256(name.encode() + b"\n" + bytes([algorithm]) + public).digest()[:4]
 
 
 def verifier_key(name: str, private_key: Ed25519PrivateKey) -> str:
     """Return this witness's cosignature/v1 verifier key, for the log operator to register."""
-    public = private_key.public_key().public_bytes_raw()
-    encoded = base64.b64encode(bytes([0x04]) + public).decode()
-    return f"{name}+{_key_id(name, 0x04, public).hex()}+{encoded}"
+    return tlog.verifier_key(name, tlog.ALGORITHM_COSIGNATURE_V1, private_key.public_key().public_bytes_raw())
 
 
 def checkpoint_check(note: str, log_key: str) -> tuple:
     """Return (body, size, root) of NOTE once the log key's signature on it verifies."""
-    name, hex_id, encoded = log_key.strip().split("+", 2)
-    raw_key = base64.b64decode(encoded)
-    if raw_key[0] != 0x01 or _key_id(name, 0x01, raw_key[1:]).hex() != hex_id:
-        raise WitnessRefused("the log key is malformed")
-    body, _, signatures = note.partition("\n\n")
-    body += "\n"
-    for line in signatures.strip("\n").split("\n"):
-        signer, _, value = line[len(DASH) :].rpartition(" ")
-        if not line.startswith(DASH) or signer != name:
-            continue
-        raw = base64.b64decode(value)
-        if raw[:4].hex() != hex_id:
-            continue
-        try:
-            Ed25519PublicKey.from_public_bytes(raw_key[1:]).verify(raw[4:], body.encode())
-        except InvalidSignature:
-            break
-        origin, size, root = body.split("\n")[:3]
-        if origin != name:
-            raise WitnessRefused(f"checkpoint origin {origin!r} is not the log {name!r}")
-        return body, int(size), base64.b64decode(root)
-    raise WitnessRefused("the checkpoint is not signed by the log key")
+    try:
+        body, _, size, root = tlog.checkpoint_verify(note, log_key)
+    except tlog.TlogError as error:
+        raise WitnessRefused(str(error)) from error
+    return body, size, root
 
 
 def cosign(body: str, name: str, private_key: Ed25519PrivateKey, timestamp: int) -> str:
     """Return the tlog-cosignature/v1 line on checkpoint BODY."""
-    public = private_key.public_key().public_bytes_raw()
-    signature = private_key.sign(f"cosignature/v1\ntime {timestamp}\n{body}".encode())
-    raw = _key_id(name, 0x04, public) + timestamp.to_bytes(8, "big") + signature
-    return f"{DASH}{name} {base64.b64encode(raw).decode()}"
+    return tlog.cosignature_line(body, name, private_key, timestamp)
 
 
 def state_load(path: str) -> dict | None:

@@ -278,7 +278,9 @@ def production_client(settings, bank):
         ("post", "/api/schema/", 405, "method-not-allowed"),
     ],
 )
-def test_writes_to_addresses_that_take_none_are_problems_not_the_csrf_page(production_client, method, path, status, slug):
+def test_writes_to_addresses_that_take_none_are_problems_not_the_csrf_page(
+    production_client, method, path, status, slug
+):
     response = getattr(production_client, method)(path, {}, format="json")
 
     assert response.status_code == status
