@@ -155,8 +155,10 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "services.core.cache.RedisCache", "LOCATION": REDIS_URL}}
     # Every signed-in page reads the session: from Redis, not PostgreSQL. Writes and logout still go
-    # to both, and a Redis outage falls back to the database. Not with locmem: one process's logout
-    # would not reach another's cache.
+    # to both. While Redis is down, pages that need the session answer 503 with a readable page
+    # (portal.api.views.handler500): falling back to the database alone would let a logout made
+    # during the outage be undone by the stale copy Redis still holds when it returns. Not with
+    # locmem: one process's logout would not reach another's cache.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -238,6 +240,7 @@ LOGIN_REDIRECT_URL = "/"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "portal.api.views.csrf_failure"  # problem+json under /api/
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 if PRODUCTION:
@@ -263,7 +266,7 @@ REST_FRAMEWORK |= {
     "DEFAULT_THROTTLE_RATES": {"agency": env.str("ONECARD_API_RATE", default="600/min")},
     "DEFAULT_PAGINATION_CLASS": "services.core.api.pagination.GatewayCursorPagination",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["services.core.api.parsers.GatewayJSONParser"],
     "EXCEPTION_HANDLER": "services.core.api.problems.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "services.core.api.schema.GatewayAutoSchema",
     "PAGE_SIZE": 50,

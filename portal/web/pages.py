@@ -274,7 +274,7 @@ def access_history(request):
         outcome=filters.get("outcome") or "",
         since=filters.get("since"),
         until=filters.get("until"),
-        before=int(before) if before.isdigit() else None,
+        before=selectors.entry_number(before),
     )
     labelled = [{"row": row, "service": selectors.service_label(row.service)} for row in page.rows]
     next_url = None
