@@ -166,32 +166,33 @@ def tiles_publish(*, rebuild: bool = False, progress=None) -> int:
     pending_checkpoints = iter(checkpoints)
     next_size, next_root = next(pending_checkpoints)
     while builder.size < target:
-        rows = Entry.objects.filter(index__gte=builder.size, index__lt=min(builder.size + CHUNK, target))
-        rows = rows.order_by("index").values_list("index", "entry_bytes")
-        count = 0
-        for index, data in rows.iterator(chunk_size=CHUNK):
-            if index != builder.size:
-                raise TilesMismatch(f"entry {builder.size} is missing from the log")
-            builder.append(leaf_bytes(entry_bytes=bytes(data)))
-            count += 1
-            if builder.size == next_size:
-                if builder.root() != bytes(next_root):
-                    _last_builder = None
-                    _alert(f"the entries do not hash to the signed checkpoint of size {next_size}; no tile published")
-                    raise TilesMismatch(f"the entries do not hash to the signed checkpoint of size {next_size}")
-                for path, tile in builder.take_full():
+        first = builder.size
+        rows = Entry.objects.filter(index__gte=first, index__lt=min(first + CHUNK, target)).order_by("index")
+        rows = list(rows.values_list("index", "entry_bytes"))
+        if not rows or rows[-1][0] != first + len(rows) - 1:
+            raise TilesMismatch(f"entries are missing from the log after index {first - 1}")
+        leaves = [leaf_bytes(entry_bytes=bytes(data)) for _, data in rows]
+        while leaves:
+            take = min(len(leaves), next_size - builder.size)
+            builder.extend(leaves[:take])
+            leaves = leaves[take:]
+            if builder.size < next_size:
+                continue
+            if builder.root() != bytes(next_root):
+                _last_builder = None
+                _alert(f"the entries do not hash to the signed checkpoint of size {next_size}; no tile published")
+                raise TilesMismatch(f"the entries do not hash to the signed checkpoint of size {next_size}")
+            for path, tile in builder.take_full():
+                put(path, tile)
+            for path, tile in builder.partial_tiles():
+                if builder.size == target or not _superseded(path, target):
                     put(path, tile)
-                for path, tile in builder.partial_tiles():
-                    if builder.size == target or not _superseded(path, target):
-                        put(path, tile)
-                if builder.size == target or builder.size - written_at >= STATE_EVERY:
-                    _state_write(storage, builder)
-                    written_at = builder.size
-                next_size, next_root = next(pending_checkpoints, (None, None))
-        if not count:
-            raise TilesMismatch(f"entry {builder.size} is missing from the log")
+            if builder.size == target or builder.size - written_at >= STATE_EVERY:
+                _state_write(storage, builder)
+                written_at = builder.size
+            next_size, next_root = next(pending_checkpoints, (target + 1, None))
         if progress is not None:
-            progress(count)
+            progress(len(rows))
     _last_builder = builder
     return builder.size
 
@@ -200,7 +201,7 @@ def tiles_publish_after_commit() -> None:
     """Publish the tiles of the checkpoints just committed; a failure is logged, and the next run catches up."""
     try:
         tiles_publish()
-    except TilesMismatch:
+    except (TilesMismatch, tlog.TlogError):
         logger.exception("tiles: not published")
     except OSError:
         logger.exception("tiles: the tile storage failed; the next sequencer run catches up")

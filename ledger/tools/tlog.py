@@ -328,23 +328,38 @@ class TileBuilder:
 
     def append(self, leaf: bytes) -> None:
         """Add one leaf (its bytes, as the entry bundle carries them)."""
-        index = self.size
-        self.leaves.append(leaf)
-        if len(self.leaves) == TILE_WIDTH:
-            self.written.append((tile_path("entries", index // TILE_WIDTH), entries_bundle(self.leaves)))
-            self.leaves = []
-        self._add(0, index, leaf_hash(leaf))
-        self.size = index + 1
+        self.extend([leaf])
 
-    def _add(self, level: int, position: int, value: bytes) -> None:
-        if level == len(self.partial):
-            self.partial.append([])
+    def extend(self, leaves: list) -> None:
+        """Add LEAVES in order, a tile's worth at a time."""
+        sha256 = hashlib.sha256
+        done = 0
+        while done < len(leaves):
+            take = min(TILE_WIDTH - len(self.leaves), len(leaves) - done)
+            segment = leaves[done : done + take]
+            if not self.partial:
+                self.partial.append([])
+            self.leaves += segment
+            self.partial[0] += [sha256(b"\x00" + leaf).digest() for leaf in segment]
+            done += take
+            self.size += take
+            if len(self.leaves) == TILE_WIDTH:
+                index = (self.size - 1) // TILE_WIDTH
+                self.written.append((tile_path("entries", index), entries_bundle(self.leaves)))
+                self.leaves = []
+                self._full(0, index)
+
+    def _full(self, level: int, index: int) -> None:
+        """Emit the full tile INDEX at LEVEL and carry its hash to the level above."""
         tile = self.partial[level]
-        tile.append(value)
-        if len(tile) == TILE_WIDTH:
-            self.written.append((tile_path(level, position // TILE_WIDTH), b"".join(tile)))
-            self.partial[level] = []
-            self._add(level + 1, position // TILE_WIDTH, subtree_hash(tile))
+        self.written.append((tile_path(level, index), b"".join(tile)))
+        self.partial[level] = []
+        if level + 1 == len(self.partial):
+            self.partial.append([])
+        above = self.partial[level + 1]
+        above.append(_full_tile_hash(tile))
+        if len(above) == TILE_WIDTH:
+            self._full(level + 1, index // TILE_WIDTH)
 
     def take_full(self) -> list:
         """Return, and forget, (path, bytes) of the full tiles and bundles completed since the last call."""
@@ -365,6 +380,14 @@ class TileBuilder:
     def root(self) -> bytes:
         """Return the RFC 9162 root of the current tree."""
         return root_from_partial_tiles(self.size, self.partial)
+
+
+def _full_tile_hash(hashes: list) -> bytes:
+    """Return the hash of a full tile's 256 hashes, level by level."""
+    sha256 = hashlib.sha256
+    while len(hashes) > 1:
+        hashes = [sha256(b"\x01" + hashes[i] + hashes[i + 1]).digest() for i in range(0, len(hashes), 2)]
+    return hashes[0]
 
 
 def root_from_partial_tiles(size: int, partial: list) -> bytes:
