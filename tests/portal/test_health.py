@@ -35,7 +35,7 @@ def test_healthz_needs_no_login_and_is_never_cached(client):
 
 @pytest.mark.django_db
 def test_healthz_reports_pending_entries_and_the_oldest_age(client, ledger_context):
-    record(action="cards.residents.read", subject="resident:1")
+    record(action="cards.residents.lookup", subject="resident:1")
     PendingEntry.objects.update(time=timezone.now() - datetime.timedelta(seconds=90))
 
     body = client.get("/healthz").json()
@@ -47,7 +47,7 @@ def test_healthz_reports_pending_entries_and_the_oldest_age(client, ledger_conte
 @pytest.mark.django_db
 def test_healthz_answers_503_when_the_sequencer_lags(client, ledger_context, settings):
     settings.ONECARD_HEALTH_MAX_SEQUENCER_LAG_SECONDS = 60
-    record(action="cards.residents.read", subject="resident:1")
+    record(action="cards.residents.lookup", subject="resident:1")
     PendingEntry.objects.update(time=timezone.now() - datetime.timedelta(seconds=90))
 
     response = client.get("/healthz")
@@ -82,7 +82,7 @@ def test_healthz_answers_503_when_the_last_verification_is_too_old(client, setti
 @pytest.mark.django_db
 def test_healthz_counts_from_the_first_checkpoint_before_any_verification(client, ledger_context, settings):
     settings.ONECARD_HEALTH_MAX_VERIFICATION_AGE_SECONDS = 3600
-    record(action="cards.residents.read", subject="resident:1")
+    record(action="cards.residents.lookup", subject="resident:1")
     sequence()
 
     body = client.get("/healthz").json()
