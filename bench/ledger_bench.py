@@ -95,7 +95,7 @@ def _measure(entries: int, sequence_count: int) -> list[dict]:
         with transaction.atomic():
             for n in range(3000):
                 started = time.perf_counter()
-                record(action="cards.residents.read", subject=f"resident:{n}", object="card")
+                record(action="cards.residents.lookup", subject=f"resident:{n}", object="card")
                 timings.append(time.perf_counter() - started)
             transaction.set_rollback(True)
         rows.append(_target_row("ledger.record.p50_ms", statistics.median(timings[500:]) * 1000, "ms", 1.0))
@@ -113,7 +113,7 @@ def _measure(entries: int, sequence_count: int) -> list[dict]:
             with cursor.copy(f"COPY ledger_pendingentry ({columns}) FROM STDIN") as copy:
                 for n in range(sequence_count):
                     copy.write_row(
-                        (now, "staff", "s1-bench", "registrar", "command", "cards.residents.read", "registration",
+                        (now, "staff", "s1-bench", "registrar", "command", "cards.residents.lookup", "registration",
                          f"p1-{n:040x}", f"card {n}", "ok", f"{n:032x}", "")
                     )  # fmt: skip
         started = time.perf_counter()
@@ -129,7 +129,7 @@ def _measure(entries: int, sequence_count: int) -> list[dict]:
     frontier = frontier_load(size)
     template = {
         "time": now, "actor_type": "staff", "actor_id": "s1-bench", "role": "registrar", "channel": "command",
-        "action": "cards.residents.read", "purpose": "registration", "object": "card", "outcome": "ok", "case_id": "",
+        "action": "cards.residents.lookup", "purpose": "registration", "object": "card", "outcome": "ok", "case_id": "",
     }  # fmt: skip
     while size < entries:
         chunk = min(100_000, entries - size)

@@ -33,7 +33,7 @@ from ledger.api import Actor, access_context, record_bulk
 
 app.conf.task_always_eager = True
 with access_context(actor=Actor(type="system", id="bench"), role="system", channel="command", purpose="registration"):
-    record_bulk(action="cards.residents.read", subjects=[f"resident:{n}" for n in range(1000)])
+    record_bulk(action="cards.residents.lookup", subjects=[f"resident:{n}" for n in range(1000)])
 """
 
 
