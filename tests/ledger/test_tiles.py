@@ -199,3 +199,40 @@ def test_tiles_left_by_another_log_are_rewritten(ledger_context):
 
     assert tiles.tiles_state()[0] == 15
     assert tiles.tile_read(path="tile/0/000.p/10") == good
+
+
+def test_the_tile_builder_gives_the_roots_of_the_sequencers_merkle_tree():
+    from ledger import merkle
+
+    builder, frontier = tlog.TileBuilder(), merkle.Frontier()
+    sizes = [*range(1, 600), 4_099, 65_535, 65_536, 65_537, 66_000]
+    for size in sizes:
+        leaves = [n.to_bytes(3, "big") for n in range(builder.size, size)]
+        builder.extend(leaves)
+        for leaf in leaves:
+            frontier.append(merkle.leaf_hash(leaf))
+        resumed = tlog.TileBuilder.resume(size, builder.leaves, dict(enumerate(builder.partial)))
+        assert builder.root() == resumed.root() == frontier.root(), size
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tile_storage_outage_delays_the_tiles_and_never_the_log(ledger_context, settings, tmp_path):
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the tile directory should be")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "ledger_tiles": {**settings.STORAGES["ledger_tiles"], "OPTIONS": {"location": blocked}},
+    }
+
+    _grow(300)
+    sealed = sequence()  # as `ledger seal` would, outside any on-commit hook
+
+    assert sealed.tree_size == 300
+    assert Checkpoint.objects.filter(tree_size=300).exists()
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "ledger_tiles": {**settings.STORAGES["ledger_tiles"], "OPTIONS": {"location": tmp_path / "tiles-back"}},
+    }
+    _grow(5, start=300)
+    assert tiles.tiles_state()[0] == 305
+    assert len(tiles.tile_read(path="tile/0/000")) == 8192
