@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, storages
@@ -103,6 +104,9 @@ def _state_write(storage, builder: tlog.TileBuilder) -> None:
 # The builder after the last publication by this process: reused when the
 # stored state still names its size and root, so a batch reads only its own entries.
 _last_builder: tlog.TileBuilder | None = None
+# One publication at a time per process: threads (runserver, eager tasks) share _last_builder.
+# Processes need no lock: they share only the storage, where a path always gets the same bytes.
+_publishing = threading.RLock()
 
 
 def _builder_load(storage, size: int, root: bytes) -> tlog.TileBuilder | None:
@@ -142,17 +146,22 @@ def tiles_publish(*, rebuild: bool = False, progress=None) -> int:
     (the same bytes for the tiles already there). PROGRESS, if given, is
     called with each number of entries processed.
     """
+    with _publishing:
+        return _publish(rebuild=rebuild, progress=progress)
+
+
+def _publish(*, rebuild: bool, progress) -> int:
     global _last_builder
     storage = tiles_storage()
     size, root = (0, tlog.EMPTY_ROOT) if rebuild else tiles_state()
     if size and not Checkpoint.objects.filter(tree_size=size, root_hash=root).exists():
         # A new database next to old tiles (a reset development log): the tiles are another log's.
         logger.warning("tiles: the stored tiles end at size %s, which no checkpoint of this log has; rewriting", size)
-        return tiles_publish(rebuild=True, progress=progress)
+        return _publish(rebuild=True, progress=progress)
     builder = _builder_load(storage, size, root)
     if builder is None:
         logger.warning("tiles: the stored tiles at size %s are incomplete; rebuilding from the first entry", size)
-        return tiles_publish(rebuild=True, progress=progress)
+        return _publish(rebuild=True, progress=progress)
     checkpoints = Checkpoint.objects.filter(tree_size__gt=builder.size).order_by("tree_size")
     checkpoints = list(checkpoints.values_list("tree_size", "root_hash"))
     if not checkpoints:

@@ -98,6 +98,7 @@ def test_reading_a_tile_costs_no_database_query(ledger_context, client, django_a
     assert len(tlog.entries_bundle_parse(partial.content)) == 44
     assert missing.status_code == 404
     assert "immutable" not in missing["Cache-Control"]
+    assert client.head("/log/tile/0/000").status_code == 200  # CDNs and caches probe with HEAD
 
 
 @pytest.mark.django_db(transaction=True)
