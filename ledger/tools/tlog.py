@@ -442,7 +442,7 @@ def log_follow(fetch, log_key: str, builder=None, on_tile=None) -> tuple:
     work = TileBuilder.resume(held.size, held.leaves, dict(enumerate(held.partial)))
     new_tiles = []
     for index, width in tile_widths(size, 0)[held.size // TILE_WIDTH :]:
-        leaves = entries_bundle_parse(fetch(tile_path("entries", index, width)))
+        leaves = entries_bundle_parse(tile_fetch(fetch, "entries", index, width))
         if len(leaves) != width:
             raise TlogError(f"the entry bundle {tile_path('entries', index, width)} holds {len(leaves)} entries")
         skip = work.size - index * TILE_WIDTH
@@ -455,12 +455,27 @@ def log_follow(fetch, log_key: str, builder=None, on_tile=None) -> tuple:
     if work.root() != root:
         raise LogForked(f"the log's entries do not hash to its signed root at size {size}")
     for path, data in new_tiles:
-        if not path.startswith("tile/entries/") and fetch(path) != data:
+        level, index, width = tile_path_parse(path)
+        if level != "entries" and tile_fetch(fetch, level, index, width) != data:
             raise TlogError(f"the log's hash tile {path} differs from the one its entries give")
     if on_tile is not None:
         for path, data in new_tiles:
             on_tile(path, data)
     return note, size, root, work
+
+
+def tile_fetch(fetch, level, index: int, width: int) -> bytes:
+    """Return tile (LEVEL, INDEX) at WIDTH; for a partial one the log no longer serves, the start of the full tile."""
+    try:
+        return fetch(tile_path(level, index, width))
+    except OSError:
+        if width == TILE_WIDTH:
+            raise
+    # tlog-tiles lets a log drop a partial tile once the full one exists; clients fall back to it.
+    data = fetch(tile_path(level, index))
+    if level == "entries":
+        return entries_bundle(entries_bundle_parse(data)[:width])
+    return data[: width * HASH_SIZE]
 
 
 def http_fetcher(prefix: str, timeout: float = 30):

@@ -237,3 +237,27 @@ def test_a_tile_storage_outage_delays_the_tiles_and_never_the_log(ledger_context
     _grow(5, start=300)
     assert tiles.tiles_state()[0] == 305
     assert len(tiles.tile_read(path="tile/0/000")) == 8192
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_client_reads_an_older_checkpoint_from_full_tiles_once_its_partial_ones_are_not_served(
+    ledger_context, live_server
+):
+    with transaction.atomic():
+        _grow(300)
+        sequence()
+        _grow(300, start=300)
+        sequence()
+    # One publication wrote both checkpoints' tiles; size 300's partial tiles are inside full ones.
+    assert tiles.tile_read(path="tile/0/001.p/44") is None
+    log, key = _client(live_server)
+    older = tlog.http_fetcher(live_server.url + "/ledger")("checkpoint?tree_size=300")
+
+    def fetch(path):
+        # A client that still holds the checkpoint of size 300, e.g. the last one published.
+        return older if path == "checkpoint" else log(path)
+
+    _, size, root, builder = tlog.log_follow(fetch, key)
+
+    assert (size, root) == (300, bytes(Checkpoint.objects.get(tree_size=300).root_hash))
+    assert len(builder.leaves) == 44
