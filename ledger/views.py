@@ -6,7 +6,7 @@ are RFC 9457 problem+json.
 
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from ledger import selectors, tiles
 from ledger.actions import CosignatureRejected, cosignature_add
@@ -96,7 +96,7 @@ def cosignature(request):
     return _text(f"stored {len(stored)} cosignature(s)\n")
 
 
-@require_GET
+@require_safe
 def log_checkpoint(request):
     """Serve the published checkpoint of the tiled log (C2SP tlog-tiles), never cached."""
     try:
@@ -107,7 +107,7 @@ def log_checkpoint(request):
     return response
 
 
-@require_GET
+@require_safe
 def log_tile(request, path: str):
     """Serve one hash tile or entry bundle from the tile storage: no database query."""
     name = "tile/" + path

@@ -202,13 +202,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# "ledger_tiles" holds the ledger's tlog-tiles (ledger/tiles.py): var/tiles/ by default, or any Django
+# storage backend given as a JSON STORAGES entry in ONECARD_LEDGER_TILES_STORAGE (docs/operations.md).
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    # The ledger's tlog-tiles (ledger/tiles.py, docs/operations.md): under var/ by default.
-    "ledger_tiles": {
-        "BACKEND": "ledger.tiles.TileFileSystemStorage",
-        "OPTIONS": {"location": VAR_DIR / "tiles"},
-    },
+    "ledger_tiles": env.json("ONECARD_LEDGER_TILES_STORAGE", default={})
+    or {"BACKEND": "ledger.tiles.TileFileSystemStorage", "OPTIONS": {"location": str(VAR_DIR / "tiles")}},
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -217,6 +216,9 @@ STORAGES = {
         )
     },
 }
+
+if not isinstance(STORAGES["ledger_tiles"], dict) or not STORAGES["ledger_tiles"].get("BACKEND"):
+    raise ImproperlyConfigured('ONECARD_LEDGER_TILES_STORAGE must be a JSON object with a "BACKEND" key')
 
 # E-mail carries password-reset links and activation codes. The embedded default prints it to the
 # console; production needs EMAIL_URL naming a backend that sends (smtp://, smtp+tls://, smtps://)
