@@ -6,8 +6,8 @@ from django.core.cache import cache
 from django.http import HttpResponse
 from django.views.decorators.http import require_GET
 
+from cards.actions import status_list_token, token_status_list_token
 from cards.credentials import jwt_vc_issuer_metadata
-from cards.selectors import status_list_token, token_status_list_token
 from cards.signing import jwks_document
 
 # A reported-lost card reaches the published list within this many seconds.

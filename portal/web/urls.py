@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.web import accounts, grants, pages, sections
+from portal.web import accounts, enrolment, grants, pages, sections
 
 app_name = "portal"
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("logout/", accounts.LogoutView.as_view(), name="logout"),
     path("activate/", accounts.activate, name="activate"),
     path("account/otp/enrol/", accounts.otp_enrol, name="otp-enrol"),
+    path("account/otp/enrol/email/", enrolment.enrolment_email, name="otp-enrol-email"),
     path("account/otp/verify/", accounts.otp_verify, name="otp-verify"),
     path("account/step-up/", accounts.step_up, name="step-up"),
     path("account/backup-codes/", accounts.backup_codes, name="backup-codes"),
@@ -26,6 +27,7 @@ urlpatterns = [
     path("me/card/credential.sd-jwt", pages.card_credential_sd_jwt_download, name="card-credential-sd-jwt"),
     path("me/card/credential.mdoc", pages.card_credential_mdoc_download, name="card-credential-mdoc"),
     path("me/card/photo.jpg", pages.card_photo_download, name="card-photo-jpeg"),
+    path("me/card/activate/", pages.card_activate_view, name="card-activate"),
     path("me/pharmacy/", pages.pharmacy, name="pharmacy"),
     path("me/pharmacy/qr.svg", pages.pharmacy_qr, name="pharmacy-qr"),
     path("me/consents/", pages.consents, name="consents"),

@@ -100,7 +100,7 @@ def test_a_changed_mso_fails(caseworker_context):
 
 
 def test_a_revoked_card_mdoc_is_invalid_with_the_status_list(caseworker_context):
-    from cards.selectors import token_status_list_token
+    from cards.actions import token_status_list_token
 
     card = CardFactory()
     document = card_credential_mdoc_issue(card=card, insured=False)

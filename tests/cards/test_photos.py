@@ -4,9 +4,15 @@ import pytest
 from django.db import IntegrityError
 from PIL import Image
 
-from cards.actions import resident_photo_approve, resident_photo_reject, resident_photo_set, resident_photo_submit
+from cards.actions import (
+    card_printable_cache_fill,
+    resident_photo_approve,
+    resident_photo_reject,
+    resident_photo_set,
+    resident_photo_submit,
+)
 from cards.errors import PhotoInvalid, PhotoTransitionRefused
-from cards.images import PHOTO_BOX, card_printable_cache_fill
+from cards.images import PHOTO_BOX
 from cards.models import ResidentPhoto
 from cards.photos import PHOTO_MAX_BYTES, PHOTO_STORED_SIZE, photo_clean, photo_decrypt
 from cards.selectors import resident_photo_jpeg

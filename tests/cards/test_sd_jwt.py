@@ -276,7 +276,7 @@ def test_a_suspended_card_gets_no_credential(caseworker_context):
 
 
 def test_the_status_list_says_revoked_and_a_stale_one_says_unknown(caseworker_context):
-    from cards.selectors import token_status_list_token
+    from cards.actions import token_status_list_token
 
     card = CardFactory()
     sd_jwt = issued(card)

@@ -109,7 +109,7 @@ def test_issuer_metadata_has_the_issuer_and_its_jwks(client, caseworker_context)
 
 
 def test_qr_credentials_carry_the_status_reference(caseworker_context):
-    from cards.selectors import card_token_static
+    from cards.actions import card_token_static
 
     card = CardFactory()
 

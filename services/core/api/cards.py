@@ -13,12 +13,13 @@ from cards.api.serializers import (
     PresentationVerifyResponseSerializer,
 )
 from services.core.api.base import GatewayAPIView
+from services.core.declaration import CoreScope
 
 
 class CardVerifyView(GatewayAPIView):
     """Check a QR credential and the card's status; a dynamic QR code is good for one use."""
 
-    required_scope = "cards:verify"
+    required_scope = CoreScope.CARDS_VERIFY
 
     @extend_schema(
         operation_id="cards_verify",
