@@ -214,11 +214,14 @@ def _activation_code_hash(*, card_id: int, code: str) -> str:
     return hmac.new(settings.ONECARD_CARD_KEY_ENCRYPTION_KEY, message, hashlib.sha256).hexdigest()
 
 
-def _activation_send_after_commit(card: Card) -> None:
+def _activation_send_after_commit(card: Card, *, locked: bool = False) -> None:
     from cards.tasks import card_activation_code_send
 
     card_id = card.pk
-    transaction.on_commit(lambda: card_activation_code_send.delay(card_id))
+    if locked:
+        transaction.on_commit(lambda: card_activation_code_send.delay(card_id, locked=True))
+    else:
+        transaction.on_commit(lambda: card_activation_code_send.delay(card_id))
 
 
 @transaction.atomic
@@ -270,6 +273,26 @@ def card_activation_code_create(*, card: Card) -> str:
     return code
 
 
+def _activation_attempt(card: Card, code: str) -> bool:
+    """Return whether CODE is the locked CARD's live code; count and record a wrong one."""
+    matches = (
+        bool(card.activation_code_hash)
+        and card.activation_attempts < ACTIVATION_MAX_ATTEMPTS
+        and card.activation_code_expires_at is not None
+        and card.activation_code_expires_at > timezone.now()
+        and hmac.compare_digest(card.activation_code_hash, _activation_code_hash(card_id=card.pk, code=code))
+    )
+    if not matches:
+        card.activation_attempts += 1
+        card.save(update_fields=["activation_attempts", "updated_at"])
+        _card_record(action="cards.cards.activate", card=card, detail="wrong-code", outcome="denied")
+        if card.activation_attempts == ACTIVATION_MAX_ATTEMPTS and card.activation_code_hash:
+            # Lock the code, not the card: whoever typed the wrong codes, the holder is told
+            # and gets a fresh code, so a stranger who knows the national ID cannot block the card.
+            _activation_send_after_commit(card, locked=True)
+    return matches
+
+
 def card_activate(*, card: Card, code: str) -> Card:
     """Activate the pending CARD with its one-time code (the resident's step)."""
     with transaction.atomic():
@@ -277,22 +300,21 @@ def card_activate(*, card: Card, code: str) -> Card:
         allowed, _ = TRANSITIONS["activated"]
         if card.status not in allowed:
             raise CardTransitionRefused(verb="activated", status=card.status)
-        matches = (
-            bool(card.activation_code_hash)
-            and card.activation_attempts < ACTIVATION_MAX_ATTEMPTS
-            and card.activation_code_expires_at is not None
-            and card.activation_code_expires_at > timezone.now()
-            and hmac.compare_digest(card.activation_code_hash, _activation_code_hash(card_id=card.pk, code=code))
-        )
-        if matches:
+        if _activation_attempt(card, code):
             card.activated_at = timezone.now()
             card.activation_code_hash = ""
             card.save(update_fields=["activated_at", "activation_code_hash", "updated_at"])
             return _transition(card=card, verb="activated", reason=CardReason.ACTIVATED, action="cards.cards.activate")
-        # The failed attempt is counted and recorded even though the caller gets an error.
-        card.activation_attempts += 1
-        card.save(update_fields=["activation_attempts", "updated_at"])
-        _card_record(action="cards.cards.activate", card=card, detail="wrong-code", outcome="denied")
+        # The failed attempt is counted and recorded (committed here) even though the caller gets an error.
+    raise ActivationCodeInvalid("the activation code is wrong, expired, or has been tried too often")
+
+
+def card_activation_code_check(*, card: Card, code: str) -> None:
+    """Raise ActivationCodeInvalid unless CODE is the pending CARD's live code; a wrong one counts as an attempt."""
+    with transaction.atomic():
+        card = lock_objects.card_lock(card_id=card.pk)
+        if card.status == S.PENDING and _activation_attempt(card, code):
+            return
     raise ActivationCodeInvalid("the activation code is wrong, expired, or has been tried too often")
 
 

@@ -1,6 +1,14 @@
 """The ledger's public surface. Other apps import from here and nowhere else in ledger."""
 
-from ledger.context import Actor, access_context, context_get, context_get_or_none
+from ledger.context import (
+    AccessContext,
+    Actor,
+    access_context,
+    accesses_collected,
+    context_get,
+    context_get_or_none,
+    purpose_override,
+)
 from ledger.errors import NoAccessContext, UnknownPurpose
 from ledger.recording import actor_pseudonym, record, record_bulk, recorded, subject_pseudonym, subject_pseudonyms
 from ledger.selectors import (
@@ -11,14 +19,20 @@ from ledger.selectors import (
     ledger_health,
     pending_list_for_subject,
     proof_bundle,
+    verifier_key_get,
 )
 from ledger.statistics import access_counts, log_health
 from ledger.tools.onecard_witness import WitnessRefused
 from ledger.verification import log_verify as verify
+from ledger.views import PROBLEM_TYPES
 from ledger.vocabulary import Purpose, action_get, actions_register, purpose_check, purpose_register, purposes_all
 from ledger.witnessing import witness_round_local
 
 __all__ = [
+    "AccessContext",
+    "PROBLEM_TYPES",
+    "accesses_collected",
+    "purpose_override",
     "Actor",
     "NoAccessContext",
     "ProofUnavailable",
@@ -47,6 +61,7 @@ __all__ = [
     "recorded",
     "subject_pseudonym",
     "subject_pseudonyms",
+    "verifier_key_get",
     "verify",
     "witness_round_local",
 ]

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from ledger.api import Actor, access_context
+from ledger.api import Actor, access_context, subject_pseudonym
 from ledger.models import PendingEntry
 from services.core.actions import agency_key_issue, agency_key_revoke, consent_grant
 from services.core.catalogue import purposes_all as catalogue_purposes_all
@@ -293,7 +293,10 @@ def test_verify_of_an_unregistered_resident_looks_like_no_consent(client, world)
     )
 
     assert problem_type(response) == "consent-missing"
-    assert PendingEntry.objects.count() == 0
+    # Refused with the same work as a registered resident without consent: one denied entry, for no resident.
+    entry = PendingEntry.objects.get()
+    assert (entry.action, entry.outcome) == ("services.residents.verify", "denied")
+    assert entry.subject != subject_pseudonym(world["resident"])
 
 
 @pytest.mark.django_db

@@ -252,6 +252,30 @@ def test_reporting_the_card_lost_with_the_keyboard(page, live_server):
     assert_accessible(page, "card-lost")
 
 
+def test_activating_a_replacement_card_from_my_card(page, live_server):
+    from cards.actions import card_activation_code_create, card_reissue
+    from ledger.api import Actor, access_context
+
+    _resident, card, _codes = given_resident_signed_in(page, live_server)
+    with access_context(actor=Actor(type="system", id="test"), role="issuer", channel="task", purpose="registration"):
+        successor = card_reissue(card=card, reason="damaged", notify=False)
+        code = card_activation_code_create(card=successor)
+
+    page.goto(f"{live_server.url}/me/card/")
+    page.get_by_role("link", name="Activate this card").click()
+    # The one-time password entered at sign-in is still fresh, so no step-up prompt comes in between.
+    page.wait_for_url(f"{live_server.url}/me/card/activate/")
+    assert_accessible(page, "card-activate")
+    page.get_by_label("Activation code").fill(code)
+    page.get_by_role("button", name="Activate").click()
+
+    page.wait_for_url(f"{live_server.url}/me/card/")
+    successor.refresh_from_db()
+    card.refresh_from_db()
+    assert (successor.status, card.status) == ("active", "replaced")
+    assert page.locator(".status").inner_text() == "active"
+
+
 # A proof bundle built here, independently of the server, checks the in-browser verifier.
 def _h(*parts: bytes) -> bytes:
     return hashlib.sha256(b"".join(parts)).digest()

@@ -86,6 +86,7 @@ class Stack:
                 "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
                 "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
                 "DJANGO_SECURE_SSL_REDIRECT": "0",
+                "EMAIL_URL": f"filemail://{self.directory / 'mail'}",
                 "DATABASE_URL": database_url,
                 "REDIS_URL": redis_url,
                 "ONECARD_VAR_DIR": str(self.directory / "var"),
@@ -149,6 +150,8 @@ class Stack:
                 "--hostname",
                 f"worker-{self.port}@%h",
             ],
+            # As the Procfile does: a worker holds a fixed number of connections.
+            {"DATABASE_CONN_MAX_AGE": "60"},
         )
 
     def start_beat(self) -> None:

@@ -21,13 +21,6 @@ from services.health.errors import HealthRecordInvalid
 from services.health.selectors import coverage_get_for_partner, visit_list_for_partner
 
 
-def _resident(national_id: str):
-    resident = resident_find_for_partner(national_id=national_id)
-    if resident is None:
-        raise serializers.ValidationError({"national_id": ["no registered resident has this national ID"]})
-    return resident
-
-
 class CoverageView(GatewayAPIView):
     """Whether a resident is covered by medical insurance today, and at which reimbursement rate."""
 
@@ -62,7 +55,7 @@ class VisitRecordView(GatewayAPIView):
         serializer = VisitRecordSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        resident = _resident(data.pop("national_id"))
+        resident = resident_find_for_partner(national_id=data.pop("national_id"))
         try:
             visit = visit_record(hospital=self.call.agency, resident=resident, **data)
         except HealthRecordInvalid as error:
@@ -99,7 +92,7 @@ class PrescriptionIssueView(GatewayAPIView):
         serializer = PrescriptionIssueSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        resident = _resident(data.pop("national_id"))
+        resident = resident_find_for_partner(national_id=data.pop("national_id"))
         try:
             prescription = prescription_issue(hospital=self.call.agency, resident=resident, **data)
         except HealthRecordInvalid as error:

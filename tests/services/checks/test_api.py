@@ -192,7 +192,10 @@ def test_an_unregistered_resident_is_refused_like_a_missing_consent(government):
 
     assert response.status_code == 403
     assert response.json()["type"] == "/api/problems/consent-missing"
-    assert PendingEntry.objects.count() == 0
+    # The same denied entry a registered resident without consent gets, under no resident's pseudonym.
+    assert list(PendingEntry.objects.values_list("action", "outcome")) == [
+        ("checks.insured_medical.evaluate", "denied")
+    ]
 
 
 @pytest.mark.django_db

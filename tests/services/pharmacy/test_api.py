@@ -196,7 +196,7 @@ def test_dispensing_without_an_idempotency_key_is_refused(pharmacy, card, open_s
         format="json",
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 428
     assert response.json()["type"] == "/api/problems/idempotency-key-required"
 
 
