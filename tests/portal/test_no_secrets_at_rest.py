@@ -9,11 +9,11 @@ import pytest
 from axes.models import AccessAttempt
 from django.core import mail
 from django.db import connection
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cards.actions import card_issue
 from cards.models import Resident
 from ledger.api import Actor, access_context
+from portal.models import TOTPDevice
 from tests.factories.portal import resident_with_account, totp_now
 from tests.idnumbers import make_national_id
 from tests.portal.staff import admin_login, fast_password_hashing, purpose_state, staff_create  # noqa: F401 (fixture)
