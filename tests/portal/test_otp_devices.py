@@ -1,12 +1,14 @@
 """TOTP keys are stored sealed and backup codes as keyed hashes; both still verify, and no admin shows them."""
 
 import importlib
+import io
 import os
 from types import SimpleNamespace
 
 import pytest
 from django.apps import apps
 from django.contrib import admin
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django_otp import devices_for_user, match_token
 from django_otp.models import Device
@@ -16,7 +18,8 @@ from cards.crypto import DecryptionError
 from portal.actions import backup_codes_regenerate
 from portal.models import BackupCode, BackupCodeDevice, TOTPDevice
 from tests.factories import UserFactory
-from tests.portal.staff import admin_login, fast_password_hashing, staff_create  # noqa: F401 (fixture)
+from tests.factories.portal import resident_with_account
+from tests.portal.staff import PASSWORD, admin_login, fast_password_hashing, staff_create  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -138,3 +141,26 @@ def test_the_migration_moves_django_otps_clear_keys_and_codes_into_sealed_device
     assert match_token(user, code_of(key)) == device
     assert isinstance(match_token(user, "ijklmnop"), BackupCodeDevice)
     assert BackupCode.objects.filter(device__user=user).count() == 1
+
+
+def test_staff_otp_reset_removes_a_staff_members_devices_so_the_next_login_enrols(client):
+    user = staff_create("registrar")
+    out = io.StringIO()
+
+    call_command("staff_otp_reset", user.username, stdout=out)
+    response = client.post("/admin/login/?next=/admin/", {"username": user.username, "password": PASSWORD})
+
+    assert "1 authenticator(s) removed" in out.getvalue()
+    assert not TOTPDevice.objects.filter(user=user).exists()
+    assert response.status_code == 302 and response["Location"].endswith("/admin/enrol/")
+
+
+def test_staff_otp_reset_refuses_a_residents_account():
+    user, _resident, _card, _device = resident_with_account()
+    user.is_staff = True
+    user.save()
+
+    with pytest.raises(CommandError, match="username: only a staff account"):
+        call_command("staff_otp_reset", user.username)
+
+    assert TOTPDevice.objects.filter(user=user).exists()
