@@ -28,7 +28,7 @@ migrate: $(STAMP)
 	$(PY) manage.py migrate --noinput
 
 seed: migrate
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --json-file var/demo.json
 
 run: seed
 	@echo "OneCard is starting on http://$(HOST):$(PORT)/  (staff admin: http://$(HOST):$(PORT)/admin/)"
@@ -48,6 +48,7 @@ check-deploy: $(STAMP)
 	    DJANGO_ALLOWED_HOSTS=onecard.example \
 	    DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/onecard} \
 	    REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
+	    EMAIL_URL=$${EMAIL_URL:-smtp://127.0.0.1:25} \
 	    $(PY) manage.py check --deploy --fail-level WARNING
 
 pytest: $(STAMP)
@@ -65,25 +66,20 @@ bench: $(STAMP)
 	    $(PY) -m bench $(BENCH_ARGS)
 
 # A production-shaped stack on this machine: PostgreSQL, Redis, gunicorn, a Celery
-# worker and beat, with DJANGO_DEBUG=0 and keys kept in var/up.env (git-ignored).
+# worker and beat, with DJANGO_DEBUG=0. $(UP_ENV) (git-ignored) keeps the stack's keys,
+# made once, and takes UP_DATABASE_URL, UP_REDIS_URL and UP_EMAIL_URL afresh on every run.
+UP_ENV ?= var/up.env
 UP_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/onecard_up
 UP_REDIS_URL ?= redis://127.0.0.1:6379/5
-var/up.env: | $(STAMP)
-	@mkdir -p var && umask 077 && { \
-	    env -u DJANGO_DEBUG $(PY) manage.py keys_generate; \
-	    echo "DJANGO_SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')"; \
-	    echo "DJANGO_DEBUG=0"; \
-	    echo "DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost"; \
-	    echo "DJANGO_SECURE_SSL_REDIRECT=0"; \
-	    echo "DATABASE_URL=$(UP_DATABASE_URL)"; \
-	    echo "REDIS_URL=$(UP_REDIS_URL)"; \
-	} > var/up.env && echo "wrote var/up.env (keys for the local production-shaped stack)"
+UP_EMAIL_URL ?= filemail://$(CURDIR)/var/up/mail
+.PHONY: $(UP_ENV)
+$(UP_ENV): | $(STAMP)
+	@env -u DJANGO_DEBUG $(PY) manage.py up_prepare env $(UP_ENV) \
+	    --database-url '$(UP_DATABASE_URL)' --redis-url '$(UP_REDIS_URL)' --email-url '$(UP_EMAIL_URL)'
 
-up: var/up.env
-	@pg_isready -h 127.0.0.1 -p 5432 -q || { echo "PostgreSQL is not running on 127.0.0.1:5432" >&2; exit 1; }
-	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || { echo "Redis is not running on 127.0.0.1:6379" >&2; exit 1; }
-	@psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'onecard_up'" | grep -q 1 || createdb -h 127.0.0.1 -U postgres onecard_up
-	set -a && . ./var/up.env && set +a && \
+up: $(UP_ENV)
+	set -a && . $(abspath $(UP_ENV)) && set +a && \
+	    $(PY) manage.py up_prepare services && \
 	    $(PY) manage.py migrate --noinput && \
 	    $(PY) manage.py collectstatic --noinput -v 0 && \
 	    $(PY) manage.py seed_demo --force && \

@@ -61,7 +61,7 @@ def cards_expire_sweep() -> int:
 @shared_task(ignore_result=True)
 def card_printable_render(card_id: int) -> None:
     """Render the printable card (PNG and PDF) and cache it."""
-    from cards.images import card_printable_cache_fill
+    from cards.actions import card_printable_cache_fill
     from cards.models import Card
 
     with _system_context("card_printable_render"):

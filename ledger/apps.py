@@ -6,9 +6,4 @@ class LedgerConfig(AppConfig):
     verbose_name = "Access ledger"
 
     def ready(self) -> None:
-        from django.core import checks
-
         from ledger import declaration  # noqa: F401  (declares the ledger's purposes)
-        from ledger.checks import middleware_check
-
-        checks.register(middleware_check)

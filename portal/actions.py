@@ -179,19 +179,6 @@ def staff_totp_enrolment_start(*, user) -> TOTPDevice:
 
 
 @transaction.atomic
-def staff_otp_devices_remove(*, user) -> int:
-    """Remove a staff USER's TOTP devices and backup codes so they enrol again; return how many devices went.
-
-    Resident accounts are refused: their devices are part of what the ledger records.
-    """
-    if not user.is_staff or Resident.objects.filter(user=user).exists():
-        raise EnrolmentRefused("only a staff account without a resident record can be reset here")
-    removed = TOTPDevice.objects.filter(user=user).delete()[1].get(TOTPDevice._meta.label, 0)
-    BackupCodeDevice.objects.filter(user=user).delete()
-    return removed
-
-
-@transaction.atomic
 def staff_totp_enrolment_confirm(*, device: TOTPDevice, token: str) -> bool:
     """Confirm DEVICE when TOKEN is its current code; return whether it was."""
     device = TOTPDevice.objects.select_for_update().get(pk=device.pk)

@@ -5,15 +5,16 @@ resets passwords instead of adding duplicates.
 """
 
 import base64
+import hashlib
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from cards.actions import card_activate, card_activation_code_create, card_issue, resident_register
+from cards.actions import card_activate, card_activation_code_create, card_issue, card_token_static, resident_register
 from cards.models import Card
 from cards.national_id import check_character
-from cards.selectors import card_token_static, resident_get_by_national_id
+from cards.selectors import resident_get_by_national_id
 from portal.models import TOTPDevice
 from portal.roles import roles_sync
 from services.core.actions import agency_create, agency_grants_set, agency_key_issue, agency_key_revoke, consent_grant
@@ -163,6 +164,7 @@ DEMO_AGENCIES = [
             "checks:insured-medical",
             "checks:contribution-months",
             "grants:disbursements",
+            "social-security:statement:read",
         ],
         "purposes": ["identity-verification", "credit-assessment", "grant-disbursement"],
     },
@@ -295,7 +297,7 @@ def seed_services(*, residents: list[dict]) -> None:
     today = timezone.localdate()
     for citizen in residents:
         resident, national_id = citizen["resident"], citizen["national_id"]
-        for scope in ("checks:insured-medical", "checks:contribution-months"):
+        for scope in ("checks:insured-medical", "checks:contribution-months", "social-security:statement:read"):
             if not consent_active_exists(resident=resident, agency=bank, scope=scope, purpose="credit-assessment"):
                 consent_grant(resident=resident, agency=bank, scope=scope, purpose="credit-assessment")
         if contribution_month_count(resident=resident) == 0:
@@ -399,22 +401,30 @@ def seed_services(*, residents: list[dict]) -> None:
 DEMO_WITNESS_NAME = "witness.demo.onecard/demo-witness"
 
 
+def demo_witness_state_name(*, log_key: str) -> str:
+    """Return the file name of the demo witness's state for the log of LOG_KEY.
+
+    One state per log: `make run` (SQLite) and `make up` (PostgreSQL) keep two logs
+    under two keys, and the first's size must not make the second look shrunk.
+    """
+    return f"demo-witness-state-{hashlib.sha256(log_key.encode()).hexdigest()[:16]}.json"
+
+
 def seed_witness_round() -> str:
     """Register the demo witness agency's key and cosign the sealed demo log once; return what happened."""
     from django.conf import settings
 
-    from ledger.api import WitnessRefused, witness_round_local
+    from ledger.api import WitnessRefused, verifier_key_get, witness_round_local
 
     directory = settings.VAR_DIR / "witness"
+    state_path = directory / demo_witness_state_name(log_key=verifier_key_get())
     try:
         result = witness_round_local(
-            name=DEMO_WITNESS_NAME,
-            key_path=directory / "demo-witness.key",
-            state_path=directory / "demo-witness-state.json",
+            name=DEMO_WITNESS_NAME, key_path=directory / "demo-witness.key", state_path=state_path
         )
     except WitnessRefused as error:
         # A database recreated under an old state file looks like a log that shrank: the witness is right to refuse.
-        return f"the demo witness refused to cosign ({error}); delete {directory}/demo-witness-state.json after a reset"
+        return f"the demo witness refused to cosign ({error}); delete {state_path} after a reset"
     return f"tree size {result['tree_size']} cosigned by {DEMO_WITNESS_NAME}"
 
 

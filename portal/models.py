@@ -11,9 +11,9 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 from django_otp.oath import TOTP
 
-from cards.crypto import secret_keyed_hash, secret_seal, secret_unseal
+from cards.crypto import resident_data_open, resident_data_seal, secret_keyed_hash
 
-TOTP_KEY_ASSOCIATED_DATA = b"onecard:otp.totp_key"
+TOTP_KEY_LABEL = b"onecard:otp.totp_key"
 BACKUP_CODE_HASH_CONTEXT = "otp.backup_code"
 
 
@@ -73,7 +73,7 @@ class AccessReport(models.Model):
 
 def totp_key_seal(key: bytes) -> bytes:
     """Return the at-rest form of a TOTP KEY: sealed with the national-ID key, bound to its use."""
-    return secret_seal(key, associated_data=TOTP_KEY_ASSOCIATED_DATA)
+    return resident_data_seal(key, label=TOTP_KEY_LABEL)
 
 
 def totp_key_sealed_random() -> bytes:
@@ -107,7 +107,7 @@ class TOTPDevice(TimestampMixin, ThrottlingMixin, Device):
     @property
     def bin_key(self) -> bytes:
         """Return the unsealed key."""
-        return secret_unseal(self.key_sealed, associated_data=TOTP_KEY_ASSOCIATED_DATA)
+        return resident_data_open(self.key_sealed, label=TOTP_KEY_LABEL)
 
     def get_throttle_factor(self):
         return getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1)

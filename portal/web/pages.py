@@ -11,10 +11,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from cards.actions import card_report_lost
+from cards.actions import card_printable_pdf, card_printable_png, card_qr_png, card_qr_svg, card_report_lost
 from cards.errors import CardTransitionRefused
 from cards.models import Card
-from cards.selectors import card_get_for_user, card_printable_pdf, card_printable_png, card_qr_png, card_qr_svg
+from cards.selectors import card_get_for_user
 from cards.tools.onecard_card_verify import DYNAMIC_LIFETIME_SECONDS
 from ledger.api import proof_bundle
 from portal import actions, selectors
@@ -274,7 +274,7 @@ def access_history(request):
         outcome=filters.get("outcome") or "",
         since=filters.get("since"),
         until=filters.get("until"),
-        before=int(before) if before.isdigit() else None,
+        before=selectors.entry_number(before),
     )
     labelled = [{"row": row, "service": selectors.service_label(row.service)} for row in page.rows]
     next_url = None

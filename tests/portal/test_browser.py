@@ -189,7 +189,7 @@ def test_pharmacy_qr_shows_a_countdown(page, live_server):
 
 
 def test_partner_access_appears_in_who_accessed_my_data(page, live_server):
-    from cards.selectors import card_token_static
+    from cards.actions import card_token_static
     from ledger.api import Actor, access_context
     from tests.factories.core import agency_with_key
 
@@ -408,7 +408,7 @@ def given_resident_signed_in_by_keyboard(page, live_server):
 
 def partner_verifies_card(live_server, card) -> None:
     """Call POST /api/v1/cards/verify through the gateway as a pharmacy, with the resident's static token."""
-    from cards.selectors import card_token_static
+    from cards.actions import card_token_static
     from ledger.api import Actor, access_context
     from tests.factories.core import agency_with_key
 
@@ -438,7 +438,8 @@ def witness_cosigns_over_http(live_server, tmp_path, name: str) -> None:
     import subprocess
     import sys
 
-    from ledger.api import verifier_key_get, witness_register
+    from ledger.actions import witness_register
+    from ledger.selectors import verifier_key_get
 
     tool = Path(__file__).resolve().parents[2] / "ledger" / "tools" / "onecard_witness.py"
     key_file = tmp_path / "witness.key"

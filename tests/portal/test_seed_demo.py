@@ -92,8 +92,9 @@ def var_dir(settings, tmp_path):
 
 @pytest.mark.django_db
 def test_seed_demo_registers_the_demo_witness_and_the_log_comes_witnessed(var_dir):
-    from ledger.api import checkpoint_note_get, proof_bundle
+    from ledger.api import proof_bundle
     from ledger.models import Checkpoint, Cosignature, Witness
+    from ledger.selectors import checkpoint_note_get
     from portal.demo import DEMO_WITNESS_NAME
 
     seed()
@@ -115,7 +116,27 @@ def test_seeding_again_cosigns_the_grown_log_after_checking_its_consistency(var_
     seed()
 
     assert Cosignature.objects.order_by("-tree_size").first().tree_size > first
-    assert json.loads((var_dir / "witness" / "demo-witness-state.json").read_text())["tree_size"] > first
+    (state,) = (var_dir / "witness").glob("demo-witness-state-*.json")
+    assert json.loads(state.read_text())["tree_size"] > first
+
+
+@pytest.mark.django_db
+def test_the_demo_witness_cosigns_a_log_smaller_than_another_log_it_witnessed(var_dir):
+    # `make run` then `make up`: the first log (under its own key) is far longer than the second.
+    from ledger.api import verifier_key_get
+    from ledger.models import Checkpoint, Cosignature
+    from portal.demo import demo_witness_state_name
+
+    other_log = verifier_key_get().replace(verifier_key_get().rsplit("+", 1)[1], "AQ" + "A" * 42 + "=")
+    seen = json.dumps({"tree_size": 10**6, "root": "A" * 43 + "="})
+    (var_dir / "witness").mkdir()
+    for name in ("demo-witness-state.json", demo_witness_state_name(log_key=other_log)):
+        (var_dir / "witness" / name).write_text(seen)
+
+    seed()
+
+    newest = Checkpoint.objects.order_by("-tree_size").first()
+    assert Cosignature.objects.filter(tree_size=newest.tree_size).exists()
 
 
 @pytest.mark.django_db
@@ -135,3 +156,16 @@ def test_seed_demo_opens_one_grants_programme_paid_by_the_demo_bank_once():
     assert {status for _pk, status in first} == {"eligible", "under_review"}
     listed = api(bank["api_key"], "grant-disbursement").get("/api/v1/grants/disbursements")
     assert listed.status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_keys_make_run_prints_are_the_keys_in_its_json_file(tmp_path):
+    out = io.StringIO()
+    call_command("seed_demo", "--json-file", str(tmp_path / "var" / "demo.json"), stdout=out)
+
+    written = json.loads((tmp_path / "var" / "demo.json").read_text())
+    printed = out.getvalue()
+    assert all(f"key {agency['api_key']}" in printed for agency in written["agencies"])
+    assert (tmp_path / "var" / "demo.json").stat().st_mode & 0o077 == 0
+    bank = next(agency for agency in written["agencies"] if agency["code"] == "demo-bank")
+    assert api(bank["api_key"], "identity-verification").get("/api/v1/agency").status_code == 200

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core import checks
 
-MIDDLEWARE = "ledger.middleware.AccessContextMiddleware"
+MIDDLEWARE = "portal.middleware.AccessContextMiddleware"
 AFTER = "django.contrib.auth.middleware.AuthenticationMiddleware"
 
 
@@ -14,6 +14,6 @@ def middleware_check(app_configs, **kwargs):
         checks.Error(
             f"'{MIDDLEWARE}' must be in MIDDLEWARE, after '{AFTER}'.",
             hint="Without it, web and admin requests have no access context and cannot record accesses.",
-            id="ledger.E001",
+            id="portal.E001",
         )
     ]
