@@ -22,6 +22,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "proof-unavailable": (400, "No proof exists for these parameters"),
     "invalid-note": (400, "The body is not a UTF-8 signed note"),
     "cosignature-rejected": (400, "The cosignature was not accepted"),
+    "no-tile": (404, "No such tile or entry bundle in the log (yet)"),
 }
 
 
@@ -102,7 +103,7 @@ def log_checkpoint(request):
     try:
         response = _text(selectors.checkpoint_note_get())
     except selectors.ProofUnavailable as error:
-        response = problem(404, "no-checkpoint", "No checkpoint yet", str(error))
+        response = problem("no-checkpoint", str(error))
     response["Cache-Control"] = "no-store"
     return response
 
@@ -114,11 +115,11 @@ def log_tile(request, path: str):
     try:
         _, _, width = tlog.tile_path_parse(name)
     except tlog.TlogError as error:
-        response = problem(404, "no-tile", "No such tile", str(error))
+        response = problem("no-tile", str(error))
     else:
         data = tiles.tile_read(path=name)
         if data is None:
-            response = problem(404, "no-tile", "No such tile", f"{name} is not in the log (yet)")
+            response = problem("no-tile", f"{name} is not in the log (yet)")
         else:
             response = HttpResponse(data, content_type="application/octet-stream")
             response["Cache-Control"] = tiles.FULL_TILE_CACHE if width == tlog.TILE_WIDTH else tiles.PARTIAL_TILE_CACHE

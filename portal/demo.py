@@ -7,12 +7,10 @@ resets passwords instead of adding duplicates.
 import base64
 import hashlib
 import io
-import secrets
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cards.actions import (
     card_activate,
@@ -25,6 +23,7 @@ from cards.actions import (
 from cards.models import Card
 from cards.national_id import check_character
 from cards.selectors import resident_get_by_national_id, resident_photo_approved
+from portal.models import TOTPDevice
 from portal.roles import roles_sync
 from services.core.actions import agency_create, agency_grants_set, agency_key_issue, agency_key_revoke, consent_grant
 from services.core.models import Agency
@@ -132,7 +131,7 @@ def seed_card(resident) -> Card:
 def _totp_device(user) -> TOTPDevice:
     device = TOTPDevice.objects.filter(user=user, name="demo").first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name="demo", key=secrets.token_hex(20), confirmed=True)
+        device = TOTPDevice.objects.create(user=user, name="demo", confirmed=True)
     return device
 
 
@@ -152,7 +151,8 @@ def seed_caseworkers() -> list[dict]:
         user.save()
         user.groups.set(Group.objects.filter(name__in=spec["roles"]))
         device = _totp_device(user)
-        totp_secret = base64.b32encode(bytes.fromhex(device.key)).decode().rstrip("=")
+        # The demo logins are printed: this is their enrolment moment, the one time the key is shown.
+        totp_secret = base64.b32encode(device.bin_key).decode().rstrip("=")
         out.append(
             {"username": user.username, "password": STAFF_PASSWORD, "roles": spec["roles"], "totp_secret": totp_secret}
         )

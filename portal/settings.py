@@ -87,9 +87,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    # django-otp's own device plugins (otp_totp, otp_static) store secrets in clear: the
+    # portal's TOTPDevice and BackupCodeDevice replace them (docs/operations.md).
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
     "rest_framework_api_key",
     "drf_spectacular",
     "drf_spectacular_sidecar",

@@ -18,7 +18,6 @@ PAGES = {
     "consent-list": "/admin/services_core/consent/",
     "agency-list": "/admin/services_core/agency/",
     "agency-key-add": "/admin/services_core/agencykey/add/",
-    "totp-devices": "/admin/otp_totp/totpdevice/",
     "groups": "/admin/auth/group/",
     "dashboard": "/admin/dashboard/",
     "worklists": "/admin/worklists/",

@@ -7,7 +7,7 @@ from portal.roles import roles_sync_migration
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("portal", "0010_user_manager_loads_resident"),
+        ("portal", "0012_otp_secrets_moved_sealed"),
         ("cards", "0005_resident_photos"),
     ]
 
