@@ -109,3 +109,28 @@ def test_the_portal_explains_a_refused_photo(client):
     assert response.status_code == 200
     assert "it must be at least 240 x 320" in response.content.decode()
     assert not ResidentPhoto.objects.filter(resident=resident).exists()
+
+
+def test_the_photo_page_records_that_the_resident_listed_their_photos(client, commit_path, ledger_sequenced):
+    user, resident, _card, device = resident_with_account()
+    sign_in(client, user, device, step_up=True)
+
+    with commit_path():
+        response = client.get("/me/card/photo/")
+
+    assert response.status_code == 200
+    listed = ledger_sequenced(action="cards.photos.list")
+    assert len(listed) == 1
+    assert listed[0]["actor"]["type"] == "resident"
+
+
+def test_a_registrar_listing_photos_records_each_resident_shown(registrar, commit_path, ledger_sequenced):
+    ResidentPhoto.objects.create(resident=ResidentFactory(), status="pending", source="resident", jpeg_ciphertext=b"x")
+
+    with commit_path():
+        response = registrar.get("/admin/cards/residentphoto/")
+
+    assert response.status_code == 200
+    shown = ledger_sequenced(action="cards.photos.admin.list")
+    assert len(shown) == 1
+    assert shown[0]["actor"]["role"] == "registrar"
