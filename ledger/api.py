@@ -19,10 +19,9 @@ from ledger.selectors import (
     verifier_key_get,
 )
 from ledger.statistics import access_counts, log_health
-from ledger.tools.onecard_witness import WitnessRefused
 from ledger.verification import VerificationResult
 from ledger.verification import log_verify as verify
-from ledger.witnessing import witness_round_local
+from ledger.witnessing import checkpoint_published, checkpoints_push, log_seal, publication_lag
 
 __all__ = [
     "AccessContext",
@@ -50,8 +49,10 @@ __all__ = [
     "verify",
     "cosignature_add",
     "witness_register",
-    "witness_round_local",
-    "WitnessRefused",
+    "checkpoint_published",
+    "checkpoints_push",
+    "log_seal",
+    "publication_lag",
     "context_get",
     "context_get_or_none",
     "purpose_check",

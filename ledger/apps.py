@@ -14,3 +14,10 @@ class LedgerConfig(AppConfig):
         from ledger.checks import middleware_check
 
         checks.register(middleware_check)
+
+        from django.db.backends.signals import connection_created
+
+        from ledger.triggers import sqlite_functions_register
+
+        # The pending table's DELETE trigger asks this function whether the sequencer is deleting.
+        connection_created.connect(sqlite_functions_register, dispatch_uid="ledger_sqlite_functions")

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ledger import selectors
 from ledger.actions import CosignatureRejected, cosignature_add
+from ledger.witnessing import checkpoint_published
 
 PROBLEM_BASE = "https://onecard.example/problems/ledger/"
 
@@ -39,15 +40,19 @@ def _text(body: str) -> HttpResponse:
 
 @require_GET
 def checkpoint(request):
-    """Serve a signed checkpoint note (the newest unless ?tree_size=N) with its cosignatures."""
-    tree_size = None
-    if "tree_size" in request.GET:
-        parsed = _integers(request, "tree_size")
-        if isinstance(parsed, JsonResponse):
-            return parsed
-        tree_size = parsed[0]
+    """Serve the published checkpoint (the newest the witness quorum cosigned), or ?tree_size=N's, with cosignatures."""
+    if "tree_size" not in request.GET:
+        published = checkpoint_published()
+        if published is None:
+            return problem(404, "no-checkpoint", "No such checkpoint", "no checkpoint is published yet")
+        response = _text(published)
+        response["Cache-Control"] = "no-cache"
+        return response
+    parsed = _integers(request, "tree_size")
+    if isinstance(parsed, JsonResponse):
+        return parsed
     try:
-        return _text(selectors.checkpoint_note_get(tree_size=tree_size))
+        return _text(selectors.checkpoint_note_get(tree_size=parsed[0]))
     except selectors.ProofUnavailable as error:
         return problem(404, "no-checkpoint", "No such checkpoint", str(error))
 
