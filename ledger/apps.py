@@ -11,9 +11,11 @@ class LedgerConfig(AppConfig):
         autodiscover_modules("purposes")
         from django.core import checks
 
-        from ledger.checks import middleware_check
+        from ledger.checks import middleware_check, witness_policy_check, witness_quorum_check
 
         checks.register(middleware_check)
+        checks.register(witness_policy_check)
+        checks.register(witness_quorum_check, deploy=True)
 
         from django.db.backends.signals import connection_created
 

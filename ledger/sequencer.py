@@ -220,6 +220,7 @@ def _pending_take(using: str, batch_size: int) -> list[dict]:
             cursor.execute(triggers.SEQUENCING_SQL)
             cursor.execute(TAKE_SQL, [batch_size])
             rows = [dict(zip(_PENDING_FIELDS, row, strict=True)) for row in cursor.fetchall()]
+            cursor.execute(triggers.SEQUENCING_END_SQL)
         rows.sort(key=lambda row: row["id"])
         return rows
     rows = list(PendingEntry.objects.using(using).order_by("id").values(*_PENDING_FIELDS)[:batch_size])

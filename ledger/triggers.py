@@ -77,6 +77,9 @@ def drop_statements(vendor: str) -> list[str]:
 PENDING_TABLE = "ledger_pendingentry"
 SEQUENCING_SETTING = "onecard.ledger_sequencing"
 SEQUENCING_SQL = f"SELECT set_config('{SEQUENCING_SETTING}', 'on', true)"
+# Cleared straight after the sequencer's DELETE: a transaction-local setting outlives a savepoint,
+# and a sequencer called inside someone else's transaction must not leave the door open.
+SEQUENCING_END_SQL = f"SELECT set_config('{SEQUENCING_SETTING}', 'off', true)"
 SQLITE_SEQUENCING_FUNCTION = "ledger_sequencing"
 
 POSTGRESQL_PENDING_FUNCTION = f"""

@@ -45,13 +45,16 @@ def pending_discard() -> None:
     from django.db import connection, transaction
 
     from ledger.models import PendingEntry
-    from ledger.triggers import SEQUENCING_SQL, sequencing
+    from ledger.triggers import SEQUENCING_END_SQL, SEQUENCING_SQL, sequencing
 
     with transaction.atomic(), sequencing():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(SEQUENCING_SQL)
         PendingEntry.objects.all().delete()
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(SEQUENCING_END_SQL)
 
 
 @contextlib.contextmanager

@@ -25,6 +25,7 @@ class Command(BaseCommand):
             metavar="FILE",
             help="anchor on this signed checkpoint (a note you hold) instead of asking the policy's witnesses",
         )
+        subcommands.add_parser("key", help="print the log's note verifier key (what /ledger/key serves)")
         subcommands.add_parser("check-grants", help="check the database roles: only the sequencer writes the log")
         grants = subcommands.add_parser("grants-sql", help="print the GRANTs that give each database role its part")
         grants.add_argument("--web-role", required=True, help="the role of the web processes and workers")
@@ -51,6 +52,11 @@ class Command(BaseCommand):
                 f"not published yet: the witness quorum has not cosigned tree size {size}; "
                 f"the published tree size stays {sealed['published_size']}"
             )
+
+    def handle_key(self, **options):
+        from ledger.sequencer import log_verifier_key
+
+        self.stdout.write(log_verifier_key())
 
     def handle_check_grants(self, **options):
         from ledger.grants import grants_check
