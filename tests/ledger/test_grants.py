@@ -1,12 +1,17 @@
 """The database roles on PostgreSQL: the web role adds pending rows only, the sequencer role alone writes the log."""
 
+import base64
+import os
+import subprocess
+import sys
+
 import psycopg
 import pytest
-from django.db import connection, connections
+from django.conf import settings as django_settings
+from django.db import connection
 
-from ledger.api import record
-from ledger.grants import grant_statements, grants_check
-from ledger.sequencer import sequence
+from ledger.grants import grant_statements
+from ledger.models import Entry
 
 WEB, SEQUENCER = "onecard_test_web", "onecard_test_sequencer"
 
@@ -20,6 +25,9 @@ def roles():
             cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
             if not cursor.fetchone():
                 cursor.execute(f"CREATE ROLE {role} LOGIN")
+        # As docs/operations.md says: the rest of the application's tables to the web role, then the ledger's GRANTs.
+        cursor.execute(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {WEB}")
+        cursor.execute(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {WEB}")
         for statement in grant_statements(web_role=WEB, sequencer_role=SEQUENCER):
             cursor.execute(statement)
     yield
@@ -52,43 +60,57 @@ def test_the_web_role_cannot_write_the_log_nor_touch_pending_rows(roles, ledger_
         web.execute(statement)
 
 
+def _manage(tmp_path, *args):
+    """Run manage.py as a deployment does: the web role's DATABASE_URL and the sequencer's own URL."""
+    settings = connection.settings_dict
+    base = f"postgres://{{}}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{settings['NAME']}"
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_", "REDIS_", "ONECARD_"))}
+    env |= {
+        "DATABASE_URL": base.format(WEB),
+        "DATABASE_SEQUENCER_URL": base.format(SEQUENCER),
+        "ONECARD_VAR_DIR": str(tmp_path / "var"),
+        # The log's own key, so that the subprocess signs as this test's log does.
+        "ONECARD_LEDGER_SIGNING_KEY": base64.b64encode(django_settings.ONECARD_LEDGER_SIGNING_KEY).decode(),
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", "ledger", *args], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
 @pytest.mark.django_db(transaction=True)
-def test_the_web_role_adds_pending_rows_and_the_sequencer_role_moves_them(roles, ledger_context, settings):
+def test_the_web_role_adds_pending_rows_and_the_sequencer_role_moves_them(roles, ledger_context, tmp_path):
     with _as(WEB) as web:
         web.execute(
             "INSERT INTO ledger_pendingentry (time, actor_type, actor_id, role, channel, action, purpose, subject,"
             " object, outcome, request_id, case_id) VALUES (now(), 'staff', 'a', 'r', 'web', 'cards.residents.read',"
             " 'registration', 's', '', 'ok', 'req', '')"
         )
-    record(action="cards.residents.read", subject="resident:1")
-    settings_dict = {**connection.settings_dict, "USER": SEQUENCER}
-    connections.settings["sequencer_test"] = settings_dict
-    settings.ONECARD_LEDGER_SEQUENCER_DATABASE = "sequencer_test"
-    try:
-        result = sequence()
-    finally:
-        connections["sequencer_test"].close()
-        del connections.settings["sequencer_test"]
 
-    assert result.tree_size == 2
+    sealed = _manage(tmp_path, "seal")
+
+    assert sealed.returncode == 0, sealed.stderr + sealed.stdout
+    assert "tree size 1" in sealed.stdout
+    assert Entry.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
-def test_grants_check_passes_on_the_documented_grants_and_names_a_web_role_that_may_write(roles, settings):
-    connections.settings["web_test"] = {**connection.settings_dict, "USER": WEB}
-    connections.settings["sequencer_test"] = {**connection.settings_dict, "USER": SEQUENCER}
-    settings.ONECARD_LEDGER_SEQUENCER_DATABASE = "sequencer_test"
-    original = connections["default"]
-    try:
-        connections["default"] = connections["web_test"]
-        assert grants_check() == []
-        with original.cursor() as cursor:
-            cursor.execute(f"GRANT INSERT ON ledger_entry TO {WEB}")
-        problems = grants_check()
-    finally:
-        connections["default"] = original
-        for alias in ("web_test", "sequencer_test"):
-            connections[alias].close()
-            del connections.settings[alias]
+def test_grants_check_passes_on_the_documented_grants_and_names_a_web_role_that_may_write(roles, tmp_path):
+    assert _manage(tmp_path, "check-grants").returncode == 0
+    with connection.cursor() as cursor:
+        cursor.execute(f"GRANT INSERT ON ledger_entry TO {WEB}")
 
-    assert problems == [f"the web role {WEB} may INSERT on ledger_entry: only the sequencer writes the log"]
+    checked = _manage(tmp_path, "check-grants")
+
+    assert checked.returncode == 1
+    assert checked.stdout.strip() == f"the web role {WEB} may INSERT on ledger_entry: only the sequencer writes the log"
+
+
+def test_check_grants_says_the_roles_need_postgresql_on_sqlite(capsys):
+    if connection.vendor == "postgresql":
+        pytest.skip("the SQLite answer")
+    from django.core.management import call_command
+
+    with pytest.raises(SystemExit):
+        call_command("ledger", "check-grants")
+
+    assert "needs PostgreSQL" in capsys.readouterr().out
