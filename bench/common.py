@@ -3,6 +3,8 @@
 import contextlib
 import os
 import platform
+import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -13,9 +15,36 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def row(name: str, value: float, unit: str, baseline: float | None = None, ratio: float | None = None) -> dict:
-    """Return one result row in the results.json shape."""
-    return {"name": name, "value": round(value, 4), "unit": unit, "baseline": baseline, "ratio": ratio}
+def row(
+    name: str,
+    value: float,
+    unit: str,
+    baseline: float | None = None,
+    ratio: float | None = None,
+    interval: tuple[float, float] | None = None,
+) -> dict:
+    """Return one result row in the results.json shape; INTERVAL is the ratio's 95 % confidence interval."""
+    result = {"name": name, "value": round(value, 4), "unit": unit, "baseline": baseline, "ratio": ratio}
+    if interval is not None:
+        result["interval"] = [round(interval[0], 4), round(interval[1], 4)]
+    return result
+
+
+def median_interval(
+    samples: list[float], *, confidence: float = 0.95, resamples: int = 10_000, seed: int = 0
+) -> tuple[float, float]:
+    """Return a percentile-bootstrap confidence interval for the median of SAMPLES.
+
+    The rounds of an interleaved run are the samples: resampling them with
+    replacement shows how far the median could move with another set of rounds.
+    Seeded, so one run's figures always give the same interval.
+    """
+    if len(samples) < 2:
+        raise ValueError("a confidence interval needs at least two samples")
+    generator = random.Random(seed)
+    medians = sorted(statistics.median(generator.choices(samples, k=len(samples))) for _ in range(resamples))
+    tail = (1 - confidence) / 2
+    return medians[int(tail * resamples)], medians[min(resamples - 1, int((1 - tail) * resamples))]
 
 
 def machine() -> dict:

@@ -6,10 +6,13 @@ Rows:
 - api.cards_verify.ledger_on_vs_off: POST /api/v1/cards/verify throughput with the ledger, as a
   ratio to the same endpoint with recording off (bench/settings_ledger_off.py), in the same run;
 - api.cards_verify.vs_easy_audit: the same, as a ratio to django-easy-audit's request logging
-  in the ledger's place (bench/settings_easy_audit.py);
+  in the ledger's place (bench/settings_easy_audit.py), with a bootstrap 95 % confidence
+  interval of the median over the rounds;
 - ledger.checkpoint_lag.p99_s: from each access (its entry's time) to the first signed
   checkpoint that includes it, for every access made during the 32-connection runs;
-- portal.dashboard.p99_ms: GET /me/ for a signed-in resident under 32 connections.
+- portal.dashboard.vs_bare_page: the p99 of GET /me/ for a signed-in resident under 32
+  connections, against the p99 of a bare signed-in Django page (bench/bare_page.py) under the
+  same load on the same server, in slices that alternate; the ratio is bare p99 / dashboard p99.
 
 The three variants are three gunicorn servers running side by side on one
 database, one Celery worker and one beat. wrk loads them in short slices, in an
@@ -22,8 +25,8 @@ slice starts under the tail of the one before:
 - after a slice with the ledger on, the next waits until the worker has
   sequenced what it recorded.
 Each ratio is the median over rounds of the ratio within a round; value and
-baseline are the median throughputs. The dashboard figure is the median p99 of
-five slices. It makes its own database (onecard_bench_http, next to the one in
+baseline are the median throughputs. The dashboard and bare-page figures are
+each the median p99 of five slices. It makes its own database (onecard_bench_http, next to the one in
 DATABASE_URL) and drops it afterwards.
 """
 
@@ -46,15 +49,16 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from bench.common import row, throwaway_database
+from bench.common import median_interval, row, throwaway_database
 from bench.stack import Stack, free_port, http
 
 DATABASE = "onecard_bench_http"
 CONNECTIONS = 32
-# The dashboard's p99 is the median of five 4-second slices: one slice's p99 is its
-# dozenth-slowest request, which one burst of load elsewhere on the machine can set.
+# The dashboard's and the bare page's p99 are each the median of five 4-second slices: one
+# slice's p99 is its dozenth-slowest request, which one burst of load elsewhere can set.
 DASHBOARD_SLICES = 5
 DASHBOARD_SECONDS = 4
+BARE_PAGE = "/bench/bare/"
 WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "5"))
 WEB_THREADS = int(os.environ.get("BENCH_WEB_THREADS", "1"))
 VARIANTS = {
@@ -282,38 +286,56 @@ def run(rounds: int = 24, seconds: int = 3) -> list[dict]:
             lag_p99, lag_p50, lagged = connection.execute(LAG_SQL, [first_index]).fetchone()
         _log(f"checkpoint lag over {lagged} accesses: p50 {lag_p50:.3f} s, p99 {lag_p99:.3f} s")
 
+        # The pages run on their own server, whose urlconf adds the bare page to the portal's.
+        pages = stack.start_web(name="web-pages", port=free_port(), settings_module="bench.settings_bare_page")
         # Once through the real login form and OTP enrolment, as a resident would; wrk reuses that cookie.
-        session = _sign_in(servers["on"], username=citizen["username"], password=citizen["password"])
+        session = _sign_in(pages, username=citizen["username"], password=citizen["password"])
         cookie = [f"Cookie: sessionid={session}"]
-        status, _, body = http("GET", servers["on"] + "/me/", headers={"Cookie": f"sessionid={session}"})
-        if status != 200:
-            raise RuntimeError(f"the dashboard answered {status} to the benchmark session: {body[:300]!r}")
-        _wrk(servers["on"] + "/me/", seconds=2, headers=cookie)
-        dashboards = []
-        for _ in range(DASHBOARD_SLICES):
-            dashboard = _wrk(servers["on"] + "/me/", seconds=DASHBOARD_SECONDS, headers=cookie)
-            _sequenced(url)
-            if dashboard["non_2xx"]:
-                raise RuntimeError(f"dashboard: {dashboard['non_2xx']} non-2xx answers under load")
-            _log(
-                f"dashboard {dashboard['rps']:.0f} req/s, p50 {dashboard['p50_ms']:.1f} ms,"
-                f" p99 {dashboard['p99_ms']:.1f} ms"
-            )
-            dashboards.append(dashboard["p99_ms"])
+        for path in ("/me/", BARE_PAGE):
+            status, _, body = http("GET", pages + path, headers={"Cookie": f"sessionid={session}"})
+            if status != 200:
+                raise RuntimeError(f"{path} answered {status} to the benchmark session: {body[:300]!r}")
+            _wrk(pages + path, seconds=2, headers=cookie)
+        p99 = {"/me/": [], BARE_PAGE: []}
+        for number in range(DASHBOARD_SLICES):
+            order = ("/me/", BARE_PAGE) if number % 2 == 0 else (BARE_PAGE, "/me/")
+            for path in order:
+                result = _wrk(pages + path, seconds=DASHBOARD_SECONDS, headers=cookie)
+                stack.wait_idle("web-pages")
+                _sequenced(url)
+                if result["non_2xx"]:
+                    raise RuntimeError(f"{path}: {result['non_2xx']} non-2xx answers under load")
+                _log(f"{path} {result['rps']:.0f} req/s, p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms")
+                p99[path].append(result["p99_ms"])
         try:
             stack.close()
         except subprocess.TimeoutExpired as slow:
             # Every figure is in hand; a process slow to stop on a loaded machine is killed on exit.
             _log(f"warning: {Path(slow.cmd[0]).name} did not stop within {slow.timeout:.0f} s; killed")
 
+    return rows(throughput=throughput, lag_p99=float(lag_p99), dashboard_p99=p99["/me/"], bare_p99=p99[BARE_PAGE])
+
+
+def rows(
+    *, throughput: dict[str, list[float]], lag_p99: float, dashboard_p99: list[float], bare_p99: list[float]
+) -> list[dict]:
+    """Return the suite's rows from the per-round throughputs and the per-slice p99s (ms)."""
     on, off, easy = (statistics.median(throughput[name]) for name in VARIANTS)
     on_vs_off = statistics.median(a / b for a, b in zip(throughput["on"], throughput["off"], strict=True))
-    on_vs_easy = statistics.median(a / b for a, b in zip(throughput["on"], throughput["easy_audit"], strict=True))
+    ratios_easy = [a / b for a, b in zip(throughput["on"], throughput["easy_audit"], strict=True)]
+    dashboard, bare = statistics.median(dashboard_p99), statistics.median(bare_p99)
     return [
         row("api.cards_verify.ledger_on_vs_off", on, "req/s", round(off, 1), round(on_vs_off, 4)),
-        row("api.cards_verify.vs_easy_audit", on, "req/s", round(easy, 1), round(on_vs_easy, 4)),
-        row("ledger.checkpoint_lag.p99_s", float(lag_p99), "s"),
-        row("portal.dashboard.p99_ms", statistics.median(dashboards), "ms"),
+        row(
+            "api.cards_verify.vs_easy_audit",
+            on,
+            "req/s",
+            round(easy, 1),
+            round(statistics.median(ratios_easy), 4),
+            interval=median_interval(ratios_easy),
+        ),
+        row("ledger.checkpoint_lag.p99_s", lag_p99, "s"),
+        row("portal.dashboard.vs_bare_page", dashboard, "ms", round(bare, 1), round(bare / dashboard, 4)),
     ]
 
 

@@ -397,8 +397,6 @@ def _verification_record(*, subject, card: Card | None, reason: str | None, dyna
         subject=subject,
         object=f"{detail}{kind} {reason or 'valid'}",
         outcome="ok" if reason is None else "invalid",
-        # card_token_verify returns right after each call: the record goes with its commit.
-        final=True,
     )
 
 

@@ -17,13 +17,14 @@ from cards.actions import (
 from cards.admin_base import ResidentDataAdmin
 from cards.errors import CardsError
 from cards.models import Card, Resident
+from cards.national_id import NationalIdFormField
 from cards.reasons import CardReason
 from cards.selectors import card_history, resident_get_by_national_id, resident_search
 from cards.validation import resident_fields_clean
 
 
 class ResidentCreationForm(forms.ModelForm):
-    national_id = forms.CharField(label="National ID", max_length=18, help_text="18 characters, GB 11643.")
+    national_id = NationalIdFormField(label="National ID", help_text="18 characters, GB 11643.")
 
     class Meta:
         model = Resident
@@ -181,11 +182,11 @@ class CardAdmin(ResidentDataAdmin):
             "<tr><td>{}</td><td>{}</td><td>{} {} ({}, {})</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    row["time"].strftime("%Y-%m-%d %H:%M:%S"),
+                    row["time"][:19].replace("T", " "),
                     row["action"],
-                    row["actor_type"],
-                    row["actor_id"],
-                    row["role"],
+                    row["actor"]["type"],
+                    row["actor"]["id"],
+                    row["actor"]["role"],
                     row["channel"],
                     row["object"].split(" ", 2)[-1] if row["object"].count(" ") >= 2 else "",
                     row["outcome"],

@@ -18,21 +18,25 @@ Every one of these pages first needs a purpose stated for the working session
 (the admin site's purpose form); until then it redirects there. That stated
 purpose, carried by the request's access context, is the one recorded: no
 admin names a purpose of its own. The search term itself is never written to
-the ledger.
+the ledger. The owning app declares these five actions with
+``admin_actions(prefix, what)`` in its declaration.py.
 """
 
-import csv
 import functools
 
 from django.contrib import admin
+from django.contrib.admin.utils import lookup_field
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from cards.models import Resident
 from cards.selectors import residents_shown_record, search_term_is_national_id
+from cards.spreadsheet import csv_writer
 
 SESSION_PURPOSE_KEY = "onecard_purpose"
 PURPOSE_URL_NAME = "onecard_purpose"
@@ -168,34 +172,41 @@ class ResidentDataAdmin(admin.ModelAdmin):
             return redirect
         changelist = self.get_changelist_instance(request)
         rows = list(changelist.get_queryset(request)[: self.export_max_rows])
+        columns = self.export_columns(request)
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        response["Content-Disposition"] = f'attachment; filename="{self.model._meta.model_name}-{stamp}.csv"'
+        writer = csv_writer(response)
+        writer.writerow(columns)
+        # The file is written before the looks are recorded: an export that fails shows nothing and records nothing.
+        writer.writerows([self._column_value(row, name) for name in columns] for row in rows)
         residents_shown_record(
             residents=[self.resident_of(row) for row in rows],
             action=f"{self._prefix()}.admin.export",
             object=f"csv rows={len(rows)}",
         )
-        columns = self.export_columns(request)
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-        response["Content-Disposition"] = f'attachment; filename="{self.model._meta.model_name}-{stamp}.csv"'
-        writer = csv.writer(response)
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([_csv_cell(self._column_value(row, name)) for name in columns])
         return response
 
     def _column_value(self, row, name):
-        attribute = getattr(self, name, None)
-        if callable(attribute):
-            return attribute(row)
-        value = getattr(row, name)
-        if hasattr(row, f"get_{name}_display"):
-            return getattr(row, f"get_{name}_display")()
-        return value() if callable(value) else value
+        # Django's own lookup: a model field comes first, so a column named like a ModelAdmin
+        # attribute (a prescription's "form") is the field, not the admin's form class.
+        field, _attribute, value = lookup_field(name, row, self)
+        choices = dict(field.flatchoices) if field is not None and getattr(field, "flatchoices", None) else {}
+        return choices.get(value, value)
 
 
-def _csv_cell(value) -> str:
-    """Return VALUE as a CSV cell that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
+_LOOKS = {
+    "list": _("shown in a caseworker's list"),
+    "search": _("found by a caseworker's search"),
+    "read": _("opened by a caseworker"),
+    "export": _("exported by a caseworker"),
+    "action": _("selected for a caseworker's bulk action"),
+}
+
+
+def admin_actions(prefix: str, what) -> list[tuple]:
+    """Return the ledger actions a ResidentDataAdmin with ledger_prefix PREFIX records, for actions_register.
+
+    WHAT names the records in the resident's words (a lazy translation), e.g. ``_("Your visits")``.
+    """
+    return [(f"{prefix}.admin.{look}", format_lazy("{}: {}", what, text), True) for look, text in _LOOKS.items()]

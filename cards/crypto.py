@@ -8,6 +8,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 
+from cards.national_id import normalize_national_id
+
 _VERSION = b"\x01"
 _ASSOCIATED_DATA = b"onecard:resident.national_id"
 
@@ -35,5 +37,5 @@ def national_id_decrypt(blob: bytes) -> str:
 
 
 def national_id_lookup_hash(number: str) -> str:
-    """Return the keyed HMAC-SHA256 index of a normalised national ID, in hex."""
-    return hmac.new(settings.ONECARD_LOOKUP_KEY, number.encode(), hashlib.sha256).hexdigest()
+    """Return the keyed HMAC-SHA256 index of a national ID, in hex, normalising it first."""
+    return hmac.new(settings.ONECARD_LOOKUP_KEY, normalize_national_id(number).encode(), hashlib.sha256).hexdigest()

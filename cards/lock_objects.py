@@ -29,5 +29,5 @@ def card_lock(*, card_id: int) -> Card:
 
 
 def signing_keys_lock() -> QuerySet[CardSigningKey]:
-    """Lock every signing key row, newest first."""
-    return CardSigningKey.objects.select_for_update().order_by("-created_at", "-id")
+    """Lock every signing key row, newest (highest id) first."""
+    return CardSigningKey.objects.select_for_update().order_by("-id")

@@ -15,7 +15,7 @@ from cards.errors import CardTransitionRefused
 from cards.models import Card, CardPayment, Resident
 from cards.national_id import normalize_national_id, parse_national_id
 from cards.tools.onecard_card_verify import DYNAMIC_LIFETIME_SECONDS, STATUS_LIST_TYPE
-from ledger.api import record, record_bulk, subject_pseudonyms
+from ledger.api import entry_list_for_subject, record, record_bulk
 
 
 def resident_get_by_national_id(*, national_id: str) -> Resident | None:
@@ -25,6 +25,16 @@ def resident_get_by_national_id(*, national_id: str) -> Resident | None:
     if resident is not None:
         record(action="cards.residents.lookup", subject=resident)
     return resident
+
+
+def resident_account_id_by_national_id(*, national_id: str) -> int | None:
+    """Return the id of the account of the resident with this national ID, or None; nothing is recorded.
+
+    Only sign-in throttling uses it, to count failures per account: the id never
+    leaves the process and shows nothing about the resident to anyone.
+    """
+    lookup = national_id_lookup_hash(normalize_national_id(national_id))
+    return Resident.objects.filter(national_id_hash=lookup).values_list("user_id", flat=True).first()
 
 
 def resident_search(*, term: str, queryset: QuerySet[Resident] | None = None) -> QuerySet[Resident]:
@@ -130,20 +140,22 @@ def card_printable_png(*, card: Card) -> bytes | None:
     return _card_printable(card, "png")
 
 
-def card_history(*, card: Card) -> list[dict]:
-    """Return the ledger records of CARD, oldest first, recording the read.
-
-    Reads the ledger's pending table until the ledger exposes a read API for a
-    subject's sequenced entries.
-    """
-    from ledger.models import PendingEntry
-
+def card_history(*, card: Card, limit: int = 100) -> list[dict]:
+    """Return the newest LIMIT sequenced ledger entries about CARD, oldest first, recording the read."""
     record(action="cards.cards.history", subject=card.resident, object=card.ledger_object)
     prefix = f"{card.ledger_object} "
-    rows = PendingEntry.objects.filter(subject__in=subject_pseudonyms(card.resident), object__startswith=prefix)
-    return list(
-        rows.order_by("id").values("time", "actor_type", "actor_id", "role", "channel", "action", "object", "outcome")
-    )
+    found: list[dict] = []
+    before = None
+    while len(found) < limit:
+        page = entry_list_for_subject(subject=card.resident, limit=_HISTORY_PAGE, before=before)
+        found.extend(item["entry"] for item in page if item["entry"]["object"].startswith(prefix))
+        if len(page) < _HISTORY_PAGE:
+            break
+        before = page[-1]["index"]
+    return found[:limit][::-1]
+
+
+_HISTORY_PAGE = 500
 
 
 def status_list_token() -> str:
@@ -165,8 +177,10 @@ def status_list_claims() -> dict:
     """Return the claims of the status list document."""
     now = int(timezone.now().timestamp())
     cards: dict[str, dict[str, str]] = {}
-    # A card past its expiry date fails on its own exp claim, so it need not be listed.
-    rows = Card.objects.filter(status__in=STATUS_LIST_STATUSES, expires_on__gte=timezone.localdate())
+    # A credential's exp is the end of its card's expiry day in UTC (card_token_static), up to
+    # a day after that day ends in local time: a card is listed until no credential of it can run.
+    no_credential_runs_before = timezone.now().astimezone(datetime.UTC).date() - datetime.timedelta(days=1)
+    rows = Card.objects.filter(status__in=STATUS_LIST_STATUSES, expires_on__gte=no_credential_runs_before)
     for number, version, status in rows.order_by("number", "version").values_list("number", "version", "status"):
         cards.setdefault(number, {})[str(version)] = status
     return {"iss": settings.ONECARD_CARD_ISSUER, "iat": now, "exp": now + STATUS_LIST_LIFETIME_SECONDS, "cards": cards}

@@ -28,7 +28,7 @@ from cards.tools.onecard_card_verify import b64url_encode
 # Another process's rotation or retirement is seen within this many seconds.
 _CACHE_SECONDS = 30
 _lock = threading.Lock()
-_cache: dict = {"loaded_at": 0.0, "signer": None, "verifiers": {}, "retired": set()}
+_cache: dict = {"loaded_at": None, "signer": None, "verifiers": {}, "retired": set()}
 
 
 class KeySealError(Exception):
@@ -81,21 +81,26 @@ def signing_key_create() -> CardSigningKey:
 def keys_cache_clear() -> None:
     """Forget the cached keys so the next use reads the database."""
     with _lock:
-        _cache["loaded_at"] = 0.0
+        # None, not 0.0: the monotonic clock counts from boot, so on a machine up for less
+        # than _CACHE_SECONDS a zero would still look fresh and the clear would do nothing.
+        _cache["loaded_at"] = None
 
 
 def _load() -> dict:
     with _lock:
-        if time.monotonic() - _cache["loaded_at"] < _CACHE_SECONDS and _cache["signer"] is not None:
+        loaded_at = _cache["loaded_at"]
+        if loaded_at is not None and time.monotonic() - loaded_at < _CACHE_SECONDS and _cache["signer"] is not None:
             return _cache
-    rows = list(CardSigningKey.objects.all())
+    # Newest by id, not created_at: the wall clock can step back (a VM syncing its clock at
+    # boot), and a rotated key must sign from the moment it exists.
+    rows = list(CardSigningKey.objects.order_by("-id"))
     live = [row for row in rows if row.retired_at is None]
     if not live:
         with transaction.atomic():
             # Lock and look again: two first uses at once still make one key each at most.
             if not any(row.retired_at is None for row in signing_keys_lock()):
                 signing_key_create()
-        rows = list(CardSigningKey.objects.all())
+        rows = list(CardSigningKey.objects.order_by("-id"))
         live = [row for row in rows if row.retired_at is None]
     newest = live[0]
     with _lock:
@@ -137,6 +142,6 @@ def jwks_document() -> dict:
                 "use": "sig",
                 "alg": "EdDSA",
             }
-            for row in CardSigningKey.objects.filter(retired_at__isnull=True)
+            for row in CardSigningKey.objects.filter(retired_at__isnull=True).order_by("-id")
         ]
     }

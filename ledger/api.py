@@ -2,8 +2,7 @@
 
 from ledger.actions import cosignature_add, witness_register
 from ledger.context import AccessContext, Actor, access_context, context_get, context_get_or_none, purpose_override
-from ledger.errors import AppendOnlyViolation, LedgerError, NoAccessContext, UnknownPurpose
-from ledger.purposes import Purpose, purpose_check, purpose_register, purposes_all
+from ledger.errors import AppendOnlyViolation, LedgerError, NoAccessContext, UnknownAction, UnknownPurpose
 from ledger.recording import record, record_bulk, recorded, subject_pseudonym, subject_pseudonyms
 from ledger.selectors import (
     ProofUnavailable,
@@ -21,9 +20,28 @@ from ledger.selectors import (
 from ledger.statistics import access_counts, log_health
 from ledger.verification import VerificationResult
 from ledger.verification import log_verify as verify
+from ledger.vocabulary import (
+    Action,
+    DeclaredTwice,
+    Purpose,
+    action_check,
+    action_get,
+    actions_all,
+    actions_register,
+    purpose_check,
+    purpose_register,
+    purposes_all,
+)
 from ledger.witnessing import checkpoint_published, checkpoints_push, log_seal, publication_lag
 
 __all__ = [
+    "Action",
+    "DeclaredTwice",
+    "UnknownAction",
+    "action_check",
+    "action_get",
+    "actions_all",
+    "actions_register",
     "AccessContext",
     "Actor",
     "AppendOnlyViolation",

@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.utils.module_loading import autodiscover_modules
 
 
 class LedgerConfig(AppConfig):
@@ -7,10 +6,9 @@ class LedgerConfig(AppConfig):
     verbose_name = "Access ledger"
 
     def ready(self) -> None:
-        # Each app declares its purposes in purposes.py, as admin.py declares admin classes.
-        autodiscover_modules("purposes")
         from django.core import checks
 
+        from ledger import declaration  # noqa: F401  (declares the ledger's purposes)
         from ledger.checks import middleware_check, witness_policy_check, witness_quorum_check
 
         checks.register(middleware_check)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from ledger.errors import NoAccessContext
-from ledger.purposes import purpose_check
+from ledger.vocabulary import purpose_check
 
 ACTOR_TYPES = ("resident", "staff", "agency", "system")
 CHANNELS = ("web", "admin", "api", "task", "command", "shell")

@@ -13,5 +13,9 @@ class UnknownPurpose(LedgerError):
     """The purpose is not in the registered vocabulary."""
 
 
+class UnknownAction(LedgerError):
+    """The action is not declared (ledger.api.actions_register)."""
+
+
 class AppendOnlyViolation(LedgerError):
     """Code tried to change or remove a ledger row."""

@@ -15,8 +15,8 @@ from django.urls import NoReverseMatch, reverse
 
 from ledger.context import Actor, access_context
 from ledger.errors import UnknownPurpose
-from ledger.purposes import purpose_check
 from ledger.recording import actor_pseudonym, subject_pseudonym
+from ledger.vocabulary import purpose_check
 
 SESSION_PURPOSE_KEY = "onecard_purpose"
 RESIDENT_PURPOSE = "self-service"

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from ledger.context import context_get
 from ledger.models import PendingEntry
-from ledger.purposes import purpose_check
+from ledger.vocabulary import action_check, purpose_check
 
 OUTCOMES = ("ok", "denied", "not_found", "invalid", "error")
 
@@ -50,27 +50,16 @@ def record(
     purpose: str | None = None,
     object: str = "",
     outcome: str = "ok",
-    final: bool = False,
 ) -> int | None:
-    """Record one access to SUBJECT's data under the current access context; return its pending row's id.
-
-    FINAL says the caller's outermost transaction ends right after this call,
-    with no other query in between. When that transaction is the outermost
-    block, the INSERT and the COMMIT then go to PostgreSQL in one round trip;
-    anywhere else FINAL changes nothing. A failed COMMIT is raised from here,
-    so never catch database errors around a final record.
-    """
+    """Record one access to SUBJECT's data under the current access context; return its pending row's id."""
     context = context_get()
     if not settings.ONECARD_LEDGER_RECORDING:
         # Benchmark baseline only: production settings refuse to turn recording off.
         return None
     values = _access_values(context, action=action, purpose=purpose, object=object, outcome=outcome)
-    values["subject"] = subject_pseudonym(subject)
-    # The id, not a model instance: no caller reads the row back, and building
-    # one costs more than the HMAC on every request's path.
-    pending_id = _pending_insert(values, commit=final)
+    pending = PendingEntry.objects.create(**values, subject=subject_pseudonym(subject))
     _sequence_after_commit()
-    return pending_id
+    return pending.pk
 
 
 def _access_values(context, *, action: str, purpose: str | None, object: str, outcome: str) -> dict:
@@ -81,8 +70,7 @@ def _access_values(context, *, action: str, purpose: str | None, object: str, ou
     purpose_check(purpose)
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
-    if action.count(".") < 1:
-        raise ValueError(f"action {action!r} must be a dotted name such as 'health.visits.read'")
+    action_check(action)
     return {
         "time": timezone.now(),
         "actor_type": context.actor.type,
@@ -96,93 +84,6 @@ def _access_values(context, *, action: str, purpose: str | None, object: str, ou
         "request_id": context.request_id,
         "case_id": context.case_id or "",
     }
-
-
-_PENDING_FIELDS = [field for field in PendingEntry._meta.concrete_fields if not field.primary_key]
-_pending_insert_sql: dict[str, str] = {}
-
-
-def _pending_insert(values: dict, *, commit: bool = False) -> int:
-    """Insert one pending row in the current transaction and return its id.
-
-    A statement built once per database backend instead of ``objects.create``:
-    recording is on every request's path, and the ORM spends longer compiling
-    this INSERT than the database spends running it. On PostgreSQL the values
-    go to the server as bound parameters, which psycopg encodes in C instead
-    of quoting thirteen literals in Python.
-    """
-    connection = transaction.get_connection()
-    sql = _pending_insert_sql.get(connection.vendor)
-    if sql is None:
-        quote = connection.ops.quote_name
-        sql = _pending_insert_sql[connection.vendor] = (
-            f"INSERT INTO {quote(PendingEntry._meta.db_table)}"
-            f" ({', '.join(quote(field.column) for field in _PENDING_FIELDS)})"
-            f" VALUES ({', '.join(['%s'] * len(_PENDING_FIELDS))})"
-            f" RETURNING {quote(PendingEntry._meta.pk.column)}"
-        )
-    if connection.vendor == "postgresql":
-        # Every value is already what the column stores: strings and an aware datetime.
-        params = [values[field.attname] for field in _PENDING_FIELDS]
-        if commit and _outermost_block(connection):
-            return _pending_insert_and_commit(connection, sql, params)
-        with _psycopg_cursor(connection, "Cursor") as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchone()[0]
-    params = [field.get_db_prep_save(values[field.attname], connection) for field in _PENDING_FIELDS]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()[0]
-
-
-def _outermost_block(connection) -> bool:
-    """Whether the current block is the outermost atomic one, which commits when it exits.
-
-    A test case's own transaction is never it: committing that would leak the
-    test's data into the next test.
-    """
-    blocks = connection.atomic_blocks
-    return (
-        len(blocks) == 1
-        and connection.commit_on_exit
-        and not connection.needs_rollback
-        and not getattr(blocks[0], "_from_testcase", False)
-    )
-
-
-def _pending_insert_and_commit(connection, sql: str, params: list) -> int:
-    """Insert one pending row and commit the outermost transaction in one round trip.
-
-    The INSERT and the COMMIT go as one query string, on a client-side-binding
-    cursor whatever the site's ``server_side_binding`` (only the simple query
-    protocol allows two statements). The atomic block's own commit then finds
-    the transaction closed and has nothing to send; its on-commit callbacks run
-    as usual. If the INSERT or the COMMIT fails, the error is raised here and
-    the block rolls back as for any other error, so a caller must not catch
-    database errors around a final record.
-    """
-    with _psycopg_cursor(connection, "ClientCursor") as cursor:
-        cursor.execute(f"{sql}; COMMIT", params)
-        return cursor.fetchone()[0]
-
-
-def _psycopg_cursor(connection, kind: str):
-    """Return a psycopg cursor of class KIND on CONNECTION, wrapped as Django wraps its own.
-
-    The statements here need a given binding whatever the site's cursor
-    factory; the wrapper keeps query logging and execute wrappers
-    (assertNumQueries, the debug toolbar) seeing them.
-    """
-    import psycopg
-
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    with connection.wrap_database_errors:
-        cursor = getattr(psycopg, kind)(connection.connection)
-    if connection.queries_logged:
-        return connection.make_debug_cursor(cursor)
-    return connection.make_cursor(cursor)
 
 
 def record_bulk(*, action: str, subjects, purpose: str | None = None, outcome: str = "ok") -> int:
@@ -258,7 +159,7 @@ def recorded(
             with transaction.atomic():
                 result = function(*args, **kwargs)
                 who = subject(result) if callable(subject) else kwargs[subject]
-                record(action=action, subject=who, purpose=purpose, object=object(result) if object else "", final=True)
+                record(action=action, subject=who, purpose=purpose, object=object(result) if object else "")
             return result
 
         return wrapper

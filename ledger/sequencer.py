@@ -32,7 +32,7 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
 
-from ledger import merkle, note, triggers
+from ledger import merkle, note, tiles, triggers
 from ledger.errors import LedgerError
 from ledger.models import Checkpoint, Entry, Node, PendingEntry
 
@@ -162,6 +162,7 @@ def sequence(*, batch_size: int = BATCH_SIZE, wait: bool = True) -> SealResult:
             _last_frontier = None
             _refusal_report(str(error))
             raise
+        transaction.on_commit(tiles.tiles_publish_after_commit, using=using)
         if frontier is not None:
             _last_frontier = (frontier.size, root, list(frontier.hashes))
         sequenced += count

@@ -1,4 +1,4 @@
-"""Public checkpoint, key and proof endpoints, the witness cosignature endpoint, and the auditor reads.
+"""Public checkpoint, key and proof endpoints, the tiled log under /log/, and the witness cosignature endpoint.
 
 Thin by design: parse the query, call one selector or action, render. Errors
 are RFC 9457 problem+json.
@@ -8,8 +8,9 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from ledger import selectors
+from ledger import selectors, tiles
 from ledger.actions import CosignatureRejected, cosignature_add
+from ledger.tools import tlog
 from ledger.witnessing import checkpoint_published
 
 PROBLEM_BASE = "https://onecard.example/problems/ledger/"
@@ -87,3 +88,35 @@ def cosignature(request):
     except CosignatureRejected as error:
         return problem(400, "cosignature-rejected", "Cosignature rejected", str(error))
     return _text(f"stored {len(stored)} cosignature(s)\n")
+
+
+@require_GET
+def log_checkpoint(request):
+    """Serve the published checkpoint of the tiled log (C2SP tlog-tiles), the one the quorum cosigned; never cached."""
+    published = checkpoint_published()
+    if published is None:
+        response = problem(404, "no-checkpoint", "No checkpoint yet", "no checkpoint is published yet")
+    else:
+        response = _text(published)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+def log_tile(request, path: str):
+    """Serve one hash tile or entry bundle from the tile storage: no database query."""
+    name = "tile/" + path
+    try:
+        _, _, width = tlog.tile_path_parse(name)
+    except tlog.TlogError as error:
+        response = problem(404, "no-tile", "No such tile", str(error))
+    else:
+        data = tiles.tile_read(path=name)
+        if data is None:
+            response = problem(404, "no-tile", "No such tile", f"{name} is not in the log (yet)")
+        else:
+            response = HttpResponse(data, content_type="application/octet-stream")
+            response["Cache-Control"] = tiles.FULL_TILE_CACHE if width == tlog.TILE_WIDTH else tiles.PARTIAL_TILE_CACHE
+            return response
+    response["Cache-Control"] = "no-store"
+    return response

@@ -96,6 +96,23 @@ def access_report_open(*, resident: Resident, entry_index: int | None, entry_sum
     return report
 
 
+@transaction.atomic
+def access_report_answer(*, report: AccessReport, status: str, caseworker_note: str) -> AccessReport:
+    """Set REPORT's status and the caseworker's answer, recording the change against its resident."""
+    report = AccessReport.objects.select_for_update().select_related("resident").get(pk=report.pk)
+    previous = report.status
+    report.status = status
+    report.caseworker_note = caseworker_note.strip()
+    report.full_clean()
+    report.save(update_fields=["status", "caseworker_note", "updated_at"])
+    record(
+        action="portal.access_reports.answer",
+        subject=report.resident,
+        object=f"access-report:{report.pk} status {previous}->{report.status}",
+    )
+    return report
+
+
 ENROLMENT_DEVICE_NAME = "admin-enrolment"
 
 

@@ -4,6 +4,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from cards.admin_base import ResidentDataAdmin
+from portal.actions import access_report_answer
 from portal.models import AccessReport
 
 
@@ -30,6 +31,11 @@ class AccessReportAdmin(ResidentDataAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def save_model(self, request, obj, form, change):
+        # The answer is a change to the resident's case: recorded by the action, not only the read of the form.
+        saved = access_report_answer(report=obj, status=obj.status, caseworker_note=obj.caseworker_note)
+        vars(obj).update(vars(saved))
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class PortalConfig(AppConfig):
     name = "portal"
     verbose_name = "OneCard portal"
+
+    def ready(self) -> None:
+        from portal import declaration  # noqa: F401  (declares the portal's purposes and ledger actions)

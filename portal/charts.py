@@ -6,11 +6,12 @@ with a hatched fill, so its pixels say no more than its label; charts carry
 no totals, so a suppressed cell cannot be recovered by subtraction.
 """
 
-import csv
 import io
 from dataclasses import dataclass, field
 
 from django.utils.html import escape
+
+from cards.spreadsheet import csv_writer
 
 SMALL_CELL_THRESHOLD = 5
 SUPPRESSED = f"<{SMALL_CELL_THRESHOLD}"
@@ -69,7 +70,7 @@ def bar_svg(chart: Chart, *, width: int = 560, bar_height: int = 22) -> str:
 def csv_text(chart: Chart) -> str:
     """Return CHART's rows as CSV (label,count), with the same suppression as the chart."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_writer(buffer)
     writer.writerow(["label", "count"])
     for label, count in chart.rows or []:
         writer.writerow([label, cell(count)])

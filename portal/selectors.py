@@ -9,8 +9,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from cards.models import Card, Resident
-from ledger.api import purposes_all as ledger_purposes_all
-from ledger.api import record, subject_pseudonyms
+from ledger.api import UnknownPurpose, action_get, purpose_check, record, subject_pseudonyms
 from portal.models import AccessReport
 from services.core import catalogue
 from services.core.models import Agency, Consent
@@ -28,12 +27,11 @@ def service_name(service: catalogue.Service) -> str:
 
 
 def purpose_name(code: str) -> str:
-    """Return the name of purpose CODE in the active language, falling back to the ledger's description."""
-    definition = catalogue.purposes_all().get(code)
-    if definition is not None:
-        return _localized(definition.name_en, definition.name_zh_hans)
-    described = {purpose.code: purpose.description for purpose in ledger_purposes_all()}
-    return described.get(code, code)
+    """Return the name of purpose CODE in the active language, or CODE for a purpose no longer declared."""
+    try:
+        return purpose_check(code).name
+    except UnknownPurpose:
+        return code
 
 
 def agencies_for_consent() -> list[Agency]:
@@ -84,14 +82,8 @@ class AccessRow:
 
 
 def _service_of(action: str) -> str:
-    parts = action.split(".")
-    codes = {service.code for service in catalogue.services_all()}
-    for candidate in (parts[0], parts[1] if parts[0] == "services" and len(parts) > 1 else ""):
-        if candidate in codes:
-            return candidate
-    if parts[0] == "services" and len(parts) > 1 and parts[1] == "consents":
-        return "residents"
-    return parts[0]
+    declared = action_get(action)
+    return declared.service if declared is not None else ""
 
 
 def service_label(code: str) -> str:

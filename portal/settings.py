@@ -228,6 +228,11 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # The ledger's tlog-tiles (ledger/tiles.py, docs/operations.md): under var/ by default.
+    "ledger_tiles": {
+        "BACKEND": "ledger.tiles.TileFileSystemStorage",
+        "OPTIONS": {"location": VAR_DIR / "tiles"},
+    },
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -322,6 +327,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "portal/accounts/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
+# Failures count per account, whichever identifier was typed, and a typed national ID is never stored.
+AXES_USERNAME_CALLABLE = "portal.web.lockout.login_failure_key"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token"]
 AXES_IPWARE_PROXY_COUNT = env.int("ONECARD_PROXY_COUNT", default=0) or None
 # Inactivity timeout: portal.middleware.SessionRefreshMiddleware restarts the session's age at most
 # once per ONECARD_SESSION_REFRESH_SECONDS, so an idle session ends after about this.

@@ -15,6 +15,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("ledger/", include("ledger.urls")),
+    path("log/", include("ledger.log_urls")),
     path("api/", include("portal.api.urls")),
     path("", include("cards.urls")),
     path("", include("portal.web.urls")),

@@ -1,3 +1,6 @@
+import contextlib
+import json
+
 import pytest
 
 # Lets transactional tests flush the ledger's append-only tables; see the module.
@@ -9,6 +12,10 @@ def _media_and_keys_isolated(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     # The embedded default's in-process witness: its own state for each test's own log.
     settings.ONECARD_LEDGER_LOCAL_WITNESS_DIR = tmp_path / "witness"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "ledger_tiles": {**settings.STORAGES["ledger_tiles"], "OPTIONS": {"location": tmp_path / "tiles"}},
+    }
 
 
 @pytest.fixture
@@ -39,3 +46,39 @@ def _celery_tasks_run_inline():
 
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True
+
+
+@pytest.fixture
+def ledger_sequenced():
+    """Return a function that sequences every pending record, as the sequencer does after a commit, and
+    returns the log's entries (decoded, oldest first) whose fields equal FILTERS.
+
+    Inside a test's transaction nothing commits, so records stay in the pending
+    table, where no production read path looks. Call this before reading the
+    ledger back through a selector or the log.
+    """
+    from ledger.models import Entry
+    from ledger.sequencer import sequence
+
+    def run(**filters) -> list[dict]:
+        sequence()
+        rows = Entry.objects.order_by("index").values_list("entry_bytes", flat=True)
+        entries = [json.loads(bytes(data)) for data in rows]
+        return [entry for entry in entries if all(entry.get(key) == value for key, value in filters.items())]
+
+    return run
+
+
+@pytest.fixture
+def commit_path(django_capture_on_commit_callbacks, ledger_sequenced):
+    """Return a context manager that runs, when its block ends, what a commit of the block runs:
+    its on-commit callbacks, then the sequencer (whose on-commit trigger may have been queued before the block).
+    """
+
+    @contextlib.contextmanager
+    def run():
+        with django_capture_on_commit_callbacks(execute=True):
+            yield
+        ledger_sequenced()
+
+    return run

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """A C2SP tlog-witness server for OneCard's ledger (c2sp.org/tlog-witness).
 
-Standalone on purpose: only the Python standard library and ``cryptography``,
-so the organisation that runs a witness (an audit office, a data-protection
-authority, a court) can read it in full and run it on its own machine:
+Standalone on purpose: only the Python standard library, ``cryptography`` and
+``tlog.py`` next to it (copy both), so the organisation that runs a witness
+(an audit office, a data-protection authority, a court) can read it in full
+and run it on its own machine:
 
     python onecard_witness.py generate-key --name witness.example/w1 --key-file w1.key
         (prints the verifier key to give to the log operator for its witness policy)
@@ -48,7 +49,13 @@ import urllib.parse
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-DASH = "\u2014 "
+if __package__:
+    from . import tlog
+else:  # run as a script: tlog.py sits next to this file
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import tlog
+
+DASH = tlog.DASH
 SIZE_CONTENT_TYPE = "text/x.tlog.size"
 MAX_PROOF_LINES = 63
 MAX_BODY = 64 * 1024
@@ -64,51 +71,12 @@ class WitnessRefused(Exception):
         self.content_type = content_type
 
 
-def _node(left: bytes, right: bytes) -> bytes:
-    return hashlib.sha256(b"\x01" + left + right).digest()
-
-
-def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes, path: list) -> bool:
-    """RFC 9162 §2.1.4.2."""
-    if first > second:
-        return False
-    if first == second:
-        return not path and first_root == second_root
-    if first == 0:
-        return not path
-    if not path:
-        return False
-    if first & (first - 1) == 0:
-        path = [first_root, *path]
-    fn, sn = first - 1, second - 1
-    while fn & 1:
-        fn >>= 1
-        sn >>= 1
-    fr = sr = path[0]
-    for c in path[1:]:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            fr, sr = _node(c, fr), _node(c, sr)
-            while fn and not fn & 1:
-                fn >>= 1
-                sn >>= 1
-        else:
-            sr = _node(sr, c)
-        fn >>= 1
-        sn >>= 1
-    return sn == 0 and fr == first_root and sr == second_root
-
-
-def _key_id(name: str, algorithm: int, public: bytes) -> bytes:
-    return hashlib.sha256(name.encode() + b"\n" + bytes([algorithm]) + public).digest()[:4]
+verify_consistency = tlog.verify_consistency
 
 
 def verifier_key(name: str, private_key: Ed25519PrivateKey) -> str:
     """Return this witness's cosignature/v1 verifier key, for the log operator's witness policy."""
-    public = private_key.public_key().public_bytes_raw()
-    encoded = base64.b64encode(bytes([0x04]) + public).decode()
-    return f"{name}+{_key_id(name, 0x04, public).hex()}+{encoded}"
+    return tlog.verifier_key(name, tlog.ALGORITHM_COSIGNATURE_V1, private_key.public_key().public_bytes_raw())
 
 
 def log_key_parse(text: str) -> tuple[str, bytes, bytes]:
@@ -119,7 +87,7 @@ def log_key_parse(text: str) -> tuple[str, bytes, bytes]:
         identifier = bytes.fromhex(hex_id)
     except ValueError as error:
         raise ValueError(f"malformed log key {text!r}") from error
-    if len(raw) != 33 or raw[0] != 0x01 or _key_id(name, 0x01, raw[1:]) != identifier:
+    if len(raw) != 33 or raw[0] != tlog.ALGORITHM_ED25519 or tlog.key_id(name, raw[0], raw[1:]) != identifier:
         raise ValueError(f"log key {text!r} is not an Ed25519 note key matching its key ID")
     return name, identifier, raw[1:]
 
@@ -162,10 +130,7 @@ def signature_valid(body: str, signatures, origin: str, identifier: bytes, publi
 
 def cosign(body: str, name: str, private_key: Ed25519PrivateKey, timestamp: int) -> str:
     """Return the tlog-cosignature/v1 line on checkpoint BODY."""
-    public = private_key.public_key().public_bytes_raw()
-    signature = private_key.sign(f"cosignature/v1\ntime {timestamp}\n{body}".encode())
-    raw = _key_id(name, 0x04, public) + timestamp.to_bytes(8, "big") + signature
-    return f"{DASH}{name} {base64.b64encode(raw).decode()}"
+    return tlog.cosignature_line(body, name, private_key, timestamp)
 
 
 def request_parse(text: str) -> tuple[int, list[bytes], str]:

@@ -1,5 +1,6 @@
 """Sign residents in with their national ID as well as their username."""
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import ValidationError
 
@@ -23,7 +24,7 @@ class NationalIdBackend(ModelBackend):
         user = resident.user if resident is not None else None
         if user is None:
             # Spend the same time as a real check, so the answer does not tell who is registered.
-            self.user_model().set_password(password)
+            get_user_model()().set_password(password)
             return None
         if user.check_password(password) and self.user_can_authenticate(user):
             return user

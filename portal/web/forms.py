@@ -6,6 +6,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from cards.national_id import NationalIdFormField
 from ledger.api import purposes_all as ledger_purposes_all
 from services.core import catalogue
 
@@ -27,9 +28,7 @@ class LoginForm(AuthenticationForm):
 
 
 class ActivationForm(forms.Form):
-    national_id = forms.CharField(
-        label=_("National ID"), max_length=18, widget=forms.TextInput(attrs={"autocomplete": "off"})
-    )
+    national_id = NationalIdFormField(label=_("National ID"), widget=forms.TextInput(attrs={"autocomplete": "off"}))
     code = forms.CharField(
         label=_("Activation code"),
         max_length=20,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from cards.models import Resident
 from cards.national_id import PROVINCE_CODES
 from cards.selectors import card_is_active_for_resident
+from services.checks.declaration import ChecksScope
 from services.checks.errors import PredicateUnknown
 from services.health.coverage import coverage_on
 from services.social_security.selectors import contribution_month_count, unemployment_benefit_is_paid
@@ -88,19 +89,19 @@ PREDICATES: dict[str, Predicate] = {
     for predicate in (
         Predicate(
             "card_active",
-            "checks:card-active",
+            ChecksScope.CARD_ACTIVE,
             "The resident holds a one card that is in force (not suspended, revoked or expired).",
             _card_active,
         ),
         Predicate(
             "insured_medical",
-            "checks:insured-medical",
+            ChecksScope.INSURED_MEDICAL,
             "The resident is covered by medical insurance today (see the coverage rule).",
             _insured_medical,
         ),
         Predicate(
             "contribution_months_gte",
-            "checks:contribution-months",
+            ChecksScope.CONTRIBUTION_MONTHS,
             "Contributions were made for at least N calendar months, to any insurance, by any employer.",
             _contribution_months_gte,
             _count,
@@ -108,7 +109,7 @@ PREDICATES: dict[str, Predicate] = {
         ),
         Predicate(
             "age_gte",
-            "checks:age",
+            ChecksScope.AGE,
             "The resident is at least N years old today (from the birth date in the national ID).",
             _age_gte,
             _count,
@@ -116,7 +117,7 @@ PREDICATES: dict[str, Predicate] = {
         ),
         Predicate(
             "resident_of_province",
-            "checks:residence",
+            ChecksScope.RESIDENCE,
             "The resident's national ID was issued in province NN (GB/T 2260 code).",
             _resident_of_province,
             _province,
@@ -124,7 +125,7 @@ PREDICATES: dict[str, Predicate] = {
         ),
         Predicate(
             "receiving_unemployment_benefit",
-            "checks:unemployment-benefit",
+            ChecksScope.UNEMPLOYMENT_BENEFIT,
             "An approved unemployment benefit is being paid to the resident today.",
             _receiving_unemployment_benefit,
         ),

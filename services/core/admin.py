@@ -151,7 +151,8 @@ class ConsentAdmin(ResidentDataAdmin):
         )
         obj.pk, obj.receipt_id = saved.pk, saved.receipt_id
 
-    @admin.action(description=_("Revoke the selected consents"))
+    # Revoking changes what the resident agreed to: it needs the change permission, not only view and add.
+    @admin.action(description=_("Revoke the selected consents"), permissions=["change"])
     def revoke_consents(self, request, queryset) -> None:
         for consent in queryset:
             consent_revoke(consent=consent)

@@ -1,6 +1,5 @@
 """Read grant programmes, applications, disbursements and reconciliation, recording reads of resident data."""
 
-import csv
 import datetime
 import io
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
 from cards.models import Resident
+from cards.spreadsheet import csv_writer
 from ledger.api import record, record_bulk
 from services.core.calls import AgencyCall
 from services.core.selectors import resident_find_for_partner
@@ -138,7 +138,7 @@ def reconciliation_csv(*, cycle: Cycle) -> str:
         Disbursement.objects.filter(cycle=cycle).select_related("card", "application__resident").order_by("id")
     )
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     writer.writerow(RECONCILIATION_COLUMNS)
     for row in disbursements:
         writer.writerow(

@@ -1,6 +1,5 @@
 """Read prescriptions with their fills, purchases, settlement and flags; functions that show resident data record it."""
 
-import csv
 import datetime
 import io
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from django.db.models import Max, QuerySet, Sum
 from django.utils import timezone
 
 from cards.models import Resident
+from cards.spreadsheet import csv_writer
 from ledger.api import record, record_bulk
 from services.health.models import Prescription
 from services.pharmacy.models import Dispensation, SettlementReport, SuspiciousPatternFlag
@@ -112,7 +112,7 @@ def settlement_report_csv(*, report: SettlementReport) -> str:
         residents = {row.resident_id: row.resident for row in rows}
         record_bulk(action="pharmacy.settlements.export", subjects=list(residents.values()))
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     writer.writerow(SETTLEMENT_CSV_FIELDS)
     for row in rows:
         writer.writerow(

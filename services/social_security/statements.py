@@ -1,6 +1,5 @@
 """Render a contribution statement as CSV or PDF."""
 
-import csv
 import io
 from decimal import Decimal
 from xml.sax.saxutils import escape
@@ -13,6 +12,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from cards.spreadsheet import csv_writer
 from services.social_security.months import month_label
 
 CSV_HEADER = ["month", "employer_code", "employer_name", "insurance", "base", "employer_amount", "employee_amount"]
@@ -24,7 +24,7 @@ pdfmetrics.registerFont(UnicodeCIDFont(_FONT))
 def statement_csv(statement) -> bytes:
     """Return STATEMENT as UTF-8 CSV (with a byte-order mark, so spreadsheet programs read the Chinese names)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = csv_writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
     for line in statement.lines:
         writer.writerow(

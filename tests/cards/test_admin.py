@@ -75,11 +75,27 @@ def test_a_refused_transition_is_a_message_not_an_error(caseworker_context):
     assert "cannot be suspended" in [str(m) for m in request._messages][0]
 
 
-def test_card_history_shows_its_ledger_records(caseworker_context):
+def test_card_history_shows_its_sequenced_ledger_records(caseworker_context, commit_path):
     card = CardFactory()
-    run_action(Card, "suspend_cards", Card.objects.filter(pk=card.pk), {"apply": "1", "reason": "suspected-fraud"})
+    with commit_path():
+        run_action(Card, "suspend_cards", Card.objects.filter(pk=card.pk), {"apply": "1", "reason": "suspected-fraud"})
 
     html = admin.site._registry[Card].history(card)
 
     assert "cards.cards.suspend" in html and "active-&gt;suspended suspected-fraud" in html
     assert "test-caseworker" in html
+
+
+def test_card_history_shows_only_that_card_oldest_first(caseworker_context, commit_path):
+    other = CardFactory(status="active")
+    card = CardFactory(resident=other.resident, status="revoked")
+    with commit_path():
+        run_action(Card, "revoke_cards", Card.objects.filter(pk=other.pk), {"apply": "1", "reason": "deceased"})
+        Card.objects.filter(pk=card.pk).update(status="active")
+        for name in ("suspend_cards", "resume_cards"):
+            run_action(Card, name, Card.objects.filter(pk=card.pk), {"apply": "1", "reason": "administrative"})
+
+    html = admin.site._registry[Card].history(card)
+
+    assert html.index("cards.cards.suspend") < html.index("cards.cards.resume")
+    assert "cards.cards.revoke" not in html

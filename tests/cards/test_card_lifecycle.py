@@ -196,16 +196,17 @@ def test_report_lost_suspends_at_once_and_frees_the_resident_for_a_new_card(case
     assert card.status == "lost" and card.status_reason == "reported-lost"
 
 
-def test_each_transition_is_recorded_with_reason_and_actor(caseworker_context):
-    card = card_issue(resident=ResidentFactory(), notify=False)
-    _activate(card)
-    card_suspend(card=card, reason="suspected-fraud")
-    card_resume(card=card, reason="investigation-closed")
-    card_revoke(card=card, reason="deceased")
+def test_each_transition_is_recorded_with_reason_and_actor(caseworker_context, commit_path, ledger_sequenced):
+    with commit_path():
+        card = card_issue(resident=ResidentFactory(), notify=False)
+        _activate(card)
+        card_suspend(card=card, reason="suspected-fraud")
+        card_resume(card=card, reason="investigation-closed")
+        card_revoke(card=card, reason="deceased")
 
-    rows = list(PendingEntry.objects.filter(object__startswith=f"card:{card.pk} ").values_list("action", "object"))
+    entries = [entry for entry in ledger_sequenced() if entry["object"].startswith(f"card:{card.pk} ")]
 
-    assert [action for action, _ in rows] == [
+    assert [entry["action"] for entry in entries] == [
         "cards.cards.issue",
         "cards.cards.activation_code.create",
         "cards.cards.activate",
@@ -213,9 +214,10 @@ def test_each_transition_is_recorded_with_reason_and_actor(caseworker_context):
         "cards.cards.resume",
         "cards.cards.revoke",
     ]
-    assert rows[3][1] == f"card:{card.pk} v1 active->suspended suspected-fraud"
-    assert set(PendingEntry.objects.values_list("actor_id", flat=True)) == {"test-caseworker"}
-    assert set(PendingEntry.objects.values_list("purpose", flat=True)) == {"card-administration"}
+    assert entries[3]["object"] == f"card:{card.pk} v1 active->suspended suspected-fraud"
+    assert {entry["actor"]["id"] for entry in ledger_sequenced()} == {"test-caseworker"}
+    assert {entry["purpose"] for entry in ledger_sequenced()} == {"card-administration"}
+    assert not PendingEntry.objects.exists()
 
 
 def test_refused_transition_writes_nothing(caseworker_context):

@@ -1,4 +1,5 @@
 import base64
+import datetime
 import json
 import threading
 import time
@@ -8,6 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import call_command
 from django.db import connection, connections
+from django.utils import timezone
 
 from cards.actions import card_reissue, card_report_lost, card_revoke, card_suspend, card_token_verify
 from cards.api.serializers import CardVerifyRequestSerializer
@@ -288,6 +290,34 @@ def test_key_rotation_keeps_old_tokens_until_the_key_is_retired():
     assert (verify(old_token).valid, verify(old_token).reason) == (False, "key_retired")
     assert verify(new_token).valid
     assert [key["kid"] for key in jwks_document()["keys"]] == [new_kid]
+
+
+def kid_of(token: str) -> str:
+    return json.loads(unb64(token.split(".")[0]))["kid"]
+
+
+def test_a_rotated_key_signs_even_if_the_wall_clock_stepped_back():
+    card = CardFactory()
+    old_kid = kid_of(static_token(card))
+    # The first key was stamped before the clock stepped back (a VM syncing its clock at boot).
+    CardSigningKey.objects.filter(kid=old_kid).update(created_at=timezone.now() + datetime.timedelta(hours=1))
+
+    call_command("cards", "rotate_keys", stdout=None)
+
+    new_kid = CardSigningKey.objects.exclude(kid=old_kid).get().kid
+    assert kid_of(static_token(card)) == new_kid
+    assert current_kid() == new_kid
+
+
+def test_a_cleared_key_cache_is_read_again_on_a_machine_booted_seconds_ago(monkeypatch):
+    # time.monotonic() counts from boot: on a fresh VM it is below the cache's 30 s lifetime.
+    monkeypatch.setattr(time, "monotonic", lambda: 5.0)
+    card = CardFactory()
+    old_kid = kid_of(static_token(card))
+
+    call_command("cards", "rotate_keys", stdout=None)
+
+    assert kid_of(static_token(card)) != old_kid
 
 
 def test_retiring_an_unknown_key_is_a_clear_command_error():

@@ -172,3 +172,82 @@ def test_each_imported_resident_has_one_creation_entry_naming_them(tmp_path):
     assert {r.national_id for r in residents} == set(numbers)
     assert all(r.created_at is not None and r.updated_at is not None for r in residents)
     assert ResidentFactory().pk > max(r.pk for r in residents)
+
+
+def write_lines(path, *lines: bytes) -> str:
+    path.write_bytes(b"national_id,full_name,phone,email\n" + b"".join(line + b"\n" for line in lines))
+    return str(path)
+
+
+@pytest.mark.django_db
+def test_a_nul_byte_is_a_problem_on_its_line_not_a_traceback(tmp_path):
+    good = make_national_id(sequence=11).encode()
+    path = write_lines(tmp_path / "r.csv", good + b",Li Wei,,", make_national_id(sequence=12).encode() + b",Li\x00Na,,")
+
+    code, _, err = run_import(path)
+
+    assert code == 1
+    assert "line 3: full_name: contains a NUL byte" in err and "Traceback" not in err
+    assert Resident.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_each_line_that_is_not_utf8_is_reported_with_its_number(tmp_path):
+    path = write_lines(
+        tmp_path / "r.csv",
+        make_national_id(sequence=13).encode() + b",Li Wei,,",
+        make_national_id(sequence=14).encode() + ",李娜,,".encode("gb18030"),
+    )
+
+    code, _, err = run_import(path)
+
+    assert code == 1
+    assert "line 3: row: is not UTF-8 text (byte 0xc0 at column 20)" in err
+    assert "line 2:" not in err
+    assert Resident.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("full_name", "L" * 101, "full_name: must be at most 100 characters"),
+        ("email", "a" * 250 + "@example.com", "email: must be at most 254 characters"),
+        ("phone", "1" * 30, "phone: must be 7 to 15 digits"),
+        ("full_name", "L" * 200_000, "row: a field is longer than"),
+    ],
+    ids=["name", "email", "phone", "beyond-the-csv-field-limit"],
+)
+def test_an_over_long_field_is_a_problem_on_its_line(tmp_path, field, value, message):
+    row = {"national_id": make_national_id(sequence=15), "full_name": "Li Wei", "phone": "", "email": ""}
+    row[field] = value
+    path = write_csv(tmp_path / "r.csv", [[make_national_id(sequence=16), "Wang Fang", "", ""], list(row.values())])
+
+    code, _, err = run_import(path)
+
+    assert code == 1
+    assert f"line 3: {message}" in err
+    assert Resident.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("character", ["\u0007", "\u202e", "\u200b", "\u2066"], ids=["bell", "rlo", "zwsp", "lri"])
+def test_control_and_bidirectional_characters_in_a_name_are_refused(tmp_path, character):
+    path = write_csv(tmp_path / "r.csv", [[make_national_id(sequence=17), f"Li{character}Wei", "", ""]])
+
+    code, _, err = run_import(path)
+
+    assert code == 1
+    code_point = f"U+{ord(character):04X}"
+    assert f"line 2: full_name: must not contain control or invisible formatting characters ({code_point})" in err
+    assert Resident.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_name_with_ordinary_spaces_and_chinese_characters_is_accepted(tmp_path, ledger_context):
+    path = write_csv(tmp_path / "r.csv", [[make_national_id(sequence=18), "  欧阳\t娜娜 ", "", ""]])
+
+    code, _, _ = run_import(path)
+
+    assert code == 0
+    assert Resident.objects.get().full_name == "欧阳 娜娜"

@@ -1,12 +1,15 @@
+import datetime
 import json
 import subprocess
 import sys
 import time
+import zoneinfo
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
-from cards.actions import card_reissue, card_report_lost
+from cards.actions import card_reissue, card_report_lost, card_revoke, card_suspend, cards_expire
 from cards.tools import onecard_card_verify as tool
 from tests.cards.test_credentials import as_caseworker, dynamic_token, static_token
 from tests.factories.cards import CardFactory
@@ -160,3 +163,43 @@ def test_standalone_tool_says_clearly_when_the_jwks_is_unreadable(client, tmp_pa
 
     assert done.returncode == 2
     assert done.stderr.startswith("error: the JWKS is not usable") and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda card: card_suspend(card=card, reason="suspected-fraud"), "suspended"),
+        (lambda card: card_revoke(card=card, reason="deceased"), "revoked"),
+    ],
+    ids=["suspended", "revoked"],
+)
+def test_offline_verification_refuses_a_card_taken_out_of_force(client, change, reason):
+    card = CardFactory()
+    token = static_token(card)
+    with as_caseworker():
+        change(card)
+
+    verdict = offline(client, token)
+
+    assert (verdict.valid, verdict.reason) == (False, reason)
+
+
+def test_offline_verification_refuses_an_expired_card_while_its_token_still_runs(client, monkeypatch):
+    # The card expires at the end of 1 June in Beijing; its credential's exp is the end of 1 June UTC,
+    # eight hours later. At 02:00 on 2 June in Beijing the card is expired and only the list can say so.
+    beijing = zoneinfo.ZoneInfo("Asia/Shanghai")
+    monkeypatch.setattr(timezone, "now", lambda: datetime.datetime(2030, 6, 1, 10, 0, tzinfo=beijing))
+    card = CardFactory(issued_on=datetime.date(2020, 6, 1), expires_on=datetime.date(2030, 6, 1))
+    token = static_token(card)
+    at = datetime.datetime(2030, 6, 2, 2, 0, tzinfo=beijing)
+    monkeypatch.setattr(timezone, "now", lambda: at)
+    with as_caseworker():
+        assert cards_expire() == 1
+    jwks, status = published(client)
+    keys = tool.jwks_load(jwks)
+
+    statuses = tool.status_list_load(status, keys, now=at.timestamp())
+
+    verdict = tool.credential_verify(token, keys=keys, statuses=statuses, now=at.timestamp())
+
+    assert (verdict.valid, verdict.reason) == (False, "expired")

@@ -18,7 +18,9 @@ def write(writer: int) -> None:
             with transaction.atomic():
                 for n in range(10):
                     record(
-                        action="cards.residents.read", subject=f"resident:{writer}", object=f"{writer}:{batch * 10 + n}"
+                        action="cards.residents.lookup",
+                        subject=f"resident:{writer}",
+                        object=f"{writer}:{batch * 10 + n}",
                     )
 
 

@@ -28,7 +28,7 @@ def admin_client(client):
     "model", ["entry", "checkpoint", "witness", "cosignature", "verificationrun", "alert", "pendingentry"]
 )
 def test_ledger_admin_lists_open_and_offer_no_add(admin_client, ledger_context, model):
-    record(action="cards.residents.read", subject="resident:1")
+    record(action="cards.residents.lookup", subject="resident:1")
     sequence()
 
     listing = admin_client.get(f"/admin/ledger/{model}/")
@@ -40,14 +40,14 @@ def test_ledger_admin_lists_open_and_offer_no_add(admin_client, ledger_context, 
 
 @pytest.mark.django_db
 def test_an_entry_page_shows_its_bytes_and_cannot_be_changed(admin_client, ledger_context):
-    record(action="cards.residents.read", subject="resident:1")
+    record(action="cards.residents.lookup", subject="resident:1")
     sequence()
 
     page = admin_client.get("/admin/ledger/entry/0/change/")
     posted = admin_client.post("/admin/ledger/entry/0/change/", {"subject": "x"})
     deleted = admin_client.post("/admin/ledger/entry/0/delete/", {"post": "yes"})
 
-    assert b"cards.residents.read" in page.content
+    assert b"cards.residents.lookup" in page.content
     assert posted.status_code == 403
     assert deleted.status_code == 403
     assert Entry.objects.get().subject != "x"
@@ -55,7 +55,7 @@ def test_an_entry_page_shows_its_bytes_and_cannot_be_changed(admin_client, ledge
 
 @pytest.mark.django_db
 def test_sequencer_status_reports_lag_and_verification(ledger_context):
-    record(action="cards.residents.read", subject="resident:1")
+    record(action="cards.residents.lookup", subject="resident:1")
 
     status = sequencer_status()
 
@@ -73,7 +73,7 @@ def _auditor_client(client):
 
 def _log(count):
     for n in range(count):
-        record(action="cards.residents.read", subject=f"resident:{n}")
+        record(action="cards.residents.lookup", subject=f"resident:{n}")
     sequence()
 
 

@@ -22,7 +22,7 @@ WITNESS = "witness.example/w1"
 
 def _log(count):
     for n in range(count):
-        record(action="cards.residents.read", subject=f"resident:{n}", object=f"object {n}")
+        record(action="cards.residents.lookup", subject=f"resident:{n}", object=f"object {n}")
     result = sequence()
     # The embedded default's in-process witness cosigns, and the checkpoint is published.
     checkpoints_push()

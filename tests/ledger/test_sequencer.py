@@ -14,7 +14,7 @@ from ledger.tools.onecard_verify import verify_consistency, verify_inclusion
 from tests.ledger import brute
 
 
-def _record(count, *, action="cards.residents.read"):
+def _record(count, *, action="cards.residents.lookup"):
     for n in range(count):
         record(action=action, subject=f"resident:{n}", object=f"object {n}")
 
@@ -32,7 +32,7 @@ def test_seal_moves_pending_rows_into_contiguous_entries(ledger_context):
 
 @pytest.mark.django_db
 def test_entry_bytes_are_canonical_json_of_the_fixed_fields(ledger_context):
-    record(action="cards.residents.read", subject="resident:1", object="card 1")
+    record(action="cards.residents.lookup", subject="resident:1", object="card 1")
     sequence()
 
     data = bytes(Entry.objects.get(index=0).entry_bytes)
@@ -178,8 +178,8 @@ def test_an_inclusion_proof_reads_a_constant_number_of_queries(ledger_context, d
 def test_a_residents_entries_are_found_by_pseudonym_newest_first(ledger_context):
     from ledger.api import entry_list_for_subject
 
-    record(action="cards.residents.read", subject="resident:1")
-    record(action="cards.residents.read", subject="resident:2")
+    record(action="cards.residents.lookup", subject="resident:1")
+    record(action="cards.residents.lookup", subject="resident:2")
     record(action="cards.residents.update", subject="resident:1")
     sequence()
 
@@ -187,7 +187,7 @@ def test_a_residents_entries_are_found_by_pseudonym_newest_first(ledger_context)
 
     assert [(item["index"], item["entry"]["action"]) for item in entries] == [
         (2, "cards.residents.update"),
-        (0, "cards.residents.read"),
+        (0, "cards.residents.lookup"),
     ]
 
 

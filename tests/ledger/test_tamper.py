@@ -193,10 +193,10 @@ def _verify(*args):
 
 def _honest_log():
     for n in range(SIZE):
-        record(action="cards.residents.read", subject=f"resident:{n}", object=f"object {n}")
+        record(action="cards.residents.lookup", subject=f"resident:{n}", object=f"object {n}")
     sequence(batch_size=10)
     checkpoints_push()
-    record(action="cards.residents.read", subject="resident:pending", object="waiting")
+    record(action="cards.residents.lookup", subject="resident:pending", object="waiting")
     return [bytes(leaf) for leaf in Entry.objects.order_by("index").values_list("leaf_hash", flat=True)]
 
 

@@ -20,7 +20,7 @@ def _run_isolated(tool, *args, cwd):
 @pytest.mark.django_db
 def test_the_offline_verifier_runs_without_the_project(ledger_context, tmp_path):
     for n in range(5):
-        record(action="cards.residents.read", subject=f"resident:{n}")
+        record(action="cards.residents.lookup", subject=f"resident:{n}")
     sequence()
     (tmp_path / "bundle.json").write_text(json.dumps(proof_bundle(index=3)))
 
@@ -48,6 +48,6 @@ def test_a_committed_record_is_sequenced_on_commit_when_celery_is_eager(monkeypa
 
     monkeypatch.setitem(current_app.conf, "task_always_eager", True)
     with access_context(actor=Actor(type="system", id="t"), role="system", channel="task", purpose="registration"):
-        record(action="cards.residents.read", subject="resident:1")
+        record(action="cards.residents.lookup", subject="resident:1")
 
     assert list(Entry.objects.values_list("index", flat=True)) == [0]

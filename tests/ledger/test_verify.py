@@ -13,7 +13,7 @@ from tests.ledger.database import triggers_drop
 
 def _log(count, *, batch_size=5000):
     for n in range(count):
-        record(action="cards.residents.read", subject=f"resident:{n}", object=f"object {n}")
+        record(action="cards.residents.lookup", subject=f"resident:{n}", object=f"object {n}")
     sequence(batch_size=batch_size)
 
 

@@ -83,7 +83,7 @@ def _post(url: str, body: str) -> tuple[int, str, str]:
 
 def _seal(count: int):
     for n in range(count):
-        record(action="cards.residents.read", subject=f"resident:{n}", object=f"object {n}")
+        record(action="cards.residents.lookup", subject=f"resident:{n}", object=f"object {n}")
     return sequence()
 
 

@@ -5,6 +5,7 @@ import pytest
 
 from cards.models import Card
 from ledger.api import Actor, access_context, subject_pseudonym
+from portal.actions import access_report_open
 from services.core.actions import consent_grant
 from tests.factories import ResidentFactory
 from tests.factories.cards import CardFactory
@@ -169,3 +170,29 @@ def test_the_consent_list_records_the_residents_it_shows(client, registrar):
 
     rows = ledger_rows(action="services_core.consents.admin.list")
     assert [row["subject"] for row in rows] == [subject_pseudonym(resident)]
+
+
+def test_answering_an_access_report_records_the_change_itself(client):
+    resident = ResidentFactory()
+    with access_context(actor=Actor(type="resident", id="r"), role="resident", channel="web", purpose="self-service"):
+        report = access_report_open(resident=resident, entry_index=None, entry_summary="seen", text="not me")
+    admin_login(client, staff_create("auditor"))
+    purpose_state(client, "access-report-investigation")
+
+    response = client.post(
+        f"/admin/portal/accessreport/{report.pk}/change/",
+        {"status": "upheld", "caseworker_note": "The access was not allowed; the officer was told."},
+    )
+
+    assert response.status_code == 302
+    report.refresh_from_db()
+    assert report.status == "upheld"
+    rows = ledger_rows(action="portal.access_reports.answer")
+    assert [(row["subject"], row["object"], row["role"], row["purpose"]) for row in rows] == [
+        (
+            subject_pseudonym(resident),
+            f"access-report:{report.pk} status open->upheld",
+            "auditor",
+            "access-report-investigation",
+        )
+    ]

@@ -38,7 +38,7 @@ def _record_seconds_ago(seconds, monkeypatch):
     then = timezone.now() - datetime.timedelta(seconds=seconds)
     with monkeypatch.context() as patch:
         patch.setattr("ledger.recording.timezone.now", lambda: then)
-        record(action="cards.residents.read", subject="resident:1")
+        record(action="cards.residents.lookup", subject="resident:1")
 
 
 @pytest.mark.django_db
@@ -88,7 +88,7 @@ def test_healthz_answers_503_when_the_last_verification_is_too_old(client, setti
 @pytest.mark.django_db
 def test_healthz_counts_from_the_first_checkpoint_before_any_verification(client, ledger_context, settings):
     settings.ONECARD_HEALTH_MAX_VERIFICATION_AGE_SECONDS = 3600
-    record(action="cards.residents.read", subject="resident:1")
+    record(action="cards.residents.lookup", subject="resident:1")
     sequence()
 
     body = client.get("/healthz").json()

@@ -18,7 +18,7 @@ from ledger.api import Actor, access_context, record_bulk
 with access_context(actor=Actor(type="staff", id="fault-test"), role="registrar", channel="command",
                     purpose="registration"), transaction.atomic():
     for start in range(0, {count}, 10000):
-        record_bulk(action="cards.residents.read", subjects=[f"resident:{{n}}" for n in range(start, start + 10000)])
+        record_bulk(action="cards.residents.lookup", subjects=[f"resident:{{n}}" for n in range(start, start + 10000)])
 """
 
 

@@ -26,7 +26,7 @@ class Command(BaseCommand):
                 raise CommandError(str(error)) from None
             self.stdout.write(f"retired {key.kid}")
         else:
-            rows = list(CardSigningKey.objects.all())
+            rows = list(CardSigningKey.objects.order_by("-id"))
             signer = next((key for key in rows if key.retired_at is None), None)
             for key in rows:
                 state = "retired" if key.retired_at else ("signing" if key == signer else "verifying")

@@ -1,4 +1,5 @@
 import csv
+import io
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
@@ -20,18 +21,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, file, dry_run, **options):
         try:
-            handle = open(file, newline="", encoding="utf-8-sig")  # noqa: SIM115 - closed below
+            with open(file, "rb") as handle:
+                data = handle.read()
         except OSError as error:
             raise CommandError(f"cannot open {file}: {error.strerror}") from None
-        with handle:
-            try:
-                rows = list(self._rows(handle))
-            except UnicodeDecodeError:
-                raise CommandError(f"{file} is not UTF-8 text") from None
-            except csv.Error as error:
-                raise CommandError(f"{file}: {error}") from None
-        shape_problems = [(line, "row", row) for line, row in rows if isinstance(row, str)]
-        records = [(line, row) for line, row in rows if isinstance(row, dict)]
+        text = self._decoded(data)
+        rows = list(self._rows(io.StringIO(text, newline="")))
+        shape_problems = [row for row in rows if len(row) == 3]
+        records = [row for row in rows if len(row) == 2]
         show = sys.stderr.isatty() and options.get("verbosity", 1) > 0
         try:
             with access_context(
@@ -52,23 +49,63 @@ class Command(BaseCommand):
         verb = "would import" if dry_run else "imported"
         self.stdout.write(self.style.SUCCESS(f"{verb} {count} resident(s)"))
 
+    def _decoded(self, data: bytes) -> str:
+        """Return DATA as text, or report each line that is not UTF-8."""
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            pass
+        problems = []
+        for number, line in enumerate(data.split(b"\n"), start=1):
+            try:
+                line.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as error:
+                byte = line[error.start]
+                problems.append((number, "row", f"is not UTF-8 text (byte 0x{byte:02x} at column {error.start + 1})"))
+        self._report(problems)
+
     def _rows(self, handle):
+        """Yield (line, {field: value}) for each record and (line, field, message) for each malformed one."""
         reader = csv.reader(handle)
-        header = next(reader, None)
+        try:
+            header = next(reader, None)
+        except csv.Error as error:
+            self._report([(reader.line_num or 1, "header", _csv_message(error))])
         if header is None:
             self._report([(1, "header", "file is empty; expected " + ",".join(EXPECTED_HEADER))])
         if [column.strip().lower() for column in header] != EXPECTED_HEADER:
-            self._report([(1, "header", "expected " + ",".join(EXPECTED_HEADER) + ", found " + ",".join(header))])
-        for values in reader:
+            found = ",".join(header)[:200].replace("\x00", "\\x00")
+            self._report([(1, "header", "expected " + ",".join(EXPECTED_HEADER) + ", found " + found)])
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                # The reader cannot be trusted past a malformed record: report it and stop.
+                yield reader.line_num, "row", _csv_message(error)
+                return
             line = reader.line_num
             if not values or values == [""]:
                 continue
             if len(values) != len(EXPECTED_HEADER):
-                yield line, f"expected {len(EXPECTED_HEADER)} fields, found {len(values)}"
+                yield line, "row", f"expected {len(EXPECTED_HEADER)} fields, found {len(values)}"
                 continue
-            yield line, dict(zip(EXPECTED_HEADER, values, strict=True))
+            row = dict(zip(EXPECTED_HEADER, values, strict=True))
+            with_nul = [field for field, value in row.items() if "\x00" in value]
+            for field in with_nul:
+                yield line, field, "contains a NUL byte"
+            if not with_nul:
+                yield line, row
 
     def _report(self, problems):
         for line, field, message in problems:
             self.stderr.write(f"line {line}: {field}: {message}")
         raise CommandError(f"{len(problems)} problem(s) found; nothing was saved.", returncode=1)
+
+
+def _csv_message(error: csv.Error) -> str:
+    message = str(error)
+    if message.startswith("field larger than field limit"):
+        return f"a field is longer than {csv.field_size_limit()} characters"
+    return message

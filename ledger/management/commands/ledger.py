@@ -6,12 +6,13 @@ from django.core.management.base import BaseCommand, CommandError
 from ledger import note
 from ledger.actions import verification_run, witness_register
 from ledger.sequencer import LogTampered
+from ledger.tiles import TilesMismatch, tiles_publish
 from ledger.verification import Anchor
 from ledger.witnessing import log_seal
 
 
 class Command(BaseCommand):
-    help = "Seal pending entries into the log, verify the whole log, or register a witness."
+    help = "Seal pending entries into the log, verify the whole log, write its tiles, or register a witness."
 
     def add_arguments(self, parser):
         subcommands = parser.add_subparsers(dest="subcommand", required=True)
@@ -30,6 +31,10 @@ class Command(BaseCommand):
         grants = subcommands.add_parser("grants-sql", help="print the GRANTs that give each database role its part")
         grants.add_argument("--web-role", required=True, help="the role of the web processes and workers")
         grants.add_argument("--sequencer-role", required=True, help="the role only the sequencer logs in as")
+        tiles = subcommands.add_parser("tiles", help="write the tlog-tiles of every signed checkpoint not yet tiled")
+        tiles.add_argument(
+            "--rebuild", action="store_true", help="start from the first entry and write every missing tile"
+        )
         witness = subcommands.add_parser("witness-add", help="register a witness by its cosignature verifier key")
         witness.add_argument("verifier_key")
 
@@ -96,6 +101,22 @@ class Command(BaseCommand):
             self.stdout.write(f"first bad entry: {run.first_bad_index}\n{run.reason}")
         if not run.ok:
             sys.exit(1)
+
+    def handle_tiles(self, *, rebuild: bool = False, **options):
+        show = sys.stderr.isatty()
+        bar = None
+        if show:
+            from tqdm import tqdm
+
+            bar = tqdm(desc="tiling", unit=" entries", file=sys.stderr, unit_scale=True)
+        try:
+            size = tiles_publish(rebuild=rebuild, progress=bar.update if bar else None)
+        except TilesMismatch as error:
+            raise CommandError(str(error)) from error
+        finally:
+            if bar is not None:
+                bar.close()
+        self.stdout.write(f"tiles cover tree size {size}")
 
     def handle_witness_add(self, *, verifier_key: str, **options):
         try:

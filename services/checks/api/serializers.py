@@ -1,10 +1,11 @@
 from rest_framework import serializers
 
+from cards.api.serializers import NationalIdField
 from services.checks.selectors import MAX_PREDICATES
 
 
 class ChecksRequestSerializer(serializers.Serializer):
-    national_id = serializers.CharField(max_length=32, help_text="18-character resident identity number")
+    national_id = NationalIdField()
     predicates = serializers.ListField(
         child=serializers.CharField(max_length=64),
         min_length=1,

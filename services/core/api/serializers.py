@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from cards.api.serializers import NationalIdField
 from services.core.models import Consent
 
 
@@ -29,7 +30,7 @@ class AgencySerializer(serializers.Serializer):
 
 
 class ResidentVerifyRequestSerializer(serializers.Serializer):
-    national_id = serializers.CharField(max_length=32, help_text="18-character resident identity number")
+    national_id = NationalIdField()
     full_name = serializers.CharField(max_length=100)
 
 

@@ -1,8 +1,10 @@
 from rest_framework import serializers
 
+from cards.api.serializers import NationalIdField
+
 
 class EligibilityRequestSerializer(serializers.Serializer):
-    national_id = serializers.CharField(max_length=18)
+    national_id = NationalIdField()
     programme = serializers.SlugField(max_length=40)
     declared_income = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False)
 

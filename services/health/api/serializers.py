@@ -1,10 +1,11 @@
 from rest_framework import serializers
 
+from cards.api.serializers import NationalIdField
 from services.health.models import Prescription, Visit
 
 
 class HealthResidentSerializer(serializers.Serializer):
-    national_id = serializers.CharField(max_length=32, help_text="18-character resident identity number")
+    national_id = NationalIdField()
 
 
 class CoverageSerializer(serializers.Serializer):

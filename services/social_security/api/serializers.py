@@ -7,6 +7,7 @@ serializers here describe the shape for the OpenAPI schema.
 
 from rest_framework import serializers
 
+from cards.api.serializers import NationalIdField
 from services.social_security.selectors import STATEMENT_FORMATS
 
 
@@ -24,14 +25,14 @@ class ContributionsSerializer(serializers.Serializer):
 
 
 class ContributionItemSerializer(serializers.Serializer):
-    national_id = serializers.CharField(help_text="18-character resident identity number")
+    national_id = NationalIdField(max_length=None)
     month = serializers.RegexField(r"^\d{4}-\d{2}$", help_text="The month contributed for, YYYY-MM")
     base = serializers.DecimalField(max_digits=12, decimal_places=2, help_text="Monthly contribution base")
     contributions = ContributionsSerializer(help_text="One or more of the five insurances")
 
 
 class EmploymentItemSerializer(serializers.Serializer):
-    national_id = serializers.CharField()
+    national_id = NationalIdField(max_length=None)
     started_on = serializers.DateField()
     ended_on = serializers.DateField(required=False, allow_null=True)
 
@@ -42,11 +43,11 @@ class BatchResultSerializer(serializers.Serializer):
 
 
 class ClaimQuerySerializer(serializers.Serializer):
-    national_id = serializers.CharField(max_length=32)
+    national_id = NationalIdField()
 
 
 class StatementRequestSerializer(serializers.Serializer):
-    national_id = serializers.CharField(max_length=32)
+    national_id = NationalIdField()
     format = serializers.ChoiceField(choices=STATEMENT_FORMATS, default="json")
 
 

@@ -1,4 +1,5 @@
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -178,14 +179,37 @@ def test_a_registrar_grants_a_consent_in_the_admin_and_the_grant_is_recorded(cli
     ]
 
 
-def test_a_registrar_revokes_a_consent_in_the_admin_and_the_revocation_is_recorded(client, registrar):
-    resident = ResidentFactory()
+def consent_add(client, resident):
     agency = AgencyFactory(grants=([SCOPE], [PURPOSE]))
     client.post(
         "/admin/services_core/consent/add/",
         {"resident": resident.pk, "agency": agency.pk, "scope": SCOPE, "purpose": PURPOSE},
     )
-    consent = Consent.objects.get(resident=resident)
+    return Consent.objects.get(resident=resident)
+
+
+def test_a_registrar_without_the_change_permission_cannot_revoke_a_consent(client, registrar):
+    resident = ResidentFactory()
+    consent = consent_add(client, resident)
+
+    listing = client.get("/admin/services_core/consent/")
+    response = client.post(
+        "/admin/services_core/consent/",
+        {"action": "revoke_consents", "_selected_action": [consent.pk]},
+        follow=True,
+    )
+
+    assert listing.status_code == 200 and b"revoke_consents" not in listing.content
+    assert response.status_code == 200
+    consent.refresh_from_db()
+    assert consent.revoked_at is None
+    assert ledger_rows(action="services.consents.revoke") == []
+
+
+def test_a_caseworker_with_the_change_permission_revokes_a_consent_and_the_revocation_is_recorded(client, registrar):
+    resident = ResidentFactory()
+    consent = consent_add(client, resident)
+    registrar.user_permissions.add(Permission.objects.get(codename="change_consent"))
 
     response = client.post(
         "/admin/services_core/consent/",

@@ -1,5 +1,7 @@
 """Disbursement: batches per cycle onto the card, re-runs, bank callbacks, the budget under concurrent approvals."""
 
+import csv
+import io
 import threading
 from decimal import Decimal
 
@@ -237,3 +239,22 @@ def test_the_signer_of_a_cycle_cannot_run_its_batch_and_an_unsigned_one_is_not_q
             actions.cycle_batch_queue(cycle=cycle, user=runner)
 
     assert len(callbacks) == 1
+
+
+def test_the_reconciliation_csv_writes_a_banks_formula_as_text(setup):
+    bank, programme, cycle, reviewer, approver = setup
+    approved_application(programme, reviewer, approver)
+    run(cycle)
+    with staff(purpose="grant-disbursement"):
+        actions.disbursement_confirm(
+            reference=Disbursement.objects.get().reference,
+            agency=bank,
+            outcome="paid",
+            bank_reference='=HYPERLINK("http://evil.example","x")',
+        )
+
+    with staff(purpose="grant-administration"):
+        rows = list(csv.reader(io.StringIO(reconciliation_csv(cycle=cycle))))
+
+    assert rows[1][7] == '\'=HYPERLINK("http://evil.example","x")'
+    assert rows[1][3] == "1000.00"

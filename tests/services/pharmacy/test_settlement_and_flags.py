@@ -1,6 +1,8 @@
 """Daily settlement reports per pharmacy, the CSV behind them, pharmacy-hopping flags, and the regulators' admin."""
 
+import csv
 import datetime
+import io
 from decimal import Decimal
 
 import pytest
@@ -181,3 +183,16 @@ def test_the_settlement_csv_asks_for_a_purpose_first_and_records_nothing_until_t
 
     assert response.status_code == 302 and response["Location"].startswith("/admin/purpose/?next=")
     assert entries() == []
+
+
+def test_the_settlement_csv_writes_a_formula_as_text(pharmacy, card, client, regulator):
+    _agency, api_client = pharmacy
+    rx = prescription(card.resident, min_fill_interval_days=0, drug_name='=HYPERLINK("http://evil.example","x")')
+    fill(api_client, card, rx, 10, "100.00", "k1")
+    settlement_reports_daily(day=timezone.localdate().isoformat())
+    report = SettlementReport.objects.get()
+
+    response = client.get(f"/admin/pharmacy/settlementreport/{report.pk}/csv/")
+
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[1][3] == '\'=HYPERLINK("http://evil.example","x")'

@@ -1,0 +1,210 @@
+"""The log as C2SP tlog-tiles: written after each sequencer commit, served under ``/log/`` without the database.
+
+Tiles are derived data. The sequencer's checkpoints stay the source of truth:
+after each batch commits, ``tiles_publish`` reads the new entries, builds the
+hash tiles and entry bundles they complete (``ledger/tools/tlog.py``, the same
+code outside clients run), checks that the tiles hash to every signed
+checkpoint they pass, and writes them to the ``ledger_tiles`` storage. A small
+state object there (``tiles-state.json``: tree size and root) says how far the
+tiles go, so a crash or a storage outage only delays them: the next run
+catches up. Every object is written whole (an atomic rename on the local
+filesystem, a single PUT on an object store), and the same path always gets
+the same bytes, so two writers racing never corrupt a tile.
+"""
+
+import base64
+import json
+import logging
+import os
+import tempfile
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage, storages
+from django.utils import timezone
+
+from ledger.models import Alert, Checkpoint, Entry
+from ledger.tools import tlog
+
+logger = logging.getLogger(__name__)
+
+STORAGE_ALIAS = "ledger_tiles"
+STATE_NAME = "tiles-state.json"
+# Entries read from the database per query while building tiles.
+CHUNK = 16 * tlog.TILE_WIDTH
+# How often a long build records its progress in the state object, in entries.
+STATE_EVERY = 256 * tlog.TILE_WIDTH
+
+FULL_TILE_CACHE = "public, max-age=31536000, immutable"
+# A partial tile's bytes never change either, but the full tile supersedes it: let caches drop it.
+PARTIAL_TILE_CACHE = "public, max-age=3600"
+
+
+class TilesMismatch(Exception):
+    """The entries in the database do not hash to a signed checkpoint, so no tile is published for it."""
+
+
+class TileFileSystemStorage(FileSystemStorage):
+    """Local tile storage: each object is written to a temporary file and renamed into place, overwriting."""
+
+    def get_available_name(self, name, max_length=None):
+        return name
+
+    def _save(self, name, content):
+        full_path = self.path(name)
+        directory = os.path.dirname(full_path)
+        os.makedirs(directory, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                for chunk in content.chunks():
+                    out.write(chunk)
+            os.chmod(temporary, 0o644)
+            os.replace(temporary, full_path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+        return name
+
+
+def leaf_bytes(*, entry_bytes: bytes) -> bytes:
+    """Return the bytes of an entry's public leaf: what an entry bundle carries and the tree hashes."""
+    return entry_bytes
+
+
+def tiles_storage():
+    """Return the storage backend that holds the tiles."""
+    return storages[STORAGE_ALIAS]
+
+
+def tile_read(*, path: str) -> bytes | None:
+    """Return the stored bytes of the tile or entry bundle at PATH (a canonical tlog-tiles path), or None."""
+    try:
+        with tiles_storage().open(path, "rb") as handle:
+            return handle.read()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+
+
+def tiles_state() -> tuple[int, bytes]:
+    """Return (tree size, root) up to which tiles are written; (0, empty root) before any."""
+    try:
+        with tiles_storage().open(STATE_NAME, "rb") as handle:
+            state = json.loads(handle.read())
+        return int(state["tree_size"]), base64.b64decode(state["root"])
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        return 0, tlog.EMPTY_ROOT
+
+
+def _state_write(storage, builder: tlog.TileBuilder) -> None:
+    state = {"tree_size": builder.size, "root": base64.b64encode(builder.root()).decode()}
+    storage.save(STATE_NAME, ContentFile(json.dumps(state).encode()))
+
+
+# The builder after the last publication by this process: reused when the
+# stored state still names its size and root, so a batch reads only its own entries.
+_last_builder: tlog.TileBuilder | None = None
+
+
+def _builder_load(storage, size: int, root: bytes) -> tlog.TileBuilder | None:
+    """Return the builder at SIZE from the stored partial tiles of that size, or None if any is missing."""
+    if _last_builder is not None and _last_builder.size == size and _last_builder.root() == root:
+        return _last_builder
+    if size == 0:
+        return tlog.TileBuilder()
+    try:
+        leaves = []
+        if size % tlog.TILE_WIDTH:
+            with storage.open(tlog.tile_path("entries", size // tlog.TILE_WIDTH, size % tlog.TILE_WIDTH)) as handle:
+                leaves = tlog.entries_bundle_parse(handle.read())
+        partial = {0: [tlog.leaf_hash(leaf) for leaf in leaves]}
+        for level in range(1, tlog.tree_levels(size)):
+            count = size // tlog.TILE_WIDTH**level
+            if count % tlog.TILE_WIDTH:
+                with storage.open(tlog.tile_path(level, count // tlog.TILE_WIDTH, count % tlog.TILE_WIDTH)) as handle:
+                    partial[level] = tlog.hashes_split(handle.read())
+        builder = tlog.TileBuilder.resume(size, leaves, partial)
+    except (FileNotFoundError, tlog.TlogError):
+        return None
+    return builder if builder.root() == root else None
+
+
+def _superseded(path: str, target: int) -> bool:
+    """Return whether the partial tile at PATH is covered by a full tile in the tree of TARGET leaves."""
+    level, index, _ = tlog.tile_path_parse(path)
+    level = 0 if level == "entries" else level
+    return target // tlog.TILE_WIDTH**level >= (index + 1) * tlog.TILE_WIDTH
+
+
+def tiles_publish(*, rebuild: bool = False, progress=None) -> int:
+    """Write the tiles of every signed checkpoint not yet tiled; return the tree size the tiles now cover.
+
+    With REBUILD, start again from the first entry and write every tile
+    (the same bytes for the tiles already there). PROGRESS, if given, is
+    called with each number of entries processed.
+    """
+    global _last_builder
+    storage = tiles_storage()
+    size, root = (0, tlog.EMPTY_ROOT) if rebuild else tiles_state()
+    if size and not Checkpoint.objects.filter(tree_size=size, root_hash=root).exists():
+        # A new database next to old tiles (a reset development log): the tiles are another log's.
+        logger.warning("tiles: the stored tiles end at size %s, which no checkpoint of this log has; rewriting", size)
+        return tiles_publish(rebuild=True, progress=progress)
+    builder = _builder_load(storage, size, root)
+    if builder is None:
+        logger.warning("tiles: the stored tiles at size %s are incomplete; rebuilding from the first entry", size)
+        return tiles_publish(rebuild=True, progress=progress)
+    checkpoints = Checkpoint.objects.filter(tree_size__gt=builder.size).order_by("tree_size")
+    checkpoints = list(checkpoints.values_list("tree_size", "root_hash"))
+    if not checkpoints:
+        return builder.size
+    target = checkpoints[-1][0]
+    written_at = builder.size
+
+    def put(path: str, data: bytes) -> None:
+        storage.save(path, ContentFile(data))
+
+    pending_checkpoints = iter(checkpoints)
+    next_size, next_root = next(pending_checkpoints)
+    while builder.size < target:
+        rows = Entry.objects.filter(index__gte=builder.size, index__lt=min(builder.size + CHUNK, target))
+        rows = rows.order_by("index").values_list("index", "entry_bytes")
+        count = 0
+        for index, data in rows.iterator(chunk_size=CHUNK):
+            if index != builder.size:
+                raise TilesMismatch(f"entry {builder.size} is missing from the log")
+            builder.append(leaf_bytes(entry_bytes=bytes(data)))
+            count += 1
+            if builder.size == next_size:
+                if builder.root() != bytes(next_root):
+                    _last_builder = None
+                    _alert(f"the entries do not hash to the signed checkpoint of size {next_size}; no tile published")
+                    raise TilesMismatch(f"the entries do not hash to the signed checkpoint of size {next_size}")
+                for path, tile in builder.take_full():
+                    put(path, tile)
+                for path, tile in builder.partial_tiles():
+                    if builder.size == target or not _superseded(path, target):
+                        put(path, tile)
+                if builder.size == target or builder.size - written_at >= STATE_EVERY:
+                    _state_write(storage, builder)
+                    written_at = builder.size
+                next_size, next_root = next(pending_checkpoints, (None, None))
+        if not count:
+            raise TilesMismatch(f"entry {builder.size} is missing from the log")
+        if progress is not None:
+            progress(count)
+    _last_builder = builder
+    return builder.size
+
+
+def tiles_publish_after_commit() -> None:
+    """Publish the tiles of the checkpoints just committed; a failure is logged, and the next run catches up."""
+    try:
+        tiles_publish()
+    except TilesMismatch:
+        logger.exception("tiles: not published")
+    except OSError:
+        logger.exception("tiles: the tile storage failed; the next sequencer run catches up")
+
+
+def _alert(message: str) -> None:
+    Alert.objects.create(created_at=timezone.now(), message=f"tiles: {message}")

@@ -1,0 +1,33 @@
+"""What the portal declares: its purposes and the ledger actions it records. Loaded by PortalConfig.ready()."""
+
+from django.utils.translation import gettext_lazy as _
+
+from cards.admin_base import admin_actions
+from ledger.api import actions_register, purpose_register
+
+purpose_register(
+    "self-service",
+    name_en="You viewing or managing your own data",
+    name_zh_hans="本人查看或管理自己的数据",
+    legal_basis="PIPL art. 44 and 45: the resident's right to know and to access their data",
+)
+purpose_register(
+    "demo-seeding",
+    name_en="Creating the demo data of the embedded default",
+    name_zh_hans="创建演示数据",
+    legal_basis="Not personal information: the demo residents are fictitious",
+)
+purpose_register(
+    "access-report-investigation",
+    name_en="Looking into a resident's report of an access they do not recognise",
+    name_zh_hans="调查居民报告的不明访问",
+    legal_basis="PIPL art. 50 and 54: handling the resident's request; compliance audits",
+)
+
+actions_register(
+    "portal",
+    ("portal.accounts.activate", _("You activated your OneCard account"), False),
+    ("portal.access_reports.open", _("You reported an access you do not recognise"), False),
+    ("portal.access_history.read", _("You read who accessed your data"), True),
+    *admin_actions("portal.access_reports", _("Your reports of accesses")),
+)
