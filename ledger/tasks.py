@@ -12,7 +12,9 @@ def sequence_pending() -> None:
     except LogTampered:
         # Logged and alerted by the sequencer; the rows stay pending until an operator has looked.
         return
-    if result.sequenced:
+    from ledger.witnessing import policy_get
+
+    if result.sequenced and policy_get().witnesses:
         checkpoints_push.delay()
 
 

@@ -18,6 +18,7 @@ its key and state.
 """
 
 import base64
+import functools
 import logging
 import urllib.error
 import urllib.parse
@@ -54,13 +55,22 @@ def policy_get() -> Policy:
     """Return the witness policy in force: the configured file, or the embedded default's in-process witness."""
     text = getattr(settings, "ONECARD_LEDGER_WITNESS_POLICY", "")
     if text:
-        return policy_parse(text)
-    directory = Path(settings.ONECARD_LEDGER_LOCAL_WITNESS_DIR)
+        return _policy_parsed(text)
+    return _embedded_policy(Path(settings.ONECARD_LEDGER_LOCAL_WITNESS_DIR), log_verifier_key())
+
+
+@functools.lru_cache(maxsize=8)
+def _policy_parsed(text: str) -> Policy:
+    return policy_parse(text)
+
+
+@functools.lru_cache(maxsize=8)
+def _embedded_policy(directory: Path, log_key: str) -> Policy:
     private_key = _local_key(directory)
     verifier_key = onecard_witness.verifier_key(EMBEDDED_WITNESS_NAME, private_key)
     key_name, _, public = note.verifier_key_parse(verifier_key)
     witness = PolicyWitness("in-process", verifier_key, key_name, public, directory=directory)
-    return Policy(logs=[log_verifier_key()], witnesses={"in-process": witness}, quorum="in-process")
+    return Policy(logs=[log_key], witnesses={"in-process": witness}, quorum="in-process")
 
 
 def _local_key(directory: Path) -> Ed25519PrivateKey:

@@ -81,7 +81,7 @@ def mirrors():
 
 
 def _grow(count: int, start: int = 0) -> None:
-    record_bulk(action="cards.residents.read", subjects=[f"resident:{n}" for n in range(start, start + count)])
+    record_bulk(action="cards.residents.lookup", subjects=[f"resident:{n}" for n in range(start, start + count)])
 
 
 def _log_key(live_server) -> str:

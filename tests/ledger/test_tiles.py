@@ -18,7 +18,7 @@ from ledger.tools import tlog
 
 def _grow(count: int, start: int = 0) -> None:
     """Record COUNT accesses in one bulk insert; the sequencer integrates them on commit."""
-    record_bulk(action="cards.residents.read", subjects=[f"resident:{n}" for n in range(start, start + count)])
+    record_bulk(action="cards.residents.lookup", subjects=[f"resident:{n}" for n in range(start, start + count)])
 
 
 def _client(live_server):
