@@ -28,7 +28,7 @@ migrate: $(STAMP)
 	$(PY) manage.py migrate --noinput
 
 seed: migrate
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --json-file var/demo.json
 
 run: seed
 	@echo "OneCard is starting on http://$(HOST):$(PORT)/  (staff admin: http://$(HOST):$(PORT)/admin/)"
@@ -51,6 +51,7 @@ check-deploy: $(STAMP)
 	    DJANGO_ALLOWED_HOSTS=onecard.example \
 	    DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/onecard} \
 	    REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
+	    EMAIL_URL=$${EMAIL_URL:-smtp://127.0.0.1:25} \
 	    $(PY) manage.py check --deploy --fail-level WARNING
 
 pytest: $(STAMP)
@@ -68,30 +69,25 @@ bench: $(STAMP)
 	    $(PY) -m bench $(BENCH_ARGS)
 
 # A production-shaped stack on this machine: PostgreSQL, Redis, gunicorn, a Celery worker,
-# the sequencer's own worker, beat and two witness processes, with DJANGO_DEBUG=0 and keys
-# kept in var/up.env (git-ignored). Three database roles: postgres owns the tables and runs
-# migrations; onecard_up_web serves and works; onecard_up_sequencer alone writes the log.
-# Each witness has its own key and state under var/up-witness/; checkpoints are published
-# once both cosigned.
+# the sequencer's own worker, beat and two witness processes, with DJANGO_DEBUG=0.
+# $(UP_ENV) (git-ignored) keeps the stack's keys, made once, and takes UP_DATABASE_URL,
+# UP_REDIS_URL and UP_EMAIL_URL afresh on every run. Three database roles: postgres owns the
+# tables and runs migrations; onecard_up_web serves and works; onecard_up_sequencer alone
+# writes the log. Each witness has its own key and state under var/up-witness/; checkpoints
+# are published once both cosigned.
+UP_ENV ?= var/up.env
 UP_DATABASE ?= onecard_up
 UP_OWNER_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/$(UP_DATABASE)
 UP_DATABASE_URL ?= postgres://onecard_up_web@127.0.0.1:5432/$(UP_DATABASE)
 UP_SEQUENCER_DATABASE_URL ?= postgres://onecard_up_sequencer@127.0.0.1:5432/$(UP_DATABASE)
 UP_REDIS_URL ?= redis://127.0.0.1:6379/5
-var/up.env: | $(STAMP)
-	@mkdir -p var && umask 077 && { \
-	    env -u DJANGO_DEBUG $(PY) manage.py keys_generate; \
-	    echo "DJANGO_SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')"; \
-	    echo "DJANGO_DEBUG=0"; \
-	    echo "DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost"; \
-	    echo "DJANGO_SECURE_SSL_REDIRECT=0"; \
-	    echo "DATABASE_URL=$(UP_DATABASE_URL)"; \
-	    echo "UP_SEQUENCER_DATABASE_URL=$(UP_SEQUENCER_DATABASE_URL)"; \
-	    echo "REDIS_URL=$(UP_REDIS_URL)"; \
-	    echo "ONECARD_LEDGER_WITNESS_POLICY_FILE=var/up-witness/policy"; \
-	} > var/up.env && echo "wrote var/up.env (keys for the local production-shaped stack)"
+UP_EMAIL_URL ?= filemail://$(CURDIR)/var/up/mail
+.PHONY: $(UP_ENV)
+$(UP_ENV): | $(STAMP)
+	@env -u DJANGO_DEBUG $(PY) manage.py up_prepare env $(UP_ENV) \
+	    --database-url '$(UP_DATABASE_URL)' --redis-url '$(UP_REDIS_URL)' --email-url '$(UP_EMAIL_URL)'
 
-var/up-witness/policy: var/up.env
+var/up-witness/policy: | $(STAMP)
 	@mkdir -p var/up-witness && chmod 700 var/up-witness && \
 	for n in 1 2; do test -f var/up-witness/witness$$n.key || \
 	    $(PY) ledger/tools/onecard_witness.py generate-key --name witness$$n.up.onecard/w --key-file var/up-witness/witness$$n.key >/dev/null; done && \
@@ -99,14 +95,14 @@ var/up-witness/policy: var/up.env
 	  for n in 1 2; do echo "witness w$$n $$($(PY) ledger/tools/onecard_witness.py show-key --name witness$$n.up.onecard/w --key-file var/up-witness/witness$$n.key) http://127.0.0.1:738$$n"; done; \
 	  echo "group both all w1 w2"; echo "quorum both"; } > $@
 
-up: var/up.env var/up-witness/policy
-	@pg_isready -h 127.0.0.1 -p 5432 -q || { echo "PostgreSQL is not running on 127.0.0.1:5432" >&2; exit 1; }
-	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || { echo "Redis is not running on 127.0.0.1:6379" >&2; exit 1; }
-	@psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$(UP_DATABASE)'" | grep -q 1 || createdb -h 127.0.0.1 -U postgres $(UP_DATABASE)
-	@for role in onecard_up_web onecard_up_sequencer; do \
-	    psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$$role'" | grep -q 1 || \
-	    psql -h 127.0.0.1 -U postgres -qc "CREATE ROLE $$role LOGIN"; done
-	set -a && . ./var/up.env && set +a && \
+up: $(UP_ENV) var/up-witness/policy
+	set -a && . $(abspath $(UP_ENV)) && set +a && \
+	    export ONECARD_LEDGER_WITNESS_POLICY_FILE=$(CURDIR)/var/up-witness/policy && \
+	    export UP_SEQUENCER_DATABASE_URL=$(UP_SEQUENCER_DATABASE_URL) && \
+	    DATABASE_URL=$(UP_OWNER_DATABASE_URL) $(PY) manage.py up_prepare services && \
+	    for role in onecard_up_web onecard_up_sequencer; do \
+	        psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$$role'" | grep -q 1 || \
+	        psql -h 127.0.0.1 -U postgres -qc "CREATE ROLE $$role LOGIN"; done && \
 	    DATABASE_URL=$(UP_OWNER_DATABASE_URL) $(PY) manage.py migrate --noinput && \
 	    psql -h 127.0.0.1 -U postgres -d $(UP_DATABASE) -qc "GRANT ALL ON ALL TABLES IN SCHEMA public TO onecard_up_web; GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO onecard_up_web" && \
 	    $(PY) manage.py ledger grants-sql --web-role onecard_up_web --sequencer-role onecard_up_sequencer | psql -h 127.0.0.1 -U postgres -d $(UP_DATABASE) -q && \

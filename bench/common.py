@@ -1,4 +1,4 @@
-"""Shared helpers for the benchmarks: throwaway databases, manage.py, machine description."""
+"""Shared helpers for the benchmarks: manage.py, results rows and intervals, machine description."""
 
 import contextlib
 import os
@@ -7,8 +7,6 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -65,32 +63,6 @@ def machine() -> dict:
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
-
-
-@contextlib.contextmanager
-def throwaway_database(name: str) -> Iterator[str]:
-    """Yield a DATABASE_URL for a fresh, empty database that is dropped afterwards.
-
-    On PostgreSQL (DATABASE_URL set) it creates database NAME next to the
-    configured one; otherwise it uses a temporary SQLite file.
-    """
-    base = os.environ.get("DATABASE_URL", "")
-    if not base.startswith(("postgres://", "postgresql://")):
-        with tempfile.TemporaryDirectory() as directory:
-            yield f"sqlite:///{directory}/{name}.sqlite3"
-        return
-    import psycopg
-
-    parts = urlsplit(base)
-    admin_url = urlunsplit(parts._replace(path="/postgres", scheme="postgresql"))
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(parts._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def manage(*args: str, database_url: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:

@@ -49,8 +49,8 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from bench.common import median_interval, row, throwaway_database
-from bench.stack import Stack, free_port, http
+from bench.common import median_interval, row
+from tests.support.stack import Stack, free_port, http, throwaway_database
 
 DATABASE = "onecard_bench_http"
 CONNECTIONS = 32

@@ -6,7 +6,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import ROOT, manage, row, throwaway_database
+from bench.common import ROOT, manage, row
+from tests.support.stack import throwaway_database
 
 ROWS = 100_000
 COUNTIES = ["110105", "310101", "110101", "110102", "310104", "310105", "120101", "110106"]

@@ -10,7 +10,8 @@ import subprocess
 import sys
 import time
 
-from bench.common import ROOT, manage, row, throwaway_database
+from bench.common import ROOT, manage, row
+from tests.support.stack import throwaway_database
 
 EMPLOYEES = 10_000
 

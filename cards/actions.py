@@ -4,6 +4,7 @@ import datetime
 import hashlib
 import hmac
 import secrets
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -11,7 +12,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from cards import lock_objects, signing
+from cards import images, lock_objects, signing
 from cards.crypto import national_id_lookup_hash
 from cards.errors import (
     ActivationCodeInvalid,
@@ -26,7 +27,9 @@ from cards.errors import (
 from cards.models import Card, CardPayment, CardRedemption, CardSigningKey, Resident
 from cards.numbers import card_number_generate
 from cards.reasons import CardReason
+from cards.selectors import status_list_claims
 from cards.tools import onecard_card_verify as offline
+from cards.tools.onecard_card_verify import DYNAMIC_LIFETIME_SECONDS, STATUS_LIST_TYPE
 from cards.validation import resident_fields_clean
 from ledger.api import context_get, record, record_bulk
 
@@ -211,11 +214,14 @@ def _activation_code_hash(*, card_id: int, code: str) -> str:
     return hmac.new(settings.ONECARD_CARD_KEY_ENCRYPTION_KEY, message, hashlib.sha256).hexdigest()
 
 
-def _activation_send_after_commit(card: Card) -> None:
+def _activation_send_after_commit(card: Card, *, locked: bool = False) -> None:
     from cards.tasks import card_activation_code_send
 
     card_id = card.pk
-    transaction.on_commit(lambda: card_activation_code_send.delay(card_id))
+    if locked:
+        transaction.on_commit(lambda: card_activation_code_send.delay(card_id, locked=True))
+    else:
+        transaction.on_commit(lambda: card_activation_code_send.delay(card_id))
 
 
 @transaction.atomic
@@ -267,6 +273,26 @@ def card_activation_code_create(*, card: Card) -> str:
     return code
 
 
+def _activation_attempt(card: Card, code: str) -> bool:
+    """Return whether CODE is the locked CARD's live code; count and record a wrong one."""
+    matches = (
+        bool(card.activation_code_hash)
+        and card.activation_attempts < ACTIVATION_MAX_ATTEMPTS
+        and card.activation_code_expires_at is not None
+        and card.activation_code_expires_at > timezone.now()
+        and hmac.compare_digest(card.activation_code_hash, _activation_code_hash(card_id=card.pk, code=code))
+    )
+    if not matches:
+        card.activation_attempts += 1
+        card.save(update_fields=["activation_attempts", "updated_at"])
+        _card_record(action="cards.cards.activate", card=card, detail="wrong-code", outcome="denied")
+        if card.activation_attempts == ACTIVATION_MAX_ATTEMPTS and card.activation_code_hash:
+            # Lock the code, not the card: whoever typed the wrong codes, the holder is told
+            # and gets a fresh code, so a stranger who knows the national ID cannot block the card.
+            _activation_send_after_commit(card, locked=True)
+    return matches
+
+
 def card_activate(*, card: Card, code: str) -> Card:
     """Activate the pending CARD with its one-time code (the resident's step)."""
     with transaction.atomic():
@@ -274,22 +300,21 @@ def card_activate(*, card: Card, code: str) -> Card:
         allowed, _ = TRANSITIONS["activated"]
         if card.status not in allowed:
             raise CardTransitionRefused(verb="activated", status=card.status)
-        matches = (
-            bool(card.activation_code_hash)
-            and card.activation_attempts < ACTIVATION_MAX_ATTEMPTS
-            and card.activation_code_expires_at is not None
-            and card.activation_code_expires_at > timezone.now()
-            and hmac.compare_digest(card.activation_code_hash, _activation_code_hash(card_id=card.pk, code=code))
-        )
-        if matches:
+        if _activation_attempt(card, code):
             card.activated_at = timezone.now()
             card.activation_code_hash = ""
             card.save(update_fields=["activated_at", "activation_code_hash", "updated_at"])
             return _transition(card=card, verb="activated", reason=CardReason.ACTIVATED, action="cards.cards.activate")
-        # The failed attempt is counted and recorded even though the caller gets an error.
-        card.activation_attempts += 1
-        card.save(update_fields=["activation_attempts", "updated_at"])
-        _card_record(action="cards.cards.activate", card=card, detail="wrong-code", outcome="denied")
+        # The failed attempt is counted and recorded (committed here) even though the caller gets an error.
+    raise ActivationCodeInvalid("the activation code is wrong, expired, or has been tried too often")
+
+
+def card_activation_code_check(*, card: Card, code: str) -> None:
+    """Raise ActivationCodeInvalid unless CODE is the pending CARD's live code; a wrong one counts as an attempt."""
+    with transaction.atomic():
+        card = lock_objects.card_lock(card_id=card.pk)
+        if card.status == S.PENDING and _activation_attempt(card, code):
+            return
     raise ActivationCodeInvalid("the activation code is wrong, expired, or has been tried too often")
 
 
@@ -482,3 +507,101 @@ def card_payment_credit(
     payment.save()
     record(action="cards.payments.credit", subject=card.resident, object=f"{card.ledger_object} {reference}")
     return payment, True
+
+
+# Credentials and printable cards: signing and rendering are writes, recorded as issued.
+
+
+def _credential_claims(card: Card, now: datetime.datetime) -> dict:
+    if card.status != Card.Status.ACTIVE:
+        raise CardTransitionRefused(verb="given a credential", status=card.status)
+    return {
+        "iss": settings.ONECARD_CARD_ISSUER,
+        "sub": card.number,
+        "ver": card.version,
+        "iat": int(now.timestamp()),
+    }
+
+
+def card_token_static(*, card: Card) -> str:
+    """Return the static QR credential of an active card, valid until the card expires."""
+    now = timezone.now()
+    claims = _credential_claims(card, now)
+    end_of_expiry_day = datetime.datetime.combine(card.expires_on, datetime.time.max, tzinfo=datetime.UTC)
+    claims["exp"] = int(end_of_expiry_day.timestamp())
+    token = signing.jws_sign(claims)
+    record(action="cards.credentials.static.issue", subject=card.resident, object=card.ledger_object)
+    return token
+
+
+def card_token_dynamic(*, card: Card) -> str:
+    """Return a one-use QR credential of an active card, valid for 60 seconds."""
+    now = timezone.now()
+    claims = _credential_claims(card, now)
+    claims["exp"] = claims["iat"] + DYNAMIC_LIFETIME_SECONDS
+    claims["jti"] = uuid.uuid4().hex
+    token = signing.jws_sign(claims)
+    record(action="cards.credentials.dynamic.issue", subject=card.resident, object=card.ledger_object)
+    return token
+
+
+def card_qr_svg(*, card: Card, dynamic: bool = False) -> str:
+    """Return an SVG QR code of the card's static (or a fresh dynamic) credential, for pages."""
+    token = card_token_dynamic(card=card) if dynamic else card_token_static(card=card)
+    return images.qr_svg(token)
+
+
+def card_qr_png(*, card: Card) -> bytes:
+    """Return a PNG QR code of the card's static credential, for download."""
+    return images.qr_png(card_token_static(card=card))
+
+
+def _card_printable(card: Card, kind: str) -> bytes | None:
+    if card.status != Card.Status.ACTIVE:
+        raise CardTransitionRefused(verb="printed", status=card.status)
+    record(action="cards.cards.print", subject=card.resident, object=card.ledger_object)
+    cached = images.card_printable_cached(card=card, kind=kind)
+    if cached is None:
+        from cards.tasks import card_printable_render
+
+        card_printable_render.delay(card.pk)
+        cached = images.card_printable_cached(card=card, kind=kind)
+    return cached
+
+
+def card_printable_png(*, card: Card) -> bytes | None:
+    """Return the printable card image, queueing its rendering on a cache miss (None while it renders)."""
+    return _card_printable(card, "png")
+
+
+def card_printable_pdf(*, card: Card) -> bytes | None:
+    """Return the printable card as a one-page vector PDF at ID-1 size, or None while it renders."""
+    return _card_printable(card, "pdf")
+
+
+def status_list_token() -> str:
+    """Return the signed status list: every listed card number with its non-valid versions."""
+    return signing.jws_sign(status_list_claims(), typ=STATUS_LIST_TYPE)
+
+
+def residents_shown_record(*, residents: list[Resident], action: str, object: str = "") -> int:
+    """Record that a caseworker was shown RESIDENTS (one entry each, duplicates once); return how many."""
+    unique = list({resident.pk: resident for resident in residents}.values())
+    with transaction.atomic():
+        if object:
+            for resident in unique:
+                record(action=action, subject=resident, object=object)
+        else:
+            record_bulk(action=action, subjects=unique)
+    return len(unique)
+
+
+def card_printable_cache_fill(*, card: Card) -> dict[str, bytes]:
+    """Render the printable card of CARD as PNG and PDF with one static credential and cache both."""
+    token = card_token_static(card=card)
+    rendered = {
+        "png": images.card_printable_render(card=card, token=token),
+        "pdf": images.card_printable_render_pdf(card=card, token=token),
+    }
+    images.card_printable_cache_set(card=card, rendered=rendered)
+    return rendered

@@ -22,24 +22,35 @@ the ledger. The owning app declares these five actions with
 ``admin_actions(prefix, what)`` in its declaration.py.
 """
 
+import base64
 import functools
+import secrets
 
 from django.contrib import admin
 from django.contrib.admin.utils import lookup_field
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
+from django.contrib.admin.views.main import SEARCH_VAR, ChangeList, ChangeListSearchForm
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from cards.actions import residents_shown_record
+from cards.crypto import DecryptionError, national_id_decrypt, national_id_encrypt
 from cards.models import Resident
-from cards.selectors import residents_shown_record, search_term_is_national_id
+from cards.selectors import search_term_is_national_id
 from cards.spreadsheet import csv_writer
 
 SESSION_PURPOSE_KEY = "onecard_purpose"
 PURPOSE_URL_NAME = "onecard_purpose"
+# A search term travels by POST and is kept in the session, encrypted, under a random token: the
+# list's URL (and so every access log and Referer) carries the token, never the term.
+SEARCH_TOKEN_VAR = "_search"
+SESSION_SEARCHES_KEY = "onecard_admin_searches"
+SESSION_SEARCHES_KEPT = 20
 
 
 def stated_purpose(request, admin_site) -> str | None:
@@ -56,6 +67,43 @@ def purpose_redirect(request, admin_site) -> HttpResponseRedirect | None:
         return None
     url = reverse(f"{admin_site.name}:{PURPOSE_URL_NAME}")
     return HttpResponseRedirect(f"{url}?{urlencode({'next': request.get_full_path()})}")
+
+
+def search_term_keep(request, term: str) -> str:
+    """Keep TERM in the session, encrypted, and return the random token that names it."""
+    token = secrets.token_urlsafe(12)
+    kept = dict(request.session.get(SESSION_SEARCHES_KEY) or {})
+    kept[token] = base64.b64encode(national_id_encrypt(term)).decode()
+    request.session[SESSION_SEARCHES_KEY] = dict(list(kept.items())[-SESSION_SEARCHES_KEPT:])
+    return token
+
+
+def search_term_of(request) -> str | None:
+    """Return the search term the request's token names in this session ("" without a token, None if unknown)."""
+    token = request.GET.get(SEARCH_TOKEN_VAR)
+    if not token:
+        return ""
+    sealed = (request.session.get(SESSION_SEARCHES_KEY) or {}).get(token)
+    if sealed is None:
+        return None
+    try:
+        return national_id_decrypt(base64.b64decode(sealed))
+    except (DecryptionError, ValueError):
+        return None
+
+
+class TokenSearchChangeList(ChangeList):
+    """A changelist whose search term comes from the session token in the URL, never from ``q``."""
+
+    def __init__(self, request, *args, **kwargs):
+        term = search_term_of(request) or ""
+        self.search_form_class = lambda _data: ChangeListSearchForm({SEARCH_VAR: term})
+        super().__init__(request, *args, **kwargs)
+
+    def get_filters_params(self, params=None):
+        params = super().get_filters_params(params)
+        params.pop(SEARCH_TOKEN_VAR, None)
+        return params
 
 
 class ResidentDataAdmin(admin.ModelAdmin):
@@ -89,10 +137,24 @@ class ResidentDataAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return not self.read_only and super().has_delete_permission(request, obj)
 
+    def get_changelist(self, request, **kwargs):
+        return TokenSearchChangeList
+
+    def _changelist_url(self, params) -> str:
+        opts = self.model._meta
+        url = reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist")
+        return f"{url}?{urlencode(params)}" if params else url
+
     def changelist_view(self, request, extra_context=None):
         redirect = self._purpose_redirect(request)
         if redirect is not None:
             return redirect
+        if SEARCH_VAR in request.GET or search_term_of(request) is None:
+            # A term typed into the address, or a token from another session: list without it.
+            # The search box posts; a term is never read from (nor written into) a URL.
+            params = {k: v for k, v in request.GET.items() if k not in (SEARCH_VAR, SEARCH_TOKEN_VAR)}
+            self.message_user(request, _("Search with the search box."), level="warning")
+            return HttpResponseRedirect(self._changelist_url(params))
         response = super().changelist_view(request, extra_context)
         changelist = (getattr(response, "context_data", None) or {}).get("cl")
         if changelist is not None:
@@ -157,7 +219,28 @@ class ResidentDataAdmin(admin.ModelAdmin):
             self.admin_site.admin_view(self.export_view),
             name=f"{opts.app_label}_{opts.model_name}_export",
         )
-        return [export, *super().get_urls()]
+        search = path(
+            "search/",
+            self.admin_site.admin_view(self.search_view),
+            name=f"{opts.app_label}_{opts.model_name}_search",
+        )
+        return [export, search, *super().get_urls()]
+
+    def search_view(self, request):
+        """Take the list's search term by POST and redirect to the list, naming the term by a session token."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        params = {
+            name: value
+            for name, value in request.POST.items()
+            if name not in (SEARCH_VAR, SEARCH_TOKEN_VAR, "csrfmiddlewaretoken")
+        }
+        term = request.POST.get(SEARCH_VAR, "").strip()
+        if term:
+            params[SEARCH_TOKEN_VAR] = search_term_keep(request, term)
+        return HttpResponseRedirect(self._changelist_url(params))
 
     def export_columns(self, request) -> list[str]:
         """Return the list_display names that go into a CSV export."""
@@ -210,3 +293,21 @@ def admin_actions(prefix: str, what) -> list[tuple]:
     WHAT names the records in the resident's words (a lazy translation), e.g. ``_("Your visits")``.
     """
     return [(f"{prefix}.admin.{look}", format_lazy("{}: {}", what, text), True) for look, text in _LOOKS.items()]
+
+
+class ResidentSafeAutocompleteJsonView(AutocompleteJsonView):
+    """The admin's autocomplete, closed to every admin that shows resident data.
+
+    No form of OneCard's offers a resident (or a card, claim, ...) by
+    autocomplete: residents are found through the recorded list search, and
+    raw-id fields open that list. So the endpoint answers 403 for those
+    models instead of listing names and masked IDs for any term (an empty
+    term listed everyone) with no purpose and no ledger entry, and with the
+    typed term, perhaps a national ID, in the URL.
+    """
+
+    def process_request(self, request):
+        term, model_admin, source_field, to_field_name = super().process_request(request)
+        if isinstance(model_admin, ResidentDataAdmin):
+            raise PermissionDenied
+        return term, model_admin, source_field, to_field_name

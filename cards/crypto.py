@@ -1,4 +1,4 @@
-"""Encrypt national IDs at rest and compute their keyed lookup index."""
+"""Encrypt national IDs (and other resident data kept for a while) at rest; compute the keyed lookup index."""
 
 import hashlib
 import hmac
@@ -20,18 +20,27 @@ class DecryptionError(Exception):
 
 def national_id_encrypt(number: str) -> bytes:
     """Return version || nonce || AES-256-GCM ciphertext of NUMBER."""
-    nonce = os.urandom(12)
-    sealed = AESGCM(settings.ONECARD_NATIONAL_ID_KEY[:32]).encrypt(nonce, number.encode(), _ASSOCIATED_DATA)
-    return _VERSION + nonce + sealed
+    return resident_data_seal(number.encode(), label=_ASSOCIATED_DATA)
 
 
 def national_id_decrypt(blob: bytes) -> str:
     """Return the plaintext number sealed in BLOB."""
+    return resident_data_open(blob, label=_ASSOCIATED_DATA).decode()
+
+
+def resident_data_seal(data: bytes, *, label: bytes) -> bytes:
+    """Return version || nonce || AES-256-GCM ciphertext of DATA, bound to LABEL (what the data is)."""
+    nonce = os.urandom(12)
+    return _VERSION + nonce + AESGCM(settings.ONECARD_NATIONAL_ID_KEY[:32]).encrypt(nonce, data, label)
+
+
+def resident_data_open(blob: bytes, *, label: bytes) -> bytes:
+    """Return the data sealed in BLOB under LABEL, or raise DecryptionError."""
     blob = bytes(blob)
     if blob[:1] != _VERSION:
         raise DecryptionError("unknown ciphertext version")
     try:
-        return AESGCM(settings.ONECARD_NATIONAL_ID_KEY[:32]).decrypt(blob[1:13], blob[13:], _ASSOCIATED_DATA).decode()
+        return AESGCM(settings.ONECARD_NATIONAL_ID_KEY[:32]).decrypt(blob[1:13], blob[13:], label)
     except InvalidTag as error:
         raise DecryptionError("ciphertext does not authenticate") from error
 

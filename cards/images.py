@@ -186,16 +186,8 @@ def card_printable_cached(*, card: Card, kind: str = "png") -> bytes | None:
     return cache.get(_printable_cache_key(card, kind))
 
 
-def card_printable_cache_fill(*, card: Card) -> dict[str, bytes]:
-    """Render the printable card of CARD as PNG and PDF with one static credential and cache both."""
-    from cards.selectors import card_token_static
-
-    token = card_token_static(card=card)
-    rendered = {
-        "png": card_printable_render(card=card, token=token),
-        "pdf": card_printable_render_pdf(card=card, token=token),
-    }
+def card_printable_cache_set(*, card: Card, rendered: dict[str, bytes]) -> None:
+    """Cache the printable card of CARD, RENDERED by kind (png and pdf)."""
     cache.set_many(
         {_printable_cache_key(card, kind): rendered[kind] for kind in PRINTABLE_KINDS}, PRINTABLE_CACHE_SECONDS
     )
-    return rendered

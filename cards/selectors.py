@@ -1,21 +1,16 @@
 """Read the resident register."""
 
 import datetime
-import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from cards import images, signing
 from cards.crypto import national_id_lookup_hash
-from cards.errors import CardTransitionRefused
 from cards.models import Card, CardPayment, Resident
 from cards.national_id import normalize_national_id, parse_national_id
-from cards.tools.onecard_card_verify import DYNAMIC_LIFETIME_SECONDS, STATUS_LIST_TYPE
-from ledger.api import entry_list_for_subject, record, record_bulk
+from ledger.api import entry_list_for_subject, record
 
 
 def resident_get_by_national_id(*, national_id: str) -> Resident | None:
@@ -78,68 +73,6 @@ def card_list_for_resident(*, resident: Resident) -> list[Card]:
     return cards
 
 
-def _credential_claims(card: Card, now: datetime.datetime) -> dict:
-    if card.status != Card.Status.ACTIVE:
-        raise CardTransitionRefused(verb="given a credential", status=card.status)
-    return {
-        "iss": settings.ONECARD_CARD_ISSUER,
-        "sub": card.number,
-        "ver": card.version,
-        "iat": int(now.timestamp()),
-    }
-
-
-def card_token_static(*, card: Card) -> str:
-    """Return the static QR credential of an active card, valid until the card expires."""
-    now = timezone.now()
-    claims = _credential_claims(card, now)
-    end_of_expiry_day = datetime.datetime.combine(card.expires_on, datetime.time.max, tzinfo=datetime.UTC)
-    claims["exp"] = int(end_of_expiry_day.timestamp())
-    token = signing.jws_sign(claims)
-    record(action="cards.credentials.static.issue", subject=card.resident, object=card.ledger_object)
-    return token
-
-
-def card_token_dynamic(*, card: Card) -> str:
-    """Return a one-use QR credential of an active card, valid for 60 seconds."""
-    now = timezone.now()
-    claims = _credential_claims(card, now)
-    claims["exp"] = claims["iat"] + DYNAMIC_LIFETIME_SECONDS
-    claims["jti"] = uuid.uuid4().hex
-    token = signing.jws_sign(claims)
-    record(action="cards.credentials.dynamic.issue", subject=card.resident, object=card.ledger_object)
-    return token
-
-
-def card_qr_svg(*, card: Card, dynamic: bool = False) -> str:
-    """Return an SVG QR code of the card's static (or a fresh dynamic) credential, for pages."""
-    token = card_token_dynamic(card=card) if dynamic else card_token_static(card=card)
-    return images.qr_svg(token)
-
-
-def card_qr_png(*, card: Card) -> bytes:
-    """Return a PNG QR code of the card's static credential, for download."""
-    return images.qr_png(card_token_static(card=card))
-
-
-def _card_printable(card: Card, kind: str) -> bytes | None:
-    if card.status != Card.Status.ACTIVE:
-        raise CardTransitionRefused(verb="printed", status=card.status)
-    record(action="cards.cards.print", subject=card.resident, object=card.ledger_object)
-    cached = images.card_printable_cached(card=card, kind=kind)
-    if cached is None:
-        from cards.tasks import card_printable_render
-
-        card_printable_render.delay(card.pk)
-        cached = images.card_printable_cached(card=card, kind=kind)
-    return cached
-
-
-def card_printable_png(*, card: Card) -> bytes | None:
-    """Return the printable card image, queueing its rendering on a cache miss (None while it renders)."""
-    return _card_printable(card, "png")
-
-
 def card_history(*, card: Card, limit: int = 100) -> list[dict]:
     """Return the newest LIMIT sequenced ledger entries about CARD, oldest first, recording the read."""
     record(action="cards.cards.history", subject=card.resident, object=card.ledger_object)
@@ -156,11 +89,6 @@ def card_history(*, card: Card, limit: int = 100) -> list[dict]:
 
 
 _HISTORY_PAGE = 500
-
-
-def status_list_token() -> str:
-    """Return the signed status list: every listed card number with its non-valid versions."""
-    return signing.jws_sign(status_list_claims(), typ=STATUS_LIST_TYPE)
 
 
 STATUS_LIST_STATUSES = (
@@ -195,29 +123,12 @@ def search_term_is_national_id(term: str) -> bool:
     return True
 
 
-def residents_shown_record(*, residents: list[Resident], action: str, object: str = "") -> int:
-    """Record that a caseworker was shown RESIDENTS (one entry each, duplicates once); return how many."""
-    unique = list({resident.pk: resident for resident in residents}.values())
-    with transaction.atomic():
-        if object:
-            for resident in unique:
-                record(action=action, subject=resident, object=object)
-        else:
-            record_bulk(action=action, subjects=unique)
-    return len(unique)
-
-
 def card_counts_by_status() -> dict[str, int]:
     """Return the number of cards in each status, every status present (zero when none)."""
     counts = dict.fromkeys(Card.Status.values, 0)
     for row in Card.objects.values("status").annotate(count=Count("id")).order_by():
         counts[row["status"]] = row["count"]
     return counts
-
-
-def card_printable_pdf(*, card: Card) -> bytes | None:
-    """Return the printable card as a one-page vector PDF at ID-1 size, or None while it renders."""
-    return _card_printable(card, "pdf")
 
 
 def card_payment_list_for_resident(*, resident: Resident, limit: int = 50) -> list[CardPayment]:

@@ -16,8 +16,8 @@ def _system_context(name: str):
 
 
 @shared_task(ignore_result=True)
-def card_activation_code_send(card_id: int) -> None:
-    """Create the card's one-time activation code and email it to the resident."""
+def card_activation_code_send(card_id: int, locked: bool = False) -> None:
+    """Create the card's one-time activation code and email it; LOCKED says the previous one was tried too often."""
     from cards.actions import card_activation_code_create
     from cards.models import Card
 
@@ -27,10 +27,20 @@ def card_activation_code_send(card_id: int) -> None:
             return
         # The code is made here, not passed in, so it never sits in the broker.
         code = card_activation_code_create(card=card)
+        if locked:
+            subject = "Your OneCard activation code was locked"
+            opening = (
+                f"A wrong activation code for your card ending in {card.number[-4:]} was entered five times,\n"
+                "so that code no longer works. If this was not you, someone may know your national ID;\n"
+                "your card is safe and can only be activated with the new code below.\n"
+            )
+        else:
+            subject = "Your OneCard activation code"
+            opening = f"Your card ending in {card.number[-4:]} is ready.\n"
         send_mail(
-            subject="Your OneCard activation code",
+            subject=subject,
             message=(
-                f"Your card ending in {card.number[-4:]} is ready.\n"
+                f"{opening}"
                 f"Activation code: {code}\n"
                 "It can be used once and expires in 14 days. Nobody from OneCard will ask you for it."
             ),
@@ -51,7 +61,7 @@ def cards_expire_sweep() -> int:
 @shared_task(ignore_result=True)
 def card_printable_render(card_id: int) -> None:
     """Render the printable card (PNG and PDF) and cache it."""
-    from cards.images import card_printable_cache_fill
+    from cards.actions import card_printable_cache_fill
     from cards.models import Card
 
     with _system_context("card_printable_render"):

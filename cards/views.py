@@ -6,7 +6,7 @@ from django.core.cache import cache
 from django.http import HttpResponse
 from django.views.decorators.http import require_GET
 
-from cards.selectors import status_list_token
+from cards.actions import status_list_token
 from cards.signing import jwks_document
 
 # A reported-lost card reaches the published list within this many seconds.

@@ -9,9 +9,8 @@ class LedgerConfig(AppConfig):
         from django.core import checks
 
         from ledger import declaration  # noqa: F401  (declares the ledger's purposes)
-        from ledger.checks import middleware_check, witness_policy_check, witness_quorum_check
+        from ledger.checks import witness_policy_check, witness_quorum_check
 
-        checks.register(middleware_check)
         checks.register(witness_policy_check)
         checks.register(witness_quorum_check, deploy=True)
 

@@ -43,6 +43,7 @@ class AccessContext:
 
 
 _current: contextvars.ContextVar[AccessContext | None] = contextvars.ContextVar("onecard_access_context", default=None)
+_collected: contextvars.ContextVar[list[dict] | None] = contextvars.ContextVar("onecard_accesses", default=None)
 
 
 @contextlib.contextmanager
@@ -100,3 +101,25 @@ def context_get() -> AccessContext:
 def context_get_or_none() -> AccessContext | None:
     """Return the current access context, or None outside one."""
     return _current.get()
+
+
+@contextlib.contextmanager
+def accesses_collected() -> Iterator[list[dict]]:
+    """Collect every access recorded inside the block, as keyword arguments that record() takes again.
+
+    The API gateway keeps them with an idempotent response, so a replay records
+    the same accesses as the first call.
+    """
+    collected: list[dict] = []
+    token = _collected.set(collected)
+    try:
+        yield collected
+    finally:
+        _collected.reset(token)
+
+
+def collected_add(**access) -> None:
+    """Add one recorded access to the collection of the enclosing accesses_collected(), if any."""
+    collected = _collected.get()
+    if collected is not None:
+        collected.append(access)

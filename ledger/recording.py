@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ledger.context import context_get
+from ledger.context import collected_add, context_get
 from ledger.models import PendingEntry
 from ledger.vocabulary import action_check, purpose_check
 
@@ -57,6 +57,13 @@ def record(
         # Benchmark baseline only: production settings refuse to turn recording off.
         return None
     values = _access_values(context, action=action, purpose=purpose, object=object, outcome=outcome)
+    collected_add(
+        action=action,
+        subject=getattr(subject, "ledger_subject", subject),
+        purpose=values["purpose"],
+        object=values["object"],
+        outcome=outcome,
+    )
     pending = PendingEntry.objects.create(**values, subject=subject_pseudonym(subject))
     _sequence_after_commit()
     return pending.pk
@@ -92,6 +99,15 @@ def record_bulk(*, action: str, subjects, purpose: str | None = None, outcome: s
     if not settings.ONECARD_LEDGER_RECORDING:
         return 0
     shared = _access_values(context, action=action, purpose=purpose, object="", outcome=outcome)
+    subjects = list(subjects)
+    for subject in subjects:
+        collected_add(
+            action=action,
+            subject=getattr(subject, "ledger_subject", subject),
+            purpose=shared["purpose"],
+            object="",
+            outcome=outcome,
+        )
     connection = transaction.get_connection()
     if connection.vendor == "postgresql":
         count = _pending_copy(connection, shared, (subject_pseudonym(subject) for subject in subjects))

@@ -123,6 +123,14 @@ def entry_list_for_subject(*, subject, limit: int = 200, before: int | None = No
     return [{"index": index, "entry": json.loads(bytes(data))} for index, data in rows]
 
 
+def pending_list_for_subject(*, subject):
+    """Return the pending (not yet sequenced) entries about SUBJECT, newest first, as a queryset to filter."""
+    from ledger.models import PendingEntry
+    from ledger.recording import subject_pseudonyms
+
+    return PendingEntry.objects.filter(subject__in=subject_pseudonyms(subject)).order_by("-id")
+
+
 def sequencer_lag() -> dict:
     """Return how many entries wait for the sequencer and how long the oldest has waited, in seconds."""
     from django.db.models import Count, Min

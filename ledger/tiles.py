@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, storages
@@ -103,6 +104,9 @@ def _state_write(storage, builder: tlog.TileBuilder) -> None:
 # The builder after the last publication by this process: reused when the
 # stored state still names its size and root, so a batch reads only its own entries.
 _last_builder: tlog.TileBuilder | None = None
+# One publication at a time per process: threads (runserver, eager tasks) share _last_builder.
+# Processes need no lock: they share only the storage, where a path always gets the same bytes.
+_publishing = threading.RLock()
 
 
 def _builder_load(storage, size: int, root: bytes) -> tlog.TileBuilder | None:
@@ -142,17 +146,22 @@ def tiles_publish(*, rebuild: bool = False, progress=None) -> int:
     (the same bytes for the tiles already there). PROGRESS, if given, is
     called with each number of entries processed.
     """
+    with _publishing:
+        return _publish(rebuild=rebuild, progress=progress)
+
+
+def _publish(*, rebuild: bool, progress) -> int:
     global _last_builder
     storage = tiles_storage()
     size, root = (0, tlog.EMPTY_ROOT) if rebuild else tiles_state()
     if size and not Checkpoint.objects.filter(tree_size=size, root_hash=root).exists():
         # A new database next to old tiles (a reset development log): the tiles are another log's.
         logger.warning("tiles: the stored tiles end at size %s, which no checkpoint of this log has; rewriting", size)
-        return tiles_publish(rebuild=True, progress=progress)
+        return _publish(rebuild=True, progress=progress)
     builder = _builder_load(storage, size, root)
     if builder is None:
         logger.warning("tiles: the stored tiles at size %s are incomplete; rebuilding from the first entry", size)
-        return tiles_publish(rebuild=True, progress=progress)
+        return _publish(rebuild=True, progress=progress)
     checkpoints = Checkpoint.objects.filter(tree_size__gt=builder.size).order_by("tree_size")
     checkpoints = list(checkpoints.values_list("tree_size", "root_hash"))
     if not checkpoints:
@@ -166,32 +175,33 @@ def tiles_publish(*, rebuild: bool = False, progress=None) -> int:
     pending_checkpoints = iter(checkpoints)
     next_size, next_root = next(pending_checkpoints)
     while builder.size < target:
-        rows = Entry.objects.filter(index__gte=builder.size, index__lt=min(builder.size + CHUNK, target))
-        rows = rows.order_by("index").values_list("index", "entry_bytes")
-        count = 0
-        for index, data in rows.iterator(chunk_size=CHUNK):
-            if index != builder.size:
-                raise TilesMismatch(f"entry {builder.size} is missing from the log")
-            builder.append(leaf_bytes(entry_bytes=bytes(data)))
-            count += 1
-            if builder.size == next_size:
-                if builder.root() != bytes(next_root):
-                    _last_builder = None
-                    _alert(f"the entries do not hash to the signed checkpoint of size {next_size}; no tile published")
-                    raise TilesMismatch(f"the entries do not hash to the signed checkpoint of size {next_size}")
-                for path, tile in builder.take_full():
+        first = builder.size
+        rows = Entry.objects.filter(index__gte=first, index__lt=min(first + CHUNK, target)).order_by("index")
+        rows = list(rows.values_list("index", "entry_bytes"))
+        if not rows or rows[-1][0] != first + len(rows) - 1:
+            raise TilesMismatch(f"entries are missing from the log after index {first - 1}")
+        leaves = [leaf_bytes(entry_bytes=bytes(data)) for _, data in rows]
+        while leaves:
+            take = min(len(leaves), next_size - builder.size)
+            builder.extend(leaves[:take])
+            leaves = leaves[take:]
+            if builder.size < next_size:
+                continue
+            if builder.root() != bytes(next_root):
+                _last_builder = None
+                _alert(f"the entries do not hash to the signed checkpoint of size {next_size}; no tile published")
+                raise TilesMismatch(f"the entries do not hash to the signed checkpoint of size {next_size}")
+            for path, tile in builder.take_full():
+                put(path, tile)
+            for path, tile in builder.partial_tiles():
+                if builder.size == target or not _superseded(path, target):
                     put(path, tile)
-                for path, tile in builder.partial_tiles():
-                    if builder.size == target or not _superseded(path, target):
-                        put(path, tile)
-                if builder.size == target or builder.size - written_at >= STATE_EVERY:
-                    _state_write(storage, builder)
-                    written_at = builder.size
-                next_size, next_root = next(pending_checkpoints, (None, None))
-        if not count:
-            raise TilesMismatch(f"entry {builder.size} is missing from the log")
+            if builder.size == target or builder.size - written_at >= STATE_EVERY:
+                _state_write(storage, builder)
+                written_at = builder.size
+            next_size, next_root = next(pending_checkpoints, (target + 1, None))
         if progress is not None:
-            progress(count)
+            progress(len(rows))
     _last_builder = builder
     return builder.size
 
@@ -200,7 +210,7 @@ def tiles_publish_after_commit() -> None:
     """Publish the tiles of the checkpoints just committed; a failure is logged, and the next run catches up."""
     try:
         tiles_publish()
-    except TilesMismatch:
+    except (TilesMismatch, tlog.TlogError):
         logger.exception("tiles: not published")
     except OSError:
         logger.exception("tiles: the tile storage failed; the next sequencer run catches up")

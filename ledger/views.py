@@ -6,18 +6,29 @@ are RFC 9457 problem+json.
 
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from ledger import selectors, tiles
 from ledger.actions import CosignatureRejected, cosignature_add
 from ledger.tools import tlog
 from ledger.witnessing import checkpoint_published
 
-PROBLEM_BASE = "https://onecard.example/problems/ledger/"
+# The problem types these endpoints answer with: {slug: (status, title)}. They share OneCard's one
+# problem scheme (/api/problems/<slug>, docs/api.md); the API gateway publishes them there, since
+# the ledger may not import it.
+PROBLEM_BASE = "/api/problems/"
+PROBLEM_TYPES: dict[str, tuple[int, str]] = {
+    "invalid-parameter": (400, "A query parameter is missing or malformed"),
+    "no-checkpoint": (404, "No checkpoint of this tree size was signed"),
+    "proof-unavailable": (400, "No proof exists for these parameters"),
+    "invalid-note": (400, "The body is not a UTF-8 signed note"),
+    "cosignature-rejected": (400, "The cosignature was not accepted"),
+}
 
 
-def problem(status: int, slug: str, title: str, detail: str) -> JsonResponse:
-    """Return an RFC 9457 problem response."""
+def problem(slug: str, detail: str) -> JsonResponse:
+    """Return the RFC 9457 problem SLUG (one of PROBLEM_TYPES)."""
+    status, title = PROBLEM_TYPES[slug]
     return JsonResponse(
         {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail},
         status=status,
@@ -29,8 +40,8 @@ def _integers(request, *names: str) -> list[int] | JsonResponse:
     values = []
     for name in names:
         raw = request.GET.get(name, "")
-        if not raw.isdigit():
-            return problem(400, "invalid-parameter", "Invalid parameter", f"{name}: a non-negative integer is required")
+        if not (raw.isascii() and raw.isdigit()):  # "²".isdigit() is True, and int("²") fails
+            return problem("invalid-parameter", f"{name}: a non-negative integer is required")
         values.append(int(raw))
     return values
 
@@ -55,7 +66,7 @@ def checkpoint(request):
     try:
         return _text(selectors.checkpoint_note_get(tree_size=parsed[0]))
     except selectors.ProofUnavailable as error:
-        return problem(404, "no-checkpoint", "No such checkpoint", str(error))
+        return problem("no-checkpoint", str(error))
 
 
 @require_GET
@@ -74,7 +85,7 @@ def consistency(request):
     try:
         return JsonResponse(selectors.consistency_proof(first=first, second=second))
     except selectors.ProofUnavailable as error:
-        return problem(400, "proof-unavailable", "Proof unavailable", str(error))
+        return problem("proof-unavailable", str(error))
 
 
 @csrf_exempt
@@ -84,13 +95,13 @@ def cosignature(request):
     try:
         stored = cosignature_add(cosigned_note=request.body.decode("utf-8"))
     except UnicodeDecodeError:
-        return problem(400, "invalid-note", "Invalid note", "the body must be a UTF-8 signed note")
+        return problem("invalid-note", "the body must be a UTF-8 signed note")
     except CosignatureRejected as error:
-        return problem(400, "cosignature-rejected", "Cosignature rejected", str(error))
+        return problem("cosignature-rejected", str(error))
     return _text(f"stored {len(stored)} cosignature(s)\n")
 
 
-@require_GET
+@require_safe
 def log_checkpoint(request):
     """Serve the published checkpoint of the tiled log (C2SP tlog-tiles), the one the quorum cosigned; never cached."""
     published = checkpoint_published()
@@ -102,7 +113,7 @@ def log_checkpoint(request):
     return response
 
 
-@require_GET
+@require_safe
 def log_tile(request, path: str):
     """Serve one hash tile or entry bundle from the tile storage: no database query."""
     name = "tile/" + path

@@ -6,7 +6,7 @@ from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from cards.actions import card_activate
+from cards.actions import card_activate, card_activation_code_check
 from cards.errors import ActivationCodeInvalid
 from cards.models import Card, Resident
 from ledger.api import record
@@ -18,22 +18,35 @@ TOTP_DEVICE_NAME = "authenticator app"
 BACKUP_DEVICE_NAME = "backup codes"
 
 
+def _pending_card(resident: Resident) -> Card | None:
+    return Card.objects.filter(resident=resident, status=Card.Status.PENDING).order_by("-id").first()
+
+
 def resident_account_activate(*, resident: Resident, code: str, username: str, password: str):
     """Activate RESIDENT's pending card with CODE and create their account; return the new user.
 
-    A wrong code is counted against the card (five tries) even though the call
-    raises, so the count is committed before ActivationRefused is raised.
+    A wrong code is counted against the card's code (five tries) even though the
+    call raises, so the count is committed before ActivationRefused is raised.
+    A resident who already has an account is told so only when CODE is right:
+    to anyone else the two refusals are the same.
     """
-    if resident.user_id is not None:
-        raise AccountAlreadyActive("this resident already has an account")
     User = get_user_model()
     user = User(username=username, email=resident.email)
     validate_password(password, user=user)
     user.set_password(password)
+    if resident.user_id is not None:
+        card = _pending_card(resident)
+        try:
+            if card is None:
+                raise ActivationCodeInvalid("no card is waiting for activation")
+            card_activation_code_check(card=card, code=code)
+        except ActivationCodeInvalid as error:
+            raise ActivationRefused(str(error)) from None
+        raise AccountAlreadyActive("this resident already has an account")
     user.full_clean()
     refused = None
     with transaction.atomic():
-        card = Card.objects.filter(resident=resident, status=Card.Status.PENDING).order_by("-id").first()
+        card = _pending_card(resident)
         if card is None:
             refused = ActivationRefused("no card is waiting for activation")
         else:
@@ -52,6 +65,20 @@ def resident_account_activate(*, resident: Resident, code: str, username: str, p
     return user
 
 
+def resident_card_activate(*, resident: Resident, code: str) -> Card:
+    """Activate the pending card (a replacement) of RESIDENT, who already has an account, with its CODE.
+
+    The wrong-code count commits inside card_activate even though the call raises.
+    """
+    card = _pending_card(resident)
+    if card is None:
+        raise ActivationRefused("no card is waiting for activation")
+    try:
+        return card_activate(card=card, code=code)
+    except ActivationCodeInvalid as error:
+        raise ActivationRefused(str(error)) from None
+
+
 @transaction.atomic
 def totp_device_start(*, user) -> TOTPDevice:
     """Return a new unconfirmed TOTP device for USER, replacing any earlier unconfirmed one."""
@@ -62,15 +89,27 @@ def totp_device_start(*, user) -> TOTPDevice:
     return device
 
 
+ENROLMENT_PROOFS = ("activation-code", "email-code", "otp")
+
+
 @transaction.atomic
-def totp_device_confirm(*, device: TOTPDevice, token: str) -> list[str]:
-    """Confirm DEVICE with a code it shows; replace the user's other devices and return new backup codes."""
+def totp_device_confirm(*, device: TOTPDevice, token: str, proof: str) -> list[str]:
+    """Confirm DEVICE with a code it shows; replace the user's other devices and return new backup codes.
+
+    PROOF names the second factor that let the resident enrol (one of ENROLMENT_PROOFS); the
+    enrolment is recorded with it.
+    """
+    if proof not in ENROLMENT_PROOFS:
+        raise ValueError(f"unknown enrolment proof {proof!r}")
     device = TOTPDevice.objects.select_for_update().get(pk=device.pk)
     if not device.verify_token(token.strip()):
         raise OneTimePasswordInvalid("the code does not match the authenticator app")
-    TOTPDevice.objects.filter(user=device.user).exclude(pk=device.pk).delete()
+    replaced = TOTPDevice.objects.filter(user=device.user).exclude(pk=device.pk).delete()[0]
     device.confirmed = True
     device.save(update_fields=["confirmed"])
+    resident = Resident.objects.get(user=device.user)
+    kind = "replace" if replaced else "first"
+    record(action="portal.otp_devices.enrol", subject=resident, object=f"totp {kind} by {proof}")
     return backup_codes_regenerate(user=device.user)
 
 

@@ -1,7 +1,23 @@
+"""The portal's own admin (access reports) and the library admins, limited to staff accounts.
+
+django-otp's and django-axes's admins showed any account's TOTP key, QR code,
+backup codes and login history, residents' included, with no purpose and no
+ledger entry. They are replaced here: devices and login attempts are listed
+for staff accounts only, a device shows no secret (no key, no QR code, no
+backup code: a lost device is deleted and its owner enrols again), and nothing
+of a resident's account opens in the admin at all.
+"""
+
+from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.db.models import Count
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cards.admin_base import ResidentDataAdmin
 from portal.actions import access_report_answer
@@ -39,3 +55,71 @@ class AccessReportAdmin(ResidentDataAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class StaffDeviceAdmin(admin.ModelAdmin):
+    """A staff member's one-time-password device: who, which, confirmed; never its secret."""
+
+    list_display = ["user", "name", "confirmed"]
+    list_filter = ["confirmed"]
+    search_fields = ["user__username", "name"]
+    fields = ["user", "name", "confirmed"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(user__is_staff=True).select_related("user")
+
+    def has_add_permission(self, request):
+        # Devices are enrolled by their owner (the admin login's enrolment, the portal's account page).
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class StaffBackupCodesAdmin(StaffDeviceAdmin):
+    list_display = ["user", "name", "confirmed", "codes_left"]
+    fields = ["user", "name", "confirmed", "codes_left"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(codes=Count("token_set"))
+
+    @admin.display(description=_("backup codes left"))
+    def codes_left(self, obj) -> int:
+        return obj.codes
+
+
+def staff_login_keys() -> list[str]:
+    """Return the names django-axes may count a staff account's attempts under: its username, or account:<id>."""
+    staff = get_user_model().objects.filter(is_staff=True).values_list("pk", "username")
+    return [key for pk, username in staff for key in (username, f"account:{pk}")]
+
+
+class _StaffOnly:
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(username__in=staff_login_keys())
+
+
+class StaffAccessAttemptAdmin(_StaffOnly, AccessAttemptAdmin):
+    pass
+
+
+class StaffAccessLogAdmin(_StaffOnly, AccessLogAdmin):
+    pass
+
+
+class StaffAccessFailureLogAdmin(_StaffOnly, AccessFailureLogAdmin):
+    pass
+
+
+for model, model_admin in [
+    (TOTPDevice, StaffDeviceAdmin),
+    (StaticDevice, StaffBackupCodesAdmin),
+    (AccessAttempt, StaffAccessAttemptAdmin),
+    (AccessLog, StaffAccessLogAdmin),
+    (AccessFailureLog, StaffAccessFailureLogAdmin),
+]:
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+    admin.site.register(model, model_admin)

@@ -31,7 +31,7 @@ from django_otp import user_has_device
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from cards.admin_base import PURPOSE_URL_NAME, SESSION_PURPOSE_KEY
+from cards.admin_base import PURPOSE_URL_NAME, SESSION_PURPOSE_KEY, ResidentSafeAutocompleteJsonView
 from cards.images import qr_svg
 from ledger.api import purpose_check
 from portal import charts, dashboard, worklists
@@ -124,6 +124,9 @@ class OneCardAdminSite(OTPAdminSite):
         ]
         return urls + super().get_urls()
 
+    def autocomplete_view(self, request):
+        return ResidentSafeAutocompleteJsonView.as_view(admin_site=self)(request)
+
     def login(self, request, extra_context=None):
         if request.method == "GET" and self.has_permission(request):
             return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
@@ -205,7 +208,6 @@ class OneCardAdminSite(OTPAdminSite):
             **self.each_context(request),
             "title": _("Worklists"),
             "worklists": worklists.worklists_for(request.user),
-            "pending_extensions": worklists.EXTENSION_POINTS,
         }
         return TemplateResponse(request, "admin/onecard/worklists.html", context)
 

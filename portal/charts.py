@@ -21,11 +21,9 @@ SUPPRESSED = f"<{SMALL_CELL_THRESHOLD}"
 class Chart:
     code: str
     title: str
-    # (label, count) pairs; None when the data source does not exist yet.
-    rows: list[tuple[str, int]] | None = None
-    unavailable: str = ""
+    # (label, count) pairs.
+    rows: list[tuple[str, int]] = field(default_factory=list)
     note: str = ""
-    facts: list[tuple[str, str]] = field(default_factory=list)
 
 
 def cell(count: int) -> str:
@@ -39,7 +37,7 @@ def _shown_length(count: int) -> int:
 
 def bar_svg(chart: Chart, *, width: int = 560, bar_height: int = 22) -> str:
     """Return CHART as a horizontal bar chart in SVG; suppressed bars are hatched and of one length."""
-    rows = chart.rows or []
+    rows = chart.rows
     label_width, value_width, gap = 170, 50, 6
     plot_width = width - label_width - value_width
     longest = max((_shown_length(count) for _, count in rows), default=SMALL_CELL_THRESHOLD)
@@ -72,6 +70,6 @@ def csv_text(chart: Chart) -> str:
     buffer = io.StringIO()
     writer = csv_writer(buffer)
     writer.writerow(["label", "count"])
-    for label, count in chart.rows or []:
+    for label, count in chart.rows:
         writer.writerow([label, cell(count)])
     return buffer.getvalue()

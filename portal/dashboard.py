@@ -62,9 +62,7 @@ def _dispensations_per_day() -> list[tuple[str, int]]:
 class ChartSource:
     code: str
     title: str
-    rows: Callable[[], list[tuple[str, int]]] | None
-    # Why there is no data yet, for placeholders.
-    unavailable: str = ""
+    rows: Callable[[], list[tuple[str, int]]]
     note: str = ""
 
 
@@ -101,10 +99,7 @@ def chart_data(code: str) -> charts.Chart | None:
     """Return the chart CODE with its rows, or None when there is no such chart."""
     for source in CHARTS:
         if source.code == code:
-            rows = source.rows() if source.rows is not None else None
-            return charts.Chart(
-                code=source.code, title=source.title, rows=rows, unavailable=source.unavailable, note=source.note
-            )
+            return charts.Chart(code=source.code, title=source.title, rows=source.rows(), note=source.note)
     return None
 
 
@@ -126,7 +121,7 @@ def ledger_health() -> list[tuple[str, str]]:
 
 
 def charts_render() -> list[dict]:
-    """Return every chart ready for the dashboard template: title, SVG or why it is unavailable."""
+    """Return every chart ready for the dashboard template: code, title, note and SVG."""
     rendered = []
     for source in CHARTS:
         chart = chart_data(source.code)
@@ -135,8 +130,7 @@ def charts_render() -> list[dict]:
                 "code": chart.code,
                 "title": chart.title,
                 "note": chart.note,
-                "unavailable": chart.unavailable,
-                "svg": mark_safe(charts.bar_svg(chart)) if chart.rows is not None else "",
+                "svg": mark_safe(charts.bar_svg(chart)),
             }
         )
     return rendered

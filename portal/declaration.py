@@ -27,7 +27,9 @@ purpose_register(
 actions_register(
     "portal",
     ("portal.accounts.activate", _("You activated your OneCard account"), False),
+    ("portal.otp_devices.enrol", _("You set up an authenticator app for signing in"), False),
     ("portal.access_reports.open", _("You reported an access you do not recognise"), False),
+    ("portal.access_reports.answer", _("A caseworker answered your report of an access"), False),
     ("portal.access_history.read", _("You read who accessed your data"), True),
     *admin_actions("portal.access_reports", _("Your reports of accesses")),
 )

@@ -12,10 +12,10 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from cards.actions import card_activate, card_activation_code_create, card_issue, resident_register
+from cards.actions import card_activate, card_activation_code_create, card_issue, card_token_static, resident_register
 from cards.models import Card
 from cards.national_id import check_character
-from cards.selectors import card_token_static, resident_get_by_national_id
+from cards.selectors import resident_get_by_national_id
 from portal.roles import roles_sync
 from services.core.actions import agency_create, agency_grants_set, agency_key_issue, agency_key_revoke, consent_grant
 from services.core.models import Agency
@@ -163,6 +163,7 @@ DEMO_AGENCIES = [
             "checks:insured-medical",
             "checks:contribution-months",
             "grants:disbursements",
+            "social-security:statement:read",
         ],
         "purposes": ["identity-verification", "credit-assessment", "grant-disbursement"],
     },
@@ -295,7 +296,7 @@ def seed_services(*, residents: list[dict]) -> None:
     today = timezone.localdate()
     for citizen in residents:
         resident, national_id = citizen["resident"], citizen["national_id"]
-        for scope in ("checks:insured-medical", "checks:contribution-months"):
+        for scope in ("checks:insured-medical", "checks:contribution-months", "social-security:statement:read"):
             if not consent_active_exists(resident=resident, agency=bank, scope=scope, purpose="credit-assessment"):
                 consent_grant(resident=resident, agency=bank, scope=scope, purpose="credit-assessment")
         if contribution_month_count(resident=resident) == 0:

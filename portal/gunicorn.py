@@ -3,6 +3,10 @@
 import multiprocessing
 import os
 
+# Persistent database connections: a gunicorn worker holds one per thread, a fixed number.
+# Settings default to none, for runserver, which starts a thread per request (docs/settings.md).
+os.environ.setdefault("DATABASE_CONN_MAX_AGE", "60")
+
 bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 9)))
 # Synchronous workers, one request each, behind a reverse proxy that buffers slow

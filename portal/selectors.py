@@ -1,6 +1,7 @@
 """Read what the resident portal shows: consents to manage, the access history, reports, notifications."""
 
 import datetime
+import re
 from dataclasses import dataclass
 
 from django.db.models import Q
@@ -9,7 +10,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from cards.models import Card, Resident
-from ledger.api import UnknownPurpose, action_get, purpose_check, record, subject_pseudonyms
+from ledger.api import UnknownPurpose, action_get, pending_list_for_subject, purpose_check, record, subject_pseudonyms
 from portal.models import AccessReport
 from services.core import catalogue
 from services.core.models import Agency, Consent
@@ -105,14 +106,6 @@ def _who(actor_type: str, actor_id: str, role: str, own: set[str], agencies: dic
     return _("OneCard system (%(component)s)") % {"component": actor_id}
 
 
-def _pending_rows(pseudonyms: list[str]):
-    # The ledger does not yet expose a read API for a subject's entries, so this reads its
-    # pending table; sequenced entries join here once ledger.api offers them (docs/portal.md).
-    from ledger.models import PendingEntry
-
-    return PendingEntry.objects.filter(subject__in=pseudonyms).order_by("-id")
-
-
 @dataclass(frozen=True)
 class AccessPage:
     """One page of the access history; NEXT_BEFORE is the ledger index the next page starts below, or None."""
@@ -160,7 +153,7 @@ def access_history_for_resident(
 
     result = []
     if before is None:
-        pending = _pending_rows(pseudonyms)
+        pending = pending_list_for_subject(subject=resident)
         if actor == "others":
             pending = pending.exclude(Q(actor_type="resident") & Q(actor_id__in=pseudonyms))
         elif actor in ACTOR_FILTERS and actor != "all":
@@ -229,18 +222,29 @@ def _sequenced_rows(
     return rows
 
 
+def entry_number(text: str) -> int | None:
+    """Return TEXT as a ledger index or row id, or None unless it is 1 to 18 ASCII digits.
+
+    str.isdigit() accepts "²" and "٣", which int() refuses or reads; 19 digits overflow a database integer.
+    """
+    return int(text) if _ENTRY_NUMBER.fullmatch(text) else None
+
+
+_ENTRY_NUMBER = re.compile(r"[0-9]{1,18}")
+
+
 def access_entry_get_for_resident(*, resident: Resident, reference: str) -> AccessRow | None:
     """Return the access REFERENCE if it is about RESIDENT, else None."""
-    if reference.isdigit():
+    if entry_number(reference) is not None:
         agencies = {agency.code: agency for agency in Agency.objects.all()}
         own = set(subject_pseudonyms(resident))
         index = int(reference)
         found = _sequenced_rows(resident, own, agencies, before=index + 1, limit=1)
         return found[0] if found and found[0].index == index else None
-    if not reference.startswith("p") or not reference[1:].isdigit():
+    if not reference.startswith("p") or entry_number(reference[1:]) is None:
         return None
     pseudonyms = subject_pseudonyms(resident)
-    row = _pending_rows(pseudonyms).filter(pk=int(reference[1:])).first()
+    row = pending_list_for_subject(subject=resident).filter(pk=entry_number(reference[1:])).first()
     if row is None:
         return None
     agencies = {agency.code: agency for agency in Agency.objects.filter(code=row.actor_id)}

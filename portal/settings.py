@@ -25,7 +25,7 @@ PRODUCTION = not DEBUG
 if PRODUCTION:
     _missing = [
         name
-        for name in ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL")
+        for name in ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "EMAIL_URL")
         if not env.str(name, default="")
     ]
     if _missing:
@@ -118,7 +118,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "ledger.middleware.AccessContextMiddleware",
+    "portal.middleware.AccessContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -160,7 +160,11 @@ if env.str("DATABASE_SEQUENCER_URL", default=""):
 else:
     ONECARD_LEDGER_SEQUENCER_DATABASE = "default"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    # Persistent connections only where a fixed number of processes and threads hold them:
+    # portal/gunicorn.py and the Celery worker's command set DATABASE_CONN_MAX_AGE. runserver
+    # serves each request on a new thread, and each thread kept its own connection open for
+    # CONN_MAX_AGE, until PostgreSQL ran out of connections.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     DATABASES["default"].setdefault("OPTIONS", {})
@@ -173,8 +177,10 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "services.core.cache.RedisCache", "LOCATION": REDIS_URL}}
     # Every signed-in page reads the session: from Redis, not PostgreSQL. Writes and logout still go
-    # to both, and a Redis outage falls back to the database. Not with locmem: one process's logout
-    # would not reach another's cache.
+    # to both. While Redis is down, pages that need the session answer 503 with a readable page
+    # (portal.api.views.handler500): falling back to the database alone would let a logout made
+    # during the outage be undone by the stale copy Redis still holds when it returns. Not with
+    # locmem: one process's logout would not reach another's cache.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -226,13 +232,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# "ledger_tiles" holds the ledger's tlog-tiles (ledger/tiles.py): var/tiles/ by default, or any Django
+# storage backend given as a JSON STORAGES entry in ONECARD_LEDGER_TILES_STORAGE (docs/operations.md).
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    # The ledger's tlog-tiles (ledger/tiles.py, docs/operations.md): under var/ by default.
-    "ledger_tiles": {
-        "BACKEND": "ledger.tiles.TileFileSystemStorage",
-        "OPTIONS": {"location": VAR_DIR / "tiles"},
-    },
+    "ledger_tiles": env.json("ONECARD_LEDGER_TILES_STORAGE", default={})
+    or {"BACKEND": "ledger.tiles.TileFileSystemStorage", "OPTIONS": {"location": str(VAR_DIR / "tiles")}},
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -242,7 +247,23 @@ STORAGES = {
     },
 }
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+if not isinstance(STORAGES["ledger_tiles"], dict) or not STORAGES["ledger_tiles"].get("BACKEND"):
+    raise ImproperlyConfigured('ONECARD_LEDGER_TILES_STORAGE must be a JSON object with a "BACKEND" key')
+
+# E-mail carries password-reset links and activation codes. The embedded default prints it to the
+# console; production needs EMAIL_URL naming a backend that sends (smtp://, smtp+tls://, smtps://)
+# or one explicitly chosen to write files (filemail:///absolute/directory), never the process log.
+EMAIL_URL = env.str("EMAIL_URL", default="consolemail://")
+_EMAIL_SCHEME = EMAIL_URL.partition("://")[0]
+if PRODUCTION and _EMAIL_SCHEME not in ("smtp", "smtps", "smtp+tls", "smtp+ssl", "filemail"):
+    raise ImproperlyConfigured(
+        f"Production mode refuses EMAIL_URL={_EMAIL_SCHEME}://: it would print or drop password-reset links and"
+        " activation codes. Use smtp://, smtp+tls:// or smtps:// (or filemail:///a/directory). See docs/settings.md."
+    )
+vars().update({name: value for name, value in env.email_url_config(EMAIL_URL).items() if value is not None})
+if _EMAIL_SCHEME == "filemail":
+    # django-environ drops the leading slash of an absolute path.
+    EMAIL_FILE_PATH = EMAIL_URL.partition("://")[2] or str(VAR_DIR / "mail")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="OneCard <no-reply@onecard.invalid>")
 
 LOGIN_URL = "/login/"
@@ -251,6 +272,7 @@ LOGIN_REDIRECT_URL = "/"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "portal.api.views.csrf_failure"  # problem+json under /api/
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 if PRODUCTION:
@@ -276,7 +298,7 @@ REST_FRAMEWORK |= {
     "DEFAULT_THROTTLE_RATES": {"agency": env.str("ONECARD_API_RATE", default="600/min")},
     "DEFAULT_PAGINATION_CLASS": "services.core.api.pagination.GatewayCursorPagination",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["services.core.api.parsers.GatewayJSONParser"],
     "EXCEPTION_HANDLER": "services.core.api.problems.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "services.core.api.schema.GatewayAutoSchema",
     "PAGE_SIZE": 50,
@@ -337,6 +359,9 @@ SESSION_COOKIE_AGE = env.int("ONECARD_SESSION_IDLE_SECONDS", default=15 * 60)
 SESSION_SAVE_EVERY_REQUEST = False
 ONECARD_SESSION_REFRESH_SECONDS = env.int("ONECARD_SESSION_REFRESH_SECONDS", default=60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Activation attempts (right or wrong code) allowed per client address and per national ID.
+ONECARD_ACTIVATION_RATE_PER_CLIENT = env.str("ONECARD_ACTIVATION_RATE_PER_CLIENT", default="20/hour")
+ONECARD_ACTIVATION_RATE_PER_NATIONAL_ID = env.str("ONECARD_ACTIVATION_RATE_PER_NATIONAL_ID", default="10/hour")
 # A sensitive action needs a one-time password entered within this many seconds.
 ONECARD_STEP_UP_SECONDS = env.int("ONECARD_STEP_UP_SECONDS", default=5 * 60)
 OTP_TOTP_ISSUER = "OneCard"

@@ -98,10 +98,6 @@ WORKLISTS: list[Worklist] = [
     ),
 ]
 
-# Worklists whose models come with later services. Each service adds its Worklist
-# entries to WORKLISTS (and its permissions to portal/roles.py) when it lands.
-EXTENSION_POINTS: list[tuple[str, str]] = []
-
 
 def _model(label: str):
     try:

@@ -109,7 +109,11 @@ def _handler(copy: MirrorCopy):
     class Handler(BaseHTTPRequestHandler):
         server_version = "onecard-mirror"
 
-        def do_GET(self):
+        def do_HEAD(self):
+            self.do_GET(body=False)
+
+        def do_GET(self, body=True):
+            self.body = body
             name = self.path.split("?", 1)[0].lstrip("/")
             if name == "checkpoint":
                 self._send(name, "text/plain; charset=utf-8", "no-store")
@@ -134,7 +138,8 @@ def _handler(copy: MirrorCopy):
             self.send_header("Cache-Control", cache)
             self.send_header("Access-Control-Allow-Origin", "*")
             self.end_headers()
-            self.wfile.write(data)
+            if self.body:
+                self.wfile.write(data)
 
         def _missing(self):
             body = b"not found\n"
@@ -143,7 +148,8 @@ def _handler(copy: MirrorCopy):
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
-            self.wfile.write(body)
+            if self.body:
+                self.wfile.write(body)
 
         def log_message(self, format, *args):
             logger.debug("%s " + format, self.address_string(), *args)

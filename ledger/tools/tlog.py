@@ -328,23 +328,38 @@ class TileBuilder:
 
     def append(self, leaf: bytes) -> None:
         """Add one leaf (its bytes, as the entry bundle carries them)."""
-        index = self.size
-        self.leaves.append(leaf)
-        if len(self.leaves) == TILE_WIDTH:
-            self.written.append((tile_path("entries", index // TILE_WIDTH), entries_bundle(self.leaves)))
-            self.leaves = []
-        self._add(0, index, leaf_hash(leaf))
-        self.size = index + 1
+        self.extend([leaf])
 
-    def _add(self, level: int, position: int, value: bytes) -> None:
-        if level == len(self.partial):
-            self.partial.append([])
+    def extend(self, leaves: list) -> None:
+        """Add LEAVES in order, a tile's worth at a time."""
+        sha256 = hashlib.sha256
+        done = 0
+        while done < len(leaves):
+            take = min(TILE_WIDTH - len(self.leaves), len(leaves) - done)
+            segment = leaves[done : done + take]
+            if not self.partial:
+                self.partial.append([])
+            self.leaves += segment
+            self.partial[0] += [sha256(b"\x00" + leaf).digest() for leaf in segment]
+            done += take
+            self.size += take
+            if len(self.leaves) == TILE_WIDTH:
+                index = (self.size - 1) // TILE_WIDTH
+                self.written.append((tile_path("entries", index), entries_bundle(self.leaves)))
+                self.leaves = []
+                self._full(0, index)
+
+    def _full(self, level: int, index: int) -> None:
+        """Emit the full tile INDEX at LEVEL and carry its hash to the level above."""
         tile = self.partial[level]
-        tile.append(value)
-        if len(tile) == TILE_WIDTH:
-            self.written.append((tile_path(level, position // TILE_WIDTH), b"".join(tile)))
-            self.partial[level] = []
-            self._add(level + 1, position // TILE_WIDTH, subtree_hash(tile))
+        self.written.append((tile_path(level, index), b"".join(tile)))
+        self.partial[level] = []
+        if level + 1 == len(self.partial):
+            self.partial.append([])
+        above = self.partial[level + 1]
+        above.append(_full_tile_hash(tile))
+        if len(above) == TILE_WIDTH:
+            self._full(level + 1, index // TILE_WIDTH)
 
     def take_full(self) -> list:
         """Return, and forget, (path, bytes) of the full tiles and bundles completed since the last call."""
@@ -365,6 +380,14 @@ class TileBuilder:
     def root(self) -> bytes:
         """Return the RFC 9162 root of the current tree."""
         return root_from_partial_tiles(self.size, self.partial)
+
+
+def _full_tile_hash(hashes: list) -> bytes:
+    """Return the hash of a full tile's 256 hashes, level by level."""
+    sha256 = hashlib.sha256
+    while len(hashes) > 1:
+        hashes = [sha256(b"\x01" + hashes[i] + hashes[i + 1]).digest() for i in range(0, len(hashes), 2)]
+    return hashes[0]
 
 
 def root_from_partial_tiles(size: int, partial: list) -> bytes:
@@ -419,7 +442,7 @@ def log_follow(fetch, log_key: str, builder=None, on_tile=None) -> tuple:
     work = TileBuilder.resume(held.size, held.leaves, dict(enumerate(held.partial)))
     new_tiles = []
     for index, width in tile_widths(size, 0)[held.size // TILE_WIDTH :]:
-        leaves = entries_bundle_parse(fetch(tile_path("entries", index, width)))
+        leaves = entries_bundle_parse(tile_fetch(fetch, "entries", index, width))
         if len(leaves) != width:
             raise TlogError(f"the entry bundle {tile_path('entries', index, width)} holds {len(leaves)} entries")
         skip = work.size - index * TILE_WIDTH
@@ -432,12 +455,27 @@ def log_follow(fetch, log_key: str, builder=None, on_tile=None) -> tuple:
     if work.root() != root:
         raise LogForked(f"the log's entries do not hash to its signed root at size {size}")
     for path, data in new_tiles:
-        if not path.startswith("tile/entries/") and fetch(path) != data:
+        level, index, width = tile_path_parse(path)
+        if level != "entries" and tile_fetch(fetch, level, index, width) != data:
             raise TlogError(f"the log's hash tile {path} differs from the one its entries give")
     if on_tile is not None:
         for path, data in new_tiles:
             on_tile(path, data)
     return note, size, root, work
+
+
+def tile_fetch(fetch, level, index: int, width: int) -> bytes:
+    """Return tile (LEVEL, INDEX) at WIDTH; for a partial one the log no longer serves, the start of the full tile."""
+    try:
+        return fetch(tile_path(level, index, width))
+    except OSError:
+        if width == TILE_WIDTH:
+            raise
+    # tlog-tiles lets a log drop a partial tile once the full one exists; clients fall back to it.
+    data = fetch(tile_path(level, index))
+    if level == "entries":
+        return entries_bundle(entries_bundle_parse(data)[:width])
+    return data[: width * HASH_SIZE]
 
 
 def http_fetcher(prefix: str, timeout: float = 30):

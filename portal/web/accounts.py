@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
@@ -27,7 +28,9 @@ from portal.web.access import (
     step_up_required,
     system_context,
 )
+from portal.web.enrolment import enrolment_proof, enrolment_proof_mark, enrolment_proof_spend
 from portal.web.forms import ActivationForm, LoginForm, OneTimePasswordForm
+from portal.web.throttles import activation_attempt_allowed
 
 ENROL_SESSION_KEY = "onecard_enrolling_device"
 
@@ -53,30 +56,44 @@ class LogoutView(auth_views.LogoutView):
 def activate(request):
     """Activate a new card with its code and create the resident's account."""
     form = ActivationForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        # One answer for an unknown ID, a holder who already has an account, and a wrong,
+        # expired or used-up code: only the right code tells anything about the person.
         refused = _("The national ID or the activation code is wrong, expired, or was tried too often.")
-        with system_context("portal.activation"):
-            resident = resident_get_by_national_id(national_id=data["national_id"])
-        if resident is None:
-            form.add_error(None, refused)
+        if not activation_attempt_allowed(request, national_id=data["national_id"]):
+            form.add_error(None, _("Too many activation attempts. Wait an hour, then try again."))
+            status = 429
         else:
+            with system_context("portal.activation"):
+                resident = resident_get_by_national_id(national_id=data["national_id"])
             try:
+                if resident is None:
+                    make_password(data["password1"])  # the same work as for a registered ID
+                    raise ActivationRefused("no resident has this national ID")
                 with resident_context(resident):
                     user = actions.resident_account_activate(
                         resident=resident, code=data["code"], username=data["username"], password=data["password1"]
                     )
             except AccountAlreadyActive:
-                form.add_error(None, _("This card's holder already has an account. Sign in, or reset the password."))
+                form.add_error(
+                    None,
+                    _(
+                        "The code is right, and you already have an account. Sign in, then activate "
+                        "your new card on the My card page."
+                    ),
+                )
             except ActivationRefused:
                 form.add_error(None, refused)
             except ValidationError as error:
                 form.add_error(None, error)
             else:
                 login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                enrolment_proof_mark(request, by="activation-code")
                 messages.success(request, _("Your card is active. Now protect your account with a one-time password."))
                 return redirect("portal:otp-enrol")
-    return render(request, "portal/accounts/activate.html", {"form": form})
+    return render(request, "portal/accounts/activate.html", {"form": form}, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -85,9 +102,16 @@ def otp_enrol(request):
     """Enrol an authenticator app: show its QR code, confirm with a code, then show backup codes once."""
     if has_confirmed_device(request.user) and request.method == "GET" and not request.GET.get("again"):
         return render(request, "portal/accounts/otp_enrolled.html")
-    if has_confirmed_device(request.user) and not request.user.is_verified():
-        # Replacing a device needs the current one first.
-        return redirect(f"{reverse('portal:otp-verify')}?next={reverse('portal:otp-enrol')}")
+    if has_confirmed_device(request.user):
+        if not request.user.is_verified():
+            # Replacing a device needs the current one first.
+            return redirect(f"{reverse('portal:otp-verify')}?next={reverse('portal:otp-enrol')}")
+        proof = "otp"
+    else:
+        # A password alone must not enrol a first device: that would hand the account to whoever has it.
+        proof = enrolment_proof(request)
+        if proof is None:
+            return redirect("portal:otp-enrol-email")
     device = TOTPDevice.objects.filter(
         user=request.user, confirmed=False, pk=request.session.get(ENROL_SESSION_KEY)
     ).first()
@@ -97,14 +121,14 @@ def otp_enrol(request):
     form = OneTimePasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            codes = actions.totp_device_confirm(device=device, token=form.cleaned_data["otp_token"])
+            codes = actions.totp_device_confirm(device=device, token=form.cleaned_data["otp_token"], proof=proof)
         except OneTimePasswordInvalid:
             form.add_error("otp_token", _("That code does not match. Check the time on your phone and try again."))
         else:
             request.session.pop(ENROL_SESSION_KEY, None)
+            enrolment_proof_spend(request)
             device.refresh_from_db()
-            otp_login(request, device)
-            step_up_mark(request)
+            _otp_complete(request, device)
             return render(
                 request,
                 "portal/accounts/backup_codes.html",
@@ -115,6 +139,14 @@ def otp_enrol(request):
     return render(request, "portal/accounts/otp_enrol.html", context)
 
 
+def _otp_complete(request, device) -> None:
+    otp_login(request, device)
+    step_up_mark(request)
+    # A new session key once the second factor is in, as login() does after the password:
+    # a key fixed or seen before this step is worth nothing after it.
+    request.session.cycle_key()
+
+
 def _otp_check(request, *, template: str, title: str):
     form = OneTimePasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -122,8 +154,7 @@ def _otp_check(request, *, template: str, title: str):
         if device is None:
             form.add_error("otp_token", _("That code is wrong or was already used."))
         else:
-            otp_login(request, device)
-            step_up_mark(request)
+            _otp_complete(request, device)
             return redirect(_next_url(request, reverse("portal:dashboard")))
     return render(request, template, {"form": form, "title": title, "next": _next_url(request, "")})
 

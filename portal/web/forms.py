@@ -6,7 +6,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from cards.national_id import NationalIdFormField
+from cards.national_id import NationalIdFormField, parse_national_id
 from ledger.api import purposes_all as ledger_purposes_all
 from services.core import catalogue
 
@@ -25,6 +25,14 @@ class LoginForm(AuthenticationForm):
         "invalid_login": _("The national ID, username or password is wrong. Check them and try again."),
         "inactive": _("This account is disabled."),
     }
+
+
+def _is_national_id(value: str) -> bool:
+    try:
+        parse_national_id(value)
+    except ValidationError:
+        return False
+    return True
 
 
 class ActivationForm(forms.Form):
@@ -55,6 +63,9 @@ class ActivationForm(forms.Form):
             User.username_validator(username)
         except ValidationError as error:
             raise ValidationError(error.messages) from None
+        if _is_national_id(username):
+            # A username is stored and logged as it is; a national ID must never be.
+            raise ValidationError(_("Choose a username that is not a national ID."))
         if User.objects.filter(username__iexact=username).exists():
             raise ValidationError(_("This username is taken. Choose another."))
         return username
@@ -76,6 +87,23 @@ class ActivationForm(forms.Form):
 class OneTimePasswordForm(forms.Form):
     otp_token = forms.CharField(
         label=_("Code from your authenticator app, or a backup code"), max_length=16, widget=_OTP_WIDGET
+    )
+
+
+class EnrolmentCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from the e-mail"),
+        max_length=16,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+class CardActivationForm(forms.Form):
+    code = forms.CharField(
+        label=_("Activation code"),
+        max_length=20,
+        help_text=_("The 10-character code sent to you when the new card was issued."),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "spellcheck": "false"}),
     )
 
 

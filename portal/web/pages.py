@@ -11,15 +11,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from cards.actions import card_report_lost
+from cards.actions import card_printable_pdf, card_printable_png, card_qr_png, card_qr_svg, card_report_lost
 from cards.errors import CardTransitionRefused
 from cards.models import Card
-from cards.selectors import card_get_for_user, card_printable_pdf, card_printable_png, card_qr_png, card_qr_svg
+from cards.selectors import card_get_for_user
 from cards.tools.onecard_card_verify import DYNAMIC_LIFETIME_SECONDS
 from ledger.api import proof_bundle
 from portal import actions, selectors
+from portal.errors import ActivationRefused
 from portal.web.access import resident_required, step_up_required
-from portal.web.forms import AccessFilterForm, AccessReportForm, ConsentGrantForm, ReportLostForm
+from portal.web.forms import AccessFilterForm, AccessReportForm, CardActivationForm, ConsentGrantForm, ReportLostForm
 from services.core import catalogue
 from services.core.actions import consent_grant, consent_revoke
 from services.core.selectors import consent_list_for_resident, consent_receipt
@@ -133,6 +134,26 @@ def card_report_lost_view(request):
             messages.success(request, _("Your card is blocked. A caseworker will issue a new one."))
             return redirect("portal:card")
     return render(request, "portal/me/report_lost.html", {"card": held, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@resident_required
+@step_up_required
+def card_activate_view(request):
+    """Activate the pending card (a replacement) with the code sent for it; the old card stays replaced."""
+    held = card_get_for_user(user=request.user)
+    if held is None or held.status != Card.Status.PENDING:
+        raise Http404("no card waiting for activation")
+    form = CardActivationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.resident_card_activate(resident=request.resident, code=form.cleaned_data["code"])
+        except ActivationRefused:
+            form.add_error("code", _("The activation code is wrong, expired, or was tried too often."))
+        else:
+            messages.success(request, _("Your new card is active."))
+            return redirect("portal:card")
+    return render(request, "portal/me/card_activate.html", {"card": held, "form": form})
 
 
 @require_GET
@@ -253,7 +274,7 @@ def access_history(request):
         outcome=filters.get("outcome") or "",
         since=filters.get("since"),
         until=filters.get("until"),
-        before=int(before) if before.isdigit() else None,
+        before=selectors.entry_number(before),
     )
     labelled = [{"row": row, "service": selectors.service_label(row.service)} for row in page.rows]
     next_url = None

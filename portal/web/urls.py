@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.web import accounts, grants, pages, sections
+from portal.web import accounts, enrolment, grants, pages, sections
 
 app_name = "portal"
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("logout/", accounts.LogoutView.as_view(), name="logout"),
     path("activate/", accounts.activate, name="activate"),
     path("account/otp/enrol/", accounts.otp_enrol, name="otp-enrol"),
+    path("account/otp/enrol/email/", enrolment.enrolment_email, name="otp-enrol-email"),
     path("account/otp/verify/", accounts.otp_verify, name="otp-verify"),
     path("account/step-up/", accounts.step_up, name="step-up"),
     path("account/backup-codes/", accounts.backup_codes, name="backup-codes"),
@@ -22,6 +23,7 @@ urlpatterns = [
     path("me/card/printable.png", pages.card_printable_download, name="card-printable"),
     path("me/card/printable.pdf", pages.card_printable_pdf_download, name="card-printable-pdf"),
     path("me/card/report-lost/", pages.card_report_lost_view, name="card-report-lost"),
+    path("me/card/activate/", pages.card_activate_view, name="card-activate"),
     path("me/pharmacy/", pages.pharmacy, name="pharmacy"),
     path("me/pharmacy/qr.svg", pages.pharmacy_qr, name="pharmacy-qr"),
     path("me/consents/", pages.consents, name="consents"),

@@ -8,8 +8,14 @@ from services.checks.errors import PredicateNotAllowed
 from services.checks.predicates import PredicateCall, predicate_parse
 from services.core import catalogue
 from services.core.calls import AgencyCall
-from services.core.errors import ConsentMissing
-from services.core.selectors import agency_scopes, consent_active_exists, resident_find_for_partner
+from services.core.selectors import (
+    agency_scopes,
+    consent_active_exists,
+    consent_missing,
+    national_id_lookup,
+    resident_find_by_lookup,
+    unregistered_refuse,
+)
 
 MAX_PREDICATES = 20
 
@@ -47,11 +53,19 @@ def checks_evaluate(*, national_id: str, texts: list, call: AgencyCall) -> dict[
     """
     calls = predicates_parse(texts=texts)
     predicates_authorise(calls=calls, call=call)
-    resident = resident_find_for_partner(national_id=national_id)
+    lookup = national_id_lookup(national_id=national_id)
+    resident = resident_find_by_lookup(lookup=lookup)
     needs_consent = [c for c in calls if _consent_needed(c.predicate.scope)]
     if resident is None:
         if needs_consent:
-            raise ConsentMissing("no consent on record for this resident")
+            # The same work and the same answer as for a registered resident who consented to none of them.
+            unregistered_refuse(
+                lookup=lookup,
+                call=call,
+                actions=[(f"checks.{c.predicate.name}.evaluate", c.text) for c in needs_consent],
+                scopes=[c.predicate.scope for c in needs_consent],
+            )
+            raise consent_missing(call=call, asked=", ".join(c.text for c in needs_consent))
         return {c.text: False for c in calls}
     missing = [
         c
@@ -64,10 +78,7 @@ def checks_evaluate(*, national_id: str, texts: list, call: AgencyCall) -> dict[
         with transaction.atomic():
             for c in missing:
                 record(action=f"checks.{c.predicate.name}.evaluate", subject=resident, object=c.text, outcome="denied")
-        raise ConsentMissing(
-            f"the resident has not consented to {call.agency.code} asking {', '.join(c.text for c in missing)} "
-            f"for {call.purpose}"
-        )
+        raise consent_missing(call=call, asked=", ".join(c.text for c in missing))
     today = timezone.localdate()
     answers: dict[str, bool] = {}
     with transaction.atomic():

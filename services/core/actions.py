@@ -1,12 +1,15 @@
 """Write agencies, their credentials and grants, resident consents and idempotency records."""
 
+import base64
 import datetime
+import json
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from cards.crypto import resident_data_seal
 from cards.models import Resident
 from ledger.api import record
 from services.core.errors import IdempotencyKeyInFlight, IdempotencyKeyReused
@@ -177,12 +180,24 @@ def idempotent_requests_purge(*, now: datetime.datetime | None = None) -> int:
 
 
 def idempotent_request_complete(
-    *, claimed: IdempotentRequest, status_code: int, content_type: str, body: bytes
+    *,
+    claimed: IdempotentRequest,
+    status_code: int,
+    content_type: str,
+    body: bytes,
+    accesses: list[dict],
+    consents: list[dict],
 ) -> IdempotentRequest:
-    """Store the response to replay for repeats of the claimed request."""
+    """Store the response to replay for repeats of the claimed request, sealed with what a replay must check.
+
+    ACCESSES are the ledger accesses the request recorded (a replay records them
+    again), CONSENTS the consents it relied on (a replay checks them again).
+    Sealed, because the body can hold a resident's data.
+    """
+    envelope = {"body": base64.b64encode(body).decode("ascii"), "accesses": accesses, "consents": consents}
     claimed.status_code = status_code
     claimed.content_type = content_type
-    claimed.body = body
+    claimed.body = resident_data_seal(json.dumps(envelope, separators=(",", ":")).encode(), label=claimed.seal_label)
     claimed.save(update_fields=["status_code", "content_type", "body"])
     return claimed
 

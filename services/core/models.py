@@ -155,6 +155,8 @@ class IdempotentRequest(models.Model):
     fingerprint = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField(null=True)
     content_type = models.CharField(max_length=100, blank=True)
+    # AES-256-GCM sealed (cards.crypto): the response body, the ledger accesses the request recorded
+    # and the consents it relied on. The body can hold a resident's data.
     body = models.BinaryField(default=b"")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
@@ -163,3 +165,8 @@ class IdempotentRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agency_id} {self.key}"
+
+    @property
+    def seal_label(self) -> bytes:
+        """Return the associated data that binds the sealed body to this record."""
+        return f"onecard:idempotent-response:{self.pk}".encode()

@@ -1,13 +1,19 @@
 """Read agencies, credentials and consents, and answer partner questions about residents."""
 
+import base64
+import contextlib
+import contextvars
 import hmac
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from cards.crypto import national_id_lookup_hash
+from cards.crypto import DecryptionError, national_id_lookup_hash, resident_data_open
 from cards.models import Resident
 from cards.national_id import parse_national_id
 from ledger.api import record, record_bulk
@@ -19,9 +25,10 @@ from services.core.errors import (
     CredentialsExpired,
     CredentialsInvalid,
     CredentialsRevoked,
+    IdempotencyKeyReused,
     NationalIdInvalid,
 )
-from services.core.models import Agency, AgencyKey, Consent
+from services.core.models import Agency, AgencyKey, Consent, IdempotentRequest
 
 
 def agency_key_authenticate(*, secret: str) -> AgencyKey:
@@ -53,18 +60,51 @@ def agency_purposes(*, agency: Agency) -> list[str]:
     return [purpose for purpose in agency.purpose_grants.values_list("purpose", flat=True) if purpose in known]
 
 
-def consent_active_exists(*, resident: Resident, agency: Agency, scope: str, purpose: str) -> bool:
-    """Return whether RESIDENT has a consent in force for AGENCY, SCOPE and PURPOSE."""
+_consents_relied_on: contextvars.ContextVar[list[dict] | None] = contextvars.ContextVar(
+    "onecard_consents_relied_on", default=None
+)
+
+
+@contextlib.contextmanager
+def consents_relied_on() -> Iterator[list[dict]]:
+    """Collect the consents found in force inside the block, so a replay of the answer can check them again."""
+    collected: list[dict] = []
+    token = _consents_relied_on.set(collected)
+    try:
+        yield collected
+    finally:
+        _consents_relied_on.reset(token)
+
+
+def _consent_in_force(*, resident_id: int | None, agency: Agency, scope: str, purpose: str) -> bool:
     now = timezone.now()
     return Consent.objects.filter(
         Q(expires_at__isnull=True) | Q(expires_at__gt=now),
-        resident=resident,
+        resident_id=resident_id,
         agency=agency,
         scope=scope,
         purpose=purpose,
         revoked_at__isnull=True,
         granted_at__lte=now,
     ).exists()
+
+
+def consent_active_exists(*, resident: Resident, agency: Agency, scope: str, purpose: str) -> bool:
+    """Return whether RESIDENT has a consent in force for AGENCY, SCOPE and PURPOSE."""
+    found = _consent_in_force(resident_id=resident.pk, agency=agency, scope=scope, purpose=purpose)
+    collected = _consents_relied_on.get()
+    if found and collected is not None:
+        collected.append({"resident": resident.pk, "scope": scope, "purpose": purpose})
+    return found
+
+
+def consent_missing(*, call: AgencyCall, asked: str | None = None) -> ConsentMissing:
+    """Return the one refusal for a resident who has not consented, and for a national ID nobody holds."""
+    return ConsentMissing(
+        f"the resident has not consented to {call.agency.code} asking {asked} for {call.purpose}"
+        if asked
+        else f"the resident has not consented to {call.agency.code} using {call.scope} for {call.purpose}"
+    )
 
 
 def consent_enforce(*, resident: Resident, call: AgencyCall, action: str) -> None:
@@ -75,7 +115,90 @@ def consent_enforce(*, resident: Resident, call: AgencyCall, action: str) -> Non
         return
     with transaction.atomic():
         record(action=action, subject=resident, outcome="denied", object="no-consent")
-    raise ConsentMissing(f"the resident has not consented to {call.agency.code} using {call.scope} for {call.purpose}")
+    raise consent_missing(call=call)
+
+
+def unregistered_refuse(*, lookup: str, call: AgencyCall, actions: list[tuple[str, str]], scopes: list[str]) -> None:
+    """Refuse a national ID nobody holds exactly as a registered resident without consent is refused.
+
+    The same queries and ledger writes run as on that path (a consent lookup per
+    scope in SCOPES, one denied entry per (action, object) in ACTIONS), so
+    neither the answer nor its timing tells a partner who is registered. The
+    entries' subject is a pseudonym of the lookup hash: no resident's history
+    shows them, and an auditor sees the attempt.
+    """
+    for scope in scopes:
+        _consent_in_force(resident_id=None, agency=call.agency, scope=scope, purpose=call.purpose)
+    with transaction.atomic():
+        for action, object in actions:
+            record(action=action, subject=f"unregistered:{lookup}", outcome="denied", object=object)
+
+
+def resident_get_for_partner(*, national_id: str, call: AgencyCall, action: str) -> Resident:
+    """Return the resident a partner names once consent (where the scope needs it) is checked.
+
+    Raise NationalIdInvalid for a malformed ID, and ConsentMissing, after
+    recording the refusal, both for a resident without consent and for an
+    unregistered ID (whether or not the scope needs consent: a partner learns
+    nothing from a refusal that it could not learn from a registered resident).
+    """
+    lookup = national_id_lookup(national_id=national_id)
+    resident = resident_find_by_lookup(lookup=lookup)
+    if resident is None:
+        unregistered_refuse(
+            lookup=lookup,
+            call=call,
+            actions=[(action, "no-consent")],
+            scopes=[call.scope] if call.consent_required else [],
+        )
+        raise consent_missing(call=call)
+    consent_enforce(resident=resident, call=call, action=action)
+    return resident
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    body: bytes
+    accesses: list[dict]
+    consents: list[dict]
+
+
+def idempotent_response_open(*, idempotent: IdempotentRequest) -> StoredResponse:
+    """Return the sealed response of a finished idempotent request, with what its replay must check."""
+    try:
+        envelope = json.loads(resident_data_open(idempotent.body, label=idempotent.seal_label))
+    except DecryptionError:
+        raise IdempotencyKeyReused("the first answer to this key can no longer be replayed; use a new key") from None
+    return StoredResponse(
+        body=base64.b64decode(envelope["body"]), accesses=envelope["accesses"], consents=envelope["consents"]
+    )
+
+
+def idempotent_replay_authorise(*, accesses: list[dict], consents: list[dict], call: AgencyCall) -> None:
+    """Check again the consents a stored answer relied on, and record its accesses as the first call did.
+
+    Raise ConsentMissing, after recording each access as refused, when any of
+    those consents has ended since: a replay serves nothing the first call
+    could not serve now.
+    """
+    ended = [
+        consent
+        for consent in consents
+        if not _consent_in_force(
+            resident_id=consent["resident"], agency=call.agency, scope=consent["scope"], purpose=consent["purpose"]
+        )
+    ]
+    with transaction.atomic():
+        for access in accesses:
+            # The same action and subject, marked as a replay: it showed the first answer again, it did not
+            # act again (a replayed payment confirmation credited nothing).
+            if ended:
+                record(**{**access, "outcome": "denied", "object": "replay:no-consent"})
+            else:
+                record(**{**access, "object": f"replay:{access['object']}" if access["object"] else "replay"})
+    if ended:
+        scopes = sorted({consent["scope"] for consent in ended})
+        raise consent_missing(call=call, asked=None if scopes == [call.scope] else ", ".join(scopes))
 
 
 def consent_list_for_agency(
@@ -142,14 +265,7 @@ def resident_identity_verify(*, national_id: str, full_name: str, call: AgencyCa
     An unknown national ID is refused like a missing consent, so the answer
     never tells a partner who is in the register without their consent.
     """
-    try:
-        number = parse_national_id(national_id).number
-    except ValidationError as error:
-        raise NationalIdInvalid(str(error.messages[0])) from None
-    resident = Resident.objects.filter(national_id_hash=national_id_lookup_hash(number)).first()
-    if resident is None:
-        raise ConsentMissing("no consent on record for this resident")
-    consent_enforce(resident=resident, call=call, action="services.residents.verify")
+    resident = resident_get_for_partner(national_id=national_id, call=call, action="services.residents.verify")
     match = hmac.compare_digest(" ".join(full_name.split()).casefold().encode(), resident.full_name.casefold().encode())
     with transaction.atomic():
         record(action="services.residents.verify", subject=resident, object="match" if match else "mismatch")
@@ -161,8 +277,18 @@ def resident_find_for_partner(*, national_id: str) -> Resident | None:
 
     Nothing is recorded here: the caller records the access it makes, under its own action.
     """
+    return resident_find_by_lookup(lookup=national_id_lookup(national_id=national_id))
+
+
+def resident_find_by_lookup(*, lookup: str) -> Resident | None:
+    """Return the resident whose national ID has the lookup hash LOOKUP, None when unregistered; record nothing."""
+    return Resident.objects.filter(national_id_hash=lookup).first()
+
+
+def national_id_lookup(*, national_id: str) -> str:
+    """Return the lookup hash of NATIONAL_ID, or raise NationalIdInvalid if it is malformed."""
     try:
         number = parse_national_id(national_id).number
     except ValidationError as error:
         raise NationalIdInvalid(str(error.messages[0])) from None
-    return Resident.objects.filter(national_id_hash=national_id_lookup_hash(number)).first()
+    return national_id_lookup_hash(number)

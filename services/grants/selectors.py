@@ -158,13 +158,17 @@ def reconciliation_csv(*, cycle: Cycle) -> str:
     return out.getvalue()
 
 
-def disbursement_list_for_agency(*, call: AgencyCall, status: str = Disbursement.Status.SCHEDULED) -> list:
-    """Return the disbursements the calling bank pays, recording one read per resident listed."""
-    disbursements = list(
-        Disbursement.objects.filter(application__programme__paying_agency=call.agency, status=status)
-        .select_related("card", "cycle__programme", "application__resident")
-        .order_by("id")[:1000]
+def disbursement_queryset_for_agency(
+    *, call: AgencyCall, status: str = Disbursement.Status.SCHEDULED
+) -> QuerySet[Disbursement]:
+    """Return the disbursements the calling bank pays, for the API to page; the page shown records its residents."""
+    return Disbursement.objects.filter(application__programme__paying_agency=call.agency, status=status).select_related(
+        "card", "cycle__programme", "application__resident"
     )
+
+
+def disbursement_list_record(*, disbursements: list[Disbursement]) -> list[Disbursement]:
+    """Record one read per resident of the disbursements shown to the paying bank; return them."""
     record_bulk(action="grants.disbursements.read", subjects=[row.application.resident for row in disbursements])
     return disbursements
 

@@ -7,8 +7,7 @@ from django.utils import timezone
 from cards.models import Resident
 from ledger.api import record
 from services.core.calls import AgencyCall
-from services.core.errors import ConsentMissing
-from services.core.selectors import consent_enforce, resident_find_for_partner
+from services.core.selectors import resident_get_for_partner
 from services.health.coverage import Coverage, coverage_on
 from services.health.models import Prescription, Visit
 
@@ -39,23 +38,15 @@ def prescription_list_for_resident(*, resident: Resident, open_only: bool = Fals
         return list(prescriptions)
 
 
-def _partner_resident(*, national_id: str, call: AgencyCall, action: str) -> Resident:
-    resident = resident_find_for_partner(national_id=national_id)
-    if resident is None:
-        raise ConsentMissing("no consent on record for this resident")
-    consent_enforce(resident=resident, call=call, action=action)
-    return resident
-
-
 def coverage_get_for_partner(*, national_id: str, call: AgencyCall) -> Coverage:
     """Return the coverage of the resident a partner names, once consent (where the scope needs it) is checked."""
-    resident = _partner_resident(national_id=national_id, call=call, action="health.coverage.read")
+    resident = resident_get_for_partner(national_id=national_id, call=call, action="health.coverage.read")
     return coverage_get_for_resident(resident=resident)
 
 
 def visit_list_for_partner(*, national_id: str, call: AgencyCall) -> list[Visit]:
     """Return the visits of the resident a partner names, once their consent is checked."""
-    resident = _partner_resident(national_id=national_id, call=call, action="health.visits.read")
+    resident = resident_get_for_partner(national_id=national_id, call=call, action="health.visits.read")
     return visit_list_for_resident(resident=resident)
 
 

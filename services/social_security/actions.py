@@ -39,19 +39,40 @@ def _employer_check(employer: Agency, problems: Problems) -> None:
         problems.append((None, "employer", f"{employer.code} is not an employer"))
 
 
-@transaction.atomic
+def _rejection_record(*, action: str, rejected: BatchRejected) -> None:
+    """Record a rejected batch for each registered resident it named, outside the rolled-back transaction.
+
+    The problems name each national ID nobody holds, so an employer learns who is
+    registered from a rejected batch; each resident so learned about sees it in
+    their history (docs/api.md, "Employer batches").
+    """
+    if rejected.residents:
+        with transaction.atomic():
+            record_bulk(action=action, subjects=rejected.residents, outcome="invalid")
+
+
 def employments_report(*, employer: Agency, items: list) -> BatchResult:
     """Save every employment period in ITEMS for EMPLOYER, or raise BatchRejected and save none.
 
     An item with the same resident and start date as one already reported replaces its end date.
+    A rejected batch is recorded, as refused, for every registered resident it named.
     """
+    try:
+        return _employments_save(employer=employer, items=items)
+    except BatchRejected as rejected:
+        _rejection_record(action="social_security.employments.report", rejected=rejected)
+        raise
+
+
+@transaction.atomic
+def _employments_save(*, employer: Agency, items: list) -> BatchResult:
     problems: Problems = []
     _employer_check(employer, problems)
     items = items_check(items, problems)
     parsed = employment_items_parse(items or [], problems)
     residents_attach(parsed, problems)
     if problems:
-        raise BatchRejected(problems)
+        raise BatchRejected(problems, residents=[item.resident for item in parsed if item.resident is not None])
     now = timezone.now()
     rows = [
         Employment(
@@ -97,12 +118,21 @@ def _employment_gaps(employer: Agency, parsed, problems: Problems) -> None:
             )
 
 
-@transaction.atomic
 def contributions_report(*, employer: Agency, items: list) -> BatchResult:
     """Save every month of contributions in ITEMS for EMPLOYER, or raise BatchRejected and save none.
 
     Reporting a resident's month again replaces the amounts for the insurances it names.
+    A rejected batch is recorded, as refused, for every registered resident it named.
     """
+    try:
+        return _contributions_save(employer=employer, items=items)
+    except BatchRejected as rejected:
+        _rejection_record(action="social_security.contributions.report", rejected=rejected)
+        raise
+
+
+@transaction.atomic
+def _contributions_save(*, employer: Agency, items: list) -> BatchResult:
     problems: Problems = []
     _employer_check(employer, problems)
     items = items_check(items, problems)
@@ -110,7 +140,7 @@ def contributions_report(*, employer: Agency, items: list) -> BatchResult:
     residents_attach(parsed, problems)
     _employment_gaps(employer, [item for item in parsed if item.resident is not None], problems)
     if problems:
-        raise BatchRejected(problems)
+        raise BatchRejected(problems, residents=[item.resident for item in parsed if item.resident is not None])
     now = timezone.now()
     rows = [
         Contribution(

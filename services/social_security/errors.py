@@ -8,8 +8,10 @@ class SocialSecurityError(Exception):
 class BatchRejected(SocialSecurityError):
     """A batch had problems, so nothing in it was saved."""
 
-    def __init__(self, problems: list[tuple[int | None, str, str]]) -> None:
+    def __init__(self, problems: list[tuple[int | None, str, str]], *, residents=()) -> None:
         self.problems = sorted(problems, key=lambda problem: (problem[0] is not None, problem[0] or 0, problem[1]))
+        # The registered residents the batch named: the rejection is recorded in their ledgers.
+        self.residents = list({resident.pk: resident for resident in residents}.values())
         super().__init__(f"{len(self.problems)} problem(s) in the batch; nothing was saved")
 
     @property

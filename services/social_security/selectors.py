@@ -16,8 +16,7 @@ from django.utils import timezone
 from cards.models import Resident
 from ledger.api import record
 from services.core.calls import AgencyCall
-from services.core.errors import ConsentMissing
-from services.core.selectors import consent_enforce, resident_find_for_partner
+from services.core.selectors import resident_get_for_partner
 from services.social_security import statements
 from services.social_security.models import Contribution, Employment, UnemploymentClaim
 from services.social_security.months import month_of
@@ -99,10 +98,7 @@ def contribution_statement(*, resident: Resident, format: str) -> Statement | by
 
 def contribution_statement_for_partner(*, national_id: str, format: str, call: AgencyCall) -> Statement | bytes:
     """Return the statement of the resident a partner names, once their consent is checked."""
-    resident = resident_find_for_partner(national_id=national_id)
-    if resident is None:
-        raise ConsentMissing("no consent on record for this resident")
-    consent_enforce(resident=resident, call=call, action="social_security.statement.read")
+    resident = resident_get_for_partner(national_id=national_id, call=call, action="social_security.statement.read")
     return contribution_statement(resident=resident, format=format)
 
 
@@ -115,10 +111,7 @@ def claim_list_for_resident(*, resident: Resident) -> list[UnemploymentClaim]:
 
 def claim_list_for_partner(*, national_id: str, call: AgencyCall) -> list[UnemploymentClaim]:
     """Return the claims of the resident a partner names, once consent (where the scope needs it) is checked."""
-    resident = resident_find_for_partner(national_id=national_id)
-    if resident is None:
-        raise ConsentMissing("no consent on record for this resident")
-    consent_enforce(resident=resident, call=call, action="social_security.claims.read")
+    resident = resident_get_for_partner(national_id=national_id, call=call, action="social_security.claims.read")
     return claim_list_for_resident(resident=resident)
 
 

@@ -11,12 +11,19 @@ from django.core.management import call_command
 from django.db import connection, connections
 from django.utils import timezone
 
-from cards.actions import card_reissue, card_report_lost, card_revoke, card_suspend, card_token_verify
+from cards.actions import (
+    card_reissue,
+    card_report_lost,
+    card_revoke,
+    card_suspend,
+    card_token_dynamic,
+    card_token_static,
+    card_token_verify,
+)
 from cards.api.serializers import CardVerifyRequestSerializer
 from cards.errors import CardTransitionRefused
 from cards.models import CardRedemption, CardSigningKey
 from cards.numbers import card_number_generate
-from cards.selectors import card_token_dynamic, card_token_static
 from cards.signing import jwks_document, jws_sign
 from ledger.api import Actor, access_context, subject_pseudonym
 from ledger.models import PendingEntry

@@ -6,9 +6,10 @@ import zlib
 import pytest
 from PIL import Image
 
+from cards.actions import card_printable_pdf, card_printable_png, card_qr_png, card_qr_svg
 from cards.images import CARD_SIZE, card_font_path
 from cards.models import Card
-from cards.selectors import card_get_for_user, card_printable_pdf, card_printable_png, card_qr_png, card_qr_svg
+from cards.selectors import card_get_for_user
 from cards.tasks import card_printable_render
 from ledger.models import PendingEntry
 from tests.factories import ResidentFactory, UserFactory

@@ -4,7 +4,7 @@ import datetime
 
 from django.utils import timezone
 
-from cards.selectors import card_token_dynamic
+from cards.actions import card_token_dynamic
 from ledger.api import Actor, access_context
 from services.health.models import Prescription
 from services.pharmacy.models import OtcProduct, OtcRestriction

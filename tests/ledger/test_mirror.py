@@ -101,6 +101,9 @@ def test_a_mirror_follows_the_log_and_serves_the_same_root(ledger_context, live_
     _, size, root, _ = tlog.log_follow(tlog.http_fetcher(mirror.url), key)
     assert (size, root) == (800, bytes(Checkpoint.objects.get(tree_size=800).root_hash))
     assert tlog.http_fetcher(mirror.url)("tile/0/000") == tlog.http_fetcher(live_server.url + "/log")("tile/0/000")
+    with urllib.request.urlopen(urllib.request.Request(mirror.url + "/tile/0/000", method="HEAD")) as response:
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert response.read() == b""
 
 
 @pytest.mark.django_db(transaction=True)

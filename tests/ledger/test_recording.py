@@ -8,12 +8,12 @@ from ledger.api import (
     NoAccessContext,
     UnknownPurpose,
     access_context,
-    purpose_override,
     record,
     recorded,
     subject_pseudonym,
     subject_pseudonyms,
 )
+from ledger.context import purpose_override
 from ledger.models import Entry, PendingEntry
 from tests.factories import ResidentFactory
 

@@ -98,6 +98,7 @@ def test_reading_a_tile_costs_no_database_query(ledger_context, client, django_a
     assert len(tlog.entries_bundle_parse(partial.content)) == 44
     assert missing.status_code == 404
     assert "immutable" not in missing["Cache-Control"]
+    assert client.head("/log/tile/0/000").status_code == 200  # CDNs and caches probe with HEAD
 
 
 @pytest.mark.django_db(transaction=True)
@@ -199,3 +200,64 @@ def test_tiles_left_by_another_log_are_rewritten(ledger_context):
 
     assert tiles.tiles_state()[0] == 15
     assert tiles.tile_read(path="tile/0/000.p/10") == good
+
+
+def test_the_tile_builder_gives_the_roots_of_the_sequencers_merkle_tree():
+    from ledger import merkle
+
+    builder, frontier = tlog.TileBuilder(), merkle.Frontier()
+    sizes = [*range(1, 600), 4_099, 65_535, 65_536, 65_537, 66_000]
+    for size in sizes:
+        leaves = [n.to_bytes(3, "big") for n in range(builder.size, size)]
+        builder.extend(leaves)
+        for leaf in leaves:
+            frontier.append(merkle.leaf_hash(leaf))
+        resumed = tlog.TileBuilder.resume(size, builder.leaves, dict(enumerate(builder.partial)))
+        assert builder.root() == resumed.root() == frontier.root(), size
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tile_storage_outage_delays_the_tiles_and_never_the_log(ledger_context, settings, tmp_path):
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the tile directory should be")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "ledger_tiles": {**settings.STORAGES["ledger_tiles"], "OPTIONS": {"location": blocked}},
+    }
+
+    _grow(300)
+    sealed = sequence()  # as `ledger seal` would, outside any on-commit hook
+
+    assert sealed.tree_size == 300
+    assert Checkpoint.objects.filter(tree_size=300).exists()
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "ledger_tiles": {**settings.STORAGES["ledger_tiles"], "OPTIONS": {"location": tmp_path / "tiles-back"}},
+    }
+    _grow(5, start=300)
+    assert tiles.tiles_state()[0] == 305
+    assert len(tiles.tile_read(path="tile/0/000")) == 8192
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_client_reads_an_older_checkpoint_from_full_tiles_once_its_partial_ones_are_not_served(
+    ledger_context, live_server
+):
+    with transaction.atomic():
+        _grow(300)
+        sequence()
+        _grow(300, start=300)
+        sequence()
+    # One publication wrote both checkpoints' tiles; size 300's partial tiles are inside full ones.
+    assert tiles.tile_read(path="tile/0/001.p/44") is None
+    log, key = _client(live_server)
+    older = tlog.http_fetcher(live_server.url + "/ledger")("checkpoint?tree_size=300")
+
+    def fetch(path):
+        # A client that still holds the checkpoint of size 300, e.g. the last one published.
+        return older if path == "checkpoint" else log(path)
+
+    _, size, root, builder = tlog.log_follow(fetch, key)
+
+    assert (size, root) == (300, bytes(Checkpoint.objects.get(tree_size=300).root_hash))
+    assert len(builder.leaves) == 44

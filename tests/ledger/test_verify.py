@@ -92,7 +92,7 @@ def test_postgresql_refuses_truncate(ledger_context):
 
 @pytest.mark.django_db
 def test_the_model_layer_refuses_update_and_delete(ledger_context):
-    from ledger.api import AppendOnlyViolation
+    from ledger.errors import AppendOnlyViolation
 
     _log(1)
     entry = Entry.objects.get()

@@ -3,7 +3,7 @@ import io
 
 import pytest
 
-from cards.models import Card
+from cards.models import Card, Resident
 from ledger.api import Actor, access_context, subject_pseudonym
 from portal.actions import access_report_open
 from services.core.actions import consent_grant
@@ -80,7 +80,7 @@ def test_a_change_view_records_the_resident_read(client, registrar):
 def test_a_national_id_search_is_recorded_as_a_search_without_the_number(client, registrar):
     resident, _other = ResidentFactory.create_batch(2)
 
-    response = client.get("/admin/cards/resident/", {"q": resident.national_id})
+    response = client.post("/admin/cards/resident/search/", {"q": resident.national_id}, follow=True)
 
     assert list(response.context["cl"].result_list) == [resident]
     rows = ledger_rows(action="cards.residents.admin.search")
@@ -92,7 +92,7 @@ def test_a_national_id_search_is_recorded_as_a_search_without_the_number(client,
 def test_a_name_search_is_recorded_as_a_text_search(client, registrar):
     resident = ResidentFactory(full_name="Zhou Xiaoming")
 
-    client.get("/admin/cards/resident/", {"q": "Xiaoming"})
+    client.post("/admin/cards/resident/search/", {"q": "Xiaoming"}, follow=True)
 
     rows = ledger_rows(action="cards.residents.admin.search")
     assert [(row["subject"], row["object"]) for row in rows] == [(subject_pseudonym(resident), "text")]
@@ -172,6 +172,22 @@ def test_the_consent_list_records_the_residents_it_shows(client, registrar):
     assert [row["subject"] for row in rows] == [subject_pseudonym(resident)]
 
 
+def test_the_access_report_list_records_each_resident_it_shows(client):
+    from portal.models import AccessReport
+
+    report = AccessReport.objects.create(resident=ResidentFactory(), entry_summary="an entry", text="not me")
+    admin_login(client, staff_create("auditor"))
+    purpose_state(client, "access-report-investigation")
+
+    response = client.get("/admin/portal/accessreport/")
+
+    assert response.status_code == 200
+    rows = ledger_rows(action="portal.access_reports.admin.list")
+    assert [(row["subject"], row["purpose"]) for row in rows] == [
+        (subject_pseudonym(report.resident), "access-report-investigation")
+    ]
+
+
 def test_answering_an_access_report_records_the_change_itself(client):
     resident = ResidentFactory()
     with access_context(actor=Actor(type="resident", id="r"), role="resident", channel="web", purpose="self-service"):
@@ -196,3 +212,37 @@ def test_answering_an_access_report_records_the_change_itself(client):
             "access-report-investigation",
         )
     ]
+
+
+def test_a_history_page_asks_for_a_purpose_first_and_records_nothing_until_then(client):
+    admin_login(client, staff_create("registrar"))
+    resident = ResidentFactory()
+
+    response = client.get(f"/admin/cards/resident/{resident.pk}/history/")
+
+    assert response.status_code == 302 and response["Location"].startswith("/admin/purpose/?next=")
+    assert ledger_rows() == []
+
+
+def test_a_history_page_with_a_purpose_records_the_resident_read(client, registrar):
+    resident = ResidentFactory()
+
+    response = client.get(f"/admin/cards/resident/{resident.pk}/history/")
+
+    assert response.status_code == 200
+    rows = ledger_rows(action="cards.residents.admin.read")
+    assert [(row["subject"], row["object"]) for row in rows] == [
+        (subject_pseudonym(resident), f"resident:{resident.pk}")
+    ]
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_delete_page_asks_for_a_purpose_first_deletes_and_records_nothing_until_then(client, method):
+    admin_login(client, staff_create("superuser"))
+    resident = ResidentFactory()
+
+    response = getattr(client, method)(f"/admin/cards/resident/{resident.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302 and response["Location"].startswith("/admin/purpose/?next=")
+    assert Resident.objects.filter(pk=resident.pk).exists()
+    assert ledger_rows() == []

@@ -23,7 +23,7 @@ def bank():
     agency, key = agency_with_key(scopes=[VERIFY_SCOPE], purposes=[PURPOSE])
     grant_consent(resident, agency)
     client = APIClient(HTTP_AUTHORIZATION=f"Bearer {key}", HTTP_X_PURPOSE=PURPOSE)
-    return {"client": client, "agency": agency, "resident": resident}
+    return {"client": client, "agency": agency, "resident": resident, "key": key}
 
 
 def verify_body(resident, name=None):
@@ -107,7 +107,9 @@ def test_a_repeated_post_with_the_same_key_replays_the_first_response(bank):
     assert first.status_code == second.status_code == 200
     assert second.content == first.content
     assert second["Idempotent-Replayed"] == "true"
-    assert PendingEntry.objects.filter(action="services.residents.verify").count() == 1
+    # The replay showed the answer again, so it is recorded again, marked as a replay.
+    objects = list(PendingEntry.objects.filter(action="services.residents.verify").values_list("object", flat=True))
+    assert objects == ["match", "replay:match"]
 
 
 @pytest.mark.django_db
@@ -134,7 +136,7 @@ def test_a_key_whose_first_request_is_unfinished_is_409(bank):
         key="k-3",
         method="POST",
         path="/api/v1/residents/verify",
-        fingerprint=_fingerprint(APIClient()._encode_data(body, format="json")[0]),
+        fingerprint=_fingerprint(APIClient()._encode_data(body, format="json")[0], purpose=PURPOSE, case_id=None),
     )
 
     response = bank["client"].post("/api/v1/residents/verify", body, format="json", HTTP_IDEMPOTENCY_KEY="k-3")
@@ -242,7 +244,7 @@ def test_a_key_whose_first_request_died_is_free_again_after_the_claim_timeout(ba
         key="k-4",
         method="POST",
         path="/api/v1/residents/verify",
-        fingerprint=_fingerprint(APIClient()._encode_data(body, format="json")[0]),
+        fingerprint=_fingerprint(APIClient()._encode_data(body, format="json")[0], purpose=PURPOSE, case_id=None),
     )
     timeout = datetime.timedelta(seconds=settings.ONECARD_IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS + 1)
     IdempotentRequest.objects.filter(pk=stuck.pk).update(created_at=timezone.now() - timeout)
@@ -253,3 +255,158 @@ def test_a_key_whose_first_request_died_is_free_again_after_the_claim_timeout(ba
     assert "Idempotent-Replayed" not in response
     assert PendingEntry.objects.filter(action="services.residents.verify").count() == 1
     assert IdempotentRequest.objects.get(agency=bank["agency"], key="k-4").status_code == 200
+
+
+# Clean failures (production mode: DEBUG off, no exception raised into the test client).
+
+
+@pytest.fixture
+def production_client(settings, bank):
+    settings.DEBUG = False
+    client = APIClient(enforce_csrf_checks=True, raise_request_exception=False)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {bank['key']}", HTTP_X_PURPOSE=PURPOSE)
+    return client
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "path", "status", "slug"),
+    [
+        ("post", "/api/v1/nothing-here", 404, "not-found"),
+        ("put", "/api/nothing", 404, "not-found"),
+        ("delete", "/api/v2/anything", 404, "not-found"),
+        ("post", "/api/problems/not-found", 405, "method-not-allowed"),
+        ("post", "/api/schema/", 405, "method-not-allowed"),
+    ],
+)
+def test_writes_to_addresses_that_take_none_are_problems_not_the_csrf_page(
+    production_client, method, path, status, slug
+):
+    response = getattr(production_client, method)(path, {}, format="json")
+
+    assert response.status_code == status
+    assert problem_type(response) == slug
+
+
+@pytest.mark.django_db
+def test_a_json_body_nested_100000_deep_is_a_400_problem(production_client):
+    body = "[" * 100_000 + "]" * 100_000
+
+    response = production_client.post(
+        "/api/v1/residents/verify", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="deep"
+    )
+
+    assert response.status_code == 400
+    assert problem_type(response) == "malformed-request"
+
+
+@pytest.mark.django_db
+def test_a_lone_surrogate_in_a_batch_key_is_a_400_problem(production_client):
+    _agency, key = agency_with_key(
+        kind="employer", scopes=["social-security:contributions:write"], purposes=["contribution-reporting"]
+    )
+    body = '[{"\\ud800": 1, "national_id": "x\\udfff"}]'
+    production_client.credentials()
+
+    response = production_client.post(
+        "/api/v1/social-security/contributions",
+        body,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+        HTTP_X_PURPOSE="contribution-reporting",
+    )
+
+    assert response.status_code == 400
+    assert problem_type(response) == "malformed-request"
+
+
+@pytest.mark.django_db
+def test_a_surrogate_pair_is_ordinary_text(bank):
+    body = '{"national_id": "1", "full_name": "\\ud83d\\ude00"}'
+
+    response = bank["client"].post("/api/v1/residents/verify", body, content_type="application/json")
+
+    assert problem_type(response) == "national-id-invalid"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("idempotency_key", [None, "big"])
+def test_a_body_over_the_limit_is_a_413_problem(production_client, settings, idempotency_key):
+    headers = {"HTTP_IDEMPOTENCY_KEY": idempotency_key} if idempotency_key else {}
+    body = '{"full_name": "' + "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1024 * 1024) + '"}'
+
+    response = production_client.post("/api/v1/residents/verify", body, content_type="application/json", **headers)
+
+    assert response.status_code == 413
+    assert problem_type(response) == "request-too-large"
+    assert not IdempotentRequest.objects.exists()
+
+
+# One problem scheme (docs/api.md).
+
+
+def test_the_ledger_endpoints_problem_types_are_published_with_the_gateways(client):
+    from ledger.api import PROBLEM_TYPES
+
+    for slug, (status, title) in PROBLEM_TYPES.items():
+        response = client.get(f"/api/problems/{slug}")
+
+        assert response.json() == {"type": f"/api/problems/{slug}", "title": title, "status": status}
+
+
+@pytest.mark.django_db
+def test_a_ledger_endpoint_answers_in_the_one_scheme(client):
+    response = client.get("/ledger/proof/consistency?first=x&second=1")
+
+    assert response.status_code == 400
+    assert problem_type(response) == "invalid-parameter"
+    assert response.json()["title"] == client.get("/api/problems/invalid-parameter").json()["title"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["²", "1²", "٣"])
+def test_digits_that_are_not_ascii_are_a_400_not_a_500(client, settings, value):
+    settings.DEBUG = False
+    client.raise_request_exception = False
+
+    response = client.get(f"/ledger/proof/consistency?first={value}&second=1")
+
+    assert response.status_code == 400
+    assert problem_type(response) == "invalid-parameter"
+
+
+def test_a_problem_type_cannot_be_defined_twice_with_another_status():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from services.core.api.problems import problem_define
+
+    with pytest.raises(ImproperlyConfigured):
+        problem_define("idempotency-key-required", 400, "Dispensing needs an Idempotency-Key header")
+
+
+def test_every_endpoint_that_needs_an_idempotency_key_answers_428_without_one():
+    from django.urls import get_resolver
+
+    from services.core.api.base import GatewayAPIView
+
+    required = []
+    for view in _gateway_views(get_resolver()):
+        if getattr(view, "idempotency_required", False):
+            required.append(view)
+    assert {view.__name__ for view in required} >= {
+        "DispensationCreateView",
+        "OtcDispensationCreateView",
+        "DisbursementConfirmView",
+    }
+    assert all(issubclass(view, GatewayAPIView) for view in required)
+    from services.core.api.problems import PROBLEMS
+
+    assert PROBLEMS["idempotency-key-required"].status_code == 428
+
+
+def _gateway_views(resolver):
+    for pattern in resolver.url_patterns:
+        if hasattr(pattern, "url_patterns"):
+            yield from _gateway_views(pattern)
+        elif hasattr(pattern.callback, "view_class"):
+            yield pattern.callback.view_class

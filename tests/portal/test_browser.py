@@ -190,7 +190,7 @@ def test_pharmacy_qr_shows_a_countdown(page, live_server):
 
 
 def test_partner_access_appears_in_who_accessed_my_data(page, live_server):
-    from cards.selectors import card_token_static
+    from cards.actions import card_token_static
     from ledger.api import Actor, access_context
     from tests.factories.core import agency_with_key
 
@@ -251,6 +251,30 @@ def test_reporting_the_card_lost_with_the_keyboard(page, live_server):
     assert card.status == "lost"
     assert page.locator(".status").inner_text() == "reported lost"
     assert_accessible(page, "card-lost")
+
+
+def test_activating_a_replacement_card_from_my_card(page, live_server):
+    from cards.actions import card_activation_code_create, card_reissue
+    from ledger.api import Actor, access_context
+
+    _resident, card, _codes = given_resident_signed_in(page, live_server)
+    with access_context(actor=Actor(type="system", id="test"), role="issuer", channel="task", purpose="registration"):
+        successor = card_reissue(card=card, reason="damaged", notify=False)
+        code = card_activation_code_create(card=successor)
+
+    page.goto(f"{live_server.url}/me/card/")
+    page.get_by_role("link", name="Activate this card").click()
+    # The one-time password entered at sign-in is still fresh, so no step-up prompt comes in between.
+    page.wait_for_url(f"{live_server.url}/me/card/activate/")
+    assert_accessible(page, "card-activate")
+    page.get_by_label("Activation code").fill(code)
+    page.get_by_role("button", name="Activate").click()
+
+    page.wait_for_url(f"{live_server.url}/me/card/")
+    successor.refresh_from_db()
+    card.refresh_from_db()
+    assert (successor.status, card.status) == ("active", "replaced")
+    assert page.locator(".status").inner_text() == "active"
 
 
 # A proof bundle built here, independently of the server, checks the in-browser verifier.
@@ -385,7 +409,7 @@ def given_resident_signed_in_by_keyboard(page, live_server):
 
 def partner_verifies_card(live_server, card) -> None:
     """Call POST /api/v1/cards/verify through the gateway as a pharmacy, with the resident's static token."""
-    from cards.selectors import card_token_static
+    from cards.actions import card_token_static
     from ledger.api import Actor, access_context
     from tests.factories.core import agency_with_key
 

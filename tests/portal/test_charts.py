@@ -162,3 +162,14 @@ def test_the_grants_and_pharmacy_charts_reveal_no_count_below_five(client):
     values = [value for svg in svgs for value in _values(svg)]
     assert "6" in values and all(value == "<5" or int(value) >= 5 for value in values)
     assert all(_small_numbers(svg) == [] for svg in svgs)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("fast_password_hashing")
+def test_the_worklists_page_has_no_heading_without_content(client):
+    admin_login(client, staff_create("card-officer"))
+
+    page = client.get("/admin/worklists/").content.decode()
+
+    assert "Coming with later services" not in page
+    assert not re.search(r"<h2>[^<]*</h2>\s*<ul>\s*</ul>", page)

@@ -133,3 +133,16 @@ def test_seed_demo_opens_one_grants_programme_paid_by_the_demo_bank_once():
     assert {status for _pk, status in first} == {"eligible", "under_review"}
     listed = api(bank["api_key"], "grant-disbursement").get("/api/v1/grants/disbursements")
     assert listed.status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_keys_make_run_prints_are_the_keys_in_its_json_file(tmp_path):
+    out = io.StringIO()
+    call_command("seed_demo", "--json-file", str(tmp_path / "var" / "demo.json"), stdout=out)
+
+    written = json.loads((tmp_path / "var" / "demo.json").read_text())
+    printed = out.getvalue()
+    assert all(f"key {agency['api_key']}" in printed for agency in written["agencies"])
+    assert (tmp_path / "var" / "demo.json").stat().st_mode & 0o077 == 0
+    bank = next(agency for agency in written["agencies"] if agency["code"] == "demo-bank")
+    assert api(bank["api_key"], "identity-verification").get("/api/v1/agency").status_code == 200

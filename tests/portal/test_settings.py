@@ -12,7 +12,10 @@ PRODUCTION_ENV = {
     "DJANGO_ALLOWED_HOSTS": "onecard.example",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/onecard",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "EMAIL_URL": "smtp+tls://onecard:secret@smtp.example:587",
 }
+# What a settings check in a child process must not inherit from the test run.
+CLEARED_PREFIXES = ("DJANGO_", "ONECARD_", "DATABASE_", "REDIS_", "EMAIL_")
 
 
 def keys_env() -> dict:
@@ -25,7 +28,7 @@ def keys_env() -> dict:
 
 
 def run_check(env: dict) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ONECARD_", "DATABASE_", "REDIS_"))}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(CLEARED_PREFIXES)}
     return subprocess.run(
         [sys.executable, "manage.py", "check"], cwd=ROOT, env=base | env, capture_output=True, text=True, timeout=120
     )
@@ -37,7 +40,9 @@ def test_production_starts_with_every_secret():
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"])
+@pytest.mark.parametrize(
+    "missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "EMAIL_URL"]
+)
 def test_production_refuses_to_start_without_a_setting(missing):
     env = PRODUCTION_ENV | keys_env()
     del env[missing]
@@ -79,7 +84,7 @@ def test_production_reads_a_key_from_a_file(tmp_path):
 
 
 def _session_engine(env: dict) -> str:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ONECARD_", "DATABASE_", "REDIS_"))}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(CLEARED_PREFIXES)}
     code = "from django.conf import settings; print(settings.SESSION_ENGINE)"
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
@@ -108,3 +113,79 @@ def test_a_sweep_interval_out_of_range_is_refused_by_name(value):
 
     assert result.returncode != 0
     assert "ONECARD_LEDGER_SWEEP_SECONDS must be more than 0 and at most 10" in result.stderr
+
+
+def _python(env: dict, code: str) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(CLEARED_PREFIXES)}
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=base | env, capture_output=True, text=True, timeout=120
+    )
+
+
+def _setting(env: dict, expression: str, *, first: str = "") -> str:
+    code = f"{first}\nimport django\ndjango.setup()\nfrom django.conf import settings\nprint({expression})"
+    result = _python({"DJANGO_SETTINGS_MODULE": "portal.settings"} | env, code)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+@pytest.mark.parametrize("url", ["consolemail://", "memorymail://", "dummymail://"])
+def test_production_refuses_an_email_backend_that_prints_or_drops_mail(url):
+    result = run_check(PRODUCTION_ENV | keys_env() | {"EMAIL_URL": url})
+
+    assert result.returncode != 0
+    assert "Production mode refuses EMAIL_URL=" in result.stderr and "password-reset links" in result.stderr
+
+
+def test_production_sends_mail_by_smtp_from_email_url():
+    backend = _setting(
+        PRODUCTION_ENV | keys_env(),
+        "settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS",
+    )
+
+    assert backend == "django.core.mail.backends.smtp.EmailBackend smtp.example 587 True"
+
+
+def test_a_reset_link_mailed_in_production_reaches_the_mail_not_the_process_log(tmp_path):
+    link = "https://onecard.example/reset/MQ/c8k2-0f1e2d3c4b5a69788796a5b4c3d2e1f0/"
+    env = PRODUCTION_ENV | keys_env() | {"EMAIL_URL": f"filemail://{tmp_path}", "DJANGO_LOG_LEVEL": "DEBUG"}
+    code = (
+        "import django\ndjango.setup()\nfrom django.core.mail import send_mail\n"
+        f"send_mail('Reset your password', 'Open {link}', None, ['wang.fang@example.com'])"
+    )
+
+    result = _python({"DJANGO_SETTINGS_MODULE": "portal.settings"} | env, code)
+
+    assert result.returncode == 0, result.stderr
+    assert link not in result.stdout + result.stderr
+    assert any(link in path.read_text() for path in tmp_path.iterdir())
+
+
+def test_the_embedded_default_prints_mail_to_the_console():
+    assert _setting({}, "settings.EMAIL_BACKEND") == "django.core.mail.backends.console.EmailBackend"
+
+
+POSTGRES = {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/onecard"}
+
+
+def test_postgres_connections_are_not_kept_outside_gunicorn_and_the_worker():
+    # runserver starts a thread per request; each kept its own connection open for CONN_MAX_AGE.
+    assert _setting(POSTGRES, "settings.DATABASES['default']['CONN_MAX_AGE']") == "0"
+
+
+def test_gunicorn_keeps_postgres_connections():
+    value = _setting(POSTGRES, "settings.DATABASES['default']['CONN_MAX_AGE']", first="import portal.gunicorn")
+
+    assert value == "60"
+
+
+def test_an_explicit_connection_age_wins():
+    env = POSTGRES | {"DATABASE_CONN_MAX_AGE": "5"}
+
+    assert _setting(env, "settings.DATABASES['default']['CONN_MAX_AGE']", first="import portal.gunicorn") == "5"
+
+
+def test_the_procfile_worker_keeps_postgres_connections():
+    worker = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("worker:"))
+
+    assert "DATABASE_CONN_MAX_AGE=${DATABASE_CONN_MAX_AGE:-60} celery" in worker

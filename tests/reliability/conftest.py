@@ -12,8 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from bench.common import throwaway_database
-from bench.stack import Stack, http
+from tests.support.stack import Stack, http, throwaway_database
 
 
 def _services_or_skip() -> tuple[str, str]:

@@ -5,10 +5,10 @@ import subprocess
 import psycopg
 import pytest
 
-from bench.stack import free_port, http
 from ledger.triggers import trigger_names
 from tests.reliability.conftest import ledger_counts, wait_for
 from tests.reliability.load import Load, is_unavailable_problem, recorded_request_ids
+from tests.support.stack import free_port, http
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 

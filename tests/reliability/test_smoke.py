@@ -7,9 +7,8 @@ import sys
 
 import pytest
 
-from bench.common import ROOT
-from bench.stack import http
 from tests.reliability.conftest import agency, checkpoint_size, verify_card, wait_for
+from tests.support.stack import ROOT, http
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 

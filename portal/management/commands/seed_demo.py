@@ -1,4 +1,6 @@
 import json
+import os
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -13,8 +15,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", dest="as_json", help="print the demo logins as JSON")
         parser.add_argument("--force", action="store_true", help="allow running in production mode")
+        parser.add_argument(
+            "--json-file",
+            help="also write the JSON to this file (mode 0600): the keys printed are then the keys in the file",
+        )
 
-    def handle(self, *args, as_json: bool = False, force: bool = False, **options):
+    def handle(self, *args, as_json: bool = False, force: bool = False, json_file: str | None = None, **options):
         if settings.PRODUCTION and not force:
             raise CommandError("seed_demo creates logins with published passwords; refusing in production mode.")
         with access_context(
@@ -40,6 +46,12 @@ class Command(BaseCommand):
             "caseworkers": caseworkers,
             "agencies": agencies,
         }
+        if json_file:
+            path = Path(json_file)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(_dumps(payload) + "\n")
         if as_json:
             self.stdout.write(_dumps(payload))
             return

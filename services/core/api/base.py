@@ -7,14 +7,22 @@ Declare what an endpoint needs; the base class enforces it once::
         consent_required = False          # None (default): as the scope says in the catalogue
 
         def post(self, request):
-            result = card_verify(token=..., call=self.call)   # a selector that records to the ledger
-            return Response(...)
+            serializer = CardVerifyRequestSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            result = card_token_verify(token=serializer.validated_data["token"])  # records to the ledger
+            return Response(CardVerifyResponseSerializer(asdict(result)).data)
 
 Before the handler runs the agency is authenticated from its Bearer key, the
 X-Purpose header is checked against the agency's grants and the scope, the
 agency's rate limit is applied, and a ledger access context is open with the
 agency as actor, so every selector reached records under this agency, purpose
-and case. A POST with an Idempotency-Key is answered once and replayed after.
+and case. A POST with an Idempotency-Key is answered once and replayed after;
+``idempotency_required = True`` refuses a POST without one (428).
+
+A replay passes every check a first call passes (key, rate limit, purpose,
+scope), checks again each consent the first answer relied on, and records the
+accesses the first call recorded, before the stored answer is served. The
+stored answer and those accesses are sealed at rest (AES-256-GCM).
 """
 
 import contextlib
@@ -26,10 +34,11 @@ from django.http import HttpResponse
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from ledger.api import Actor, access_context
+from ledger.api import Actor, access_context, accesses_collected
 from services.core.actions import idempotent_request_claim, idempotent_request_complete, idempotent_request_release
 from services.core.api import problems
 from services.core.calls import AgencyCall
+from services.core.selectors import consents_relied_on, idempotent_replay_authorise, idempotent_response_open
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -45,10 +54,13 @@ class GatewayAPIView(APIView):
 
     required_scope: str | None = None
     consent_required: bool | None = None
+    idempotency_required: bool = False
     pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
 
     _context_stack: contextlib.ExitStack | None = None
     _idempotent_claim = None
+    _accesses: list[dict] | None = None
+    _consents: list[dict] | None = None
 
     @property
     def call(self) -> AgencyCall:
@@ -88,20 +100,28 @@ class GatewayAPIView(APIView):
     def _idempotency_claim(self, request) -> None:
         key = request.headers.get("Idempotency-Key")
         if key is None:
+            if self.idempotency_required:
+                raise problems.IdempotencyKeyRequired("send an Idempotency-Key header, so a retry never acts twice")
             return
         if not IDEMPOTENCY_KEY.match(key):
             raise problems.IdempotencyKeyInvalid("Idempotency-Key must be 1 to 255 printable ASCII characters")
+        call: AgencyCall = request.agency_call
         claimed, first = idempotent_request_claim(
-            agency=request.agency_call.agency,
+            agency=call.agency,
             key=key,
             method=request.method,
             path=request.path,
-            fingerprint=_fingerprint(request.body),
+            fingerprint=_fingerprint(request.body, purpose=call.purpose, case_id=call.case_id),
         )
         if first:
             self._idempotent_claim = claimed
+            # Note what the first call records and which consents it relies on, for its replays.
+            self._accesses = self._context_stack.enter_context(accesses_collected())
+            self._consents = self._context_stack.enter_context(consents_relied_on())
             return
-        replay = HttpResponse(bytes(claimed.body), status=claimed.status_code, content_type=claimed.content_type)
+        stored = idempotent_response_open(idempotent=claimed)
+        idempotent_replay_authorise(accesses=stored.accesses, consents=stored.consents, call=call)
+        replay = HttpResponse(stored.body, status=claimed.status_code, content_type=claimed.content_type)
         replay["Idempotent-Replayed"] = "true"
         raise _Replay(replay)
 
@@ -125,7 +145,10 @@ class GatewayAPIView(APIView):
                         status_code=response.status_code,
                         content_type=response.get("Content-Type", ""),
                         body=response.content,
+                        accesses=self._accesses or [],
+                        consents=self._consents or [],
                     )
+            self._accesses = self._consents = None
         finally:
             if self._context_stack is not None:
                 self._context_stack.close()
@@ -133,10 +156,14 @@ class GatewayAPIView(APIView):
         return response
 
 
-def _fingerprint(body: bytes) -> str:
-    """Hash the request body, ignoring JSON key order and whitespace."""
+def _fingerprint(body: bytes, *, purpose: str, case_id: str | None) -> str:
+    """Hash what a call asks and why: its purpose, case id and body, ignoring JSON key order and whitespace."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         canonical = body
-    return hashlib.sha256(canonical).hexdigest()
+    digest = hashlib.sha256()
+    for part in (purpose.encode(), (case_id or "").encode(), canonical):
+        # Length-prefixed, so no two different (purpose, case id, body) give the same input.
+        digest.update(len(part).to_bytes(8, "big") + part)
+    return digest.hexdigest()

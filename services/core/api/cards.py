@@ -8,12 +8,13 @@ from rest_framework.response import Response
 from cards.actions import card_token_verify
 from cards.api.serializers import CardVerifyRequestSerializer, CardVerifyResponseSerializer
 from services.core.api.base import GatewayAPIView
+from services.core.declaration import CoreScope
 
 
 class CardVerifyView(GatewayAPIView):
     """Check a QR credential and the card's status; a dynamic QR code is good for one use."""
 
-    required_scope = "cards:verify"
+    required_scope = CoreScope.CARDS_VERIFY
 
     @extend_schema(
         operation_id="cards_verify",

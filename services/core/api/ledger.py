@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from ledger.api import ProofUnavailable, entry_get, inclusion_proof
 from services.core.api import problems
 from services.core.api.base import GatewayAPIView
+from services.core.declaration import CoreScope
 
 
 class LedgerEntrySerializer(serializers.Serializer):
@@ -30,7 +31,7 @@ class InclusionProofSerializer(serializers.Serializer):
 class LedgerEntryView(GatewayAPIView):
     """Return one ledger entry's bytes and leaf hash."""
 
-    required_scope = "ledger:audit"
+    required_scope = CoreScope.LEDGER_AUDIT
 
     @extend_schema(operation_id="ledger_entry_get", responses={200: LedgerEntrySerializer})
     def get(self, request, index: int):
@@ -43,7 +44,7 @@ class LedgerEntryView(GatewayAPIView):
 class InclusionProofView(GatewayAPIView):
     """Return the RFC 9162 inclusion proof of one entry in the tree of a given size."""
 
-    required_scope = "ledger:audit"
+    required_scope = CoreScope.LEDGER_AUDIT
 
     @extend_schema(
         operation_id="ledger_inclusion_proof",

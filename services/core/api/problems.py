@@ -6,11 +6,14 @@ changes once published, and GET on it describes the problem.
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from ledger.api import PROBLEM_TYPES as LEDGER_PROBLEM_TYPES
 from services.core import errors
 
 logger = logging.getLogger("onecard.api")
@@ -57,8 +60,11 @@ ProofUnavailable = _problem("proof-unavailable", 400, "No proof exists for these
 MethodNotAllowed = _problem("method-not-allowed", 405, "The method is not allowed here")
 NotAcceptable = _problem("not-acceptable", 406, "The requested media type cannot be served")
 IdempotencyKeyInFlight = _problem("idempotency-key-in-flight", 409, "The first request with this key is still running")
+RequestTooLarge = _problem("request-too-large", 413, "The request body is larger than OneCard accepts")
 UnsupportedMediaType = _problem("unsupported-media-type", 415, "The request body must be application/json")
 IdempotencyKeyReused = _problem("idempotency-key-reused", 422, "The Idempotency-Key was used with another request")
+# 428, as draft-ietf-httpapi-idempotency-key-header says for an endpoint that needs the key.
+IdempotencyKeyRequired = _problem("idempotency-key-required", 428, "This endpoint needs an Idempotency-Key header")
 RateLimited = _problem("rate-limited", 429, "Too many requests")
 ServerError = _problem("server-error", 500, "The server could not complete the request")
 ServiceUnavailable = _problem("service-unavailable", 503, "A service OneCard depends on is unavailable; retry later")
@@ -86,8 +92,10 @@ PROBLEMS: dict[str, type[Problem]] = {
         MethodNotAllowed,
         NotAcceptable,
         IdempotencyKeyInFlight,
+        RequestTooLarge,
         UnsupportedMediaType,
         IdempotencyKeyReused,
+        IdempotencyKeyRequired,
         RateLimited,
         ServerError,
         ServiceUnavailable,
@@ -119,7 +127,10 @@ _DRF_ERRORS: dict[type[exceptions.APIException], type[Problem]] = {
 }
 
 
-def _is_outage(exc: Exception) -> bool:
+RETRY_AFTER_SECONDS = "5"
+
+
+def is_outage(exc: Exception) -> bool:
     """Return whether EXC means Redis or the database could not be reached (as opposed to a bug)."""
     import redis
     from django.db import InterfaceError, OperationalError
@@ -161,6 +172,8 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response:
         exc = NotFound(str(exc) if str(exc) else None)
     elif isinstance(exc, DjangoPermissionDenied):
         exc = Forbidden()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge(f"the body may hold at most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes")
     elif type(exc) in _DOMAIN_ERRORS:
         exc = _DOMAIN_ERRORS[type(exc)](str(exc))
 
@@ -176,12 +189,12 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response:
             extensions["errors"] = _validation_errors(exc.detail)
         else:
             detail = str(exc.detail)
-    elif _is_outage(exc):
+    elif is_outage(exc):
         # Redis (throttles, cache) or PostgreSQL is unreachable: the transaction rolled back, so
         # nothing was served without its ledger entry, and the client may retry.
         logger.warning("dependency unavailable in %s: %s", instance, exc)
         problem, detail, extensions = ServiceUnavailable, ServiceUnavailable.title, {}
-        headers["Retry-After"] = "5"
+        headers["Retry-After"] = RETRY_AFTER_SECONDS
     else:
         logger.exception("unhandled error in %s", instance)
         problem, detail, extensions = ServerError, ServerError.title, {}
@@ -207,9 +220,22 @@ def problem_json_response(request, problem: type[Problem], detail: str | None = 
 def problem_define(
     slug: str, status_code: int, title: str, *, domain_errors: tuple[type[Exception], ...] = ()
 ) -> type[Problem]:
-    """Create the problem type SLUG, publish it under /api/problems/ and map DOMAIN_ERRORS to it."""
-    problem = _problem(slug, status_code, title)
-    PROBLEMS[slug] = problem
+    """Create the problem type SLUG, publish it under /api/problems/ and map DOMAIN_ERRORS to it.
+
+    A slug names one problem: defining it again with another status or title is a mistake.
+    """
+    problem = PROBLEMS.get(slug)
+    if problem is None:
+        problem = PROBLEMS[slug] = _problem(slug, status_code, title)
+    elif (problem.status_code, problem.title) != (status_code, title):
+        raise ImproperlyConfigured(
+            f"problem type {slug!r} is already defined as {problem.status_code} {problem.title!r}"
+        )
     for error in domain_errors:
         _DOMAIN_ERRORS[error] = problem
     return problem
+
+
+# The ledger's public endpoints (ledger/views.py) answer in the same scheme; publish their types.
+for _slug, (_status, _title) in LEDGER_PROBLEM_TYPES.items():
+    problem_define(_slug, _status, _title)

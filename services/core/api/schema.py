@@ -43,6 +43,15 @@ _IDEMPOTENCY = OpenApiParameter(
     description="Any unique string; a repeat with the same key replays the first response.",
 )
 
+_IDEMPOTENCY_REQUIRED = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="Required here (428 without): any unique string; a repeat with the same key replays the first"
+    " response, so a retry never acts twice.",
+)
+
 
 class GatewayAutoSchema(AutoSchema):
     def _is_gateway(self) -> bool:
@@ -53,13 +62,16 @@ class GatewayAutoSchema(AutoSchema):
         if self._is_gateway():
             parameters += _HEADERS
             if self.method == "POST":
-                parameters.append(_IDEMPOTENCY)
+                required = getattr(self.view, "idempotency_required", False)
+                parameters.append(_IDEMPOTENCY_REQUIRED if required else _IDEMPOTENCY)
         return parameters
 
     def _problem_statuses(self) -> list[int]:
         statuses = [401, 403, 406, 429, 500]
         if self.method == "POST":
-            statuses += [400, 409, 415, 422]
+            statuses += [400, 409, 413, 415, 422]
+            if getattr(self.view, "idempotency_required", False):
+                statuses.append(428)
         else:
             statuses += [400, 404]
         return sorted(set(statuses))

@@ -12,6 +12,7 @@ from services.core.api.serializers import (
     ResidentVerifyRequestSerializer,
     ResidentVerifyResponseSerializer,
 )
+from services.core.declaration import CoreScope
 from services.core.models import Consent
 from services.core.selectors import (
     agency_purposes,
@@ -61,7 +62,7 @@ class AgencyView(GatewayAPIView):
 class ResidentVerifyView(GatewayAPIView):
     """Check that a national ID and a name belong to the same resident (KYC)."""
 
-    required_scope = "residents:verify"
+    required_scope = CoreScope.RESIDENTS_VERIFY
 
     @extend_schema(
         operation_id="residents_verify",

@@ -1,10 +1,12 @@
 """The partner endpoints of grants: eligibility checks, and the paying bank's disbursement list and confirmations."""
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 
 from services.core.api import problems
 from services.core.api.base import GatewayAPIView
+from services.core.api.pagination import GatewayCursorPagination
 from services.grants.actions import disbursement_confirm
 from services.grants.api.serializers import (
     ConfirmationRequestSerializer,
@@ -13,10 +15,15 @@ from services.grants.api.serializers import (
     EligibilityRequestSerializer,
     EligibilitySerializer,
 )
+from services.grants.declaration import GrantsScope
 from services.grants.errors import ApplicationInvalid, DisbursementConflict, DisbursementUnknown
-from services.grants.models import Programme
+from services.grants.models import Disbursement, Programme
 from services.grants.rules import programme_rules
-from services.grants.selectors import disbursement_list_for_agency, eligibility_check_for_partner
+from services.grants.selectors import (
+    disbursement_list_record,
+    disbursement_queryset_for_agency,
+    eligibility_check_for_partner,
+)
 
 ProgrammeUnknown = problems.problem_define("grant-programme-unknown", 404, "No grant programme has this code")
 problems.problem_define(
@@ -32,15 +39,12 @@ problems.problem_define(
     domain_errors=(DisbursementConflict,),
 )
 problems.problem_define("grant-invalid", 400, "The grant request is not valid", domain_errors=(ApplicationInvalid,))
-IdempotencyKeyRequired = problems.problem_define(
-    "idempotency-key-required", 428, "This endpoint needs an Idempotency-Key header"
-)
 
 
 class EligibilityView(GatewayAPIView):
     """Check a resident against a programme's eligibility rules: one yes/no per rule, nothing else."""
 
-    required_scope = "grants:eligibility:read"
+    required_scope = GrantsScope.ELIGIBILITY_READ
 
     @extend_schema(
         operation_id="grants_eligibility_check",
@@ -76,23 +80,37 @@ class EligibilityView(GatewayAPIView):
         return Response({"programme": programme.code, "eligible": eligible, "rules": answers})
 
 
-class DisbursementListView(GatewayAPIView):
-    """List the disbursements scheduled for payment by the calling bank (at most 1,000, oldest first)."""
+class OldestFirstPagination(GatewayCursorPagination):
+    ordering = "id"
 
-    required_scope = "grants:disbursements"
+
+class DisbursementListView(GatewayAPIView, ListAPIView):
+    """The disbursements scheduled for payment by the calling bank, oldest first, a page at a time."""
+
+    required_scope = GrantsScope.DISBURSEMENTS
     consent_required = False
+    serializer_class = DisbursementSerializer
+    pagination_class = OldestFirstPagination
 
-    @extend_schema(operation_id="grants_disbursements_list", responses={200: DisbursementSerializer(many=True)})
-    def get(self, request):
-        rows = disbursement_list_for_agency(call=self.call)
-        return Response(DisbursementSerializer(rows, many=True).data)
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Disbursement.objects.none()
+        return disbursement_queryset_for_agency(call=self.call)
+
+    def paginate_queryset(self, queryset):
+        return disbursement_list_record(disbursements=super().paginate_queryset(queryset))
+
+    @extend_schema(operation_id="grants_disbursements_list")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
 
 class DisbursementConfirmView(GatewayAPIView):
     """Confirm one disbursement paid onto the card, or failed; needs an Idempotency-Key and replays it."""
 
-    required_scope = "grants:disbursements"
+    required_scope = GrantsScope.DISBURSEMENTS
     consent_required = False
+    idempotency_required = True
 
     @extend_schema(
         operation_id="grants_disbursement_confirm",
@@ -103,8 +121,6 @@ class DisbursementConfirmView(GatewayAPIView):
         ],
     )
     def post(self, request, reference):
-        if "Idempotency-Key" not in request.headers:
-            raise IdempotencyKeyRequired()
         form = ConfirmationRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         disbursement = disbursement_confirm(

@@ -16,21 +16,15 @@ from services.health.api.serializers import (
     VisitRecordSerializer,
     VisitSerializer,
 )
+from services.health.declaration import HealthScope
 from services.health.errors import HealthRecordInvalid
 from services.health.selectors import coverage_get_for_partner, visit_list_for_partner
-
-
-def _resident(national_id: str):
-    resident = resident_find_for_partner(national_id=national_id)
-    if resident is None:
-        raise serializers.ValidationError({"national_id": ["no registered resident has this national ID"]})
-    return resident
 
 
 class CoverageView(GatewayAPIView):
     """Whether a resident is covered by medical insurance today, and at which reimbursement rate."""
 
-    required_scope = "health:coverage:read"
+    required_scope = HealthScope.COVERAGE_READ
 
     @extend_schema(
         operation_id="health_coverage",
@@ -54,14 +48,14 @@ class CoverageView(GatewayAPIView):
 class VisitRecordView(GatewayAPIView):
     """Record a visit; OneCard works out the insured share from the resident's coverage on that day."""
 
-    required_scope = "health:visits:write"
+    required_scope = HealthScope.VISITS_WRITE
 
     @extend_schema(operation_id="health_visits_record", request=VisitRecordSerializer, responses={201: VisitSerializer})
     def post(self, request):
         serializer = VisitRecordSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        resident = _resident(data.pop("national_id"))
+        resident = resident_find_for_partner(national_id=data.pop("national_id"))
         try:
             visit = visit_record(hospital=self.call.agency, resident=resident, **data)
         except HealthRecordInvalid as error:
@@ -72,7 +66,7 @@ class VisitRecordView(GatewayAPIView):
 class VisitQueryView(GatewayAPIView):
     """A resident's visits (needs the resident's consent)."""
 
-    required_scope = "health:visits:read"
+    required_scope = HealthScope.VISITS_READ
 
     @extend_schema(
         operation_id="health_visits_query", request=HealthResidentSerializer, responses={200: VisitListSerializer}
@@ -87,7 +81,7 @@ class VisitQueryView(GatewayAPIView):
 class PrescriptionIssueView(GatewayAPIView):
     """Issue a prescription for pharmacies to dispense."""
 
-    required_scope = "health:prescriptions:write"
+    required_scope = HealthScope.PRESCRIPTIONS_WRITE
 
     @extend_schema(
         operation_id="health_prescriptions_issue",
@@ -98,7 +92,7 @@ class PrescriptionIssueView(GatewayAPIView):
         serializer = PrescriptionIssueSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        resident = _resident(data.pop("national_id"))
+        resident = resident_find_for_partner(national_id=data.pop("national_id"))
         try:
             prescription = prescription_issue(hospital=self.call.agency, resident=resident, **data)
         except HealthRecordInvalid as error:

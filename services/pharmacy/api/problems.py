@@ -6,7 +6,6 @@ from services.pharmacy import errors
 TokenInvalid = problem_define(
     "token-invalid", 400, "The QR code is invalid, expired or already used", domain_errors=(errors.TokenInvalid,)
 )
-IdempotencyKeyRequired = problem_define("idempotency-key-required", 400, "Dispensing needs an Idempotency-Key header")
 NotAPharmacy = problem_define(
     "not-a-pharmacy", 403, "Only a pharmacy may do this", domain_errors=(errors.NotAPharmacy,)
 )

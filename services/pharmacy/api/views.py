@@ -1,13 +1,13 @@
 """The partner endpoints of drug purchase: open a session with the QR code, then dispense."""
 
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from services.core.api.base import GatewayAPIView
 from services.pharmacy.actions import dispensation_create, otc_dispensation_create, session_open
-from services.pharmacy.api import problems
+from services.pharmacy.api import problems  # noqa: F401 (publishes the pharmacy problem types)
 from services.pharmacy.api.serializers import (
     DispensationCreateSerializer,
     DispensationSerializer,
@@ -15,16 +15,13 @@ from services.pharmacy.api.serializers import (
     SessionOpenSerializer,
     SessionSerializer,
 )
-
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, required=True, description="Repeat it to retry safely"
-)
+from services.pharmacy.declaration import PharmacyScope
 
 
 class SessionOpenView(GatewayAPIView):
     """Redeem the resident's 60-second QR code once; list what may be dispensed to them and the co-pay rate."""
 
-    required_scope = "pharmacy:prescriptions:read"
+    required_scope = PharmacyScope.PRESCRIPTIONS_READ
 
     @extend_schema(
         operation_id="pharmacy_sessions_open", request=SessionOpenSerializer, responses={201: SessionSerializer}
@@ -37,12 +34,11 @@ class SessionOpenView(GatewayAPIView):
 
 
 class _DispenseView(GatewayAPIView):
-    required_scope = "pharmacy:dispense"
+    required_scope = PharmacyScope.DISPENSE
+    idempotency_required = True  # a retry must never dispense twice
     request_serializer: type[serializers.Serializer]
 
     def post(self, request):
-        if not request.headers.get("Idempotency-Key"):
-            raise problems.IdempotencyKeyRequired("send an Idempotency-Key header, so a retry never dispenses twice")
         serializer = self.request_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
@@ -61,7 +57,6 @@ class DispensationCreateView(_DispenseView):
         operation_id="pharmacy_dispensations_create",
         request=DispensationCreateSerializer,
         responses={201: DispensationSerializer},
-        parameters=[IDEMPOTENCY_KEY],
     )
     def post(self, request):
         return super().post(request)
@@ -86,7 +81,6 @@ class OtcDispensationCreateView(_DispenseView):
         operation_id="pharmacy_otc_dispensations_create",
         request=OtcDispensationCreateSerializer,
         responses={201: DispensationSerializer},
-        parameters=[IDEMPOTENCY_KEY],
     )
     def post(self, request):
         return super().post(request)

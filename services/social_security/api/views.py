@@ -17,6 +17,7 @@ from services.social_security.api.serializers import (
     StatementRequestSerializer,
     StatementSerializer,
 )
+from services.social_security.declaration import SocialSecurityScope
 from services.social_security.errors import BatchRejected
 from services.social_security.selectors import claim_list_for_partner, contribution_statement_for_partner
 
@@ -47,7 +48,7 @@ _CONTRIBUTION_EXAMPLE = [
 class EmploymentReportView(GatewayAPIView):
     """Report employment periods: one JSON list per call, saved all or nothing."""
 
-    required_scope = "social-security:employments:write"
+    required_scope = SocialSecurityScope.EMPLOYMENTS_WRITE
 
     @extend_schema(
         operation_id="social_security_employments_report",
@@ -65,7 +66,7 @@ class EmploymentReportView(GatewayAPIView):
 class ContributionReportView(GatewayAPIView):
     """Report monthly contributions to the five insurances: one JSON list per call, saved all or nothing."""
 
-    required_scope = "social-security:contributions:write"
+    required_scope = SocialSecurityScope.CONTRIBUTIONS_WRITE
 
     @extend_schema(
         operation_id="social_security_contributions_report",
@@ -87,7 +88,7 @@ class ContributionReportView(GatewayAPIView):
 class StatementView(GatewayAPIView):
     """A resident's contribution statement as JSON, CSV or PDF (needs the resident's consent)."""
 
-    required_scope = "social-security:statement:read"
+    required_scope = SocialSecurityScope.STATEMENT_READ
 
     @extend_schema(
         operation_id="social_security_statement",
@@ -114,7 +115,7 @@ class StatementView(GatewayAPIView):
 class ClaimQueryView(GatewayAPIView):
     """A resident's unemployment benefit claims and their entitlement."""
 
-    required_scope = "social-security:eligibility:read"
+    required_scope = SocialSecurityScope.ELIGIBILITY_READ
 
     @extend_schema(
         operation_id="social_security_claims_query",

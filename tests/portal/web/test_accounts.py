@@ -1,4 +1,5 @@
 import datetime
+import re
 
 import pytest
 from django.core import mail
@@ -143,10 +144,17 @@ def test_lockout_after_repeated_failures_with_a_clear_message(client, settings, 
     assert "_auth_user_id" not in client.session
 
 
+def emailed_code() -> str:
+    """Return the enrolment code in the last e-mail sent."""
+    return re.search(r"enter this code: ([0-9]+)", mail.outbox[-1].body).group(1)
+
+
 def test_otp_enrolment_confirms_the_device_and_shows_ten_backup_codes(client, db):
     user, _resident, _card, device = resident_with_account()
     device.delete()
     client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client.post("/account/otp/enrol/email/", {"send": "1"})
+    client.post("/account/otp/enrol/email/", {"code": emailed_code()})
 
     page = client.get("/account/otp/enrol/")
     pending = TOTPDevice.objects.get(user=user, confirmed=False)

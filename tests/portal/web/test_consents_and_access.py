@@ -247,3 +247,22 @@ def test_verify_is_offered_against_the_published_log_key(client_a):
 
     assert 'data-log-key-url="/ledger/key"' in page
     assert "not yet witnessed" in page
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/me/access/?before=%C2%B2",  # "²": isdigit() but not int()
+        "/me/access/?before=99999999999999999999999",
+        "/me/access/%C2%B9/report/",
+        "/me/access/p%C2%B2/proof.json",
+        "/me/access/99999999999999999999999/proof.json",
+    ],
+)
+def test_numbers_that_are_not_plain_digits_never_make_a_500(client_a, settings, path):
+    settings.DEBUG = False
+    client_a.raise_request_exception = False
+
+    response = client_a.get(path)
+
+    assert response.status_code in (200, 404)

@@ -66,15 +66,21 @@ def make_beneficiary(resident):
 
 
 CASES = [
-    ("insured_medical", make_insured),
-    ("contribution_months_gte:12", lambda resident: make_contributor(resident, 12)),
-    ("receiving_unemployment_benefit", make_beneficiary),
+    ("insured_medical", make_insured, "checks.insured_medical.evaluate"),
+    (
+        "contribution_months_gte:12",
+        lambda resident: make_contributor(resident, 12),
+        "checks.contribution_months_gte.evaluate",
+    ),
+    ("receiving_unemployment_benefit", make_beneficiary, "checks.receiving_unemployment_benefit.evaluate"),
 ]
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("predicate", "make_true"), CASES, ids=[case[0] for case in CASES])
-def test_each_data_predicate_is_true_when_the_data_says_so_and_false_otherwise(government, predicate, make_true):
+@pytest.mark.parametrize(("predicate", "make_true", "action"), CASES, ids=[case[0] for case in CASES])
+def test_each_data_predicate_is_true_when_the_data_says_so_and_false_otherwise(
+    government, predicate, make_true, action
+):
     agency, client = government
     yes, no = consenting(agency), consenting(agency)
     make_true(yes)
@@ -85,8 +91,7 @@ def test_each_data_predicate_is_true_when_the_data_says_so_and_false_otherwise(g
     answers = ask(client, yes, predicate).json(), ask(client, no, predicate).json()
 
     assert answers == ({"results": {predicate: True}}, {"results": {predicate: False}})
-    name = predicate.split(":")[0]
-    assert entries() == [(f"checks.{name}.evaluate", agency.code, ELIGIBILITY, "ok")] * 2
+    assert entries() == [(action, agency.code, ELIGIBILITY, "ok")] * 2
     assert list(PendingEntry.objects.values_list("object", flat=True)) == [predicate, predicate]
 
 
@@ -97,9 +102,12 @@ def test_age_gte_is_true_from_the_birthday_on(government):
     born = today.replace(year=today.year - 30) if (today.month, today.day) != (2, 29) else today.replace(day=28)
     resident = consenting(agency, national_id_value=make_national_id(birth=born.strftime("%Y%m%d")))
 
+    PendingEntry.objects.all().delete()
+
     response = ask(client, resident, "age_gte:30", "age_gte:31")
 
     assert response.json() == {"results": {"age_gte:30": True, "age_gte:31": False}}
+    assert entries() == [("checks.age_gte.evaluate", agency.code, ELIGIBILITY, "ok")] * 2
 
 
 @pytest.mark.django_db
@@ -107,9 +115,12 @@ def test_resident_of_province_compares_the_province_of_the_national_id(governmen
     agency, client = government
     resident = consenting(agency, national_id_value=make_national_id(county="310101"))
 
+    PendingEntry.objects.all().delete()
+
     response = ask(client, resident, "resident_of_province:31", "resident_of_province:11")
 
     assert response.json() == {"results": {"resident_of_province:31": True, "resident_of_province:11": False}}
+    assert entries() == [("checks.resident_of_province.evaluate", agency.code, ELIGIBILITY, "ok")] * 2
 
 
 @pytest.mark.django_db
@@ -182,7 +193,10 @@ def test_an_unregistered_resident_is_refused_like_a_missing_consent(government):
 
     assert response.status_code == 403
     assert response.json()["type"] == "/api/problems/consent-missing"
-    assert PendingEntry.objects.count() == 0
+    # The same denied entry a registered resident without consent gets, under no resident's pseudonym.
+    assert list(PendingEntry.objects.values_list("action", "outcome")) == [
+        ("checks.insured_medical.evaluate", "denied")
+    ]
 
 
 @pytest.mark.django_db

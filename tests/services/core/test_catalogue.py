@@ -1,6 +1,7 @@
 import pytest
 
-from ledger.api import DeclaredTwice, purpose_check, purpose_register, purposes_all
+from ledger.api import purpose_check, purpose_register, purposes_all
+from ledger.vocabulary import DeclaredTwice
 from services.core import catalogue
 from tests.portal.staff import admin_login, fast_password_hashing, staff_create  # noqa: F401 (fixture)
 

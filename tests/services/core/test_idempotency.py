@@ -27,7 +27,9 @@ def age(record, **delta):
 def finished(agency, key):
     record, first = claim(agency, key)
     assert first
-    return idempotent_request_complete(claimed=record, status_code=200, content_type="application/json", body=b"{}")
+    return idempotent_request_complete(
+        claimed=record, status_code=200, content_type="application/json", body=b"{}", accesses=[], consents=[]
+    )
 
 
 @pytest.mark.django_db

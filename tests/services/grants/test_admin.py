@@ -103,6 +103,11 @@ def test_a_programme_runs_from_creation_to_reconciled_payments_in_the_admin(djan
     assert entries(action="grants.disbursements.export")[-1:] == [
         ("grants.disbursements.export", manager_pseudonym, "grant-administration", "ok")
     ]
+    listed = manager_client.get("/admin/grants/disbursement/")
+    assert listed.status_code == 200
+    assert entries(action__contains=".admin.list")[-1:] == [
+        ("grants.disbursements.admin.list", manager_pseudonym, "grant-administration", "ok")
+    ]
 
 
 def test_the_worklist_and_an_application_page_record_under_the_stated_purpose():

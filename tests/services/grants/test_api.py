@@ -43,6 +43,26 @@ def scheduled(bank):
     return Disbursement.objects.get()
 
 
+def test_the_list_is_a_cursor_page_as_the_docs_say(bank, scheduled):
+    _agency, client = bank
+
+    response = client.get("/api/v1/grants/disbursements?page_size=1")
+
+    assert response.status_code == 200, response.content
+    assert set(response.json()) == {"next", "previous", "results"}
+    assert [row["reference"] for row in response.json()["results"]] == [str(scheduled.reference)]
+
+
+def test_a_bad_cursor_on_the_list_is_a_404_problem(bank, scheduled):
+    _agency, client = bank
+
+    response = client.get("/api/v1/grants/disbursements?cursor=not-a-cursor")
+
+    assert response.status_code == 404
+    assert response.json()["type"] == "/api/problems/not-found"
+    assert entries() == []
+
+
 def url(disbursement):
     return f"/api/v1/grants/disbursements/{disbursement.reference}/confirmation"
 
@@ -53,7 +73,7 @@ def test_the_bank_lists_what_it_pays_and_each_resident_listed_is_recorded(bank, 
     response = client.get("/api/v1/grants/disbursements")
 
     assert response.status_code == 200, response.content
-    [row] = response.json()
+    [row] = response.json()["results"]
     assert (row["reference"], row["amount"], row["card_number"]) == (
         str(scheduled.reference),
         "1000.00",
@@ -75,7 +95,7 @@ def test_a_confirmation_pays_onto_the_card_and_writes_exactly_these_rows(bank, s
     ]
 
 
-def test_a_replayed_callback_pays_nothing_more_and_records_nothing(bank, scheduled):
+def test_a_replayed_callback_pays_nothing_more_and_records_only_the_replay(bank, scheduled):
     _agency, client = bank
     first = client.post(url(scheduled), {"outcome": "paid"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     rows = PendingEntry.objects.count()
@@ -85,7 +105,11 @@ def test_a_replayed_callback_pays_nothing_more_and_records_nothing(bank, schedul
     assert again.status_code == 200
     assert again["Idempotent-Replayed"] == "true"
     assert again.content == first.content
-    assert PendingEntry.objects.count() == rows
+    replayed = PendingEntry.objects.order_by("id")[rows:]
+    assert [(entry.action, entry.object.split(":")[0]) for entry in replayed] == [
+        ("cards.payments.credit", "replay"),
+        ("grants.disbursements.confirm", "replay"),
+    ]
     assert CardPayment.objects.get().amount == Decimal("1000.00")
 
 

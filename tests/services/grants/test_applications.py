@@ -398,3 +398,17 @@ def test_a_plain_user_is_no_caseworker():
 
     with staff(user), pytest.raises(SignOffRefused):
         actions.application_review_start(application=application, user=user)
+
+
+@pytest.mark.django_db
+def test_a_resident_reading_their_application_records_one_entry():
+    from services.grants.selectors import application_get_for_resident
+
+    resident = ResidentFactory()
+    application = apply(ProgrammeFactory(), resident)
+    with as_resident():
+        before = len(entries())
+        found = application_get_for_resident(resident=resident, application_id=application.pk)
+
+    assert found == application
+    assert entries()[before:] == [("grants.applications.read", "r1", "self-service", "ok")]

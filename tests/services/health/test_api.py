@@ -174,3 +174,34 @@ def test_the_insured_share_never_exceeds_the_cost(hospital, insured):
 
     visit = Visit.objects.get()
     assert visit.insured_share <= visit.cost == Decimal("0.01")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/v1/health/visits", "/api/v1/health/prescriptions"])
+def test_an_invalid_write_is_refused_alike_for_a_registered_and_an_unregistered_id(hospital, insured, path):
+    from tests.idnumbers import make_national_id
+
+    _agency, client = hospital
+    tomorrow = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
+    bodies = {
+        "/api/v1/health/visits": lambda national_id: visit_body(insured, national_id=national_id, visited_on=tomorrow),
+        "/api/v1/health/prescriptions": lambda national_id: {
+            "national_id": national_id,
+            "prescriber": "Dr. Chen",
+            "drug_code": "X1",
+            "drug_name": "Zolpidem",
+            "strength": "10 mg",
+            "form": "tablet",
+            "quantity": 7,
+            "max_days_supply": 60,
+            "controlled_class": "psychotropic_2",
+            "valid_until": tomorrow,
+        },
+    }
+
+    registered = client.post(path, bodies[path](insured.national_id), format="json")
+    unregistered = client.post(path, bodies[path](make_national_id(sequence=991)), format="json")
+
+    assert registered.status_code == unregistered.status_code == 400
+    assert registered.json() == unregistered.json()
+    assert "national_id" not in {error["pointer"].strip("#/") for error in unregistered.json()["errors"]}

@@ -60,3 +60,13 @@ def test_coverage_and_visits_are_recorded(resident_web):
         ("health.coverage.read", "r1", "self-service", "ok"),
         ("health.visits.read", "r1", "self-service", "ok"),
     ]
+
+
+@pytest.mark.django_db
+def test_reading_prescriptions_records_one_entry(resident_web):
+    resident = ResidentFactory()
+    prescription(resident, AgencyFactory(kind="hospital"))
+
+    prescription_list_for_resident(resident=resident)
+
+    assert entries() == [("health.prescriptions.read", "r1", "self-service", "ok")]

@@ -94,7 +94,7 @@ def test_an_expired_qr_code_is_refused(pharmacy, card, monkeypatch):
 
 
 def test_the_static_qr_code_of_the_card_does_not_open_a_session(pharmacy, card):
-    from cards.selectors import card_token_static
+    from cards.actions import card_token_static
     from ledger.api import Actor, access_context
 
     with access_context(actor=Actor(type="resident", id="t"), role="resident", channel="web", purpose="self-service"):
@@ -196,7 +196,7 @@ def test_dispensing_without_an_idempotency_key_is_refused(pharmacy, card, open_s
         format="json",
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 428
     assert response.json()["type"] == "/api/problems/idempotency-key-required"
 
 

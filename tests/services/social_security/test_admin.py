@@ -5,11 +5,11 @@ import datetime
 import pytest
 
 from ledger.recording import actor_pseudonym
-from services.health.models import Visit
+from services.health.models import Prescription, Visit
 from services.social_security.models import UnemploymentClaim
 from tests.factories import ResidentFactory
 from tests.factories.core import AgencyFactory
-from tests.factories.services import contribute, employer, entries
+from tests.factories.services import contribute, employ, employer, entries
 from tests.portal.staff import admin_login, fast_password_hashing, purpose_state, staff_create  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
@@ -87,4 +87,39 @@ def test_approving_from_the_admin_decides_assessed_claims_only_under_the_stated_
         ("social_security.claims.admin.action", officer, "benefit-administration", "ok"),
         ("social_security.claims.admin.action", officer, "benefit-administration", "ok"),
         ("social_security.claims.decide", officer, "benefit-administration", "ok"),
+    ]
+
+
+def test_the_employment_list_records_each_resident_it_shows(client):
+    employ(ResidentFactory(), employer())
+    officer = officer_in(client, "social-security-officer", "benefit-eligibility")
+
+    response = client.get("/admin/social_security/employment/")
+
+    assert response.status_code == 200
+    assert entries(action__contains=".admin.") == [
+        ("social_security.employments.admin.list", officer, "benefit-eligibility", "ok")
+    ]
+
+
+def test_the_prescription_list_records_each_resident_it_shows(client):
+    Prescription.objects.create(
+        resident=ResidentFactory(),
+        hospital=AgencyFactory(kind="hospital"),
+        prescriber="Dr. Chen",
+        drug_code="X1",
+        drug_name="Metformin",
+        strength="500 mg",
+        form="tablet",
+        quantity=30,
+        max_days_supply=30,
+        valid_until=datetime.date.today() + datetime.timedelta(days=30),
+    )
+    officer = officer_in(client, "health-officer", "health-administration")
+
+    response = client.get("/admin/health/prescription/")
+
+    assert response.status_code == 200
+    assert entries(action__contains=".admin.") == [
+        ("health.prescriptions.admin.list", officer, "health-administration", "ok")
     ]

@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 
+from ledger.api import subject_pseudonym
 from ledger.models import PendingEntry
 from services.social_security.models import Contribution, Employment
 from tests.factories import ResidentFactory
@@ -86,7 +87,13 @@ def test_one_bad_item_rejects_the_whole_batch_and_lists_every_problem(employer, 
         "work_injury, maternity",
     ]
     assert Contribution.objects.count() == 0
-    assert PendingEntry.objects.count() == 0
+    # The resident whose item passed every other check was looked up: the rejection is in their history.
+    entry = PendingEntry.objects.get()
+    assert (entry.action, entry.subject, entry.outcome) == (
+        "social_security.contributions.report",
+        subject_pseudonym(staff[0]),
+        "invalid",
+    )
 
 
 @pytest.mark.django_db
@@ -125,7 +132,8 @@ def test_a_retried_batch_with_the_same_idempotency_key_is_replayed_not_written_a
     assert again["Idempotent-Replayed"] == "true"
     assert again.json() == first.json()
     assert Contribution.objects.count() == 15
-    assert PendingEntry.objects.count() == 3
+    # Each resident's first entry, then the replay's: it showed the answer again, and saved nothing more.
+    assert [entry.object for entry in PendingEntry.objects.order_by("id")] == [""] * 3 + ["replay"] * 3
 
 
 @pytest.mark.django_db

@@ -4,8 +4,8 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 
 from ledger.api import context_get_or_none, subject_pseudonym
-from ledger.checks import middleware_check
-from ledger.middleware import AccessContextMiddleware
+from portal.checks import middleware_check
+from portal.middleware import AccessContextMiddleware
 from tests.factories import ResidentFactory, UserFactory
 
 
@@ -71,10 +71,10 @@ def test_system_check_passes_with_the_configured_middleware():
     "middleware",
     [
         ["django.contrib.auth.middleware.AuthenticationMiddleware"],
-        ["ledger.middleware.AccessContextMiddleware", "django.contrib.auth.middleware.AuthenticationMiddleware"],
+        ["portal.middleware.AccessContextMiddleware", "django.contrib.auth.middleware.AuthenticationMiddleware"],
     ],
 )
 def test_system_check_fires_when_the_middleware_is_missing_or_early(settings, middleware):
     settings.MIDDLEWARE = middleware
 
-    assert [error.id for error in middleware_check(None)] == ["ledger.E001"]
+    assert [error.id for error in middleware_check(None)] == ["portal.E001"]

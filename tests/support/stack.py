@@ -1,6 +1,7 @@
 """A production-shaped OneCard as child processes: gunicorn, a Celery worker and beat.
 
-Used by the full-stack tests (tests/reliability/) and the HTTP benchmarks. Each
+Used by the full-stack tests (tests/reliability/) and the HTTP benchmarks
+(bench/http_bench.py). Each
 stack gets fresh keys from ``keys_generate``, ``DJANGO_DEBUG=0``, its own
 database and Redis URLs and its own ``var/`` directory, so it shares nothing
 with the configured development database.
@@ -18,10 +19,11 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
-from bench.common import ROOT
-
+ROOT = Path(__file__).resolve().parent.parent.parent
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -84,6 +86,7 @@ class Stack:
                 "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
                 "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
                 "DJANGO_SECURE_SSL_REDIRECT": "0",
+                "EMAIL_URL": f"filemail://{self.directory / 'mail'}",
                 "DATABASE_URL": database_url,
                 "REDIS_URL": redis_url,
                 "ONECARD_VAR_DIR": str(self.directory / "var"),
@@ -153,6 +156,8 @@ class Stack:
                 "--hostname",
                 f"worker-{self.port}@%h",
             ],
+            # As the Procfile does: a worker holds a fixed number of connections.
+            {"DATABASE_CONN_MAX_AGE": "60"},
         )
 
     def start_beat(self) -> None:
@@ -272,3 +277,29 @@ def _children(pid: int) -> list[int]:
             if int(fields[1]) == pid:
                 found.append(int(entry.name))
     return found
+
+
+@contextlib.contextmanager
+def throwaway_database(name: str) -> Iterator[str]:
+    """Yield a DATABASE_URL for a fresh, empty database that is dropped afterwards.
+
+    On PostgreSQL (DATABASE_URL set) it creates database NAME next to the
+    configured one; otherwise it uses a temporary SQLite file.
+    """
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith(("postgres://", "postgresql://")):
+        with tempfile.TemporaryDirectory() as directory:
+            yield f"sqlite:///{directory}/{name}.sqlite3"
+        return
+    import psycopg
+
+    parts = urlsplit(base)
+    admin_url = urlunsplit(parts._replace(path="/postgres", scheme="postgresql"))
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
