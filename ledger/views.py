@@ -23,6 +23,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "proof-unavailable": (400, "No proof exists for these parameters"),
     "invalid-note": (400, "The body is not a UTF-8 signed note"),
     "cosignature-rejected": (400, "The cosignature was not accepted"),
+    "no-tile": (404, "No such tile or entry bundle in the log (yet)"),
 }
 
 
@@ -56,7 +57,7 @@ def checkpoint(request):
     if "tree_size" not in request.GET:
         published = checkpoint_published()
         if published is None:
-            return problem(404, "no-checkpoint", "No such checkpoint", "no checkpoint is published yet")
+            return problem("no-checkpoint", "no checkpoint is published yet")
         response = _text(published)
         response["Cache-Control"] = "no-cache"
         return response
@@ -105,10 +106,7 @@ def cosignature(request):
 def log_checkpoint(request):
     """Serve the published checkpoint of the tiled log (C2SP tlog-tiles), the one the quorum cosigned; never cached."""
     published = checkpoint_published()
-    if published is None:
-        response = problem(404, "no-checkpoint", "No checkpoint yet", "no checkpoint is published yet")
-    else:
-        response = _text(published)
+    response = problem("no-checkpoint", "no checkpoint is published yet") if published is None else _text(published)
     response["Cache-Control"] = "no-store"
     return response
 
@@ -120,11 +118,11 @@ def log_tile(request, path: str):
     try:
         _, _, width = tlog.tile_path_parse(name)
     except tlog.TlogError as error:
-        response = problem(404, "no-tile", "No such tile", str(error))
+        response = problem("no-tile", str(error))
     else:
         data = tiles.tile_read(path=name)
         if data is None:
-            response = problem(404, "no-tile", "No such tile", f"{name} is not in the log (yet)")
+            response = problem("no-tile", f"{name} is not in the log (yet)")
         else:
             response = HttpResponse(data, content_type="application/octet-stream")
             response["Cache-Control"] = tiles.FULL_TILE_CACHE if width == tlog.TILE_WIDTH else tiles.PARTIAL_TILE_CACHE
