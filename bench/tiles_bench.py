@@ -19,9 +19,9 @@ import os
 import statistics
 import sys
 
-from bench.common import ROOT, row, throwaway_database
+from bench.common import ROOT, row
 from bench.http_bench import _wrk
-from bench.stack import Stack, http
+from tests.support.stack import Stack, http, throwaway_database
 
 DATABASE = "onecard_bench_tiles"
 WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "5"))

@@ -12,20 +12,23 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from cards import images, lock_objects, signing
+from cards import credentials, images, lock_objects, signing
 from cards.crypto import national_id_lookup_hash
 from cards.errors import (
     ActivationCodeInvalid,
     CardAlreadyIssued,
     CardReasonInvalid,
     CardTransitionRefused,
+    HolderKeyInvalid,
     ImportRejected,
+    PhotoTransitionRefused,
     ResidentAlreadyRegistered,
     ResidentInvalid,
     SigningKeyUnknown,
 )
-from cards.models import Card, CardPayment, CardRedemption, CardSigningKey, Resident
+from cards.models import Card, CardPayment, CardRedemption, CardSigningKey, Resident, ResidentPhoto
 from cards.numbers import card_number_generate
+from cards.photos import photo_clean, photo_encrypt
 from cards.reasons import CardReason
 from cards.selectors import status_list_claims
 from cards.tools import onecard_card_verify as offline
@@ -520,6 +523,7 @@ def _credential_claims(card: Card, now: datetime.datetime) -> dict:
         "sub": card.number,
         "ver": card.version,
         "iat": int(now.timestamp()),
+        "status": credentials.card_status_reference(card),
     }
 
 
@@ -584,6 +588,11 @@ def status_list_token() -> str:
     return signing.jws_sign(status_list_claims(), typ=STATUS_LIST_TYPE)
 
 
+def token_status_list_token() -> str:
+    """Return the signed Token Status List of every card (no resident data: indexes and 2-bit statuses)."""
+    return credentials.token_status_list_token(now=timezone.now())
+
+
 def residents_shown_record(*, residents: list[Resident], action: str, object: str = "") -> int:
     """Record that a caseworker was shown RESIDENTS (one entry each, duplicates once); return how many."""
     unique = list({resident.pk: resident for resident in residents}.values())
@@ -597,11 +606,180 @@ def residents_shown_record(*, residents: list[Resident], action: str, object: st
 
 
 def card_printable_cache_fill(*, card: Card) -> dict[str, bytes]:
-    """Render the printable card of CARD as PNG and PDF with one static credential and cache both."""
+    """Render the printable card of CARD as PNG and PDF, with one static credential and the photo, and cache both."""
+    from cards.selectors import resident_photo_jpeg
+
     token = card_token_static(card=card)
+    photo = resident_photo_jpeg(resident=card.resident, shown_to="print")
     rendered = {
-        "png": images.card_printable_render(card=card, token=token),
-        "pdf": images.card_printable_render_pdf(card=card, token=token),
+        "png": images.card_printable_render(card=card, token=token, photo=photo),
+        "pdf": images.card_printable_render_pdf(card=card, token=token, photo=photo),
     }
     images.card_printable_cache_set(card=card, rendered=rendered)
     return rendered
+
+
+# Card photos. Lock order: the resident row, then the resident's photo rows (cards/lock_objects.py).
+_PHOTO_PURPOSE = "registration"
+
+
+def _photo_record(*, action: str, photo: ResidentPhoto, detail: str = "") -> None:
+    purpose = None if context_get().purpose else _PHOTO_PURPOSE
+    record(action=action, subject=photo.resident, purpose=purpose, object=f"{photo.ledger_object} {detail}".strip())
+
+
+def _photo_create(*, resident: Resident, data: bytes, status: str, source: str) -> ResidentPhoto:
+    # Checked and re-encoded before any lock: a bad upload costs no row lock.
+    jpeg = photo_clean(data)
+    lock_objects.resident_lock(resident_id=resident.pk)
+    photos = lock_objects.photos_of_resident_lock(resident_id=resident.pk)
+    now = timezone.now()
+    for old in photos:
+        # A caseworker's photo replaces the approved one; a resident's submission, their earlier one still waiting.
+        if old.status == status:
+            old.status = ResidentPhoto.Status.SUPERSEDED
+            old.decided_at = now
+            old.save(update_fields=["status", "decided_at"])
+    photo = ResidentPhoto(
+        resident=resident,
+        status=status,
+        source=source,
+        jpeg_ciphertext=photo_encrypt(jpeg, resident_id=resident.pk),
+        decided_at=now if status == ResidentPhoto.Status.APPROVED else None,
+    )
+    photo.full_clean(exclude=["jpeg_ciphertext"])
+    photo.save()
+    return photo
+
+
+@transaction.atomic
+def resident_photo_set(*, resident: Resident, data: bytes) -> ResidentPhoto:
+    """Check, re-encode and store a caseworker's upload as the resident's approved card photo."""
+    photo = _photo_create(
+        resident=resident, data=data, status=ResidentPhoto.Status.APPROVED, source=ResidentPhoto.Source.CASEWORKER
+    )
+    _photo_record(action="cards.photos.update", photo=photo, detail="caseworker")
+    return photo
+
+
+@transaction.atomic
+def resident_photo_submit(*, resident: Resident, data: bytes) -> ResidentPhoto:
+    """Check, re-encode and store the resident's own photo, to wait for a caseworker's approval."""
+    photo = _photo_create(
+        resident=resident, data=data, status=ResidentPhoto.Status.PENDING, source=ResidentPhoto.Source.RESIDENT
+    )
+    _photo_record(action="cards.photos.submit", photo=photo)
+    return photo
+
+
+def _photo_decide(*, photo: ResidentPhoto, status: str, action: str) -> ResidentPhoto:
+    lock_objects.resident_lock(resident_id=photo.resident_id)
+    photos = lock_objects.photos_of_resident_lock(resident_id=photo.resident_id)
+    current = next((row for row in photos if row.pk == photo.pk), None)
+    if current is None or current.status != ResidentPhoto.Status.PENDING:
+        raise PhotoTransitionRefused(f"photo {photo.pk} is not waiting for a decision")
+    now = timezone.now()
+    if status == ResidentPhoto.Status.APPROVED:
+        for old in photos:
+            if old.status == ResidentPhoto.Status.APPROVED:
+                old.status = ResidentPhoto.Status.SUPERSEDED
+                old.save(update_fields=["status"])
+    current.status = status
+    current.decided_at = now
+    current.save(update_fields=["status", "decided_at"])
+    current.resident = photo.resident
+    _photo_record(action=action, photo=current)
+    return current
+
+
+@transaction.atomic
+def resident_photo_approve(*, photo: ResidentPhoto) -> ResidentPhoto:
+    """Approve the resident's submitted photo: it becomes the one printed and shown."""
+    return _photo_decide(photo=photo, status=ResidentPhoto.Status.APPROVED, action="cards.photos.approve")
+
+
+@transaction.atomic
+def resident_photo_reject(*, photo: ResidentPhoto) -> ResidentPhoto:
+    """Reject the resident's submitted photo; the approved one, if any, stays."""
+    return _photo_decide(photo=photo, status=ResidentPhoto.Status.REJECTED, action="cards.photos.reject")
+
+
+# Standard credentials: SD-JWT VC (RFC 9901, draft-ietf-oauth-sd-jwt-vc).
+def _card_credential_claims(*, card: Card, insured: bool, holder_jwk: dict | None, kind: str) -> tuple[dict, dict]:
+    from cards.selectors import resident_photo_jpeg
+
+    if card.status != S.ACTIVE:
+        raise CardTransitionRefused(verb="given a credential", status=card.status)
+    if holder_jwk is not None:
+        try:
+            holder_jwk = credentials.holder_jwk_clean(holder_jwk)
+        except offline.CredentialRefused:
+            raise HolderKeyInvalid("the wallet key must be a public Ed25519 (OKP) or P-256 (EC) JWK") from None
+    portrait = resident_photo_jpeg(resident=card.resident, shown_to="credential")
+    claims = credentials.card_claims(card=card, insured=insured, portrait=portrait, today=timezone.localdate())
+    bound = "bound" if holder_jwk is not None else "unbound"
+    record(action=f"cards.credentials.{kind}.issue", subject=card.resident, object=f"{card.ledger_object} {bound}")
+    return claims, holder_jwk
+
+
+def card_credential_sd_jwt_issue(*, card: Card, insured: bool, holder_jwk: dict | None = None) -> str:
+    """Sign an SD-JWT VC of an active card with every disclosure, bound to HOLDER_JWK when a wallet gave one."""
+    claims, holder_jwk = _card_credential_claims(card=card, insured=insured, holder_jwk=holder_jwk, kind="sd_jwt")
+    token, _ = credentials.sd_jwt_vc_build(card=card, claims=claims, holder_jwk=holder_jwk, now=timezone.now())
+    return token
+
+
+def card_credential_mdoc_issue(*, card: Card, insured: bool, holder_jwk: dict | None = None) -> bytes:
+    """Sign an issuer-signed mdoc (ISO/IEC 18013-5 Document, CBOR) of an active card with every data element."""
+    claims, holder_jwk = _card_credential_claims(card=card, insured=insured, holder_jwk=holder_jwk, kind="mdoc")
+    return credentials.mdoc_build(card=card, claims=claims, holder_jwk=holder_jwk, now=timezone.now())
+
+
+@dataclass(frozen=True)
+class PresentationVerification:
+    valid: bool
+    format: str
+    status: str | None
+    reason: str | None
+    claims: dict | None
+    holder_bound: bool | None
+
+
+@transaction.atomic
+def card_presentation_verify(
+    *, presentation: str, aud: str | None = None, nonce: str | None = None
+) -> PresentationVerification:
+    """Verify an SD-JWT VC presentation online: signature, disclosures, key binding, and the card's status now."""
+    verdict = offline.sd_jwt_vc_verify(
+        presentation,
+        keys=signing.verification_keys(),
+        status_list=None,
+        issuer=credentials.issuer_url(),
+        aud=aud,
+        nonce=nonce,
+    )
+    if verdict.claims is None:
+        _verification_record(subject=UNRESOLVED_SUBJECT, card=None, reason=verdict.reason, dynamic=None)
+        return PresentationVerification(False, verdict.format, None, verdict.reason, None, None)
+    entry = (verdict.status_reference or {}).get("status_list")
+    index = entry.get("idx") if isinstance(entry, dict) else None
+    card = Card.objects.select_related("resident").filter(pk=index).first() if isinstance(index, int) else None
+    if card is None:
+        _verification_record(subject=UNRESOLVED_SUBJECT, card=None, reason=UNKNOWN_CARD, dynamic=None)
+        return PresentationVerification(False, verdict.format, None, UNKNOWN_CARD, None, verdict.holder_bound)
+    reason = STATUS_REASONS.get(card.status)
+    record(
+        action="cards.credentials.verify",
+        subject=card.resident,
+        object=f"{card.ledger_object} v{card.version} sd-jwt-vc {reason or 'valid'} "
+        + ",".join(sorted(verdict.claims)),
+        outcome="ok" if reason is None else "invalid",
+    )
+    return PresentationVerification(
+        valid=reason is None,
+        format=verdict.format,
+        status="valid" if reason is None else reason,
+        reason=reason,
+        claims=verdict.claims,
+        holder_bound=verdict.holder_bound,
+    )

@@ -1,7 +1,9 @@
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -11,15 +13,19 @@ from cards.actions import (
     card_resume,
     card_revoke,
     card_suspend,
+    resident_photo_approve,
+    resident_photo_reject,
+    resident_photo_set,
     resident_register,
     resident_update_contact,
 )
 from cards.admin_base import ResidentDataAdmin
-from cards.errors import CardsError
-from cards.models import Card, Resident
+from cards.errors import CardsError, PhotoInvalid
+from cards.models import Card, Resident, ResidentPhoto
 from cards.national_id import NationalIdFormField
+from cards.photos import PHOTO_MAX_BYTES, photo_clean
 from cards.reasons import CardReason
-from cards.selectors import card_history, resident_get_by_national_id, resident_search
+from cards.selectors import card_history, resident_get_by_national_id, resident_photo_open, resident_search
 from cards.validation import resident_fields_clean
 
 
@@ -196,3 +202,111 @@ class CardAdmin(ResidentDataAdmin):
         )
         header = mark_safe("<tr><th>time</th><th>action</th><th>by</th><th>change</th><th>outcome</th></tr>")
         return format_html("<table>{}{}</table>", header, body)
+
+
+class ResidentPhotoUploadForm(forms.ModelForm):
+    image = forms.FileField(
+        label="Photo",
+        help_text="JPEG or PNG, at most 5 MB, at least 240 x 320 pixels. It is re-encoded and its metadata removed.",
+    )
+
+    class Meta:
+        model = ResidentPhoto
+        fields = ["resident"]
+
+    def clean(self):
+        cleaned = super().clean()
+        upload = cleaned.get("image")
+        if upload is not None:
+            if upload.size > PHOTO_MAX_BYTES:
+                raise ValidationError({"image": f"The file is larger than {PHOTO_MAX_BYTES // (1024 * 1024)} MB."})
+            data = upload.read()
+            try:
+                photo_clean(data)
+            except PhotoInvalid as error:
+                raise ValidationError({"image": str(error)}) from None
+            cleaned["image_bytes"] = data
+        return cleaned
+
+
+@admin.register(ResidentPhoto)
+class ResidentPhotoAdmin(ResidentDataAdmin):
+    """Upload a resident's card photo, and approve or reject the ones residents submit."""
+
+    ledger_prefix = "cards.photos"
+    list_display = ["pk", "resident", "status", "source", "created_at", "decided_at"]
+    list_filter = ["status", "source"]
+    list_select_related = ["resident"]
+    raw_id_fields = ["resident"]
+    readonly_fields = ["resident", "status", "source", "created_at", "decided_at", "preview"]
+    actions = ["approve_photos", "reject_photos"]
+
+    def has_decide_permission(self, request) -> bool:
+        return request.user.has_perm("cards.change_residentphoto")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # A photo is never edited; a new one supersedes it. Change rights open the approve/reject actions.
+        return obj is None and super().has_change_permission(request, obj)
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ResidentPhotoUploadForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return ["resident", "image"] if obj is None else self.readonly_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        photo = resident_photo_set(resident=form.cleaned_data["resident"], data=form.cleaned_data["image_bytes"])
+        vars(obj).update(vars(photo))
+
+    def get_urls(self):
+        image = path(
+            "<int:photo_id>/image.jpg",
+            self.admin_site.admin_view(self.image_view),
+            name="cards_residentphoto_image",
+        )
+        return [image, *super().get_urls()]
+
+    def image_view(self, request, photo_id: int):
+        """Serve one photo to a caseworker, no-store, recorded as one view."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        redirect = self._purpose_redirect(request)
+        if redirect is not None:
+            return redirect
+        photo = ResidentPhoto.objects.select_related("resident").filter(pk=photo_id).first()
+        if photo is None:
+            raise Http404("no such photo")
+        response = HttpResponse(resident_photo_open(photo=photo, shown_to="admin"), content_type="image/jpeg")
+        response["Cache-Control"] = "no-store, private"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    @admin.display(description="photo")
+    def preview(self, photo: ResidentPhoto):
+        url = reverse(f"{self.admin_site.name}:cards_residentphoto_image", args=[photo.pk])
+        return format_html('<img src="{}" alt="photo {}" width="180" height="240">', url, photo.pk)
+
+    def _decide(self, request, queryset, verb, done: str):
+        for photo in queryset.select_related("resident"):
+            try:
+                verb(photo=photo)
+            except CardsError as error:
+                self.message_user(request, f"{photo}: {error}", messages.ERROR)
+            else:
+                self.message_user(request, f"{photo}: {done}.")
+
+    @admin.action(description="Approve the selected photos (they replace the printed photo)", permissions=["decide"])
+    def approve_photos(self, request, queryset):
+        self._decide(request, queryset, resident_photo_approve, "approved")
+
+    @admin.action(description="Reject the selected photos", permissions=["decide"])
+    def reject_photos(self, request, queryset):
+        self._decide(request, queryset, resident_photo_reject, "rejected")

@@ -1,4 +1,4 @@
-"""Encrypt national IDs (and other resident data kept for a while) at rest; compute the keyed lookup index."""
+"""Encrypt national IDs and other secrets at rest (resident data, TOTP keys); compute keyed hashes."""
 
 import hashlib
 import hmac
@@ -48,3 +48,9 @@ def resident_data_open(blob: bytes, *, label: bytes) -> bytes:
 def national_id_lookup_hash(number: str) -> str:
     """Return the keyed HMAC-SHA256 index of a national ID, in hex, normalising it first."""
     return hmac.new(settings.ONECARD_LOOKUP_KEY, normalize_national_id(number).encode(), hashlib.sha256).hexdigest()
+
+
+def secret_keyed_hash(value: str, *, context: str) -> str:
+    """Return the keyed HMAC-SHA256 of VALUE in hex, separated from other uses of the key by CONTEXT."""
+    message = f"onecard:{context}\x00{value}".encode()
+    return hmac.new(settings.ONECARD_LOOKUP_KEY, message, hashlib.sha256).hexdigest()

@@ -18,6 +18,15 @@ purpose_register(
     legal_basis="PIPL art. 13(3): legal duty; Social Insurance Law",
 )
 purpose_register(
+    "face-to-face-identification",
+    name_en="Identifying the cardholder face to face",
+    name_zh_hans="当面核验持卡人身份",
+    legal_basis=(
+        "PIPL art. 13(1) and 29: the resident's consent, given by presenting their one-use QR code at the counter; "
+        "Drug Administration Law (dispensing to the patient named on the prescription)"
+    ),
+)
+purpose_register(
     "identity-verification",
     name_en="Identity verification",
     name_zh_hans="身份核验",
@@ -48,6 +57,15 @@ actions_register(
     ("cards.credentials.verify", _("Your card was checked"), True),
     ("cards.payments.credit", _("A payment was credited to your card"), False),
     ("cards.payments.list", _("Your card's payments were listed"), True),
+    ("cards.photos.update", _("A caseworker set your card photo"), False),
+    ("cards.photos.submit", _("You sent a card photo for approval"), False),
+    ("cards.photos.approve", _("Your card photo was approved"), False),
+    ("cards.photos.reject", _("Your card photo was rejected"), False),
+    ("cards.photos.view", _("Your photo was viewed"), True),
+    ("cards.photos.list", _("Your card photos were listed"), True),
+    ("cards.credentials.sd_jwt.issue", _("Your card was issued as an SD-JWT credential"), False),
+    ("cards.credentials.mdoc.issue", _("Your card was issued as an mdoc credential"), False),
     *admin_actions("cards.residents", _("Your register entry")),
     *admin_actions("cards.cards", _("Your card")),
+    *admin_actions("cards.photos", _("Your card photos")),
 )

@@ -48,3 +48,15 @@ class ActivationCodeInvalid(CardsError):
 
 class SigningKeyUnknown(CardsError):
     """No signing key has this kid, or it is already retired."""
+
+
+class PhotoInvalid(CardsError):
+    """An uploaded photo is not a usable JPEG or PNG; the message says why."""
+
+
+class PhotoTransitionRefused(CardsError):
+    """The photo is not waiting for a decision, so it cannot be approved or rejected."""
+
+
+class HolderKeyInvalid(CardsError):
+    """The wallet's key is not a public Ed25519 or P-256 JWK."""

@@ -8,9 +8,9 @@ import qrcode
 import qrcode.image.svg
 from django.conf import settings
 from django.core.cache import cache
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from cards.models import Card
+from cards.models import Card, ResidentPhoto
 
 # ISO/IEC 7810 ID-1 at 300 dpi.
 CARD_SIZE = (1012, 638)
@@ -35,7 +35,11 @@ CJK_FONT_CANDIDATES = (
     "/System/Library/Fonts/PingFang.ttc",
     "/System/Library/Fonts/STHeiti Light.ttc",
 )
-PRINTABLE_CACHE_SECONDS = 7 * 24 * 60 * 60
+# A render holds the photo and the name: kept an hour at most, then drawn again on the next download.
+PRINTABLE_CACHE_SECONDS = 60 * 60
+# The photo box of the card layout, in PNG pixels: left, top, right, bottom.
+PHOTO_BOX = (40, 130, 260, 400)
+_PHOTO_BORDER = 3
 
 
 def _qr(text: str, **kwargs) -> qrcode.QRCode:
@@ -78,15 +82,23 @@ def _font(size: int) -> ImageFont.ImageFont:
     return ImageFont.load_default(size)
 
 
-def card_printable_render(*, card: Card, token: str) -> bytes:
-    """Draw the printable card: name, masked ID, number, photo placeholder and QR code, as PNG."""
+def _photo_fitted(photo: bytes) -> Image.Image:
+    left, top, right, bottom = PHOTO_BOX
+    inner = (right - left - 2 * _PHOTO_BORDER, bottom - top - 2 * _PHOTO_BORDER)
+    return ImageOps.fit(Image.open(io.BytesIO(photo), formats=["JPEG"]).convert("RGB"), inner)
+
+
+def card_printable_render(*, card: Card, token: str, photo: bytes | None = None) -> bytes:
+    """Draw the printable card: name, masked ID, number, photo (or its empty box) and QR code, as PNG."""
     image = Image.new("RGB", CARD_SIZE, "white")
     draw = ImageDraw.Draw(image)
     draw.rectangle((0, 0, CARD_SIZE[0], 90), fill="#1f4e79")
     draw.text((40, 22), "OneCard", fill="white", font=_font(44))
-    # Photo placeholder: the photo is added at the print bureau, never stored here.
-    draw.rectangle((40, 130, 260, 400), outline="#888888", width=3)
-    draw.text((95, 255), "PHOTO", fill="#888888", font=_font(28))
+    draw.rectangle(PHOTO_BOX, outline="#888888", width=_PHOTO_BORDER)
+    if photo is None:
+        draw.text((95, 255), "PHOTO", fill="#888888", font=_font(28))
+    else:
+        image.paste(_photo_fitted(photo), (PHOTO_BOX[0] + _PHOTO_BORDER, PHOTO_BOX[1] + _PHOTO_BORDER))
     resident = card.resident
     draw.text((300, 140), resident.full_name, fill="black", font=_font(44))
     draw.text((300, 210), resident.national_id_masked, fill="black", font=_font(32))
@@ -110,7 +122,7 @@ def _pdf_cjk_font() -> str:
     return PDF_CJK_FONT
 
 
-def card_printable_render_pdf(*, card: Card, token: str) -> bytes:
+def card_printable_render_pdf(*, card: Card, token: str, photo: bytes | None = None) -> bytes:
     """Draw the printable card as a one-page vector PDF at ID-1 size, the layout of the PNG, text in a CJK font."""
     from reportlab.lib.units import mm
     from reportlab.pdfgen import canvas
@@ -134,11 +146,23 @@ def card_printable_render_pdf(*, card: Card, token: str) -> bytes:
     pdf.setFillColor("#1f4e79")
     box(0, 0, CARD_SIZE[0], 90, stroke=0, fill=1)
     text(40, 22, 44, "OneCard 一卡通", "white")
-    # Photo placeholder: the photo is added at the print bureau, never stored here.
     pdf.setStrokeColor("#888888")
-    pdf.setLineWidth(3 * scale)
-    box(40, 130, 260, 400, stroke=1, fill=0)
-    text(122, 255, 28, "照片", "#888888")
+    pdf.setLineWidth(_PHOTO_BORDER * scale)
+    box(*PHOTO_BOX, stroke=1, fill=0)
+    if photo is None:
+        text(122, 255, 28, "照片", "#888888")
+    else:
+        from reportlab.lib.utils import ImageReader
+
+        left, top, right, bottom = PHOTO_BOX
+        fitted = _photo_fitted(photo)
+        pdf.drawImage(
+            ImageReader(fitted),
+            (left + _PHOTO_BORDER) * scale,
+            height - (bottom - _PHOTO_BORDER) * scale,
+            width=fitted.width * scale,
+            height=fitted.height * scale,
+        )
     resident = card.resident
     text(300, 140, 44, resident.full_name, "black")
     text(300, 210, 32, resident.national_id_masked, "black")
@@ -177,8 +201,13 @@ PRINTABLE_KINDS = ("png", "pdf")
 
 
 def _printable_cache_key(card: Card, kind: str) -> str:
-    # Status and version in the key: a card that changes is never served from an old image.
-    return f"cards:printable:{kind}:{card.pk}:{card.version}:{card.status}:{card.updated_at.timestamp()}"
+    # Status, version and photo in the key: a card or photo that changes is never served from an old image.
+    photo_id = (
+        ResidentPhoto.objects.filter(resident_id=card.resident_id, status=ResidentPhoto.Status.APPROVED)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return f"cards:printable:{kind}:{card.pk}:{card.version}:{card.status}:{card.updated_at.timestamp()}:{photo_id}"
 
 
 def card_printable_cached(*, card: Card, kind: str = "png") -> bytes | None:

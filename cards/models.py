@@ -184,3 +184,49 @@ class CardPayment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency} to {self.card}"
+
+
+class ResidentPhoto(models.Model):
+    """A resident's card photo: a re-encoded JPEG sealed at rest, never served from a public URL.
+
+    A caseworker's upload is approved at once; a resident's waits for a
+    caseworker. At most one photo per resident is approved (the one printed
+    and shown); approving another supersedes it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting for approval")
+        APPROVED = "approved", _("approved")
+        REJECTED = "rejected", _("rejected")
+        SUPERSEDED = "superseded", _("superseded")
+
+    class Source(models.TextChoices):
+        CASEWORKER = "caseworker", _("caseworker")
+        RESIDENT = "resident", _("resident")
+
+    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="photos")
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices)
+    source = models.CharField(_("submitted by"), max_length=16, choices=Source.choices)
+    # version || nonce || AES-256-GCM(JPEG), associated data bound to the resident (cards/photos.py).
+    jpeg_ciphertext = models.BinaryField(editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("resident photo")
+        verbose_name_plural = _("resident photos")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resident"],
+                condition=models.Q(status="approved"),
+                name="cards_photo_one_approved_per_resident",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"photo {self.pk} of resident {self.resident_id} ({self.status})"
+
+    @property
+    def ledger_object(self) -> str:
+        return f"photo:{self.pk}"

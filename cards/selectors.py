@@ -8,8 +8,9 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from cards.crypto import national_id_lookup_hash
-from cards.models import Card, CardPayment, Resident
+from cards.models import Card, CardPayment, Resident, ResidentPhoto
 from cards.national_id import normalize_national_id, parse_national_id
+from cards.photos import photo_decrypt
 from ledger.api import entry_list_for_subject, record
 
 
@@ -136,3 +137,30 @@ def card_payment_list_for_resident(*, resident: Resident, limit: int = 50) -> li
     payments = list(CardPayment.objects.filter(card__resident=resident).select_related("card")[:limit])
     record(action="cards.payments.list", subject=resident)
     return payments
+
+
+def resident_photo_approved(*, resident: Resident) -> ResidentPhoto | None:
+    """Return the resident's approved photo row, without opening it (no ledger entry: no pixels are read)."""
+    return ResidentPhoto.objects.filter(resident=resident, status=ResidentPhoto.Status.APPROVED).first()
+
+
+def resident_photo_jpeg(*, resident: Resident, shown_to: str) -> bytes | None:
+    """Return the resident's approved photo as JPEG, recording this one view and where it is shown."""
+    photo = resident_photo_approved(resident=resident)
+    if photo is None:
+        return None
+    return resident_photo_open(photo=photo, shown_to=shown_to)
+
+
+def resident_photo_open(*, photo: ResidentPhoto, shown_to: str) -> bytes:
+    """Return PHOTO as JPEG, recording this one view; SHOWN_TO says where (print, portal, admin, session:<id>...)."""
+    jpeg = photo_decrypt(photo.jpeg_ciphertext, resident_id=photo.resident_id)
+    record(action="cards.photos.view", subject=photo.resident, object=f"{photo.ledger_object} {shown_to}".strip())
+    return jpeg
+
+
+def resident_photo_list(*, resident: Resident, limit: int = 10) -> list[ResidentPhoto]:
+    """Return the resident's latest photo rows (status only, no pixels), recording the read."""
+    photos = list(ResidentPhoto.objects.filter(resident=resident).order_by("-id")[:limit])
+    record(action="cards.photos.list", subject=resident)
+    return photos

@@ -127,6 +127,12 @@ def jws_sign(claims: dict, *, typ: str = "JWT") -> str:
     return jwt.encode(claims, private, algorithm="EdDSA", headers={"kid": kid, "typ": typ})
 
 
+def raw_sign(data: bytes) -> tuple[str, bytes]:
+    """Sign DATA with the current key (Ed25519); return (kid, signature), for COSE."""
+    kid, private = _load()["signer"]
+    return kid, private.sign(data)
+
+
 def jwks_document() -> dict:
     """Return the JWKS of every key that is not retired, newest first."""
     rows = CardSigningKey.objects.filter(retired_at__isnull=True)

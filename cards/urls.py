@@ -6,5 +6,7 @@ app_name = "cards"
 
 urlpatterns = [
     path(".well-known/jwks.json", views.jwks, name="jwks"),
+    path(".well-known/jwt-vc-issuer", views.jwt_vc_issuer, name="jwt-vc-issuer"),
     path("cards/status", views.status_list, name="status-list"),
+    path("cards/status-list", views.token_status_list, name="token-status-list"),
 ]

@@ -1,4 +1,4 @@
-"""Public, unauthenticated endpoints for offline verifiers: the JWKS and the signed status list."""
+"""Public, unauthenticated endpoints for offline verifiers: the keys and the signed status lists."""
 
 import json
 
@@ -6,7 +6,8 @@ from django.core.cache import cache
 from django.http import HttpResponse
 from django.views.decorators.http import require_GET
 
-from cards.actions import status_list_token
+from cards.actions import status_list_token, token_status_list_token
+from cards.credentials import jwt_vc_issuer_metadata
 from cards.signing import jwks_document
 
 # A reported-lost card reaches the published list within this many seconds.
@@ -30,6 +31,28 @@ def status_list(request):
         token = status_list_token()
         cache.set("cards:status-list", token, STATUS_LIST_CACHE_SECONDS)
     response = HttpResponse(token, content_type="application/jwt")
+    response["Cache-Control"] = f"public, max-age={STATUS_LIST_CACHE_SECONDS}"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_GET
+def jwt_vc_issuer(request):
+    """Publish the SD-JWT VC issuer metadata: the issuer identifier and its JWKS."""
+    response = HttpResponse(json.dumps(jwt_vc_issuer_metadata()), content_type="application/json")
+    response["Cache-Control"] = "public, max-age=300"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_GET
+def token_status_list(request):
+    """Publish the Token Status List (draft-ietf-oauth-status-list): 2 bits per card, signed."""
+    token = cache.get("cards:token-status-list")
+    if token is None:
+        token = token_status_list_token()
+        cache.set("cards:token-status-list", token, STATUS_LIST_CACHE_SECONDS)
+    response = HttpResponse(token, content_type="application/statuslist+jwt")
     response["Cache-Control"] = f"public, max-age={STATUS_LIST_CACHE_SECONDS}"
     response["Access-Control-Allow-Origin"] = "*"
     return response

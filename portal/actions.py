@@ -1,17 +1,18 @@
 """Write resident accounts, their one-time password devices, reports of unrecognised access, and staff enrolment."""
 
+import base64
+import os
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cards.actions import card_activate, card_activation_code_check
 from cards.errors import ActivationCodeInvalid
 from cards.models import Card, Resident
 from ledger.api import record
 from portal.errors import AccountAlreadyActive, ActivationRefused, OneTimePasswordInvalid
-from portal.models import AccessReport
+from portal.models import AccessReport, BackupCode, BackupCodeDevice, TOTPDevice, backup_code_hash
 
 BACKUP_CODE_COUNT = 10
 TOTP_DEVICE_NAME = "authenticator app"
@@ -116,11 +117,16 @@ def totp_device_confirm(*, device: TOTPDevice, token: str, proof: str) -> list[s
 @transaction.atomic
 def backup_codes_regenerate(*, user) -> list[str]:
     """Replace USER's backup codes with fresh ones, each usable once; return them to show once."""
-    device, _created = StaticDevice.objects.get_or_create(user=user, name=BACKUP_DEVICE_NAME)
-    device.token_set.all().delete()
-    codes = [StaticToken.random_token() for _ in range(BACKUP_CODE_COUNT)]
-    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    device, _created = BackupCodeDevice.objects.get_or_create(user=user, name=BACKUP_DEVICE_NAME)
+    device.codes.all().delete()
+    codes = [backup_code_new() for _ in range(BACKUP_CODE_COUNT)]
+    BackupCode.objects.bulk_create([BackupCode(device=device, code_hash=backup_code_hash(code)) for code in codes])
     return codes
+
+
+def backup_code_new() -> str:
+    """Return a fresh random backup code: 8 base32 letters (40 bits), as django-otp's static tokens."""
+    return base64.b32encode(os.urandom(5)).decode().lower()
 
 
 @transaction.atomic

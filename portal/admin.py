@@ -2,7 +2,9 @@
 
 django-otp's and django-axes's admins showed any account's TOTP key, QR code,
 backup codes and login history, residents' included, with no purpose and no
-ledger entry. They are replaced here: devices and login attempts are listed
+ledger entry. (The portal's own devices, portal.models.TOTPDevice and
+BackupCodeDevice, replace django-otp's plugins and keep no secret in clear.)
+They are replaced here: devices and login attempts are listed
 for staff accounts only, a device shows no secret (no key, no QR code, no
 backup code: a lost device is deleted and its owner enrols again), and nothing
 of a resident's account opens in the admin at all.
@@ -16,12 +18,10 @@ from django.db.models import Count
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cards.admin_base import ResidentDataAdmin
 from portal.actions import access_report_answer
-from portal.models import AccessReport
+from portal.models import AccessReport, BackupCodeDevice, TOTPDevice
 
 
 @admin.register(AccessReport)
@@ -83,11 +83,11 @@ class StaffBackupCodesAdmin(StaffDeviceAdmin):
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(codes=Count("token_set"))
+        return super().get_queryset(request).annotate(code_count=Count("codes"))
 
     @admin.display(description=_("backup codes left"))
     def codes_left(self, obj) -> int:
-        return obj.codes
+        return obj.code_count
 
 
 def staff_login_keys() -> list[str]:
@@ -115,7 +115,7 @@ class StaffAccessFailureLogAdmin(_StaffOnly, AccessFailureLogAdmin):
 
 for model, model_admin in [
     (TOTPDevice, StaffDeviceAdmin),
-    (StaticDevice, StaffBackupCodesAdmin),
+    (BackupCodeDevice, StaffBackupCodesAdmin),
     (AccessAttempt, StaffAccessAttemptAdmin),
     (AccessLog, StaffAccessLogAdmin),
     (AccessFailureLog, StaffAccessFailureLogAdmin),

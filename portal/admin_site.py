@@ -29,13 +29,13 @@ from django.utils.translation import gettext_lazy as _
 from django_otp import login as otp_login
 from django_otp import user_has_device
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cards.admin_base import PURPOSE_URL_NAME, SESSION_PURPOSE_KEY, ResidentSafeAutocompleteJsonView
 from cards.images import qr_svg
 from ledger.api import purpose_check
 from portal import charts, dashboard, worklists
 from portal.actions import EnrolmentRefused, staff_totp_enrolment_confirm, staff_totp_enrolment_start
+from portal.models import TOTPDevice
 from portal.roles import user_may_see_dashboard, user_purposes
 
 SESSION_ENROLMENT_KEY = "onecard_enrolment"

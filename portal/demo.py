@@ -5,17 +5,24 @@ resets passwords instead of adding duplicates.
 """
 
 import base64
-import secrets
+import io
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from cards.actions import card_activate, card_activation_code_create, card_issue, card_token_static, resident_register
+from cards.actions import (
+    card_activate,
+    card_activation_code_create,
+    card_issue,
+    card_token_static,
+    resident_photo_set,
+    resident_register,
+)
 from cards.models import Card
 from cards.national_id import check_character
-from cards.selectors import resident_get_by_national_id
+from cards.selectors import resident_get_by_national_id, resident_photo_approved
+from portal.models import TOTPDevice
 from portal.roles import roles_sync
 from services.core.actions import agency_create, agency_grants_set, agency_key_issue, agency_key_revoke, consent_grant
 from services.core.models import Agency
@@ -72,6 +79,8 @@ def seed_residents() -> list[dict]:
                 user=user,
             )
         card = seed_card(resident)
+        if resident_photo_approved(resident=resident) is None:
+            resident_photo_set(resident=resident, data=demo_photo(len(out)))
         out.append(
             {
                 "username": user.username,
@@ -83,6 +92,29 @@ def seed_residents() -> list[dict]:
             }
         )
     return out
+
+
+DEMO_PHOTO_BACKGROUNDS = [(214, 228, 240), (236, 226, 214), (222, 236, 220)]
+DEMO_PHOTO_TONES = [(224, 187, 160), (205, 160, 130), (238, 200, 175)]
+
+
+def demo_photo(index: int) -> bytes:
+    """Draw a demo portrait (a head and shoulders silhouette) with Pillow: no downloaded image."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (480, 640), DEMO_PHOTO_BACKGROUNDS[index % 3])
+    draw = ImageDraw.Draw(image)
+    tone = DEMO_PHOTO_TONES[index % 3]
+    draw.ellipse((60, 440, 420, 820), fill=(40 + 40 * (index % 3), 60, 90))  # shoulders
+    draw.rectangle((200, 360, 280, 470), fill=tone)  # neck
+    draw.ellipse((140, 130, 340, 390), fill=tone)  # face
+    draw.chord((130, 100, 350, 300), 180, 360, fill=(30, 25, 20))  # hair
+    draw.ellipse((185, 240, 205, 256), fill=(30, 30, 30))
+    draw.ellipse((275, 240, 295, 256), fill=(30, 30, 30))
+    draw.arc((205, 290, 275, 340), 20, 160, fill=(150, 60, 60), width=4)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def seed_card(resident) -> Card:
@@ -98,7 +130,7 @@ def seed_card(resident) -> Card:
 def _totp_device(user) -> TOTPDevice:
     device = TOTPDevice.objects.filter(user=user, name="demo").first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name="demo", key=secrets.token_hex(20), confirmed=True)
+        device = TOTPDevice.objects.create(user=user, name="demo", confirmed=True)
     return device
 
 
@@ -118,7 +150,8 @@ def seed_caseworkers() -> list[dict]:
         user.save()
         user.groups.set(Group.objects.filter(name__in=spec["roles"]))
         device = _totp_device(user)
-        totp_secret = base64.b32encode(bytes.fromhex(device.key)).decode().rstrip("=")
+        # The demo logins are printed: this is their enrolment moment, the one time the key is shown.
+        totp_secret = base64.b32encode(device.bin_key).decode().rstrip("=")
         out.append(
             {"username": user.username, "password": STAFF_PASSWORD, "roles": spec["roles"], "totp_secret": totp_secret}
         )
@@ -143,8 +176,8 @@ DEMO_AGENCIES = [
         "kind": "pharmacy",
         "name_en": "Demo Pharmacy",
         "name_zh_hans": "演示药房",
-        "scopes": ["cards:verify", "pharmacy:prescriptions:read", "pharmacy:dispense"],
-        "purposes": ["drug-dispensing"],
+        "scopes": ["cards:verify", "cards:photo", "pharmacy:prescriptions:read", "pharmacy:dispense"],
+        "purposes": ["drug-dispensing", "face-to-face-identification"],
     },
     {
         "kind": "employer",

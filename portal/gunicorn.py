@@ -2,6 +2,9 @@
 
 import multiprocessing
 import os
+import re
+
+from gunicorn.glogging import Logger
 
 # Persistent database connections: a gunicorn worker holds one per thread, a fixed number.
 # Settings default to none, for runserver, which starts a thread per request (docs/settings.md).
@@ -25,3 +28,24 @@ max_requests_jitter = 500
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+# A password-reset link is a credential: the access log must not keep one, whether in the
+# request line, the path or the Referer of the page it led to.
+_RESET_LINK = re.compile(r"(/password-reset/)[^/?#\s]+/[^/?#\s]+/")
+
+
+def reset_links_redacted(text: str) -> str:
+    """Return TEXT with the user id and token of every password-reset link replaced."""
+    return _RESET_LINK.sub(r"\1[redacted]/", text)
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger, with password-reset links taken out of every access log field."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {key: reset_links_redacted(value) if isinstance(value, str) else value for key, value in atoms.items()}
+
+
+logger_class = RedactingLogger

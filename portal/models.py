@@ -1,7 +1,20 @@
+import os
+import time
+from base64 import b32encode
+from urllib.parse import quote, urlencode
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.oath import TOTP
+
+from cards.crypto import resident_data_open, resident_data_seal, secret_keyed_hash
+
+TOTP_KEY_LABEL = b"onecard:otp.totp_key"
+BACKUP_CODE_HASH_CONTEXT = "otp.backup_code"
 
 
 class UserManager(DjangoUserManager):
@@ -56,3 +69,115 @@ class AccessReport(models.Model):
 
     def __str__(self) -> str:
         return f"report #{self.pk} ({self.status})"
+
+
+def totp_key_seal(key: bytes) -> bytes:
+    """Return the at-rest form of a TOTP KEY: sealed with the national-ID key, bound to its use."""
+    return resident_data_seal(key, label=TOTP_KEY_LABEL)
+
+
+def totp_key_sealed_random() -> bytes:
+    """Return a fresh random 20-byte TOTP key, sealed."""
+    return totp_key_seal(os.urandom(20))
+
+
+def backup_code_hash(code: str) -> str:
+    """Return the keyed hash a backup CODE is stored and looked up by, ignoring case and spaces."""
+    return secret_keyed_hash("".join(code.split()).lower(), context=BACKUP_CODE_HASH_CONTEXT)
+
+
+class TOTPDevice(TimestampMixin, ThrottlingMixin, Device):
+    """An authenticator app (RFC 6238 TOTP) whose key is stored only sealed (AES-256-GCM).
+
+    The key is unsealed in memory to check a code or, once, to show the QR code
+    at enrolment. Its fields and checks are those of django-otp's TOTPDevice.
+    """
+
+    key_sealed = models.BinaryField(default=totp_key_sealed_random)
+    step = models.PositiveSmallIntegerField(default=30)
+    t0 = models.BigIntegerField(default=0)
+    digits = models.PositiveSmallIntegerField(choices=[(6, 6), (8, 8)], default=6)
+    tolerance = models.PositiveSmallIntegerField(default=1)
+    drift = models.SmallIntegerField(default=0)
+    last_t = models.BigIntegerField(default=-1)
+
+    class Meta(Device.Meta):
+        verbose_name = "TOTP device"
+
+    @property
+    def bin_key(self) -> bytes:
+        """Return the unsealed key."""
+        return resident_data_open(self.key_sealed, label=TOTP_KEY_LABEL)
+
+    def get_throttle_factor(self):
+        return getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1)
+
+    def verify_token(self, token) -> bool:
+        allowed, _details = self.verify_is_allowed()
+        if not allowed:
+            return False
+        try:
+            token = int(token)
+        except (TypeError, ValueError):
+            verified = False
+        else:
+            totp = TOTP(self.bin_key, self.step, self.t0, self.digits, self.drift)
+            totp.time = time.time()
+            verified = totp.verify(token, self.tolerance, self.last_t + 1)
+        if verified:
+            self.last_t = totp.t()
+            if getattr(settings, "OTP_TOTP_SYNC", True):
+                self.drift = totp.drift
+            self.throttle_reset(commit=False)
+            self.set_last_used_timestamp(commit=False)
+            self.save()
+        else:
+            self.throttle_increment(commit=True)
+        return verified
+
+    @property
+    def config_url(self) -> str:
+        """Return the otpauth:// URL an authenticator app scans at enrolment."""
+        label = str(self.user.get_username())
+        params = urlencode(
+            {"secret": b32encode(self.bin_key), "algorithm": "SHA1", "digits": self.digits, "period": self.step}
+        )
+        issuer = getattr(settings, "OTP_TOTP_ISSUER", "")
+        if issuer:
+            issuer = issuer.replace(":", "")
+            label = f"{issuer}:{label}"
+            params += f"&issuer={quote(issuer)}"
+        return f"otpauth://totp/{quote(label)}?{params}"
+
+
+class BackupCodeDevice(TimestampMixin, ThrottlingMixin, Device):
+    """A user's one-use backup codes, stored only as keyed hashes."""
+
+    class Meta(Device.Meta):
+        verbose_name = "backup code device"
+
+    def get_throttle_factor(self):
+        return getattr(settings, "OTP_STATIC_THROTTLE_FACTOR", 1)
+
+    def verify_token(self, token) -> bool:
+        allowed, _details = self.verify_is_allowed()
+        if not allowed:
+            return False
+        used = self.codes.filter(code_hash=backup_code_hash(str(token))).delete()[0]
+        if used:
+            self.throttle_reset(commit=False)
+            self.set_last_used_timestamp(commit=False)
+            self.save()
+        else:
+            self.throttle_increment()
+        return bool(used)
+
+
+class BackupCode(models.Model):
+    """One unused backup code, as its keyed hash (portal.models.backup_code_hash)."""
+
+    device = models.ForeignKey(BackupCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    code_hash = models.CharField(max_length=64, db_index=True)
+
+    def __str__(self) -> str:
+        return f"backup code #{self.pk}"

@@ -42,6 +42,7 @@ ROLES: dict[str, Role] = {
             summary="Registers residents, corrects their register entry and records consents given on paper.",
             permissions=[
                 *_model_permissions("cards.resident", "view", "add", "change"),
+                *_model_permissions("cards.residentphoto", "view", "add", "change"),
                 *_model_permissions("services_core.consent", "view", "add"),
             ],
             purposes=["registration", "consent-management"],
@@ -53,6 +54,7 @@ ROLES: dict[str, Role] = {
             permissions=[
                 *_model_permissions("cards.resident", "view"),
                 *_model_permissions("cards.card", "view", "add", "change"),
+                *_model_permissions("cards.residentphoto", "view", "add", "change"),
             ],
             purposes=["card-administration", "access-report-investigation"],
             dashboard=True,

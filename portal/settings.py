@@ -25,7 +25,14 @@ PRODUCTION = not DEBUG
 if PRODUCTION:
     _missing = [
         name
-        for name in ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "EMAIL_URL")
+        for name in (
+            "DJANGO_SECRET_KEY",
+            "DJANGO_ALLOWED_HOSTS",
+            "DATABASE_URL",
+            "REDIS_URL",
+            "EMAIL_URL",
+            "ONECARD_CREDENTIAL_ISSUER_URL",
+        )
         if not env.str(name, default="")
     ]
     if _missing:
@@ -53,6 +60,8 @@ ONECARD_LEDGER_SUBJECT_KEYS = {1: KEYS.secret("ONECARD_LEDGER_SUBJECT_KEY")}
 ONECARD_CARD_KEY_ENCRYPTION_KEY = KEYS.secret("ONECARD_CARD_KEY_ENCRYPTION_KEY")
 # The "iss" claim of card credentials and the status list.
 ONECARD_CARD_ISSUER = env.str("ONECARD_CARD_ISSUER", default="onecard")
+# The public https URL of OneCard: the "iss" of SD-JWT VCs and mdocs, and the base of the Token Status List URI.
+ONECARD_CREDENTIAL_ISSUER_URL = env.str("ONECARD_CREDENTIAL_ISSUER_URL", default="http://127.0.0.1:8000")
 # A TrueType/OpenType font with CJK glyphs for printable cards; Pillow's default font has none.
 ONECARD_CARD_FONT = env.str("ONECARD_CARD_FONT", default="")
 # Ledger checkpoints: an Ed25519 seed and the log's origin line (also the key name).
@@ -89,9 +98,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    # django-otp's own device plugins (otp_totp, otp_static) store secrets in clear: the
+    # portal's TOTPDevice and BackupCodeDevice replace them (docs/operations.md).
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
     "rest_framework_api_key",
     "drf_spectacular",
     "drf_spectacular_sidecar",

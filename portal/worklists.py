@@ -49,6 +49,15 @@ WORKLISTS: list[Worklist] = [
         description="Cards their holder reported lost: reissue or revoke.",
     ),
     Worklist(
+        code="photos-to-approve",
+        title="Photos to approve",
+        model="cards.ResidentPhoto",
+        filters="status__exact=pending",
+        permission="cards.change_residentphoto",
+        count=_count_status("pending"),
+        description="Card photos residents sent from the portal: approve or reject each.",
+    ),
+    Worklist(
         code="unrecognised-access-reports",
         title="Unrecognised access reports",
         model="portal.AccessReport",

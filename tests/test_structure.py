@@ -94,6 +94,8 @@ def _import_cycles() -> list[list[str]]:
 def test_no_module_import_cycles_but_an_action_queueing_its_own_task():
     """An action queues its task on commit and the task calls the action (HackSoft); nothing else loops."""
     for cycle in _import_cycles():
-        apps = {module.rsplit(".", 1)[0] for module in cycle}
-        kinds = {module.rsplit(".", 1)[1] for module in cycle}
+        # An app's actions may be a package split by sub-domain (services/grants/actions/).
+        modules = {module.split(".actions.")[0] + ".actions" if ".actions." in module else module for module in cycle}
+        apps = {module.rsplit(".", 1)[0] for module in modules}
+        kinds = {module.rsplit(".", 1)[1] for module in modules}
         assert len(apps) == 1 and kinds == {"actions", "tasks"}, cycle

@@ -28,3 +28,28 @@ class CardVerifyResponseSerializer(serializers.Serializer):
     card_number = serializers.CharField(allow_null=True)
     status = serializers.CharField(allow_null=True)
     reason = serializers.CharField(allow_null=True)
+
+
+# An SD-JWT VC with a portrait is about 40 KB; this bounds the request only.
+PRESENTATION_FIELD_MAX_LENGTH = 200_000
+
+
+class PresentationVerifyRequestSerializer(serializers.Serializer):
+    presentation = serializers.CharField(
+        max_length=PRESENTATION_FIELD_MAX_LENGTH,
+        trim_whitespace=True,
+        help_text="An SD-JWT VC presentation: issuer JWT~disclosures~[KB-JWT]",
+    )
+    aud = serializers.CharField(max_length=200, required=False, help_text="When given, the KB-JWT's aud must equal it")
+    nonce = serializers.CharField(
+        max_length=200, required=False, help_text="When given, the KB-JWT's nonce must equal it"
+    )
+
+
+class PresentationVerifyResponseSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    format = serializers.CharField()
+    status = serializers.CharField(allow_null=True)
+    reason = serializers.CharField(allow_null=True)
+    claims = serializers.DictField(allow_null=True, help_text="Exactly the claims the holder disclosed")
+    holder_bound = serializers.BooleanField(allow_null=True)

@@ -1,28 +1,38 @@
 #!/usr/bin/env python3
-"""Verify a OneCard QR credential offline, with only the published JWKS and status list.
+"""Verify a OneCard credential offline: a QR code, an SD-JWT VC presentation or an mdoc.
 
-Needs Python 3.11+ and the ``cryptography`` package; nothing from Django.
+Needs Python 3.11+ and the ``cryptography`` package; nothing from Django, no
+network except ``--refresh``. docs/cards.md describes every option.
 
-    python onecard_card_verify.py --jwks jwks.json --status-list status.jwt "eyJhbGciOi..."
-    echo "eyJhbGciOi..." | python onecard_card_verify.py --jwks jwks.json --status-list status.jwt -
+    python onecard_card_verify.py --refresh https://onecard.example --cache cache/   # while online
+    python onecard_card_verify.py --cache cache/ @presentation.sd-jwt                # offline
 
-Prints one JSON object ``{"valid", "card_number", "version", "status", "reason", "dynamic"}``
-and exits 0 when the credential is valid, 1 when it is not, 2 when the JWKS or
-status list cannot be used. The server imports the parsing functions from here,
-so online and offline verification give the same reasons.
+The old form (``--jwks jwks.json --status-list status.jwt TOKEN``, the list of
+/cards/status) still works for this release and prints
+``{"valid", "card_number", "version", "status", "reason", "dynamic"}``.
+
+Exit status: 0 valid, 1 refused, 2 keys or the old status list unusable,
+3 signature and claims good but the status unknown (no list, or one older than
+``--max-status-age-hours``). The server imports the parsing functions from
+here, so online and offline verification give the same reasons.
 """
 
 import argparse
 import base64
 import binascii
+import hashlib
 import json
 import re
 import sys
 import time
+import zlib
 from dataclasses import asdict, dataclass
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 MAX_TOKEN_LENGTH = 2048
 DYNAMIC_LIFETIME_SECONDS = 60
@@ -241,31 +251,761 @@ def credential_verify(
     return Verdict(True, claims.card_number, claims.version, "active", None, claims.dynamic)
 
 
+# SD-JWT VC (RFC 9901, draft-ietf-oauth-sd-jwt-vc) and the Token Status List (draft-ietf-oauth-status-list).
+SD_JWT_VC_TYPE = "dc+sd-jwt"
+KB_JWT_TYPE = "kb+jwt"
+TOKEN_STATUS_LIST_TYPE = "statuslist+jwt"
+CARD_VCT = "urn:onecard:vct:card:1"
+SD_ALG = "sha-256"
+# Token Status List values (draft-ietf-oauth-status-list section 7.1).
+STATUS_VALID, STATUS_INVALID, STATUS_SUSPENDED = 0x00, 0x01, 0x02
+STATUS_NAMES = {STATUS_VALID: "valid", STATUS_INVALID: "invalid", STATUS_SUSPENDED: "suspended"}
+# An offline verifier treats a cached status list older than this as unknown, never as valid or revoked.
+DEFAULT_STATUS_MAX_AGE_HOURS = 24
+# A key binding JWT older than this is refused: the holder signs a fresh one for each presentation.
+KB_JWT_MAX_AGE_SECONDS = 300
+STATUS_LIST_MAX_BYTES = 16 * 1024 * 1024
+
+HOLDER_BINDING_MISSING = "holder_binding_missing"
+HOLDER_BINDING_INVALID = "holder_binding_invalid"
+DISCLOSURE_INVALID = "disclosure_invalid"
+STATUS_UNKNOWN = "status_unknown"
+
+
+def sd_digest(disclosure: str) -> str:
+    """Return the RFC 9901 digest of a disclosure: base64url(SHA-256(its ASCII base64url text))."""
+    return b64url_encode(hashlib.sha256(disclosure.encode("ascii")).digest())
+
+
+def sd_jwt_split(text: str) -> tuple[str, list[str], str | None]:
+    """Split an SD-JWT (or SD-JWT+KB) into the issuer-signed JWT, its disclosures and the KB-JWT or None."""
+    if not isinstance(text, str) or "~" not in text:
+        raise CredentialRefused(MALFORMED)
+    parts = text.strip().split("~")
+    issuer_jwt, disclosures, last = parts[0], parts[1:-1], parts[-1]
+    if not issuer_jwt or any(not part for part in disclosures):
+        raise CredentialRefused(MALFORMED)
+    return issuer_jwt, disclosures, (last or None)
+
+
+def _disclosure_decode(disclosure: str) -> list:
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", disclosure):
+        raise CredentialRefused(DISCLOSURE_INVALID)
+    try:
+        value = json.loads(b64url_decode(disclosure))
+    except (UnicodeDecodeError, ValueError, RecursionError, CredentialRefused):
+        raise CredentialRefused(DISCLOSURE_INVALID) from None
+    if not isinstance(value, list) or len(value) not in (2, 3) or not isinstance(value[0], str):
+        raise CredentialRefused(DISCLOSURE_INVALID)
+    if len(value) == 3 and (not isinstance(value[1], str) or value[1] in ("_sd", "...")):
+        raise CredentialRefused(DISCLOSURE_INVALID)
+    return value
+
+
+def sd_jwt_disclose(payload: dict, disclosures: list[str]) -> dict:
+    """Return PAYLOAD with each disclosure put back where its digest is, per RFC 9901 section 7.1.
+
+    Refuses an unsupported _sd_alg, a digest seen twice, a disclosure given twice
+    or referenced nowhere, a claim name that clashes, and a malformed disclosure.
+    Digests without a disclosure (undisclosed claims, decoys) are dropped.
+    """
+    if payload.get("_sd_alg", SD_ALG) != SD_ALG:
+        raise CredentialRefused(UNSUPPORTED_ALGORITHM)
+    by_digest: dict[str, list] = {}
+    for disclosure in disclosures:
+        digest = sd_digest(disclosure)
+        if digest in by_digest:
+            raise CredentialRefused(DISCLOSURE_INVALID)
+        by_digest[digest] = _disclosure_decode(disclosure)
+    seen: set[str] = set()
+    used: set[str] = set()
+
+    def claim(digest) -> list | None:
+        if not isinstance(digest, str) or digest in seen:
+            raise CredentialRefused(DISCLOSURE_INVALID)
+        seen.add(digest)
+        found = by_digest.get(digest)
+        if found is not None:
+            used.add(digest)
+        return found
+
+    def walk(node):
+        if isinstance(node, dict):
+            out = {key: walk(value) for key, value in node.items() if key != "_sd"}
+            digests = node.get("_sd", [])
+            if not isinstance(digests, list):
+                raise CredentialRefused(DISCLOSURE_INVALID)
+            for digest in digests:
+                found = claim(digest)
+                if found is None:
+                    continue
+                if len(found) != 3 or found[1] in out:
+                    raise CredentialRefused(DISCLOSURE_INVALID)
+                out[found[1]] = walk(found[2])
+            return out
+        if isinstance(node, list):
+            out = []
+            for item in node:
+                if isinstance(item, dict) and set(item) == {"..."}:
+                    found = claim(item["..."])
+                    if found is None:
+                        continue
+                    if len(found) != 2:
+                        raise CredentialRefused(DISCLOSURE_INVALID)
+                    out.append(walk(found[1]))
+                else:
+                    out.append(walk(item))
+            return out
+        return node
+
+    processed = walk(payload)
+    processed.pop("_sd_alg", None)
+    if used != set(by_digest):
+        raise CredentialRefused(DISCLOSURE_INVALID)
+    return processed
+
+
+def jwk_public_key(jwk) -> tuple[str, object]:
+    """Return (alg, public key) of an Ed25519 (EdDSA) or P-256 (ES256) JWK."""
+    if not isinstance(jwk, dict):
+        raise CredentialRefused(HOLDER_BINDING_INVALID)
+    try:
+        if jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519":
+            return "EdDSA", Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"]))
+        if jwk.get("kty") == "EC" and jwk.get("crv") == "P-256":
+            x, y = (int.from_bytes(b64url_decode(jwk[name]), "big") for name in ("x", "y"))
+            numbers = ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1())
+            return "ES256", numbers.public_key()
+    except (KeyError, TypeError, ValueError):
+        pass
+    raise CredentialRefused(HOLDER_BINDING_INVALID)
+
+
+def _signature_check(alg: str, key, signature: bytes, signing_input: bytes) -> None:
+    try:
+        if alg == "EdDSA":
+            key.verify(signature, signing_input)
+        elif alg == "ES256" and len(signature) == 64:
+            der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
+            key.verify(der, signing_input, ec.ECDSA(hashes.SHA256()))
+        else:
+            raise InvalidSignature
+    except InvalidSignature:
+        raise CredentialRefused(HOLDER_BINDING_INVALID) from None
+
+
+def kb_jwt_check(kb_jwt: str, *, cnf: dict, sd_jwt_text: str, now: float, aud=None, nonce=None) -> dict:
+    """Check a key binding JWT against the holder key in CNF and the presented SD-JWT; return its payload."""
+    if not isinstance(cnf, dict) or "jwk" not in cnf:
+        raise CredentialRefused(HOLDER_BINDING_INVALID)
+    alg, key = jwk_public_key(cnf["jwk"])
+    if not _COMPACT_JWS.fullmatch(kb_jwt):
+        raise CredentialRefused(HOLDER_BINDING_INVALID)
+    header_part, payload_part, signature_part = kb_jwt.split(".")
+    try:
+        header = _json_object(b64url_decode(header_part))
+        payload = _json_object(b64url_decode(payload_part))
+        signature = b64url_decode(signature_part)
+    except CredentialRefused:
+        raise CredentialRefused(HOLDER_BINDING_INVALID) from None
+    if header.get("typ") != KB_JWT_TYPE or header.get("alg") != alg or "crit" in header:
+        raise CredentialRefused(HOLDER_BINDING_INVALID)
+    _signature_check(alg, key, signature, f"{header_part}.{payload_part}".encode("ascii"))
+    iat = payload.get("iat")
+    if not _is_int(iat) or iat > now + CLOCK_LEEWAY_SECONDS or iat < now - KB_JWT_MAX_AGE_SECONDS:
+        raise CredentialRefused(HOLDER_BINDING_INVALID)
+    if payload.get("sd_hash") != b64url_encode(hashlib.sha256(sd_jwt_text.encode("ascii")).digest()):
+        raise CredentialRefused(HOLDER_BINDING_INVALID)
+    if not isinstance(payload.get("aud"), str) or not isinstance(payload.get("nonce"), str):
+        raise CredentialRefused(HOLDER_BINDING_INVALID)
+    if (aud is not None and payload["aud"] != aud) or (nonce is not None and payload["nonce"] != nonce):
+        raise CredentialRefused(HOLDER_BINDING_INVALID)
+    return payload
+
+
+@dataclass(frozen=True)
+class TokenStatusList:
+    uri: str
+    bits: int
+    statuses: bytes
+    issued_at: int
+    expires_at: int | None
+    ttl: int | None
+
+    def status(self, index: int) -> int | None:
+        """Return the status at INDEX, or None when the list does not reach it."""
+        per_byte = 8 // self.bits
+        byte, slot = divmod(index, per_byte)
+        if index < 0 or byte >= len(self.statuses):
+            return None
+        return (self.statuses[byte] >> (slot * self.bits)) & ((1 << self.bits) - 1)
+
+
+def status_list_pack(statuses: dict[int, int], *, bits: int = 2) -> str:
+    """Return the "lst" of a Token Status List: index 0 in the lowest bits of byte 0, zlib, base64url."""
+    per_byte = 8 // bits
+    size = (max(statuses, default=-1) // per_byte) + 1
+    packed = bytearray(max(size, 1))
+    for index, value in statuses.items():
+        byte, slot = divmod(index, per_byte)
+        packed[byte] |= (value & ((1 << bits) - 1)) << (slot * bits)
+    return b64url_encode(zlib.compress(bytes(packed), 9))
+
+
+def token_status_list_load(token: str, keys: dict[str, Ed25519PublicKey]) -> TokenStatusList:
+    """Verify a Token Status List JWT (typ statuslist+jwt) and return it; its age is judged by the caller."""
+    header, payload = jws_verify(token.strip(), keys, max_length=None)
+    if header.get("typ") != TOKEN_STATUS_LIST_TYPE:
+        raise CredentialRefused(MALFORMED)
+    sub, iat, exp, ttl, status_list = (payload.get(name) for name in ("sub", "iat", "exp", "ttl", "status_list"))
+    if not (isinstance(sub, str) and _is_int(iat) and isinstance(status_list, dict)):
+        raise CredentialRefused(MALFORMED)
+    if (exp is not None and not _is_int(exp)) or (ttl is not None and not _is_int(ttl)):
+        raise CredentialRefused(MALFORMED)
+    bits, lst = status_list.get("bits"), status_list.get("lst")
+    if bits not in (1, 2, 4, 8) or not isinstance(lst, str):
+        raise CredentialRefused(MALFORMED)
+    inflater = zlib.decompressobj()
+    try:
+        statuses = inflater.decompress(b64url_decode(lst), STATUS_LIST_MAX_BYTES)
+    except zlib.error:
+        raise CredentialRefused(MALFORMED) from None
+    if inflater.unconsumed_tail or not inflater.eof:
+        raise CredentialRefused(MALFORMED)
+    return TokenStatusList(uri=sub, bits=bits, statuses=statuses, issued_at=iat, expires_at=exp, ttl=ttl)
+
+
+def status_check(
+    reference, status_list: TokenStatusList | None, *, now: float, max_age_hours: float
+) -> tuple[str, str]:
+    """Return (status, detail) of a credential's status reference: valid, invalid, suspended or unknown."""
+    if status_list is None:
+        return "unknown", "status unknown: no status list cached"
+    entry = reference.get("status_list") if isinstance(reference, dict) else None
+    if not isinstance(entry, dict) or not _is_int(entry.get("idx")) or not isinstance(entry.get("uri"), str):
+        return "unknown", "status unknown: the credential names no status list entry"
+    if entry["uri"] != status_list.uri:
+        return "unknown", f"status unknown: the credential's list is {entry['uri']}, the cached one {status_list.uri}"
+    if now - status_list.issued_at > max_age_hours * 3600:
+        return "unknown", f"status unknown: list older than {max_age_hours:g} hours"
+    if status_list.expires_at is not None and status_list.expires_at <= now:
+        return "unknown", "status unknown: the cached list has expired"
+    value = status_list.status(entry["idx"])
+    if value is None:
+        return "unknown", "status unknown: the list does not reach this credential's index"
+    name = STATUS_NAMES.get(value, f"0x{value:02x}")
+    return name, name
+
+
+@dataclass(frozen=True)
+class PresentationVerdict:
+    valid: bool
+    format: str
+    reason: str | None
+    status: str | None
+    status_detail: str | None
+    issuer: str | None = None
+    claims: dict | None = None
+    holder_bound: bool | None = None
+    photo: str | None = None
+    status_reference: dict | None = None
+
+
+def sd_jwt_vc_verify(
+    presentation: str,
+    *,
+    keys: dict[str, Ed25519PublicKey],
+    status_list: TokenStatusList | None,
+    now: float | None = None,
+    max_status_age_hours: float = DEFAULT_STATUS_MAX_AGE_HOURS,
+    issuer: str | None = None,
+    aud: str | None = None,
+    nonce: str | None = None,
+) -> PresentationVerdict:
+    """Verify an SD-JWT VC presentation: issuer signature, disclosures, key binding, validity and status."""
+    now = time.time() if now is None else now
+
+    def refused(reason: str) -> PresentationVerdict:
+        return PresentationVerdict(False, "sd-jwt-vc", reason, None, None)
+
+    try:
+        issuer_jwt, disclosures, kb_jwt = sd_jwt_split(presentation)
+        header, payload = jws_verify(issuer_jwt, keys, max_length=None)
+        if header.get("typ") != SD_JWT_VC_TYPE:
+            raise CredentialRefused(INVALID_CLAIMS)
+        claims = sd_jwt_disclose(payload, disclosures)
+        vct, iss, iat, exp = (claims.get(name) for name in ("vct", "iss", "iat", "exp"))
+        if not (isinstance(vct, str) and isinstance(iss, str) and _is_int(iat) and _is_int(exp)):
+            raise CredentialRefused(INVALID_CLAIMS)
+        if vct != CARD_VCT:
+            raise CredentialRefused(INVALID_CLAIMS)
+        if issuer is not None and iss != issuer:
+            raise CredentialRefused(WRONG_ISSUER)
+        if iat > now + CLOCK_LEEWAY_SECONDS:
+            raise CredentialRefused(NOT_YET_VALID)
+        if exp <= now:
+            raise CredentialRefused(TOKEN_EXPIRED)
+        cnf = claims.get("cnf")
+        if cnf is not None and kb_jwt is None:
+            raise CredentialRefused(HOLDER_BINDING_MISSING)
+        if kb_jwt is not None:
+            if cnf is None:
+                raise CredentialRefused(HOLDER_BINDING_INVALID)
+            sd_jwt_text = presentation.strip()[: -len(kb_jwt)]
+            kb_jwt_check(kb_jwt, cnf=cnf, sd_jwt_text=sd_jwt_text, now=now, aud=aud, nonce=nonce)
+    except CredentialRefused as error:
+        return refused(error.reason)
+    status, detail = status_check(claims.get("status"), status_list, now=now, max_age_hours=max_status_age_hours)
+    disclosed = {name: value for name, value in claims.items() if name not in _SD_JWT_VC_FRAME}
+    reason = None if status == "valid" else (STATUS_UNKNOWN if status == "unknown" else status)
+    return PresentationVerdict(
+        valid=reason is None,
+        format="sd-jwt-vc",
+        reason=reason,
+        status=status,
+        status_detail=detail,
+        issuer=claims["iss"],
+        claims=disclosed,
+        holder_bound=kb_jwt is not None,
+        status_reference=claims.get("status") if isinstance(claims.get("status"), dict) else None,
+    )
+
+
+# The always-visible claims of an SD-JWT VC; everything else was selectively disclosed.
+_SD_JWT_VC_FRAME = ("vct", "iss", "iat", "exp", "nbf", "cnf", "status", "sub")
+
+
+CACHE_KEYS_FILE = "jwt-vc-issuer.json"
+CACHE_STATUS_FILE = "status-list.jwt"
+EXIT_VALID, EXIT_REFUSED, EXIT_UNUSABLE, EXIT_STATUS_UNKNOWN = 0, 1, 2, 3
+
+
+def cache_refresh(base_url: str, directory: str, *, timeout: float = 10) -> list[str]:
+    """Download the issuer metadata (with its JWKS) and the Token Status List into DIRECTORY; the only network use."""
+    import os
+    import urllib.request
+
+    written = []
+    base = base_url.rstrip("/")
+    for path, name in (("/.well-known/jwt-vc-issuer", CACHE_KEYS_FILE), ("/cards/status-list", CACHE_STATUS_FILE)):
+        with urllib.request.urlopen(base + path, timeout=timeout) as response:
+            body = response.read()
+        target = os.path.join(directory, name)
+        with open(target + ".tmp", "wb") as handle:
+            handle.write(body)
+        os.replace(target + ".tmp", target)
+        written.append(target)
+    return written
+
+
+def _keys_from_file(path: str) -> dict[str, Ed25519PublicKey]:
+    with open(path, encoding="utf-8") as handle:
+        document = json.loads(handle.read())
+    # Either a JWKS or SD-JWT VC issuer metadata holding one under "jwks".
+    return jwks_load(document.get("jwks", document) if isinstance(document, dict) else document)
+
+
+def _presented(argument: str) -> str:
+    if argument == "-":
+        return sys.stdin.read().strip()
+    if argument.startswith("@"):
+        with open(argument[1:], "rb") as handle:
+            data = handle.read()
+        try:
+            return data.decode("ascii").strip()
+        except UnicodeDecodeError:
+            # A binary file: an mdoc in CBOR.
+            return b64url_encode(data)
+    return argument.strip()
+
+
+def _photo_write(data_url, directory: str) -> str | None:
+    """Write a disclosed data:image/jpeg portrait to a file and return its path, or None."""
+
+    prefix = "data:image/jpeg;base64,"
+    if not isinstance(data_url, str) or not data_url.startswith(prefix):
+        return None
+    try:
+        jpeg = base64.b64decode(data_url[len(prefix) :], validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return _jpeg_write(jpeg, directory)
+
+
+def _jpeg_write(jpeg: bytes, directory: str) -> str | None:
+    import os
+
+    if not jpeg.startswith(b"\xff\xd8"):
+        return None
+    path = os.path.join(directory, f"onecard-photo-{hashlib.sha256(jpeg).hexdigest()[:16]}.jpg")
+    with open(path, "wb") as handle:
+        handle.write(jpeg)
+    return path
+
+
+def _qr_with_token_status(token, keys, status_list, *, now: float, max_age_hours: float) -> dict:
+    try:
+        header, payload = jws_verify(token, keys)
+        claims = claims_check(header, payload, now=now)
+    except CredentialRefused as refused:
+        return {"valid": False, "format": "qr", "reason": refused.reason, "status": None, "status_detail": None}
+    status, detail = status_check(payload.get("status"), status_list, now=now, max_age_hours=max_age_hours)
+    reason = None if status == "valid" else (STATUS_UNKNOWN if status == "unknown" else status)
+    return {
+        "valid": reason is None,
+        "format": "qr",
+        "reason": reason,
+        "status": status,
+        "status_detail": detail,
+        "card_number": claims.card_number,
+        "version": claims.version,
+        "dynamic": claims.dynamic,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Verify a OneCard QR credential offline.")
-    parser.add_argument("--jwks", required=True, help="file holding /.well-known/jwks.json")
-    parser.add_argument("--status-list", required=True, help="file holding the signed status list (/cards/status)")
-    parser.add_argument("token", help="the QR text, or - to read it from standard input")
+    parser = argparse.ArgumentParser(
+        description="Verify a OneCard credential offline: a QR code, an SD-JWT VC presentation or an mdoc."
+    )
+    parser.add_argument("--cache", help="directory of cached keys and Token Status List (see --refresh)")
+    parser.add_argument("--refresh", metavar="URL", help="download keys and the status list from URL into --cache")
+    parser.add_argument("--jwks", help="file holding /.well-known/jwks.json or /.well-known/jwt-vc-issuer")
+    parser.add_argument("--status-list", help="file holding the old OneCard status list (/cards/status)")
+    parser.add_argument("--token-status-list", help="file holding the Token Status List (/cards/status-list)")
+    parser.add_argument(
+        "--max-status-age-hours",
+        type=float,
+        default=DEFAULT_STATUS_MAX_AGE_HOURS,
+        help=f"a status list older than this gives 'status unknown' (default {DEFAULT_STATUS_MAX_AGE_HOURS})",
+    )
+    parser.add_argument("--photo-dir", default=".", help="where to write a presented photo (default: here)")
+    parser.add_argument("--aud", help="the audience a key binding JWT must name")
+    parser.add_argument("--nonce", help="the nonce a key binding JWT must carry")
+    parser.add_argument("--issuer", help="the issuer (iss) an SD-JWT VC or mdoc must name")
+    parser.add_argument("token", nargs="?", help="the credential, - for standard input, or @FILE")
     args = parser.parse_args(argv)
+    import os
+
+    if args.refresh:
+        if not args.cache:
+            parser.error("--refresh needs --cache DIR")
+        try:
+            for path in cache_refresh(args.refresh, args.cache):
+                print(f"saved {path}", file=sys.stderr)
+        except OSError as error:
+            print(f"error: cannot refresh the cache from {args.refresh}: {error}", file=sys.stderr)
+            return EXIT_UNUSABLE
+        if not args.token:
+            return EXIT_VALID
+    if not args.token:
+        parser.error("give the credential to check")
+    keys_path = args.jwks or (os.path.join(args.cache, CACHE_KEYS_FILE) if args.cache else None)
+    if keys_path is None:
+        parser.error("give --jwks FILE or --cache DIR")
+    token_list_path = args.token_status_list or (
+        os.path.join(args.cache, CACHE_STATUS_FILE) if args.cache and not args.status_list else None
+    )
     now = time.time()
     try:
-        with open(args.jwks, encoding="utf-8") as handle:
-            keys = jwks_load(handle.read())
-        with open(args.status_list, encoding="utf-8") as handle:
-            statuses = status_list_load(handle.read(), keys, now=now)
+        keys = _keys_from_file(keys_path)
+        statuses = None
+        if args.status_list:
+            with open(args.status_list, encoding="utf-8") as handle:
+                statuses = status_list_load(handle.read(), keys, now=now)
+        token = _presented(args.token)
     except OSError as error:
         print(f"error: cannot read {error.filename}: {error.strerror}", file=sys.stderr)
-        return 2
+        return EXIT_UNUSABLE
     except (ValueError, AttributeError, TypeError) as error:
         print(f"error: the JWKS is not usable: {error}", file=sys.stderr)
-        return 2
+        return EXIT_UNUSABLE
     except CredentialRefused as refused:
         print(f"error: the status list is not usable ({refused.reason}); fetch a fresh one", file=sys.stderr)
-        return 2
-    token = sys.stdin.read() if args.token == "-" else args.token
-    verdict = credential_verify(token.strip(), keys=keys, statuses=statuses, now=now)
-    print(json.dumps(asdict(verdict)))
-    return 0 if verdict.valid else 1
+        return EXIT_UNUSABLE
+    token_list = None
+    if token_list_path is not None:
+        # A missing or unreadable list never makes a credential valid or revoked: its status is reported unknown.
+        try:
+            with open(token_list_path, encoding="utf-8") as handle:
+                token_list = token_status_list_load(handle.read(), keys)
+        except OSError as error:
+            print(f"warning: no usable status list ({error.strerror}); status will be unknown", file=sys.stderr)
+        except CredentialRefused as refused:
+            print(f"warning: the status list is not usable ({refused.reason}); status will be unknown", file=sys.stderr)
+    if "~" in token:
+        verdict = sd_jwt_vc_verify(
+            token,
+            keys=keys,
+            status_list=token_list,
+            now=now,
+            max_status_age_hours=args.max_status_age_hours,
+            issuer=args.issuer,
+            aud=args.aud,
+            nonce=args.nonce,
+        )
+        result = asdict(verdict)
+        result.pop("status_reference", None)
+        if verdict.claims and "portrait" in verdict.claims:
+            result["photo"] = _photo_write(verdict.claims["portrait"], args.photo_dir)
+            result["claims"]["portrait"] = "(written to photo)" if result["photo"] else verdict.claims["portrait"]
+    elif _COMPACT_JWS.fullmatch(token) and statuses is not None:
+        result = asdict(credential_verify(token, keys=keys, statuses=statuses, now=now))
+    elif _COMPACT_JWS.fullmatch(token):
+        result = _qr_with_token_status(token, keys, token_list, now=now, max_age_hours=args.max_status_age_hours)
+    else:
+        result = mdoc_verify_text(
+            token,
+            keys=keys,
+            status_list=token_list,
+            now=now,
+            max_status_age_hours=args.max_status_age_hours,
+            issuer=args.issuer,
+            photo_dir=args.photo_dir,
+        )
+    print(json.dumps(result, ensure_ascii=False))
+    if result["valid"]:
+        return EXIT_VALID
+    return EXIT_STATUS_UNKNOWN if result.get("reason") == STATUS_UNKNOWN else EXIT_REFUSED
+
+
+# ISO/IEC 18013-5 mdoc, issuer-signed: a minimal CBOR codec (RFC 8949) and COSE_Sign1 (RFC 9052), by hand so
+# that this file still needs nothing beyond cryptography.
+MDOC_DOCTYPE = "cn.onecard.card.1"
+MDOC_NAMESPACE = "cn.onecard.card.1"
+COSE_ALG_EDDSA = -8
+COSE_HEADER_ALG, COSE_HEADER_KID = 1, 4
+MDOC_MAX_BYTES = 1024 * 1024
+_CBOR_MAX_DEPTH = 16
+
+
+@dataclass(frozen=True)
+class CborTag:
+    tag: int
+    value: object
+
+
+def cbor_encode(value) -> bytes:
+    """Encode VALUE as CBOR with definite lengths and shortest heads (RFC 8949 section 4.2.1)."""
+
+    def head(major: int, number: int) -> bytes:
+        if number < 24:
+            return bytes([major << 5 | number])
+        for extra, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
+            if number < 1 << (8 * size):
+                return bytes([major << 5 | extra]) + number.to_bytes(size, "big")
+        raise ValueError("integer too large for CBOR")
+
+    if value is False or value is True or value is None:
+        return bytes([0xF4 if value is False else 0xF5 if value is True else 0xF6])
+    if isinstance(value, int):
+        return head(0, value) if value >= 0 else head(1, -1 - value)
+    if isinstance(value, bytes):
+        return head(2, len(value)) + value
+    if isinstance(value, str):
+        encoded = value.encode("utf-8")
+        return head(3, len(encoded)) + encoded
+    if isinstance(value, list | tuple):
+        return head(4, len(value)) + b"".join(cbor_encode(item) for item in value)
+    if isinstance(value, dict):
+        return head(5, len(value)) + b"".join(cbor_encode(k) + cbor_encode(v) for k, v in value.items())
+    if isinstance(value, CborTag):
+        return head(6, value.tag) + cbor_encode(value.value)
+    raise TypeError(f"cannot encode {type(value).__name__} as CBOR")
+
+
+def cbor_decode(data: bytes):
+    """Decode one CBOR item filling DATA; refuse indefinite lengths, floats, and trailing bytes."""
+    value, end = _cbor_item(data, 0, 0)
+    if end != len(data):
+        raise CredentialRefused(MALFORMED)
+    return value
+
+
+def _cbor_item(data: bytes, offset: int, depth: int):
+    if depth > _CBOR_MAX_DEPTH or offset >= len(data):
+        raise CredentialRefused(MALFORMED)
+    initial = data[offset]
+    major, info = initial >> 5, initial & 0x1F
+    offset += 1
+    if info < 24:
+        number = info
+    elif info in (24, 25, 26, 27):
+        size = 1 << (info - 24)
+        if offset + size > len(data):
+            raise CredentialRefused(MALFORMED)
+        number = int.from_bytes(data[offset : offset + size], "big")
+        offset += size
+    else:
+        raise CredentialRefused(MALFORMED)
+    if major == 0:
+        return number, offset
+    if major == 1:
+        return -1 - number, offset
+    if major in (2, 3):
+        if offset + number > len(data):
+            raise CredentialRefused(MALFORMED)
+        raw = data[offset : offset + number]
+        if major == 2:
+            return bytes(raw), offset + number
+        try:
+            return raw.decode("utf-8"), offset + number
+        except UnicodeDecodeError:
+            raise CredentialRefused(MALFORMED) from None
+    if major == 4:
+        items = []
+        for _ in range(number):
+            item, offset = _cbor_item(data, offset, depth + 1)
+            items.append(item)
+        return items, offset
+    if major == 5:
+        mapping = {}
+        for _ in range(number):
+            key, offset = _cbor_item(data, offset, depth + 1)
+            if isinstance(key, list | dict) or key in mapping:
+                raise CredentialRefused(MALFORMED)
+            mapping[key], offset = _cbor_item(data, offset, depth + 1)
+        return mapping, offset
+    if major == 6:
+        value, offset = _cbor_item(data, offset, depth + 1)
+        return CborTag(number, value), offset
+    if major == 7 and info < 24 and number in (20, 21, 22):
+        return {20: False, 21: True, 22: None}[number], offset
+    raise CredentialRefused(MALFORMED)
+
+
+def cose_sign1_verify(cose, keys: dict[str, Ed25519PublicKey]) -> bytes:
+    """Check an untagged or tagged (18) COSE_Sign1 with EdDSA against KEYS by kid; return its payload."""
+    if isinstance(cose, CborTag) and cose.tag == 18:
+        cose = cose.value
+    if not (isinstance(cose, list) and len(cose) == 4):
+        raise CredentialRefused(MALFORMED)
+    protected_bytes, unprotected, payload, signature = cose
+    if not (isinstance(protected_bytes, bytes) and isinstance(unprotected, dict) and isinstance(payload, bytes)):
+        raise CredentialRefused(MALFORMED)
+    protected = cbor_decode(protected_bytes) if protected_bytes else {}
+    if not isinstance(protected, dict) or protected.get(COSE_HEADER_ALG) != COSE_ALG_EDDSA:
+        raise CredentialRefused(UNSUPPORTED_ALGORITHM)
+    kid = protected.get(COSE_HEADER_KID, unprotected.get(COSE_HEADER_KID))
+    kid = kid.decode("ascii", "replace") if isinstance(kid, bytes) else kid
+    key = keys.get(kid) if isinstance(kid, str) else None
+    if key is None:
+        raise CredentialRefused(UNKNOWN_KEY)
+    to_be_signed = cbor_encode(["Signature1", protected_bytes, b"", payload])
+    if not isinstance(signature, bytes) or len(signature) != 64:
+        raise CredentialRefused(BAD_SIGNATURE)
+    try:
+        key.verify(signature, to_be_signed)
+    except InvalidSignature:
+        raise CredentialRefused(BAD_SIGNATURE) from None
+    return payload
+
+
+def _tdate(value) -> float:
+    import datetime
+
+    if not (isinstance(value, CborTag) and value.tag == 0 and isinstance(value.value, str)):
+        raise CredentialRefused(INVALID_CLAIMS)
+    try:
+        return datetime.datetime.fromisoformat(value.value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise CredentialRefused(INVALID_CLAIMS) from None
+
+
+def mdoc_verify(
+    document: bytes,
+    *,
+    keys: dict[str, Ed25519PublicKey],
+    status_list: TokenStatusList | None,
+    now: float | None = None,
+    max_status_age_hours: float = DEFAULT_STATUS_MAX_AGE_HOURS,
+) -> PresentationVerdict:
+    """Verify an issuer-signed mdoc Document: issuerAuth, each presented item's digest, validity and status."""
+    now = time.time() if now is None else now
+
+    def refused(reason: str) -> PresentationVerdict:
+        return PresentationVerdict(False, "mdoc", reason, None, None)
+
+    try:
+        if len(document) > MDOC_MAX_BYTES:
+            raise CredentialRefused(OVERSIZED)
+        doc = cbor_decode(document)
+        if not isinstance(doc, dict) or doc.get("docType") != MDOC_DOCTYPE:
+            raise CredentialRefused(INVALID_CLAIMS)
+        issuer_signed = doc.get("issuerSigned")
+        if not isinstance(issuer_signed, dict):
+            raise CredentialRefused(MALFORMED)
+        mso_wrapped = cbor_decode(cose_sign1_verify(issuer_signed.get("issuerAuth"), keys))
+        if not (isinstance(mso_wrapped, CborTag) and mso_wrapped.tag == 24 and isinstance(mso_wrapped.value, bytes)):
+            raise CredentialRefused(MALFORMED)
+        mso = cbor_decode(mso_wrapped.value)
+        if not isinstance(mso, dict) or mso.get("docType") != MDOC_DOCTYPE or mso.get("digestAlgorithm") != "SHA-256":
+            raise CredentialRefused(INVALID_CLAIMS)
+        validity = mso.get("validityInfo")
+        if not isinstance(validity, dict):
+            raise CredentialRefused(INVALID_CLAIMS)
+        if _tdate(validity.get("validFrom")) > now + CLOCK_LEEWAY_SECONDS:
+            raise CredentialRefused(NOT_YET_VALID)
+        if _tdate(validity.get("validUntil")) <= now:
+            raise CredentialRefused(TOKEN_EXPIRED)
+        digests = mso.get("valueDigests", {}).get(MDOC_NAMESPACE)
+        items = issuer_signed.get("nameSpaces", {}).get(MDOC_NAMESPACE, [])
+        if not isinstance(digests, dict) or not isinstance(items, list):
+            raise CredentialRefused(MALFORMED)
+        claims = {}
+        for wrapped in items:
+            if not (isinstance(wrapped, CborTag) and wrapped.tag == 24 and isinstance(wrapped.value, bytes)):
+                raise CredentialRefused(DISCLOSURE_INVALID)
+            item = cbor_decode(wrapped.value)
+            if not isinstance(item, dict) or not isinstance(item.get("elementIdentifier"), str):
+                raise CredentialRefused(DISCLOSURE_INVALID)
+            expected = digests.get(item.get("digestID"))
+            if expected is None or hashlib.sha256(cbor_encode(wrapped)).digest() != expected:
+                raise CredentialRefused(DISCLOSURE_INVALID)
+            name = item["elementIdentifier"]
+            if name in claims:
+                raise CredentialRefused(DISCLOSURE_INVALID)
+            value = item.get("elementValue")
+            claims[name] = value.value if isinstance(value, CborTag) and value.tag == 1004 else value
+    except CredentialRefused as error:
+        return refused(error.reason)
+    status_reference = mso.get("status") if isinstance(mso.get("status"), dict) else None
+    status, detail = status_check(status_reference, status_list, now=now, max_age_hours=max_status_age_hours)
+    reason = None if status == "valid" else (STATUS_UNKNOWN if status == "unknown" else status)
+    return PresentationVerdict(
+        valid=reason is None,
+        format="mdoc",
+        reason=reason,
+        status=status,
+        status_detail=detail,
+        issuer=None,
+        claims=claims,
+        holder_bound=None,
+        status_reference=status_reference,
+    )
+
+
+def mdoc_verify_text(
+    token: str, *, keys, status_list, now: float, max_status_age_hours: float, issuer=None, photo_dir: str = "."
+) -> dict:
+    """Verify an mdoc given as base64url or hex text; write a presented portrait to a file."""
+    try:
+        text = token.strip()
+        document = bytes.fromhex(text) if re.fullmatch(r"(?:[0-9a-fA-F]{2})+", text) else b64url_decode(text)
+    except (CredentialRefused, ValueError):
+        return {"valid": False, "format": "unknown", "reason": MALFORMED, "status": None, "status_detail": None}
+    verdict = mdoc_verify(
+        document, keys=keys, status_list=status_list, now=now, max_status_age_hours=max_status_age_hours
+    )
+    result = asdict(verdict)
+    result.pop("status_reference", None)
+    portrait = (verdict.claims or {}).get("portrait")
+    if isinstance(portrait, bytes):
+        result["photo"] = _jpeg_write(portrait, photo_dir)
+        result["claims"]["portrait"] = "(written to photo)"
+    for name, value in (result.get("claims") or {}).items():
+        if isinstance(value, bytes):
+            result["claims"][name] = b64url_encode(value)
+    return result
 
 
 if __name__ == "__main__":

@@ -13,12 +13,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp import match_token
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cards.images import qr_svg
 from cards.selectors import resident_get_by_national_id
 from portal import actions
 from portal.errors import AccountAlreadyActive, ActivationRefused, OneTimePasswordInvalid
+from portal.models import TOTPDevice
 from portal.web.access import (
     has_confirmed_device,
     resident_context,

@@ -111,6 +111,14 @@ class ReportLostForm(forms.Form):
     confirm = forms.BooleanField(label=_("I have lost my card and want it blocked now."))
 
 
+class PhotoSubmitForm(forms.Form):
+    image = forms.FileField(
+        label=_("Your photo"),
+        help_text=_("A recent photo of your face, JPEG or PNG, at most 5 MB. A caseworker checks it before use."),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png"}),
+    )
+
+
 class ConsentGrantForm(forms.Form):
     agency = forms.ChoiceField(label=_("Agency"))
     scope = forms.ChoiceField(label=_("What it may do"))

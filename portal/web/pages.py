@@ -7,23 +7,41 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from cards.actions import card_printable_pdf, card_printable_png, card_qr_png, card_qr_svg, card_report_lost
-from cards.errors import CardTransitionRefused
+from cards.actions import (
+    card_credential_mdoc_issue,
+    card_credential_sd_jwt_issue,
+    card_printable_pdf,
+    card_printable_png,
+    card_qr_png,
+    card_qr_svg,
+    card_report_lost,
+    resident_photo_submit,
+)
+from cards.errors import CardTransitionRefused, HolderKeyInvalid, PhotoInvalid
 from cards.models import Card
-from cards.selectors import card_get_for_user
+from cards.selectors import card_get_for_user, resident_photo_jpeg, resident_photo_list
 from cards.tools.onecard_card_verify import DYNAMIC_LIFETIME_SECONDS
 from ledger.api import proof_bundle
 from portal import actions, selectors
 from portal.errors import ActivationRefused
 from portal.web.access import resident_required, step_up_required
-from portal.web.forms import AccessFilterForm, AccessReportForm, CardActivationForm, ConsentGrantForm, ReportLostForm
+from portal.web.forms import (
+    AccessFilterForm,
+    AccessReportForm,
+    CardActivationForm,
+    ConsentGrantForm,
+    PhotoSubmitForm,
+    ReportLostForm,
+)
 from services.core import catalogue
 from services.core.actions import consent_grant, consent_revoke
 from services.core.selectors import consent_list_for_resident, consent_receipt
+from services.health.coverage import coverage_on
 
 # Where each catalogue section lives in the portal; a catalogue service with a
 # portal section must have its page named here (a test checks every one does).
@@ -134,6 +152,76 @@ def card_report_lost_view(request):
             messages.success(request, _("Your card is blocked. A caseworker will issue a new one."))
             return redirect("portal:card")
     return render(request, "portal/me/report_lost.html", {"card": held, "form": form})
+
+
+def _card_credential_download(request, issue, *, content_type: str, filename: str):
+    card = _active_card(request)
+    holder_jwk = None
+    if request.method == "POST":
+        try:
+            holder_jwk = json.loads(request.POST.get("holder_jwk", ""))
+        except ValueError:
+            return HttpResponse(_("holder_jwk must be a JSON Web Key."), status=400, content_type="text/plain")
+    insured = coverage_on(resident=card.resident, on=timezone.localdate()).covered
+    try:
+        credential = issue(card=card, insured=insured, holder_jwk=holder_jwk)
+    except HolderKeyInvalid as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain")
+    response = HttpResponse(credential, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@resident_required
+def card_credential_sd_jwt_download(request):
+    """Download the card as an SD-JWT VC with every disclosure; a wallet POSTs its public key as holder_jwk."""
+    return _card_credential_download(
+        request, card_credential_sd_jwt_issue, content_type="application/dc+sd-jwt", filename="onecard.sd-jwt"
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@resident_required
+def card_credential_mdoc_download(request):
+    """Download the card as an issuer-signed mdoc (CBOR); a wallet POSTs its public key as holder_jwk."""
+    return _card_credential_download(
+        request, card_credential_mdoc_issue, content_type="application/cbor", filename="onecard.mdoc"
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@resident_required
+@step_up_required
+def card_photo_view(request):
+    """Show the state of the resident's card photo and let them submit a new one for approval."""
+    form = PhotoSubmitForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            resident_photo_submit(resident=request.resident, data=form.cleaned_data["image"].read())
+        except PhotoInvalid as error:
+            form.add_error("image", str(error))
+        else:
+            messages.success(request, _("Thank you. A caseworker will check your photo before it is printed."))
+            return redirect("portal:card-photo")
+    photos = resident_photo_list(resident=request.resident, limit=5)
+    approved = next((photo for photo in photos if photo.status == "approved"), None)
+    pending = next((photo for photo in photos if photo.status == "pending"), None)
+    context = {"form": form, "approved": approved, "pending": pending, "photos": photos}
+    return render(request, "portal/me/card_photo.html", context)
+
+
+@require_GET
+@resident_required
+def card_photo_download(request):
+    """Show the resident their own approved photo (recorded like any other view of it)."""
+    jpeg = resident_photo_jpeg(resident=request.resident, shown_to="portal")
+    if jpeg is None:
+        raise Http404("no approved photo")
+    response = HttpResponse(jpeg, content_type="image/jpeg")
+    response["Cache-Control"] = "no-store, private"
+    return response
 
 
 @require_http_methods(["GET", "POST"])

@@ -16,6 +16,7 @@ from services.core.catalogue import Scope, Service, service_register
 class CoreScope(StrEnum):
     RESIDENTS_VERIFY = "residents:verify"
     CARDS_VERIFY = "cards:verify"
+    CARDS_PHOTO = "cards:photo"
     LEDGER_AUDIT = "ledger:audit"
     LEDGER_WITNESS = "ledger:witness"
 
@@ -74,7 +75,13 @@ service_register(
                     "drug-dispensing",
                     "contribution-reporting",
                     "insurance-claims",
+                    "face-to-face-identification",
                 ),
+            ),
+            Scope(
+                CoreScope.CARDS_PHOTO,
+                "See the cardholder's photo to identify them face to face (each view is recorded)",
+                purposes=("face-to-face-identification",),
             ),
         ),
         portal_section="cards",

@@ -17,6 +17,10 @@ class TokenInvalid(PharmacyError):
         super().__init__(f"the card's QR code was refused: {reason}")
 
 
+class PhotoMissing(PharmacyError):
+    """The session's cardholder has no approved card photo."""
+
+
 class SessionInvalid(PharmacyError):
     """The session is unknown, belongs to another pharmacy, or has expired."""
 

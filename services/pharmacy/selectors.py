@@ -9,10 +9,13 @@ from django.db.models import Max, QuerySet, Sum
 from django.utils import timezone
 
 from cards.models import Resident
+from cards.selectors import resident_photo_jpeg
 from cards.spreadsheet import csv_writer
 from ledger.api import record, record_bulk
+from services.core.models import Agency
 from services.health.models import Prescription
-from services.pharmacy.models import Dispensation, SettlementReport, SuspiciousPatternFlag
+from services.pharmacy.errors import PhotoMissing, SessionInvalid
+from services.pharmacy.models import Dispensation, DispensingSession, SettlementReport, SuspiciousPatternFlag
 
 
 @dataclass(frozen=True)
@@ -149,3 +152,18 @@ def dispensation_counts_per_day(*, days: int = 14) -> list[tuple[datetime.date, 
     return [
         (first + datetime.timedelta(days=n), counts.get(first + datetime.timedelta(days=n), 0)) for n in range(days)
     ]
+
+
+def session_photo(*, pharmacy: Agency, session_id) -> bytes:
+    """Return the card photo of an open session's cardholder, for the counter to compare faces; record the view."""
+    session = (
+        DispensingSession.objects.select_related("resident")
+        .filter(public_id=session_id, pharmacy=pharmacy, expires_at__gt=timezone.now())
+        .first()
+    )
+    if session is None:
+        raise SessionInvalid("no open session with this id was opened by this pharmacy")
+    jpeg = resident_photo_jpeg(resident=session.resident, shown_to=f"session:{session.public_id}")
+    if jpeg is None:
+        raise PhotoMissing("the cardholder has no approved card photo; check their identity another way")
+    return jpeg

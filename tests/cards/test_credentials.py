@@ -99,7 +99,7 @@ def test_static_token_has_the_documented_header_and_claims():
     claims = jwt.decode(token, key.key, algorithms=["EdDSA"])
 
     assert header["alg"] == "EdDSA" and header["kid"] == key.key_id
-    assert set(claims) == {"iss", "sub", "ver", "iat", "exp"}
+    assert set(claims) == {"iss", "sub", "ver", "iat", "exp", "status"}
     assert (claims["sub"], claims["ver"]) == (card.number, 1)
     assert claims["exp"] >= int(time.mktime(card.expires_on.timetuple()))
 

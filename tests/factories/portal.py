@@ -2,8 +2,8 @@ import time
 
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from portal.models import TOTPDevice
 from tests.factories import ResidentFactory, UserFactory
 from tests.factories.cards import CardFactory
 

@@ -1,11 +1,11 @@
 import pytest
 from django.utils import timezone
-from django_otp.plugins.otp_static.models import StaticDevice
 
 from ledger.admin import sequencer_status
 from ledger.api import record
 from ledger.models import Entry, VerificationRun
 from ledger.sequencer import sequence
+from portal.models import BackupCodeDevice
 from tests.factories import UserFactory
 from tests.portal.staff import fast_password_hashing  # noqa: F401 (fixture)
 
@@ -14,8 +14,7 @@ from tests.portal.staff import fast_password_hashing  # noqa: F401 (fixture)
 def admin_client(client):
     user = UserFactory(is_staff=True, is_superuser=True)
     user.save()
-    device = StaticDevice.objects.create(user=user, name="backup")
-    device.token_set.create(token="123456")
+    device = BackupCodeDevice.objects.create(user=user, name="backup")
     client.force_login(user)
     session = client.session
     session["otp_device_id"] = device.persistent_id

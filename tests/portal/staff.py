@@ -3,8 +3,8 @@
 import pytest
 from django.contrib.auth.models import Group
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from portal.models import TOTPDevice
 from tests.factories import UserFactory
 
 PASSWORD = "correct-horse-battery"

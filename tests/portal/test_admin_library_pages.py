@@ -5,10 +5,10 @@ import base64
 import pytest
 from axes.models import AccessAttempt, AccessLog
 from django.contrib.admin.models import CHANGE, LogEntry
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cards.models import Resident
+from portal.actions import backup_codes_regenerate
+from portal.models import BackupCodeDevice, TOTPDevice
 from tests.factories import ResidentFactory, UserFactory
 from tests.factories.core import AgencyFactory
 from tests.portal.staff import admin_login, fast_password_hashing, ledger_rows, purpose_state, staff_create  # noqa: F401 (fixture)
@@ -30,8 +30,7 @@ def resident_account():
     user = UserFactory(username="wang.fang")
     resident = ResidentFactory(user=user, full_name="Wang Fang")
     device = TOTPDevice.objects.create(user=user, name="authenticator app", confirmed=True)
-    codes = StaticDevice.objects.create(user=user, name="backup codes", confirmed=True)
-    StaticToken.objects.create(device=codes, token="zx81qq7k")
+    backup_codes_regenerate(user=user)
     common = {"user_agent": "browser", "ip_address": "10.0.0.9", "http_accept": "*/*", "path_info": "/login/"}
     AccessAttempt.objects.create(username=user.username, get_data="", post_data="", failures_since_start=2, **common)
     AccessLog.objects.create(username=user.username, **common)
@@ -39,11 +38,11 @@ def resident_account():
 
 
 def secrets_of(device: TOTPDevice) -> list[str]:
-    return [device.key, base64.b32encode(device.bin_key).decode().rstrip("=")]
+    return [device.bin_key.hex(), base64.b32encode(device.bin_key).decode().rstrip("=")]
 
 
 def test_the_otp_device_lists_show_staff_devices_and_no_resident_account(client, superuser, resident_account):
-    for url in ("/admin/otp_totp/totpdevice/", "/admin/otp_static/staticdevice/"):
+    for url in ("/admin/portal/totpdevice/", "/admin/portal/backupcodedevice/"):
         response = client.get(url)
 
         assert response.status_code == 200
@@ -53,10 +52,10 @@ def test_the_otp_device_lists_show_staff_devices_and_no_resident_account(client,
 
 def test_a_residents_device_does_not_open_in_the_admin(client, superuser, resident_account):
     _resident, device = resident_account
-    codes = StaticDevice.objects.get(user=device.user)
+    codes = BackupCodeDevice.objects.get(user=device.user)
 
-    totp = client.get(f"/admin/otp_totp/totpdevice/{device.pk}/change/", follow=True)
-    static = client.get(f"/admin/otp_static/staticdevice/{codes.pk}/change/", follow=True)
+    totp = client.get(f"/admin/portal/totpdevice/{device.pk}/change/", follow=True)
+    static = client.get(f"/admin/portal/backupcodedevice/{codes.pk}/change/", follow=True)
 
     for response in (totp, static):
         assert response.redirect_chain[-1][0] == "/admin/"
@@ -65,21 +64,21 @@ def test_a_residents_device_does_not_open_in_the_admin(client, superuser, reside
 
 def test_no_otp_secret_is_shown_after_enrolment_not_even_a_staff_members(client, superuser):
     device = TOTPDevice.objects.get(user=superuser)
-    codes = StaticDevice.objects.create(user=superuser, name="backup codes", confirmed=True)
-    StaticToken.objects.create(device=codes, token="k3y9code")
+    backup_codes = backup_codes_regenerate(user=superuser)
+    codes = BackupCodeDevice.objects.get(user=superuser)
 
     pages = [
-        client.get(f"/admin/otp_totp/totpdevice/{device.pk}/change/"),
-        client.get(f"/admin/otp_totp/totpdevice/{device.pk}/config/", follow=True),
-        client.get(f"/admin/otp_totp/totpdevice/{device.pk}/qrcode/", follow=True),
-        client.get(f"/admin/otp_static/staticdevice/{codes.pk}/change/"),
-        client.get("/admin/otp_static/staticdevice/"),
+        client.get(f"/admin/portal/totpdevice/{device.pk}/change/"),
+        client.get(f"/admin/portal/totpdevice/{device.pk}/config/", follow=True),
+        client.get(f"/admin/portal/totpdevice/{device.pk}/qrcode/", follow=True),
+        client.get(f"/admin/portal/backupcodedevice/{codes.pk}/change/"),
+        client.get("/admin/portal/backupcodedevice/"),
     ]
 
     assert pages[0].status_code == 200 and pages[3].status_code == 200
     for page in pages:
         assert not any(secret.encode() in page.content for secret in secrets_of(device))
-        assert b"k3y9code" not in page.content
+        assert not any(code.encode() in page.content for code in backup_codes)
         assert b"otpauth://" not in page.content
 
 

@@ -1,8 +1,8 @@
 import datetime
 
 import pytest
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from portal.models import TOTPDevice
 from tests.portal.staff import PASSWORD, admin_login, fast_password_hashing, staff_create, token_now  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]

@@ -1,6 +1,6 @@
 import pytest
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from portal.models import TOTPDevice
 from tests.factories import UserFactory
 from tests.portal.staff import PASSWORD, admin_login, fast_password_hashing, staff_create, token_now  # noqa: F401 (fixture)
 

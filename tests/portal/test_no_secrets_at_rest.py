@@ -1,4 +1,5 @@
-"""After a scripted session, no table and no log line holds a national ID, OTP secret, activation code or reset link."""
+"""After a scripted session, no table or log line holds a national ID, OTP secret, backup code, activation code or reset
+link."""
 
 import base64
 import logging
@@ -9,11 +10,11 @@ import pytest
 from axes.models import AccessAttempt
 from django.core import mail
 from django.db import connection
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cards.actions import card_issue
 from cards.models import Resident
 from ledger.api import Actor, access_context
+from portal.models import TOTPDevice
 from tests.factories.portal import resident_with_account, totp_now
 from tests.idnumbers import make_national_id
 from tests.portal.staff import admin_login, fast_password_hashing, purpose_state, staff_create  # noqa: F401 (fixture)
@@ -21,10 +22,6 @@ from tests.portal.staff import admin_login, fast_password_hashing, purpose_state
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
 PASSWORD = "lantern-orchid-91"
 _FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
-
-# django-otp keeps the TOTP key it verifies codes against in this column, unencrypted: the one
-# place a secret must be readable by the server. Everything else is searched.
-KEPT_BY_DESIGN = {("otp_totp_totpdevice", "key")}
 
 
 def spellings(number: str) -> list[str]:
@@ -41,12 +38,18 @@ def database_text() -> list[tuple[str, str, str]]:
             cursor.execute(f"SELECT {quoted} FROM {connection.ops.quote_name(table)}")
             for row in cursor.fetchall():
                 for column, value in zip(columns, row, strict=True):
-                    if (table, column) in KEPT_BY_DESIGN or value is None:
+                    if value is None:
                         continue
                     if isinstance(value, bytes | memoryview):
                         value = bytes(value).decode("utf-8", "replace")
                     found.append((table, column, str(value)))
     return found
+
+
+def totp_key_spellings(whose: str, key: bytes) -> dict[str, str]:
+    """Return the ways a TOTP KEY is written down: base32 (as apps show it) and hex (as django-otp stored it)."""
+    base32 = base64.b32encode(key).decode().rstrip("=")
+    return {f"{whose} TOTP key (base32)": base32, f"{whose} TOTP key (hex)": key.hex()}
 
 
 def squeezed(text: str) -> str:
@@ -76,7 +79,7 @@ def test_a_scripted_session_leaves_no_national_id_or_secret_in_the_database_or_t
         client.get("/me/")
         client.get("/me/card/")
     client.post("/logout/")
-    secrets["holder's TOTP key"] = base64.b32encode(device.bin_key).decode().rstrip("=")
+    secrets |= totp_key_spellings("holder's", device.bin_key)
 
     # A caseworker registers a resident through the admin (the ID typed in full-width digits) and a card is issued.
     newcomer_id = make_national_id(county="110105", birth="19851224", sequence=77)
@@ -109,8 +112,15 @@ def test_a_scripted_session_leaves_no_national_id_or_secret_in_the_database_or_t
         )
         client.get("/account/otp/enrol/")
         enrolled = TOTPDevice.objects.get(user__username="zhao.min", confirmed=False)
-        client.post("/account/otp/enrol/", {"otp_token": totp_now(enrolled)})
-    secrets["newcomer's TOTP key"] = base64.b32encode(enrolled.bin_key).decode().rstrip("=")
+        shown = client.post("/account/otp/enrol/", {"otp_token": totp_now(enrolled)})
+    secrets |= totp_key_spellings("newcomer's", enrolled.bin_key)
+    secrets |= {f"backup code {n}": code for n, code in enumerate(shown.context["codes"])}
+    with django_capture_on_commit_callbacks(execute=True):
+        # One backup code is spent at a later sign-in; the other nine stay stored.
+        client.post("/logout/")
+        client.post("/login/", {"username": "zhao.min", "password": PASSWORD})
+        client.post("/account/otp/verify/", {"otp_token": shown.context["codes"][0]})
+        assert client.get("/me/").status_code == 200
     client.post("/logout/")
     with django_capture_on_commit_callbacks(execute=True):
         client.post("/password-reset/", {"email": "zhao@example.org"})
@@ -122,6 +132,7 @@ def test_a_scripted_session_leaves_no_national_id_or_secret_in_the_database_or_t
     newcomer.refresh_from_db()
     enrolled.refresh_from_db()
     assert enrolled.confirmed and newcomer.user.check_password("quiet-meadow-58")
+    assert len(shown.context["codes"]) == 10
     assert AccessAttempt.objects.exists()
 
     stored = database_text()

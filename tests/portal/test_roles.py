@@ -13,10 +13,11 @@ PAGES = {
     "resident-list": "/admin/cards/resident/",
     "resident-add": "/admin/cards/resident/add/",
     "card-list": "/admin/cards/card/",
+    "photo-list": "/admin/cards/residentphoto/",
+    "photo-add": "/admin/cards/residentphoto/add/",
     "consent-list": "/admin/services_core/consent/",
     "agency-list": "/admin/services_core/agency/",
     "agency-key-add": "/admin/services_core/agencykey/add/",
-    "totp-devices": "/admin/otp_totp/totpdevice/",
     "groups": "/admin/auth/group/",
     "dashboard": "/admin/dashboard/",
     "worklists": "/admin/worklists/",
@@ -38,8 +39,8 @@ PAGES = {
 
 # The matrix of docs/roles.md: what each role may open; everything else is forbidden.
 ALLOWED = {
-    "registrar": {"resident-list", "resident-add", "consent-list", "worklists"},
-    "card-officer": {"resident-list", "card-list", "dashboard", "worklists"},
+    "registrar": {"resident-list", "resident-add", "photo-list", "photo-add", "consent-list", "worklists"},
+    "card-officer": {"resident-list", "card-list", "photo-list", "photo-add", "dashboard", "worklists"},
     "social-security-officer": {"resident-list", "worklists", "employment-list", "contribution-list", "claim-list"},
     "health-officer": {"resident-list", "worklists", "visit-list", "prescription-list"},
     "pharmacy-regulator": {
@@ -103,6 +104,9 @@ def test_the_migration_made_every_role_group_with_its_permissions():
         "view_resident",
         "add_resident",
         "change_resident",
+        "view_residentphoto",
+        "add_residentphoto",
+        "change_residentphoto",
         "view_consent",
         "add_consent",
     }

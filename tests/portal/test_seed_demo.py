@@ -136,6 +136,17 @@ def test_seed_demo_opens_one_grants_programme_paid_by_the_demo_bank_once():
 
 
 @pytest.mark.django_db
+def test_seed_demo_gives_each_citizen_one_approved_demo_photo_even_when_run_twice():
+    from cards.models import ResidentPhoto
+
+    seed()
+    seed()
+
+    for resident in Resident.objects.all():
+        assert list(ResidentPhoto.objects.filter(resident=resident).values_list("status", flat=True)) == ["approved"]
+
+
+@pytest.mark.django_db
 def test_the_keys_make_run_prints_are_the_keys_in_its_json_file(tmp_path):
     out = io.StringIO()
     call_command("seed_demo", "--json-file", str(tmp_path / "var" / "demo.json"), stdout=out)

@@ -13,6 +13,7 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/onecard",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "EMAIL_URL": "smtp+tls://onecard:secret@smtp.example:587",
+    "ONECARD_CREDENTIAL_ISSUER_URL": "https://onecard.example",
 }
 # What a settings check in a child process must not inherit from the test run.
 CLEARED_PREFIXES = ("DJANGO_", "ONECARD_", "DATABASE_", "REDIS_", "EMAIL_")
@@ -41,7 +42,15 @@ def test_production_starts_with_every_secret():
 
 
 @pytest.mark.parametrize(
-    "missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "EMAIL_URL"]
+    "missing",
+    [
+        "DJANGO_SECRET_KEY",
+        "DJANGO_ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "EMAIL_URL",
+        "ONECARD_CREDENTIAL_ISSUER_URL",
+    ],
 )
 def test_production_refuses_to_start_without_a_setting(missing):
     env = PRODUCTION_ENV | keys_env()
@@ -189,3 +198,31 @@ def test_the_procfile_worker_keeps_postgres_connections():
     worker = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("worker:"))
 
     assert "DATABASE_CONN_MAX_AGE=${DATABASE_CONN_MAX_AGE:-60} celery" in worker
+
+
+def test_gunicorn_keeps_password_reset_links_out_of_the_access_log(monkeypatch):
+    import datetime
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    # Importing the config sets a default in os.environ: keep it to this test.
+    monkeypatch.setenv("DATABASE_CONN_MAX_AGE", os.environ.get("DATABASE_CONN_MAX_AGE", "0"))
+    from portal import gunicorn as gunicorn_config
+
+    logger = gunicorn_config.logger_class(Config())
+    link = "/password-reset/MQ/c8k2-0f1e2d3c4b5a69788796a5b4c3d2e1f0/"
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": link,
+        "PATH_INFO": link,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_REFERER": f"https://onecard.example{link}",
+    }
+    response = SimpleNamespace(status="302 Found", headers=[], sent=0)
+
+    atoms = logger.atoms(response, SimpleNamespace(headers=[]), environ, datetime.timedelta(0))
+
+    assert not any("c8k2-0f1e2d3c4b5a69788796a5b4c3d2e1f0" in str(value) for value in atoms.values())
+    assert atoms["r"] == "GET /password-reset/[redacted]/ HTTP/1.1"
+    assert gunicorn_config.reset_links_redacted("/password-reset/sent/") == "/password-reset/sent/"

@@ -26,14 +26,13 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
 from cards.admin_base import ResidentDataAdmin
 from cards.models import Card, Resident
 from ledger import models as ledger_models
 from ledger.api import Actor, access_context, subject_pseudonyms
 from portal import dashboard
-from portal.actions import access_report_open
+from portal.actions import access_report_open, backup_codes_regenerate
 from services.core.actions import consent_grant
 from services.core.models import Agency
 from services.grants import actions as grant_actions
@@ -157,8 +156,7 @@ def world() -> dict:
         )
     _dispensation(resident, card, pharmacy)
     _disbursement()
-    codes = StaticDevice.objects.create(user=user, name="backup codes", confirmed=True)
-    StaticToken.objects.create(device=codes, token="probe123")
+    backup_codes_regenerate(user=user)
     common = {"user_agent": "probe", "ip_address": "10.0.0.9", "http_accept": "*/*", "path_info": "/login/"}
     AccessAttempt.objects.create(username=user.username, get_data="", post_data="", failures_since_start=1, **common)
     AccessLog.objects.create(username=user.username, **common)

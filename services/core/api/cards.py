@@ -5,8 +5,13 @@ from dataclasses import asdict
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.response import Response
 
-from cards.actions import card_token_verify
-from cards.api.serializers import CardVerifyRequestSerializer, CardVerifyResponseSerializer
+from cards.actions import card_presentation_verify, card_token_verify
+from cards.api.serializers import (
+    CardVerifyRequestSerializer,
+    CardVerifyResponseSerializer,
+    PresentationVerifyRequestSerializer,
+    PresentationVerifyResponseSerializer,
+)
 from services.core.api.base import GatewayAPIView
 from services.core.declaration import CoreScope
 
@@ -44,3 +49,23 @@ class CardVerifyView(GatewayAPIView):
         serializer.is_valid(raise_exception=True)
         result = card_token_verify(token=serializer.validated_data["token"])
         return Response(CardVerifyResponseSerializer(asdict(result)).data)
+
+
+class CardPresentationVerifyView(GatewayAPIView):
+    """Check an SD-JWT VC presentation of a card; report exactly the disclosed claims and the card's status now."""
+
+    required_scope = "cards:verify"
+
+    @extend_schema(
+        operation_id="cards_presentations_verify",
+        request=PresentationVerifyRequestSerializer,
+        responses={200: PresentationVerifyResponseSerializer},
+    )
+    def post(self, request):
+        serializer = PresentationVerifyRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        result = card_presentation_verify(
+            presentation=data["presentation"], aud=data.get("aud"), nonce=data.get("nonce")
+        )
+        return Response(PresentationVerifyResponseSerializer(asdict(result)).data)

@@ -60,3 +60,6 @@ TraceabilityCodeUsed = problem_define(
     "A box with this traceability code was already sold",
     domain_errors=(errors.TraceabilityCodeUsed,),
 )
+PhotoMissing = problem_define(
+    "photo-missing", 404, "The cardholder has no approved card photo", domain_errors=(errors.PhotoMissing,)
+)

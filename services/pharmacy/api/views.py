@@ -1,6 +1,8 @@
 """The partner endpoints of drug purchase: open a session with the QR code, then dispense."""
 
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -16,6 +18,7 @@ from services.pharmacy.api.serializers import (
     SessionSerializer,
 )
 from services.pharmacy.declaration import PharmacyScope
+from services.pharmacy.selectors import session_photo
 
 
 class SessionOpenView(GatewayAPIView):
@@ -31,6 +34,27 @@ class SessionOpenView(GatewayAPIView):
         serializer.is_valid(raise_exception=True)
         opened = session_open(pharmacy=self.call.agency, token=serializer.validated_data["token"])
         return Response(SessionSerializer(opened).data, status=status.HTTP_201_CREATED)
+
+
+class SessionPhotoView(GatewayAPIView):
+    """Return the cardholder's card photo for an open session, to compare with the face at the counter.
+
+    Needs the scope ``cards:photo`` and a purpose that allows it
+    (``face-to-face-identification``). Every call is its own ledger entry.
+    """
+
+    required_scope = "cards:photo"
+
+    @extend_schema(
+        operation_id="pharmacy_sessions_photo",
+        responses={(200, "image/jpeg"): OpenApiTypes.BINARY},
+    )
+    def get(self, request, session_id):
+        # A plain response: the JPEG bytes go out as they are; errors still go through the problem handler.
+        jpeg = session_photo(pharmacy=self.call.agency, session_id=session_id)
+        response = HttpResponse(jpeg, content_type="image/jpeg")
+        response["Cache-Control"] = "no-store, private"
+        return response
 
 
 class _DispenseView(GatewayAPIView):

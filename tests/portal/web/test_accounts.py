@@ -3,13 +3,11 @@ import re
 
 import pytest
 from django.core import mail
-from django_otp.plugins.otp_static.models import StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cards.actions import card_activation_code_create
 from cards.models import Card
 from ledger.api import Actor, access_context
-from portal.models import User
+from portal.models import BackupCode, TOTPDevice, User
 from tests.factories import ResidentFactory
 from tests.factories.cards import CardFactory
 from tests.factories.portal import resident_with_account, sign_in, totp_now
@@ -164,7 +162,7 @@ def test_otp_enrolment_confirms_the_device_and_shows_ten_backup_codes(client, db
     assert confirmed.status_code == 200
     pending.refresh_from_db()
     assert pending.confirmed
-    assert StaticToken.objects.filter(device__user=user).count() == 10
+    assert BackupCode.objects.filter(device__user=user).count() == 10
     assert client.get("/me/").status_code == 200
 
 

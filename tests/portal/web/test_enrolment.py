@@ -4,11 +4,11 @@ import re
 
 import pytest
 from django.core import mail
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cards.actions import card_activation_code_create
 from cards.models import Card
 from ledger.api import Actor, access_context
+from portal.models import TOTPDevice
 from tests.factories import ResidentFactory
 from tests.factories.cards import CardFactory
 from tests.factories.portal import resident_with_account, totp_now

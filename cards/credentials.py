@@ -1,0 +1,201 @@
+"""Build the standard credentials of a card: SD-JWT VC (RFC 9901), mdoc (ISO/IEC 18013-5), Token Status List.
+
+The offline verifier (cards/tools/onecard_card_verify.py) holds the parsing
+and checking side; this module only builds and signs. Nothing here records to
+the ledger: the actions and selectors that call it do.
+"""
+
+import base64
+import datetime
+import hashlib
+import json
+import secrets
+
+from django.conf import settings
+from django.urls import reverse
+
+from cards import signing
+from cards.models import Card
+from cards.tools import onecard_card_verify as offline
+
+# A wallet re-fetches its credential within this time, so a changed name, photo or insurance shows soon.
+SD_JWT_VC_LIFETIME = datetime.timedelta(days=30)
+TOKEN_STATUS_LIST_LIFETIME_SECONDS = 24 * 60 * 60
+# How long a verifier may cache the list before fetching it again (draft-ietf-oauth-status-list "ttl").
+TOKEN_STATUS_LIST_TTL_SECONDS = 300
+# Which Token Status List value each card status gets; cards not listed here (active) are 0x00 valid.
+CARD_STATUS_VALUES = {
+    Card.Status.PENDING: offline.STATUS_INVALID,
+    Card.Status.SUSPENDED: offline.STATUS_SUSPENDED,
+    Card.Status.LOST: offline.STATUS_INVALID,
+    Card.Status.REVOKED: offline.STATUS_INVALID,
+    Card.Status.REPLACED: offline.STATUS_INVALID,
+    Card.Status.EXPIRED: offline.STATUS_INVALID,
+}
+# The claims a holder may disclose one by one, in this order in the disclosures.
+SELECTIVELY_DISCLOSABLE = (
+    "name",
+    "birthdate",
+    "age_over_18",
+    "age_over_60",
+    "card_number",
+    "card_status",
+    "insured",
+    "portrait",
+)
+
+
+def issuer_url() -> str:
+    """Return the credential issuer identifier: an https URL, the 'iss' of SD-JWT VCs and mdocs."""
+    return settings.ONECARD_CREDENTIAL_ISSUER_URL.rstrip("/")
+
+
+def status_list_uri() -> str:
+    """Return the URI of the Token Status List, the 'sub' of the list and the 'uri' in credentials."""
+    return issuer_url() + reverse("cards:token-status-list")
+
+
+def card_status_reference(card: Card) -> dict:
+    """Return the 'status' claim of CARD's credentials: its index in the Token Status List."""
+    # The index is the card's row id: one per card, the same in every credential of that card.
+    return {"status_list": {"idx": card.pk, "uri": status_list_uri()}}
+
+
+def _age_at_least(birth_date: datetime.date, years: int, today: datetime.date) -> bool:
+    try:
+        birthday = birth_date.replace(year=birth_date.year + years)
+    except ValueError:  # born on 29 February
+        birthday = birth_date.replace(year=birth_date.year + years, day=28) + datetime.timedelta(days=1)
+    return today >= birthday
+
+
+def card_claims(*, card: Card, insured: bool, portrait: bytes | None, today: datetime.date) -> dict:
+    """Return the personal claims of CARD, each selectively disclosable."""
+    resident = card.resident
+    claims = {
+        "name": resident.full_name,
+        "birthdate": resident.birth_date.isoformat(),
+        "age_over_18": _age_at_least(resident.birth_date, 18, today),
+        "age_over_60": _age_at_least(resident.birth_date, 60, today),
+        "card_number": card.number,
+        "card_status": card.status,
+        "insured": insured,
+    }
+    if portrait is not None:
+        claims["portrait"] = "data:image/jpeg;base64," + base64.b64encode(portrait).decode("ascii")
+    return claims
+
+
+def disclosure_make(name: str, value) -> str:
+    """Return an RFC 9901 object-property disclosure: base64url of [salt, name, value] in JSON."""
+    salt = offline.b64url_encode(secrets.token_bytes(16))
+    return offline.b64url_encode(json.dumps([salt, name, value], ensure_ascii=False).encode("utf-8"))
+
+
+def sd_jwt_vc_build(
+    *, card: Card, claims: dict, holder_jwk: dict | None, now: datetime.datetime
+) -> tuple[str, list[str]]:
+    """Sign an SD-JWT VC of CARD; return the SD-JWT with every disclosure (ending in '~') and the disclosures."""
+    disclosures = [disclosure_make(name, claims[name]) for name in SELECTIVELY_DISCLOSABLE if name in claims]
+    end_of_card = datetime.datetime.combine(card.expires_on, datetime.time.max, tzinfo=datetime.UTC)
+    payload = {
+        "iss": issuer_url(),
+        "vct": offline.CARD_VCT,
+        "iat": int(now.timestamp()),
+        "exp": int(min(now + SD_JWT_VC_LIFETIME, end_of_card).timestamp()),
+        "status": card_status_reference(card),
+        # Sorted, so the order of the digests says nothing about the order or names of the claims.
+        "_sd": sorted(offline.sd_digest(disclosure) for disclosure in disclosures),
+        "_sd_alg": offline.SD_ALG,
+    }
+    if holder_jwk is not None:
+        payload["cnf"] = {"jwk": holder_jwk}
+    issuer_jwt = signing.jws_sign(payload, typ=offline.SD_JWT_VC_TYPE)
+    return issuer_jwt + "~" + "".join(disclosure + "~" for disclosure in disclosures), disclosures
+
+
+def _cose_key(jwk: dict) -> dict:
+    x = offline.b64url_decode(jwk["x"])
+    if jwk["kty"] == "OKP":
+        return {1: 1, -1: 6, -2: x}  # OKP, Ed25519
+    return {1: 2, -1: 1, -2: x, -3: offline.b64url_decode(jwk["y"])}  # EC2, P-256
+
+
+def _tdate(moment: datetime.datetime) -> offline.CborTag:
+    return offline.CborTag(0, moment.astimezone(datetime.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"))
+
+
+def mdoc_build(*, card: Card, claims: dict, holder_jwk: dict | None, now: datetime.datetime) -> bytes:
+    """Sign an ISO/IEC 18013-5 issuer-signed mdoc Document of CARD (CBOR): the items and the MSO in COSE_Sign1."""
+    wrapped_items = []
+    digests = {}
+    for digest_id, name in enumerate(name for name in SELECTIVELY_DISCLOSABLE if name in claims):
+        value = claims[name]
+        if name == "birthdate":
+            name, value = "birth_date", offline.CborTag(1004, value)
+        elif name == "portrait":
+            value = base64.b64decode(value.split(",", 1)[1])
+        item = {
+            "digestID": digest_id,
+            "random": secrets.token_bytes(16),
+            "elementIdentifier": name,
+            "elementValue": value,
+        }
+        wrapped = offline.CborTag(24, offline.cbor_encode(item))
+        wrapped_items.append(wrapped)
+        digests[digest_id] = hashlib.sha256(offline.cbor_encode(wrapped)).digest()
+    end_of_card = datetime.datetime.combine(card.expires_on, datetime.time.max, tzinfo=datetime.UTC)
+    mso = {
+        "version": "1.0",
+        "digestAlgorithm": "SHA-256",
+        "valueDigests": {offline.MDOC_NAMESPACE: digests},
+        "docType": offline.MDOC_DOCTYPE,
+        "validityInfo": {
+            "signed": _tdate(now),
+            "validFrom": _tdate(now),
+            "validUntil": _tdate(min(now + SD_JWT_VC_LIFETIME, end_of_card)),
+        },
+        "status": card_status_reference(card),
+    }
+    if holder_jwk is not None:
+        mso["deviceKeyInfo"] = {"deviceKey": _cose_key(holder_jwk)}
+    protected = offline.cbor_encode({offline.COSE_HEADER_ALG: offline.COSE_ALG_EDDSA})
+    payload = offline.cbor_encode(offline.CborTag(24, offline.cbor_encode(mso)))
+    kid, signature = signing.raw_sign(offline.cbor_encode(["Signature1", protected, b"", payload]))
+    issuer_auth = [protected, {offline.COSE_HEADER_KID: kid.encode("ascii")}, payload, signature]
+    document = {
+        "docType": offline.MDOC_DOCTYPE,
+        "issuerSigned": {"nameSpaces": {offline.MDOC_NAMESPACE: wrapped_items}, "issuerAuth": issuer_auth},
+    }
+    return offline.cbor_encode(document)
+
+
+def holder_jwk_clean(jwk) -> dict:
+    """Return the public members of a holder's Ed25519 or P-256 JWK, or raise CredentialRefused."""
+    offline.jwk_public_key(jwk)
+    members = ("kty", "crv", "x") if jwk["kty"] == "OKP" else ("kty", "crv", "x", "y")
+    return {name: jwk[name] for name in members}
+
+
+def token_status_list_claims(*, now: datetime.datetime) -> dict:
+    """Return the claims of the Token Status List JWT: every card's status at its index, 2 bits each."""
+    rows = Card.objects.exclude(status=Card.Status.ACTIVE).values_list("pk", "status")
+    statuses = {pk: CARD_STATUS_VALUES[status] for pk, status in rows}
+    issued_at = int(now.timestamp())
+    return {
+        "sub": status_list_uri(),
+        "iat": issued_at,
+        "exp": issued_at + TOKEN_STATUS_LIST_LIFETIME_SECONDS,
+        "ttl": TOKEN_STATUS_LIST_TTL_SECONDS,
+        "status_list": {"bits": 2, "lst": offline.status_list_pack(statuses, bits=2)},
+    }
+
+
+def token_status_list_token(*, now: datetime.datetime) -> str:
+    """Return the signed Token Status List (typ statuslist+jwt)."""
+    return signing.jws_sign(token_status_list_claims(now=now), typ=offline.TOKEN_STATUS_LIST_TYPE)
+
+
+def jwt_vc_issuer_metadata() -> dict:
+    """Return the SD-JWT VC issuer metadata: the issuer identifier and its keys inline."""
+    return {"issuer": issuer_url(), "jwks": signing.jwks_document()}
