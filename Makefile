@@ -43,7 +43,10 @@ lint: $(STAMP)
 # Production-like environment with throwaway secrets: proves the deploy checks pass.
 check-deploy: $(STAMP)
 	@keys="$$(env -u DJANGO_DEBUG $(PY) manage.py keys_generate)" && \
-	env $$keys DJANGO_DEBUG=0 \
+	witnesses="$$(mktemp -d)" && trap 'rm -rf "$$witnesses"' EXIT && \
+	{ for n in 1 2; do echo "witness w$$n $$($(PY) ledger/tools/onecard_witness.py generate-key --name w$$n.example/w --key-file $$witnesses/w$$n.key) https://w$$n.example"; done; \
+	  echo "group both all w1 w2"; echo "quorum both"; } > $$witnesses/policy && \
+	env $$keys DJANGO_DEBUG=0 ONECARD_LEDGER_WITNESS_POLICY_FILE=$$witnesses/policy \
 	    DJANGO_SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
 	    DJANGO_ALLOWED_HOSTS=onecard.example \
 	    DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/onecard} \
@@ -65,11 +68,18 @@ bench: $(STAMP)
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
 	    $(PY) -m bench $(BENCH_ARGS)
 
-# A production-shaped stack on this machine: PostgreSQL, Redis, gunicorn, a Celery
-# worker and beat, with DJANGO_DEBUG=0. $(UP_ENV) (git-ignored) keeps the stack's keys,
-# made once, and takes UP_DATABASE_URL, UP_REDIS_URL and UP_EMAIL_URL afresh on every run.
+# A production-shaped stack on this machine: PostgreSQL, Redis, gunicorn, a Celery worker,
+# the sequencer's own worker, beat and two witness processes, with DJANGO_DEBUG=0.
+# $(UP_ENV) (git-ignored) keeps the stack's keys, made once, and takes UP_DATABASE_URL,
+# UP_REDIS_URL and UP_EMAIL_URL afresh on every run. Three database roles: postgres owns the
+# tables and runs migrations; onecard_up_web serves and works; onecard_up_sequencer alone
+# writes the log. Each witness has its own key and state under var/up-witness/; checkpoints
+# are published once both cosigned.
 UP_ENV ?= var/up.env
-UP_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/onecard_up
+UP_DATABASE ?= onecard_up
+UP_OWNER_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/$(UP_DATABASE)
+UP_DATABASE_URL ?= postgres://onecard_up_web@127.0.0.1:5432/$(UP_DATABASE)
+UP_SEQUENCER_DATABASE_URL ?= postgres://onecard_up_sequencer@127.0.0.1:5432/$(UP_DATABASE)
 UP_REDIS_URL ?= redis://127.0.0.1:6379/5
 UP_EMAIL_URL ?= filemail://$(CURDIR)/var/up/mail
 .PHONY: $(UP_ENV)
@@ -77,13 +87,29 @@ $(UP_ENV): | $(STAMP)
 	@env -u DJANGO_DEBUG $(PY) manage.py up_prepare env $(UP_ENV) \
 	    --database-url '$(UP_DATABASE_URL)' --redis-url '$(UP_REDIS_URL)' --email-url '$(UP_EMAIL_URL)'
 
-up: $(UP_ENV)
+var/up-witness/policy: | $(STAMP)
+	@mkdir -p var/up-witness && chmod 700 var/up-witness && \
+	for n in 1 2; do test -f var/up-witness/witness$$n.key || \
+	    $(PY) ledger/tools/onecard_witness.py generate-key --name witness$$n.up.onecard/w --key-file var/up-witness/witness$$n.key >/dev/null; done && \
+	{ echo "# The witnesses of make up: two processes with their own keys and state; both must cosign."; \
+	  for n in 1 2; do echo "witness w$$n $$($(PY) ledger/tools/onecard_witness.py show-key --name witness$$n.up.onecard/w --key-file var/up-witness/witness$$n.key) http://127.0.0.1:738$$n"; done; \
+	  echo "group both all w1 w2"; echo "quorum both"; } > $@
+
+up: $(UP_ENV) var/up-witness/policy
 	set -a && . $(abspath $(UP_ENV)) && set +a && \
-	    $(PY) manage.py up_prepare services && \
-	    $(PY) manage.py migrate --noinput && \
+	    export ONECARD_LEDGER_WITNESS_POLICY_FILE=$(CURDIR)/var/up-witness/policy && \
+	    export UP_SEQUENCER_DATABASE_URL=$(UP_SEQUENCER_DATABASE_URL) && \
+	    DATABASE_URL=$(UP_OWNER_DATABASE_URL) $(PY) manage.py up_prepare services && \
+	    for role in onecard_up_web onecard_up_sequencer; do \
+	        psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$$role'" | grep -q 1 || \
+	        psql -h 127.0.0.1 -U postgres -qc "CREATE ROLE $$role LOGIN"; done && \
+	    DATABASE_URL=$(UP_OWNER_DATABASE_URL) $(PY) manage.py migrate --noinput && \
+	    psql -h 127.0.0.1 -U postgres -d $(UP_DATABASE) -qc "GRANT ALL ON ALL TABLES IN SCHEMA public TO onecard_up_web; GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO onecard_up_web" && \
+	    $(PY) manage.py ledger grants-sql --web-role onecard_up_web --sequencer-role onecard_up_sequencer | psql -h 127.0.0.1 -U postgres -d $(UP_DATABASE) -q && \
 	    $(PY) manage.py collectstatic --noinput -v 0 && \
-	    $(PY) manage.py seed_demo --force && \
+	    export UP_LOG_KEY="$$($(PY) manage.py ledger key)" && \
+	    DATABASE_SEQUENCER_URL=$$UP_SEQUENCER_DATABASE_URL $(PY) manage.py seed_demo --force && \
 	    PATH="$(CURDIR)/$(VENV)/bin:$$PATH" exec $(VENV)/bin/honcho start --procfile Procfile --port $(PORT)
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles
+	rm -rf $(VENV) db.sqlite3 staticfiles var/witness

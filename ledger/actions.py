@@ -12,7 +12,7 @@ from django.utils import timezone
 from ledger import note
 from ledger.errors import LedgerError
 from ledger.models import Alert, Checkpoint, Cosignature, VerificationRun, Witness
-from ledger.verification import log_verify
+from ledger.verification import Anchor, log_verify
 
 logger = logging.getLogger(__name__)
 
@@ -22,13 +22,29 @@ class CosignatureRejected(LedgerError):
 
 
 def verification_run(
-    *, alert: bool = False, progress=None, total=None, run: VerificationRun | None = None
+    *,
+    alert: bool = False,
+    progress=None,
+    total=None,
+    run: VerificationRun | None = None,
+    anchors: list[Anchor] | None = None,
 ) -> VerificationRun:
     """Verify the whole log, store the outcome, and alert the auditors on failure when ALERT.
 
     RUN is a queued verification (``verification_request``) to fill in with
-    progress and outcome; without it a new finished row is stored.
+    progress and outcome; without it a new finished row is stored. ANCHORS are
+    checkpoints held outside the database; by default, those the witnesses of
+    the policy hold (``witnessing.witness_anchors``).
     """
+    from ledger.verification import VerificationResult
+    from ledger.witnessing import AnchorUnavailable, witness_anchors
+
+    unanchored = None
+    if anchors is None:
+        try:
+            anchors = witness_anchors()
+        except AnchorUnavailable as error:
+            unanchored = VerificationResult(False, 0, 0, reason=f"{error}; pass --checkpoint FILE to anchor")
     if run is None:
         run = VerificationRun(started_at=timezone.now())
     else:
@@ -38,7 +54,7 @@ def verification_run(
     run.save()
     reporter = _ProgressReporter(run, progress=progress, total=total)
     try:
-        result = log_verify(progress=reporter.progress, total=reporter.total)
+        result = unanchored or log_verify(anchors=anchors, progress=reporter.progress, total=reporter.total)
     finally:
         reporter.close()
     run.finished_at = timezone.now()
@@ -50,6 +66,8 @@ def verification_run(
     run.checkpoints_checked = result.checkpoints_checked
     run.first_bad_index = result.first_bad_index
     run.reason = result.reason
+    run.anchor_size = result.anchor_size
+    run.anchor_source = result.anchor_source[:300]
     run.full_clean()
     run.save()
     if alert and not result.ok:

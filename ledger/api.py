@@ -22,11 +22,10 @@ from ledger.selectors import (
     verifier_key_get,
 )
 from ledger.statistics import access_counts, log_health
-from ledger.tools.onecard_witness import WitnessRefused
 from ledger.verification import log_verify as verify
 from ledger.views import PROBLEM_TYPES
 from ledger.vocabulary import Purpose, action_get, actions_register, purpose_check, purpose_register, purposes_all
-from ledger.witnessing import witness_round_local
+from ledger.witnessing import checkpoint_published, checkpoints_push, log_seal, publication_lag
 
 __all__ = [
     "AccessContext",
@@ -38,7 +37,6 @@ __all__ = [
     "ProofUnavailable",
     "Purpose",
     "UnknownPurpose",
-    "WitnessRefused",
     "access_context",
     "access_counts",
     "action_get",
@@ -63,5 +61,8 @@ __all__ = [
     "subject_pseudonyms",
     "verifier_key_get",
     "verify",
-    "witness_round_local",
+    "checkpoint_published",
+    "checkpoints_push",
+    "log_seal",
+    "publication_lag",
 ]

@@ -153,6 +153,9 @@ class VerificationRun(models.Model):
     checkpoints_checked = models.IntegerField(default=0)
     first_bad_index = models.BigIntegerField(null=True, blank=True)
     reason = models.TextField(blank=True)
+    # The checkpoint held outside the database that the run anchored on: its size and who holds it.
+    anchor_size = models.BigIntegerField(null=True, blank=True)
+    anchor_source = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

@@ -97,8 +97,17 @@ def proof_bundle(*, index: int) -> dict:
         "path": proof["path"],
         "checkpoint": checkpoint_note_get(tree_size=tree_size),
         "verifier_key": verifier_key_get(),
-        "witness_keys": list(Witness.objects.filter(is_active=True).values_list("verifier_key", flat=True)),
+        "witness_keys": _witness_keys(),
     }
+
+
+def _witness_keys() -> list[str]:
+    """Return the cosignature keys of the policy's witnesses, then any other registered witness's."""
+    from ledger.witnessing import policy_get
+
+    keys = [witness.verifier_key for witness in policy_get().witnesses.values()]
+    registered = Witness.objects.filter(is_active=True).values_list("verifier_key", flat=True)
+    return keys + [key for key in registered if key not in keys]
 
 
 def entry_list_for_subject(*, subject, limit: int = 200, before: int | None = None) -> list[dict]:
@@ -158,8 +167,37 @@ def verification_age() -> dict:
     return {"last_age_s": None, "since_first_checkpoint_s": round(age, 3), "last_ok": None, "first_bad_index": None}
 
 
-def ledger_health(*, max_lag_seconds: float, max_verification_age_seconds: float) -> dict:
-    """Return the sequencer and verification checks for a health endpoint, each with its own "ok"."""
+def log_state() -> dict:
+    """Return whether the stored log ends where its newest signed checkpoint does.
+
+    The sequencer writes entries, subtrees and their checkpoint in one
+    transaction, so rows beyond the checkpoint were written by someone else;
+    the sequencer refuses to sign on top of them, and this check says so.
+    """
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'SELECT (SELECT max("index") FROM ledger_entry), (SELECT max(key) FROM ledger_node),'
+            " (SELECT max(tree_size) FROM ledger_checkpoint)"
+        )
+        last, last_key, size = cursor.fetchone()
+    size = size or 0
+    stored = 0 if last is None else last + 1
+    state = {"ok": True, "signed_size": size, "stored_size": stored}
+    if stored != size or (last_key is not None and last_key >> 6 >= size):
+        state["ok"] = False
+        state["reason"] = (
+            f"the stored log ({stored} entries) does not end at its newest signed checkpoint ({size}): "
+            "the sequencer refuses to sign until an operator has looked"
+        )
+    return state
+
+
+def ledger_health(
+    *, max_lag_seconds: float, max_verification_age_seconds: float, max_publication_lag_seconds: float = 120.0
+) -> dict:
+    """Return the sequencer, log and verification checks for a health endpoint, each with its own "ok"."""
     lag = sequencer_lag()
     lag["ok"] = lag["oldest_pending_age_s"] <= max_lag_seconds
     lag["max_lag_s"] = max_lag_seconds
@@ -169,4 +207,9 @@ def ledger_health(*, max_lag_seconds: float, max_verification_age_seconds: float
         age = verification["since_first_checkpoint_s"]
     verification["ok"] = verification["last_ok"] is not False and age <= max_verification_age_seconds
     verification["max_age_s"] = max_verification_age_seconds
-    return {"sequencer": lag, "verification": verification}
+    from ledger.witnessing import publication_lag
+
+    publication = publication_lag()
+    publication["max_lag_s"] = max_publication_lag_seconds
+    publication["ok"] = publication["lag_s"] <= max_publication_lag_seconds
+    return {"sequencer": lag, "log": log_state(), "publication": publication, "verification": verification}

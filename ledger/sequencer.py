@@ -8,18 +8,35 @@ committed entry. On PostgreSQL a transaction-scoped advisory lock lets one
 sequencer in at a time; on SQLite ``BEGIN IMMEDIATE`` does the same. The
 primary keys on ``Entry.index`` and ``Checkpoint.tree_size`` are the
 compare-and-swap behind both: a second writer of the same index fails.
+
+The sequencer trusts nothing stored beyond its last signed checkpoint. Before
+a batch it checks that checkpoint's signature, that the stored subtrees it
+will build on hash to the checkpoint's root, and that no entry or subtree row
+lies beyond it: the sequencer writes entries, subtrees and their checkpoint in
+one transaction, so such a row was written by someone else. It then refuses
+(``LogTampered``), logs the error and raises an alert, and signs nothing until
+an operator has looked. New leaves and subtrees are computed only from the
+pending rows the batch itself takes.
+
+The sequencer works through its own database alias
+(``settings.ONECARD_LEDGER_SEQUENCER_DATABASE``): in production a role that
+alone may write the log's tables (docs/operations.md).
 """
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import UTC
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
-from ledger import merkle, note, tiles
+from ledger import merkle, note, tiles, triggers
+from ledger.errors import LedgerError
 from ledger.models import Checkpoint, Entry, Node, PendingEntry
+
+logger = logging.getLogger(__name__)
 
 # "onecard" in ASCII: the advisory lock that only sequencers take.
 SEQUENCER_LOCK = 0x6F6E6563617264
@@ -40,6 +57,15 @@ _PENDING_FIELDS = (
     "request_id",
     "case_id",
 )
+
+
+class LogTampered(LedgerError):
+    """The stored log is not what the sequencer signed: it refuses to sign on top of it."""
+
+
+def sequencer_database() -> str:
+    """Return the database alias the sequencer writes through."""
+    return getattr(settings, "ONECARD_LEDGER_SEQUENCER_DATABASE", "default")
 
 
 @dataclass(frozen=True)
@@ -84,22 +110,22 @@ def log_verifier_key() -> str:
     return note.verifier_key(settings.ONECARD_LEDGER_ORIGIN, note.public_bytes(signing_key()))
 
 
-def frontier_load(size: int) -> merkle.Frontier:
+def frontier_load(size: int, *, using: str = "default") -> merkle.Frontier:
     """Return the frontier of the stored tree of SIZE leaves, read in two queries."""
     subtrees = merkle.range_subtrees(0, size)
-    return merkle.Frontier(size, subtree_hashes(subtrees))
+    return merkle.Frontier(size, subtree_hashes(subtrees, using=using))
 
 
-def subtree_hashes(subtrees: list[tuple[int, int]]) -> list[bytes]:
+def subtree_hashes(subtrees: list[tuple[int, int]], *, using: str = "default") -> list[bytes]:
     """Return the stored hashes of SUBTREES (level, position), in order."""
     leaves = [position for level, position in subtrees if level == 0]
     keys = {merkle.node_key(level, position): (level, position) for level, position in subtrees if level > 0}
     found = {}
     if leaves:
-        rows = Entry.objects.filter(index__in=leaves).values_list("index", "leaf_hash")
+        rows = Entry.objects.using(using).filter(index__in=leaves).values_list("index", "leaf_hash")
         found.update(((0, index), bytes(value)) for index, value in rows)
     if keys:
-        rows = Node.objects.filter(key__in=list(keys)).values_list("key", "hash")
+        rows = Node.objects.using(using).filter(key__in=list(keys)).values_list("key", "hash")
         found.update((keys[key], bytes(value)) for key, value in rows)
     try:
         return [found[subtree] for subtree in subtrees]
@@ -110,22 +136,33 @@ def subtree_hashes(subtrees: list[tuple[int, int]]) -> list[bytes]:
 # The frontier after the last batch this process committed: (size, root, hashes).
 # A frontier is a function of the leaves, as the root is, so when the latest
 # checkpoint still has this size and root the next batch starts from it
-# instead of reading its subtrees back; any other state reads them.
+# instead of reading its subtrees back; any other state reads them and checks
+# them against the signed root.
 _last_frontier: tuple[int, bytes, list[bytes]] | None = None
 
 
 def sequence(*, batch_size: int = BATCH_SIZE, wait: bool = True) -> SealResult:
-    """Sequence every pending entry in batches, signing a checkpoint after each; return the last state."""
+    """Sequence every pending entry in batches, signing a checkpoint after each; return the last state.
+
+    Raise ``LogTampered`` (after logging it and raising an alert) when the
+    stored log is not what the last signed checkpoint says.
+    """
     global _last_frontier
+    using = sequencer_database()
     sequenced = 0
     while True:
-        with transaction.atomic():
-            if not _lock(wait=wait):
-                latest = Checkpoint.objects.order_by("-tree_size").first()
-                size, root = (latest.tree_size, bytes(latest.root_hash)) if latest else (0, merkle.EMPTY_ROOT)
-                return SealResult(sequenced, size, root, locked_out=True)
-            count, size, root, frontier = _sequence_batch(batch_size)
-        transaction.on_commit(tiles.tiles_publish_after_commit)
+        try:
+            with transaction.atomic(using=using):
+                if not _lock(using, wait=wait):
+                    latest = Checkpoint.objects.using(using).order_by("-tree_size").first()
+                    size, root = (latest.tree_size, bytes(latest.root_hash)) if latest else (0, merkle.EMPTY_ROOT)
+                    return SealResult(sequenced, size, root, locked_out=True)
+                count, size, root, frontier = _sequence_batch(using, batch_size)
+        except LogTampered as error:
+            _last_frontier = None
+            _refusal_report(str(error))
+            raise
+        transaction.on_commit(tiles.tiles_publish_after_commit, using=using)
         if frontier is not None:
             _last_frontier = (frontier.size, root, list(frontier.hashes))
         sequenced += count
@@ -133,7 +170,19 @@ def sequence(*, batch_size: int = BATCH_SIZE, wait: bool = True) -> SealResult:
             return SealResult(sequenced, size, root)
 
 
-def _lock(*, wait: bool) -> bool:
+def _refusal_report(message: str) -> None:
+    """Log the refusal and raise one alert for it (not one per sweep)."""
+    from ledger.actions import alert_raise
+    from ledger.models import Alert
+
+    text = f"The sequencer refused to sign: {message}"
+    logger.error("ledger: %s", text)
+    if not Alert.objects.filter(message=text).exists():
+        alert_raise(message=text)
+
+
+def _lock(using: str, *, wait: bool) -> bool:
+    connection = connections[using]
     if connection.vendor != "postgresql":
         return True
     with connection.cursor() as cursor:
@@ -146,6 +195,9 @@ def _lock(*, wait: bool) -> bool:
 
 # One statement takes a batch and deletes it: the rows come back only if the
 # batch commits, and a crash restores them with the rest of the transaction.
+# set_config marks this transaction as the sequencer's for the pending table's
+# DELETE trigger (ledger.triggers); the database role is what really keeps
+# everyone else out.
 TAKE_SQL = f"""
     DELETE FROM ledger_pendingentry
     WHERE id IN (SELECT id FROM ledger_pendingentry ORDER BY id LIMIT %s)
@@ -153,52 +205,91 @@ TAKE_SQL = f"""
 """
 STATE_SQL = """
     SELECT (SELECT max("index") FROM ledger_entry),
-           (SELECT tree_size FROM ledger_checkpoint ORDER BY tree_size DESC LIMIT 1),
-           (SELECT root_hash FROM ledger_checkpoint ORDER BY tree_size DESC LIMIT 1)
+           (SELECT max(key) FROM ledger_node),
+           tree_size, root_hash, note
+    FROM (SELECT 1) AS one
+    LEFT JOIN (SELECT tree_size, root_hash, note FROM ledger_checkpoint ORDER BY tree_size DESC LIMIT 1) AS latest
+    ON true
 """
 
 
-def _pending_take(batch_size: int) -> list[dict]:
+def _pending_take(using: str, batch_size: int) -> list[dict]:
     """Return up to BATCH_SIZE pending rows in id order, deleted in this transaction."""
+    connection = connections[using]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
+            cursor.execute(triggers.SEQUENCING_SQL)
             cursor.execute(TAKE_SQL, [batch_size])
             rows = [dict(zip(_PENDING_FIELDS, row, strict=True)) for row in cursor.fetchall()]
+            cursor.execute(triggers.SEQUENCING_END_SQL)
         rows.sort(key=lambda row: row["id"])
         return rows
-    rows = list(PendingEntry.objects.order_by("id").values(*_PENDING_FIELDS)[:batch_size])
+    rows = list(PendingEntry.objects.using(using).order_by("id").values(*_PENDING_FIELDS)[:batch_size])
     if rows:
-        PendingEntry.objects.filter(id__in=[row["id"] for row in rows]).delete()
+        with triggers.sequencing():
+            PendingEntry.objects.using(using).filter(id__in=[row["id"] for row in rows]).delete()
     return rows
 
 
-def _sequence_batch(batch_size: int) -> tuple[int, int, bytes, merkle.Frontier | None]:
-    pending = _pending_take(batch_size)
-    with connection.cursor() as cursor:
+def _signed_state(using: str) -> tuple[int, bytes | None, merkle.Frontier]:
+    """Return the size, root and frontier of the last signed checkpoint, once the stored log matches it."""
+    with connections[using].cursor() as cursor:
         cursor.execute(STATE_SQL)
-        last, signed_size, signed_root = cursor.fetchone()
-    size = 0 if last is None else last + 1
-    if not pending and signed_size == size:
-        return 0, size, bytes(signed_root), None
-    # Also reached with nothing pending when entries outran the last checkpoint: sign them now.
-    known = _last_frontier
-    if known is not None and known[0] == size == signed_size and known[1] == bytes(signed_root):
-        frontier = merkle.Frontier(size, known[2])
+        last, last_key, size, root, signed = cursor.fetchone()
+    if size is None:
+        size = 0
     else:
-        frontier = frontier_load(size)
+        root = bytes(root)
+        try:
+            body = note.note_verify(signed, log_verifier_key())
+        except note.NoteError:
+            raise LogTampered(f"checkpoint {size} is not signed by the log key") from None
+        if body != note.checkpoint_body(settings.ONECARD_LEDGER_ORIGIN, size, root):
+            raise LogTampered(f"checkpoint {size}'s stored size or root differs from its signed note")
+    if last is not None and last >= size:
+        raise LogTampered(
+            f"entries {size} to {last} lie beyond the last signed checkpoint ({size}) and were not written "
+            "by the sequencer"
+        )
+    if last_key is not None and last_key >= size << 6:
+        raise LogTampered(
+            f"a subtree row ending at entry {last_key >> 6} lies beyond the last signed checkpoint ({size})"
+        )
+    if (last + 1 if last is not None else 0) < size:
+        raise LogTampered(f"entries {0 if last is None else last + 1} to {size - 1} of checkpoint {size} are missing")
+    if root is None:
+        return 0, None, merkle.Frontier()
+    known = _last_frontier
+    if known is not None and known[0] == size and known[1] == root:
+        return size, root, merkle.Frontier(size, known[2])
+    try:
+        frontier = frontier_load(size, using=using)
+    except LookupError as error:
+        raise LogTampered(f"{error}, under checkpoint {size}") from None
+    if frontier.root() != root:
+        raise LogTampered(f"the stored subtrees of the first {size} entries do not hash to checkpoint {size}'s root")
+    return size, root, frontier
+
+
+def _sequence_batch(using: str, batch_size: int) -> tuple[int, int, bytes, merkle.Frontier | None]:
+    size, root, frontier = _signed_state(using)
+    pending = _pending_take(using, batch_size)
+    if not pending and root is not None:
+        return 0, size, root, None
     entries, nodes = [], []
     for index, row in enumerate(pending, start=size):
         data = entry_bytes(index=index, row=row)
         leaf = merkle.leaf_hash(data)
         frontier.append(leaf, nodes)
         entries.append((index, row["subject"], data, leaf))
-    _insert(entries, nodes)
+    _insert(using, entries, nodes)
     root = frontier.root()
-    checkpoint_sign(tree_size=frontier.size, root=root)
+    checkpoint_sign(tree_size=frontier.size, root=root, using=using)
     return len(entries), frontier.size, root, frontier
 
 
-def _insert(entries: list[tuple], nodes: list[tuple]) -> None:
+def _insert(using: str, entries: list[tuple], nodes: list[tuple]) -> None:
+    connection = connections[using]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             with cursor.copy('COPY ledger_entry ("index", subject, entry_bytes, leaf_hash) FROM STDIN') as copy:
@@ -208,16 +299,16 @@ def _insert(entries: list[tuple], nodes: list[tuple]) -> None:
                 for row in nodes:
                     copy.write_row(row)
         return
-    Entry.objects.bulk_create(
+    Entry.objects.using(using).bulk_create(
         [Entry(index=i, subject=s, entry_bytes=d, leaf_hash=h) for i, s, d, h in entries], batch_size=1000
     )
-    Node.objects.bulk_create([Node(key=k, hash=h) for k, h in nodes], batch_size=2000)
+    Node.objects.using(using).bulk_create([Node(key=k, hash=h) for k, h in nodes], batch_size=2000)
 
 
-def checkpoint_sign(*, tree_size: int, root: bytes) -> Checkpoint:
+def checkpoint_sign(*, tree_size: int, root: bytes, using: str = "default") -> Checkpoint:
     """Sign and store the checkpoint of the first TREE_SIZE entries."""
     body = note.checkpoint_body(settings.ONECARD_LEDGER_ORIGIN, tree_size, root)
     signed = note.note_sign(body, settings.ONECARD_LEDGER_ORIGIN, signing_key())
     checkpoint = Checkpoint(tree_size=tree_size, root_hash=root, note=signed, created_at=timezone.now())
-    checkpoint.save()
+    checkpoint.save(using=using)
     return checkpoint

@@ -4,10 +4,28 @@ from celery import shared_task
 @shared_task(ignore_result=True)
 def sequence_pending() -> None:
     """Move pending entries into the log and sign a checkpoint, unless another sequencer is at work."""
-    from ledger.sequencer import sequence
+    from ledger.sequencer import LogTampered, sequence
 
-    # Another sequencer holding the lock will take these rows, or the next sweep will.
-    sequence(wait=False)
+    try:
+        # Another sequencer holding the lock will take these rows, or the next sweep will.
+        result = sequence(wait=False)
+    except LogTampered:
+        # Logged and alerted by the sequencer; the rows stay pending until an operator has looked.
+        return
+    from ledger.witnessing import policy_get
+
+    if result.sequenced and policy_get().witnesses:
+        checkpoints_push.delay()
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=8)
+def checkpoints_push(self) -> None:
+    """Send the newest checkpoint to the policy's witnesses; retry, backing off, while one cannot be reached."""
+    from ledger.witnessing import checkpoints_push as push
+
+    outcomes = push()
+    if any(outcome.status == "unreachable" for outcome in outcomes) and not self.request.is_eager:
+        raise self.retry(countdown=min(2**self.request.retries, 60))
 
 
 @shared_task(ignore_result=True)

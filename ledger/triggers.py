@@ -4,7 +4,18 @@ Installed by migration 0003. PostgreSQL triggers are ``ENABLE ALWAYS`` so that
 ``session_replication_role = replica`` does not silence them. Nothing in
 OneCard removes or disables them: only a database owner can, and
 ``ledger verify`` catches whatever such an owner then changes.
+
+Migration 0006 guards the pending table the same way: a pending row is never
+updated, and only the sequencer deletes one. The sequencer marks its own
+transaction (a transaction-local setting on PostgreSQL, an SQL function
+registered on the process's SQLite connections); everyone else's DELETE is
+refused. Anyone who can run SQL can set the mark too, so in production the
+database roles (docs/operations.md) are what keep the web and worker role
+from deleting: the trigger stops mistakes and makes deleting a deliberate act.
 """
+
+import contextlib
+import threading
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -61,3 +72,87 @@ def drop_statements(vendor: str) -> list[str]:
             f"DROP TRIGGER IF EXISTS {name} ON {table}" for table in APPEND_ONLY_TABLES for name in trigger_names(table)
         ] + ["DROP FUNCTION IF EXISTS ledger_refuse_change()"]
     return [f"DROP TRIGGER IF EXISTS {name}" for table in APPEND_ONLY_TABLES for name in trigger_names(table)]
+
+
+PENDING_TABLE = "ledger_pendingentry"
+SEQUENCING_SETTING = "onecard.ledger_sequencing"
+SEQUENCING_SQL = f"SELECT set_config('{SEQUENCING_SETTING}', 'on', true)"
+# Cleared straight after the sequencer's DELETE: a transaction-local setting outlives a savepoint,
+# and a sequencer called inside someone else's transaction must not leave the door open.
+SEQUENCING_END_SQL = f"SELECT set_config('{SEQUENCING_SETTING}', 'off', true)"
+SQLITE_SEQUENCING_FUNCTION = "ledger_sequencing"
+
+POSTGRESQL_PENDING_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION ledger_pending_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' AND current_setting('{SEQUENCING_SETTING}', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+    RAISE EXCEPTION 'ledger pending entries: % refused; only the sequencer removes pending rows', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$
+"""
+
+_sequencing = threading.local()
+
+
+@contextlib.contextmanager
+def sequencing():
+    """Mark this thread's SQLite statements as the sequencer's for the pending table's DELETE trigger."""
+    _sequencing.active = True
+    try:
+        yield
+    finally:
+        _sequencing.active = False
+
+
+def _sequencing_active() -> int:
+    return 1 if getattr(_sequencing, "active", False) else 0
+
+
+def sqlite_functions_register(sender, connection, **kwargs) -> None:
+    """Give a new SQLite connection the function the pending table's DELETE trigger asks."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function(SQLITE_SEQUENCING_FUNCTION, 0, _sequencing_active)
+
+
+def pending_trigger_names() -> list[str]:
+    """Return the names of the pending table's triggers."""
+    return [f"{PENDING_TABLE}_no_update", f"{PENDING_TABLE}_sequencer_deletes", f"{PENDING_TABLE}_no_truncate"]
+
+
+def pending_create_statements(vendor: str) -> list[str]:
+    """Return the SQL that installs the pending table's triggers on VENDOR's database."""
+    update, delete, truncate = pending_trigger_names()
+    if vendor == "postgresql":
+        # Statement-level: once per batch, not once per row.
+        return [
+            POSTGRESQL_PENDING_FUNCTION,
+            f"CREATE TRIGGER {update} BEFORE UPDATE ON {PENDING_TABLE} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION ledger_pending_guard()",
+            f"CREATE TRIGGER {delete} BEFORE DELETE ON {PENDING_TABLE} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION ledger_pending_guard()",
+            f"CREATE TRIGGER {truncate} BEFORE TRUNCATE ON {PENDING_TABLE} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION ledger_pending_guard()",
+            *(f"ALTER TABLE {PENDING_TABLE} ENABLE ALWAYS TRIGGER {name}" for name in (update, delete, truncate)),
+        ]
+    if vendor == "sqlite":
+        return [
+            f"CREATE TRIGGER {update} BEFORE UPDATE ON {PENDING_TABLE} BEGIN "
+            f"SELECT RAISE(ABORT, 'ledger pending entries: UPDATE refused'); END",
+            # A connection without the function (the sqlite3 shell, another program) cannot delete at all.
+            f"CREATE TRIGGER {delete} BEFORE DELETE ON {PENDING_TABLE} "
+            f"WHEN {SQLITE_SEQUENCING_FUNCTION}() IS NOT 1 BEGIN "
+            f"SELECT RAISE(ABORT, 'ledger pending entries: only the sequencer removes pending rows'); END",
+        ]
+    raise ImproperlyConfigured(f"the ledger needs PostgreSQL or SQLite for its triggers, not {vendor}")
+
+
+def pending_drop_statements(vendor: str) -> list[str]:
+    """Return the SQL that removes the pending table's triggers, for unapplying migration 0006 only."""
+    if vendor == "postgresql":
+        return [f"DROP TRIGGER IF EXISTS {name} ON {PENDING_TABLE}" for name in pending_trigger_names()] + [
+            "DROP FUNCTION IF EXISTS ledger_pending_guard()"
+        ]
+    return [f"DROP TRIGGER IF EXISTS {name}" for name in pending_trigger_names()]

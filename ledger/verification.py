@@ -7,6 +7,14 @@ the block is trusted), and each checkpoint's root and signature are checked at
 its tree size. Every checkpoint root is recomputed from the same leaves,
 so consecutive checkpoints are consistent by construction: a log that forked
 or rewrote history between two of them fails here.
+
+The local checkpoint table is the operator's to delete from, so it is not the
+anchor. Verification also takes checkpoints from outside (``anchors``: those
+the witnesses cosigned, or one pinned by the caller): each must be signed by
+the log and stored locally with the same root, and the local log must reach
+it. Entries or subtrees stored beyond the newest signed checkpoint fail too:
+the sequencer writes them with their checkpoint in one transaction, so
+someone else wrote them.
 """
 
 import hashlib
@@ -31,12 +39,22 @@ ENTRIES_SQL = 'SELECT "index", entry_bytes, leaf_hash, subject FROM ledger_entry
 
 
 @dataclass(frozen=True)
+class Anchor:
+    """A checkpoint held outside the log's database: SOURCE names who holds it."""
+
+    source: str
+    note: str
+
+
+@dataclass(frozen=True)
 class VerificationResult:
     ok: bool
     tree_size: int
     checkpoints_checked: int
     first_bad_index: int | None = None
     reason: str = ""
+    anchor_size: int | None = None
+    anchor_source: str = ""
 
     def as_dict(self) -> dict:
         return {
@@ -45,6 +63,8 @@ class VerificationResult:
             "checkpoints_checked": self.checkpoints_checked,
             "first_bad_index": self.first_bad_index,
             "reason": self.reason,
+            "anchor_size": self.anchor_size,
+            "anchor_source": self.anchor_source,
         }
 
 
@@ -82,8 +102,13 @@ def _stream(sql: str, params: list):
             yield from rows
 
 
-def log_verify(*, progress: Callable[[int], None] | None = None, total: Callable[[int], None] | None = None):
-    """Return whether every leaf, stored subtree and checkpoint of the log recomputes correctly."""
+def log_verify(
+    *,
+    anchors: list[Anchor] = (),
+    progress: Callable[[int], None] | None = None,
+    total: Callable[[int], None] | None = None,
+):
+    """Return whether every leaf, stored subtree and checkpoint of the log recomputes and meets ANCHORS."""
     # Read committed is enough: rows are only ever appended, and the scan stops
     # at the newest checkpoint read first, whose entries committed with it.
     with transaction.atomic():
@@ -92,11 +117,83 @@ def log_verify(*, progress: Callable[[int], None] | None = None, total: Callable
         if total:
             total(target)
         checked = 0
+        anchor_size, anchor_source = None, ""
         try:
+            held = _anchors_parse(anchors)
+            if held:
+                anchor_size, _, anchor_source = max(held, key=lambda item: item[0])
             checked = _verify(checkpoints, target, progress)
+            _anchors_check(checkpoints, held)
+            _beyond_check(target)
         except _Bad as bad:
-            return VerificationResult(False, target, checked, bad.index, bad.reason)
-    return VerificationResult(True, target, len(checkpoints))
+            return VerificationResult(False, target, checked, bad.index, bad.reason, anchor_size, anchor_source)
+    return VerificationResult(True, target, len(checkpoints), anchor_size=anchor_size, anchor_source=anchor_source)
+
+
+def _anchors_parse(anchors) -> list[tuple[int, bytes, str]]:
+    """Return (size, root, source) of each anchor, once the log's signature on it checks out."""
+    key, origin = log_verifier_key(), settings.ONECARD_LEDGER_ORIGIN
+    held = []
+    for anchor in anchors:
+        try:
+            body = note.note_verify(anchor.note, key)
+            anchor_origin, size, root = note.checkpoint_parse(body)
+        except note.NoteError as error:
+            raise _Bad(
+                None, f"the checkpoint from {anchor.source} is not a checkpoint signed by the log: {error}"
+            ) from None
+        if anchor_origin != origin:
+            raise _Bad(None, f"the checkpoint from {anchor.source} is for {anchor_origin!r}, not {origin!r}")
+        held.append((size, root, anchor.source))
+    return held
+
+
+def _anchors_check(checkpoints, held) -> None:
+    """Fail unless each checkpoint held outside is stored here with the same root, and the log reaches it."""
+    local = {size: bytes(root) for size, root, _ in checkpoints}
+    newest = checkpoints[-1][0] if checkpoints else 0
+    for size, root, source in sorted(held):
+        if size > newest:
+            raise _Bad(
+                newest,
+                f"{source} holds checkpoint {size}, but the local log is signed only up to {newest}: "
+                f"entries {newest} to {size - 1} are missing or unsigned here",
+            )
+        if size not in local:
+            below = max((known for known in local if known < size), default=0)
+            raise _Bad(below, f"checkpoint {size}, held by {source}, is missing from the local checkpoints")
+        if local[size] != root:
+            # The stored log recomputes to another root: it forked from what was published,
+            # somewhere after the last checkpoint that still matches an anchor.
+            matching = [known for known, known_root, _ in held if known < size and local.get(known) == known_root]
+            raise _Bad(
+                max(matching, default=0),
+                f"checkpoint {size} differs from the one {source} holds: the log was rewritten "
+                f"after entry {max(matching, default=0) - 1}",
+            )
+
+
+BEYOND_SQL = """
+    SELECT (SELECT min("index") FROM ledger_entry WHERE "index" >= %s),
+           (SELECT max("index") FROM ledger_entry WHERE "index" >= %s),
+           (SELECT min(key) FROM ledger_node WHERE key >= %s)
+"""
+
+
+def _beyond_check(size: int) -> None:
+    """Fail if any entry or subtree row lies beyond the newest signed checkpoint of SIZE."""
+    with connection.cursor() as cursor:
+        cursor.execute(BEYOND_SQL, [size, size, size << 6])
+        first, last, key = cursor.fetchone()
+    if first is not None:
+        raise _Bad(
+            first,
+            f"entries {first} to {last} lie beyond the newest signed checkpoint ({size}): no sequencer wrote them",
+        )
+    if key is not None:
+        raise _Bad(
+            key >> 6, f"a subtree row ending at entry {key >> 6} lies beyond the newest signed checkpoint ({size})"
+        )
 
 
 # The stored subtrees of entries LO to HI - 1, concatenated in key order, in

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST, require_safe
 from ledger import selectors, tiles
 from ledger.actions import CosignatureRejected, cosignature_add
 from ledger.tools import tlog
+from ledger.witnessing import checkpoint_published
 
 # The problem types these endpoints answer with: {slug: (status, title)}. They share OneCard's one
 # problem scheme (/api/problems/<slug>, docs/api.md); the API gateway publishes them there, since
@@ -52,15 +53,19 @@ def _text(body: str) -> HttpResponse:
 
 @require_GET
 def checkpoint(request):
-    """Serve a signed checkpoint note (the newest unless ?tree_size=N) with its cosignatures."""
-    tree_size = None
-    if "tree_size" in request.GET:
-        parsed = _integers(request, "tree_size")
-        if isinstance(parsed, JsonResponse):
-            return parsed
-        tree_size = parsed[0]
+    """Serve the published checkpoint (the newest the witness quorum cosigned), or ?tree_size=N's, with cosignatures."""
+    if "tree_size" not in request.GET:
+        published = checkpoint_published()
+        if published is None:
+            return problem("no-checkpoint", "no checkpoint is published yet")
+        response = _text(published)
+        response["Cache-Control"] = "no-cache"
+        return response
+    parsed = _integers(request, "tree_size")
+    if isinstance(parsed, JsonResponse):
+        return parsed
     try:
-        return _text(selectors.checkpoint_note_get(tree_size=tree_size))
+        return _text(selectors.checkpoint_note_get(tree_size=parsed[0]))
     except selectors.ProofUnavailable as error:
         return problem("no-checkpoint", str(error))
 
@@ -99,11 +104,9 @@ def cosignature(request):
 
 @require_safe
 def log_checkpoint(request):
-    """Serve the published checkpoint of the tiled log (C2SP tlog-tiles), never cached."""
-    try:
-        response = _text(selectors.checkpoint_note_get())
-    except selectors.ProofUnavailable as error:
-        response = problem("no-checkpoint", str(error))
+    """Serve the published checkpoint of the tiled log (C2SP tlog-tiles), the one the quorum cosigned; never cached."""
+    published = checkpoint_published()
+    response = problem("no-checkpoint", "no checkpoint is published yet") if published is None else _text(published)
     response["Cache-Control"] = "no-store"
     return response
 

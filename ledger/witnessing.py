@@ -1,64 +1,340 @@
-"""Run one round of ledger/tools/onecard_witness.py against this log in-process.
+"""Push checkpoints to the witnesses of the policy, and publish only what a quorum cosigned.
 
-The demo seeds a witness on the same machine as the log, so its demo history
-comes witnessed; a real witness is another organisation running the tool from
-cron against the public endpoints (docs/ledger.md). The tool's own logic checks
-the log's signature and the consistency proof, exactly as over HTTP.
+After each sequencing the log sends its newest checkpoint to every witness of
+the policy (``settings.ONECARD_LEDGER_WITNESS_POLICY``, c2sp.org/tlog-policy)
+over C2SP tlog-witness: ``old <size>``, the consistency proof from the size
+that witness cosigned last, and the checkpoint. Each cosignature that
+verifies under the policy's key for that witness is stored. The published
+checkpoint (``checkpoint_published``: what ``/ledger/checkpoint`` serves) is
+the newest one whose stored cosignatures meet the policy's quorum; until a
+newer one does, the previous one stays published.
+
+The witnesses are other organisations' processes (``ledger/tools/onecard_witness.py
+serve``), each with its own key and its own state. In the embedded default,
+with no policy file, one witness runs in-process with its state under
+``ONECARD_LEDGER_LOCAL_WITNESS_DIR``: the same witness code, called without
+HTTP. That shows the protocol; it witnesses nothing, since the operator holds
+its key and state.
 """
 
 import base64
-import json
-import os
+import functools
+import logging
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
 
-from ledger import selectors
-from ledger.actions import cosignature_add, witness_register
-from ledger.models import Witness
-from ledger.sequencer import sequence
+from ledger import note, selectors
+from ledger.errors import LedgerError
+from ledger.models import Checkpoint, Cosignature
+from ledger.policy import Policy, PolicyWitness, policy_parse
+from ledger.sequencer import log_verifier_key
 from ledger.tools import onecard_witness
+from ledger.verification import Anchor
+
+logger = logging.getLogger(__name__)
+
+EMBEDDED_WITNESS_NAME = "witness.embedded.onecard/in-process"
+HTTP_TIMEOUT_SECONDS = 10.0
 
 
-def _fetch(path: str) -> str:
-    url = urlsplit(path)
-    if url.path == "/ledger/checkpoint":
-        return selectors.checkpoint_note_get()
-    if url.path == "/ledger/proof/consistency":
-        query = parse_qs(url.query)
-        return json.dumps(selectors.consistency_proof(first=int(query["first"][0]), second=int(query["second"][0])))
-    raise ValueError(f"the witness asked for an unknown path {path}")
+class AnchorUnavailable(LedgerError):
+    """No witness of the policy could be asked for the checkpoint it holds."""
 
 
-def _post(path: str, body: str) -> str:
-    if path != "/ledger/cosignature":
-        raise ValueError(f"the witness posted to an unknown path {path}")
-    return f"stored {len(cosignature_add(cosigned_note=body))} cosignature(s)\n"
+def policy_get() -> Policy:
+    """Return the witness policy in force: the configured file, or the embedded default's in-process witness."""
+    text = getattr(settings, "ONECARD_LEDGER_WITNESS_POLICY", "")
+    if text:
+        return _policy_parsed(text)
+    return _embedded_policy(Path(settings.ONECARD_LEDGER_LOCAL_WITNESS_DIR), log_verifier_key())
 
 
-def witness_key_load_or_create(*, path: Path) -> Ed25519PrivateKey:
-    """Return the witness private key kept at PATH (base64 seed, mode 0600), creating it on first use."""
+@functools.lru_cache(maxsize=8)
+def _policy_parsed(text: str) -> Policy:
+    return policy_parse(text)
+
+
+@functools.lru_cache(maxsize=8)
+def _embedded_policy(directory: Path, log_key: str) -> Policy:
+    private_key = _local_key(directory)
+    verifier_key = onecard_witness.verifier_key(EMBEDDED_WITNESS_NAME, private_key)
+    key_name, _, public = note.verifier_key_parse(verifier_key)
+    witness = PolicyWitness("in-process", verifier_key, key_name, public, directory=directory)
+    return Policy(logs=[log_key], witnesses={"in-process": witness}, quorum="in-process")
+
+
+def _local_key(directory: Path) -> Ed25519PrivateKey:
+    path = directory / "witness.key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(base64.b64encode(os.urandom(32)).decode() + "\n")
+        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            return onecard_witness.key_generate(str(path))
+        except FileExistsError:
+            pass
     return Ed25519PrivateKey.from_private_bytes(base64.b64decode(path.read_text().strip()))
 
 
-def witness_round_local(*, name: str, key_path: Path, state_path: Path) -> dict:
-    """Seal pending entries, register witness NAME's key if needed, then cosign the newest checkpoint."""
-    private_key = witness_key_load_or_create(path=key_path)
-    verifier_key = onecard_witness.verifier_key(name, private_key)
-    if not Witness.objects.filter(name=name, verifier_key=verifier_key, is_active=True).exists():
-        witness_register(verifier_key=verifier_key)
-    sequence()
-    return onecard_witness.witness_once(
-        fetch=_fetch,
-        post=_post,
-        log_key=selectors.verifier_key_get(),
-        name=name,
-        private_key=private_key,
-        state_path=str(state_path),
+def _local_witness(witness: PolicyWitness) -> onecard_witness.Witness:
+    return onecard_witness.Witness(
+        name=witness.key_name,
+        private_key=_local_key(witness.directory),
+        state_dir=str(witness.directory / "state"),
+        log_keys=[log_verifier_key()],
     )
+
+
+def _submit(witness: PolicyWitness, body: str) -> tuple[int, str, str]:
+    """Send one add-checkpoint request; return (status, content type, body)."""
+    if witness.directory is not None:
+        try:
+            return 200, "text/plain", _local_witness(witness).add_checkpoint(body)
+        except onecard_witness.WitnessRefused as refused:
+            return refused.status, refused.content_type, refused.body
+    request = urllib.request.Request(
+        witness.url + "/add-checkpoint", data=body.encode(), headers={"Content-Type": "text/plain; charset=utf-8"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:
+            return response.status, response.headers.get("Content-Type", ""), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Content-Type", ""), error.read().decode(errors="replace")
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    witness: str
+    status: str
+    detail: str = ""
+
+
+def _request_body(old: int, checkpoint: Checkpoint) -> str:
+    proof = selectors.consistency_proof(first=old, second=checkpoint.tree_size)["path"] if old else []
+    return f"old {old}\n" + "".join(f"{line}\n" for line in proof) + "\n" + checkpoint.note
+
+
+def _submit_safely(witness: PolicyWitness, body: str) -> tuple[int, str, str] | str:
+    """Send one request; return the answer, or the error text if the witness could not be reached."""
+    try:
+        return _submit(witness, body)
+    except (OSError, ValueError) as error:
+        return str(error)
+
+
+def _push_one(witness: PolicyWitness, checkpoint: Checkpoint, old: int, answer) -> PushOutcome:
+    """Act on a witness's ANSWER to the request from OLD; follow a 409's size with one more request."""
+    size = checkpoint.tree_size
+    for _ in range(3):
+        if isinstance(answer, str):
+            return PushOutcome(witness.name, "unreachable", answer)
+        status, content_type, text = answer
+        if status == 200:
+            return _cosignature_store(witness, checkpoint, text)
+        if status == 409 and content_type.startswith(onecard_witness.SIZE_CONTENT_TYPE):
+            told = text.strip()
+            if not told.isdigit() or int(told) == old:
+                return PushOutcome(witness.name, "refused", f"409: {told}")
+            old = int(told)
+            if old > size:
+                return PushOutcome(witness.name, "ahead", f"the witness cosigned size {old}, beyond the log's {size}")
+            answer = _submit_safely(witness, _request_body(old, checkpoint))
+            continue
+        return PushOutcome(witness.name, "refused", f"{status}: {text.strip()}")
+    return PushOutcome(witness.name, "refused", "the witness kept naming another size")
+
+
+def _cosignature_store(witness: PolicyWitness, checkpoint: Checkpoint, text: str) -> PushOutcome:
+    body, _ = note.note_split(checkpoint.note)
+    for line in text.strip("\n").split("\n"):
+        if not line.startswith(note.SIGNATURE_PREFIX):
+            continue
+        signer, _, encoded = line[len(note.SIGNATURE_PREFIX) :].rpartition(" ")
+        if signer != witness.key_name:
+            continue
+        try:
+            timestamp = note.cosignature_verify(body, signer, base64.b64decode(encoded), witness.public_key)
+        except (note.NoteError, ValueError):
+            continue
+        cosignature = Cosignature(
+            tree_size=checkpoint.tree_size,
+            witness_name=signer,
+            timestamp=timestamp,
+            line=line,
+            received_at=timezone.now(),
+        )
+        try:
+            with transaction.atomic():
+                cosignature.save()
+        except IntegrityError:
+            pass
+        return PushOutcome(witness.name, "cosigned")
+    return PushOutcome(witness.name, "refused", "the answer holds no valid cosignature by the witness's key")
+
+
+def checkpoints_push() -> list[PushOutcome]:
+    """Send the newest checkpoint to every witness of the policy; store their cosignatures; return each outcome."""
+    policy = policy_get()
+    checkpoint = Checkpoint.objects.order_by("-tree_size").first()
+    if checkpoint is None or not policy.witnesses:
+        return []
+    size = checkpoint.tree_size
+    outcomes, requests = [], []
+    for witness in policy.witnesses.values():
+        mine = Cosignature.objects.filter(witness_name=witness.key_name)
+        if mine.filter(tree_size=size).exists():
+            outcomes.append(PushOutcome(witness.name, "cosigned"))
+            continue
+        # The size this witness cosigned last, as far as the log knows; a 409 corrects it.
+        old = mine.filter(tree_size__lt=size).aggregate(size=Max("tree_size"))["size"] or 0
+        requests.append((witness, old, _request_body(old, checkpoint)))
+    # Only the requests run in parallel (a slow witness delays no other); the database work stays here.
+    with ThreadPoolExecutor(max_workers=max(len(requests), 1), thread_name_prefix="ledger-witness") as pool:
+        answers = list(pool.map(lambda request: _submit_safely(request[0], request[2]), requests))
+    for (witness, old, _), answer in zip(requests, answers, strict=True):
+        outcomes.append(_push_one(witness, checkpoint, old, answer))
+    for outcome in outcomes:
+        if outcome.status != "cosigned":
+            logger.warning("witness %s on checkpoint %s: %s %s", outcome.witness, size, outcome.status, outcome.detail)
+    return outcomes
+
+
+def _published_checkpoint(policy: Policy) -> tuple[Checkpoint, list[str]] | None:
+    if not policy.needs_witnesses:
+        checkpoint = Checkpoint.objects.order_by("-tree_size").first()
+        return (checkpoint, []) if checkpoint else None
+    rows = Cosignature.objects.order_by("-tree_size").values_list("tree_size", "witness_name", "line")[:500]
+    by_size: dict[int, list[tuple[str, str]]] = {}
+    for size, name, line in rows:
+        by_size.setdefault(size, []).append((name, line))
+    for size, signed in by_size.items():
+        lines = {}
+        for key_name, line in signed:
+            witness = policy.witness_by_key_name(key_name)
+            if witness is not None:
+                lines[witness.name] = line
+        if not policy.satisfied(set(lines)):
+            continue
+        checkpoint = Checkpoint.objects.filter(tree_size=size).first()
+        if checkpoint is None:
+            continue
+        body, _ = note.note_split(checkpoint.note)
+        valid = [line for name, line in sorted(lines.items()) if _line_valid(body, policy.witnesses[name], line)]
+        names = {name for name, line in lines.items() if line in valid}
+        if policy.satisfied(names):
+            return checkpoint, valid
+    return None
+
+
+def _line_valid(body: str, witness: PolicyWitness, line: str) -> bool:
+    signer, _, encoded = line[len(note.SIGNATURE_PREFIX) :].rpartition(" ")
+    try:
+        note.cosignature_verify(body, signer, base64.b64decode(encoded), witness.public_key)
+    except (note.NoteError, ValueError):
+        return False
+    return True
+
+
+def checkpoint_published() -> str | None:
+    """Return the published checkpoint note: the newest one the policy's quorum cosigned, with their lines."""
+    found = _published_checkpoint(policy_get())
+    if found is None:
+        return None
+    checkpoint, lines = found
+    return checkpoint.note + "".join(f"{line}\n" for line in lines)
+
+
+def publication_lag() -> dict:
+    """Return the published and newest tree sizes and how long the oldest unpublished checkpoint has waited."""
+    found = _published_checkpoint(policy_get())
+    published = found[0].tree_size if found else None
+    newest = Checkpoint.objects.order_by("-tree_size").values_list("tree_size", flat=True).first()
+    waiting = Checkpoint.objects.all()
+    if published is not None:
+        waiting = waiting.filter(tree_size__gt=published)
+    oldest = waiting.order_by("tree_size").values_list("created_at", flat=True).first()
+    age = (timezone.now() - oldest).total_seconds() if oldest else 0.0
+    return {
+        "published_size": published,
+        "newest_size": newest,
+        "unpublished_entries": (newest or 0) - (published or 0),
+        "lag_s": round(max(age, 0.0), 3),
+    }
+
+
+def _fetch_latest(witness: PolicyWitness) -> str | None:
+    origin = settings.ONECARD_LEDGER_ORIGIN
+    if witness.directory is not None:
+        return _local_witness(witness).latest(origin)
+    url = f"{witness.url}/checkpoint?{urllib.parse.urlencode({'origin': origin})}"
+    try:
+        with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT_SECONDS) as response:
+            return response.read().decode()
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            return None
+        raise
+
+
+def witness_anchors() -> list[Anchor]:
+    """Return the checkpoints the policy's witnesses hold for this log, each with a valid cosignature by its holder.
+
+    Also the newest checkpoint whose stored cosignatures meet the quorum. Raise
+    AnchorUnavailable when the policy needs witnesses and none of them answered.
+    """
+    policy = policy_get()
+    anchors, unreachable = [], []
+    for witness in policy.witnesses.values():
+        try:
+            held = _fetch_latest(witness)
+        except (OSError, ValueError) as error:
+            unreachable.append(f"{witness.name}: {error}")
+            continue
+        if held is None:
+            continue
+        body = held.partition("\n\n")[0] + "\n"
+        lines = [line for line in held.split("\n") if line.startswith(f"{note.SIGNATURE_PREFIX}{witness.key_name} ")]
+        if not any(_line_valid(body, witness, line) for line in lines):
+            unreachable.append(f"{witness.name}: its checkpoint carries no valid cosignature of its own")
+            continue
+        anchors.append(Anchor(source=f"witness {witness.name}", note=held))
+    if policy.needs_witnesses and unreachable and len(unreachable) == len(policy.witnesses):
+        raise AnchorUnavailable("no witness of the policy answered: " + "; ".join(unreachable))
+    published = _published_checkpoint(policy)
+    if published is not None and policy.needs_witnesses:
+        checkpoint, lines = published
+        anchors.append(
+            Anchor(
+                source=f"the quorum's cosignatures on checkpoint {checkpoint.tree_size}",
+                note=checkpoint.note + "".join(f"{line}\n" for line in lines),
+            )
+        )
+    return anchors
+
+
+def log_seal() -> dict:
+    """Sequence everything pending, then push the newest checkpoint to the witnesses; return what happened.
+
+    In the embedded default, whose witness runs in-process, the new checkpoint
+    is published when this returns.
+    """
+    from ledger.sequencer import sequence
+
+    result = sequence()
+    outcomes = checkpoints_push()
+    lag = publication_lag()
+    return {
+        "sequenced": result.sequenced,
+        "tree_size": result.tree_size,
+        "root": result.root,
+        "witnesses": outcomes,
+        "published_size": lag["published_size"],
+    }

@@ -17,3 +17,48 @@ def middleware_check(app_configs, **kwargs):
             id="portal.E001",
         )
     ]
+
+
+def witness_policy_check(app_configs, **kwargs):
+    """Refuse a malformed witness policy; in a deployment, warn when checkpoints would go out unwitnessed."""
+    from ledger.policy import PolicyError, policy_parse
+
+    text = getattr(settings, "ONECARD_LEDGER_WITNESS_POLICY", "")
+    if not text:
+        return []
+    try:
+        policy = policy_parse(text)
+    except PolicyError as error:
+        return [checks.Error(f"ONECARD_LEDGER_WITNESS_POLICY_FILE: {error}", id="ledger.E002")]
+    missing = [witness.name for witness in policy.witnesses.values() if not witness.url]
+    if missing:
+        return [
+            checks.Error(
+                f"witness {', '.join(missing)} in the policy has no URL to send checkpoints to",
+                hint="witness <name> <vkey> <submission prefix URL>",
+                id="ledger.E003",
+            )
+        ]
+    return []
+
+
+def witness_quorum_check(app_configs, **kwargs):
+    """Warn a deployment whose policy publishes checkpoints that no witness cosigned."""
+    from ledger.policy import PolicyError, policy_parse
+
+    text = getattr(settings, "ONECARD_LEDGER_WITNESS_POLICY", "")
+    if not text:
+        # The embedded default: its in-process witness is the quorum (production requires a policy file).
+        return []
+    try:
+        if policy_parse(text).needs_witnesses:
+            return []
+    except PolicyError:
+        return []
+    return [
+        checks.Warning(
+            "the witness policy has no quorum: checkpoints are published without any witness's cosignature",
+            hint="List the witnesses of other organisations and a quorum (docs/ledger.md).",
+            id="ledger.W001",
+        )
+    ]

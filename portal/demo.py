@@ -5,7 +5,6 @@ resets passwords instead of adding duplicates.
 """
 
 import base64
-import hashlib
 import io
 
 from django.contrib.auth import get_user_model
@@ -430,35 +429,13 @@ def seed_services(*, residents: list[dict]) -> None:
             )
 
 
-# The demo witness agency's cosigning key: kept under var/ (never committed), like the other dev keys.
-DEMO_WITNESS_NAME = "witness.demo.onecard/demo-witness"
-
-
-def demo_witness_state_name(*, log_key: str) -> str:
-    """Return the file name of the demo witness's state for the log of LOG_KEY.
-
-    One state per log: `make run` (SQLite) and `make up` (PostgreSQL) keep two logs
-    under two keys, and the first's size must not make the second look shrunk.
-    """
-    return f"demo-witness-state-{hashlib.sha256(log_key.encode()).hexdigest()[:16]}.json"
-
-
 def seed_witness_round() -> str:
-    """Register the demo witness agency's key and cosign the sealed demo log once; return what happened."""
-    from django.conf import settings
+    """Seal the demo log and have the policy's witnesses cosign it; return what happened."""
+    from ledger.api import log_seal
 
-    from ledger.api import WitnessRefused, verifier_key_get, witness_round_local
-
-    directory = settings.VAR_DIR / "witness"
-    state_path = directory / demo_witness_state_name(log_key=verifier_key_get())
-    try:
-        result = witness_round_local(
-            name=DEMO_WITNESS_NAME, key_path=directory / "demo-witness.key", state_path=state_path
-        )
-    except WitnessRefused as error:
-        # A database recreated under an old state file looks like a log that shrank: the witness is right to refuse.
-        return f"the demo witness refused to cosign ({error}); delete {state_path} after a reset"
-    return f"tree size {result['tree_size']} cosigned by {DEMO_WITNESS_NAME}"
+    sealed = log_seal()
+    said = "; ".join(f"{outcome.witness} {outcome.status} {outcome.detail}".strip() for outcome in sealed["witnesses"])
+    return f"published tree size {sealed['published_size']} of {sealed['tree_size']} ({said or 'no witness'})"
 
 
 DEMO_PROGRAMME = "demo-winter-heating"

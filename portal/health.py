@@ -55,6 +55,7 @@ def health_report() -> dict:
             checks |= ledger_health(
                 max_lag_seconds=settings.ONECARD_HEALTH_MAX_SEQUENCER_LAG_SECONDS,
                 max_verification_age_seconds=settings.ONECARD_HEALTH_MAX_VERIFICATION_AGE_SECONDS,
+                max_publication_lag_seconds=settings.ONECARD_HEALTH_MAX_PUBLICATION_LAG_SECONDS,
             )
         except DatabaseError as error:
             checks["database"] = {"ok": False, "error": type(error).__name__}

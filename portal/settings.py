@@ -78,6 +78,17 @@ if not 0 < ONECARD_LEDGER_SWEEP_SECONDS <= 10:
         f"ONECARD_LEDGER_SWEEP_SECONDS must be more than 0 and at most 10, not {ONECARD_LEDGER_SWEEP_SECONDS}"
     )
 
+# The witness policy (c2sp.org/tlog-policy, docs/ledger.md): which witnesses cosign checkpoints
+# and how many must before one is published. Required in production; the embedded default runs
+# one in-process witness with its state under ONECARD_LEDGER_LOCAL_WITNESS_DIR instead.
+ONECARD_LEDGER_WITNESS_POLICY_FILE = env.str("ONECARD_LEDGER_WITNESS_POLICY_FILE", default="")
+if PRODUCTION and not ONECARD_LEDGER_WITNESS_POLICY_FILE:
+    raise ImproperlyConfigured("Production mode needs ONECARD_LEDGER_WITNESS_POLICY_FILE (docs/ledger.md).")
+ONECARD_LEDGER_WITNESS_POLICY = (
+    Path(ONECARD_LEDGER_WITNESS_POLICY_FILE).read_text(encoding="utf-8") if ONECARD_LEDGER_WITNESS_POLICY_FILE else ""
+)
+ONECARD_LEDGER_LOCAL_WITNESS_DIR = VAR_DIR / "witness" / "in-process"
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -146,6 +157,17 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# The sequencer writes the log through its own database role in production (docs/operations.md):
+# the web and worker role may only add pending rows. Unset, it shares the default connection.
+if env.str("DATABASE_SEQUENCER_URL", default=""):
+    DATABASES["sequencer"] = env.db("DATABASE_SEQUENCER_URL")
+    DATABASES["sequencer"]["ATOMIC_REQUESTS"] = False
+    DATABASES["sequencer"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    DATABASES["sequencer"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["sequencer"]["TEST"] = {"MIRROR": "default"}
+    ONECARD_LEDGER_SEQUENCER_DATABASE = "sequencer"
+else:
+    ONECARD_LEDGER_SEQUENCER_DATABASE = "default"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Persistent connections only where a fixed number of processes and threads hold them:
     # portal/gunicorn.py and the Celery worker's command set DATABASE_CONN_MAX_AGE. runserver
@@ -180,6 +202,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {}
+# Sequencing runs only on the workers of the "sequencer" queue: the processes given DATABASE_SEQUENCER_URL.
+CELERY_TASK_ROUTES = {"ledger.tasks.sequence_pending": {"queue": "sequencer"}}
 CELERY_BEAT_SCHEDULE["cards-expire-daily"] = {"task": "cards.tasks.cards_expire_sweep", "schedule": 24 * 60 * 60}
 CELERY_BEAT_SCHEDULE["ledger-sequence-sweep"] = {
     "task": "ledger.tasks.sequence_pending",
@@ -187,6 +211,12 @@ CELERY_BEAT_SCHEDULE["ledger-sequence-sweep"] = {
     # A sweep that waited long behind another task is dropped, not run late, so sweeps never
     # pile up. Generous: expiry is beat's clock against the worker's, which may differ a little.
     "options": {"expires": max(20 * ONECARD_LEDGER_SWEEP_SECONDS, 10.0)},
+}
+# New checkpoints are pushed as they are signed; this catches up a witness that was down.
+CELERY_BEAT_SCHEDULE["ledger-witness-push"] = {
+    "task": "ledger.tasks.checkpoints_push",
+    "schedule": 30.0,
+    "options": {"expires": 30.0},
 }
 CELERY_BEAT_SCHEDULE["ledger-verify-hourly"] = {"task": "ledger.tasks.verify_log", "schedule": 3600.0}
 CELERY_BEAT_SCHEDULE["idempotency-keys-purge"] = {
@@ -376,6 +406,8 @@ if PRODUCTION and not ONECARD_LEDGER_RECORDING:
     raise ImproperlyConfigured("ONECARD_LEDGER_RECORDING=off is for benchmarks only; production always records.")
 # /healthz (docs/operations.md): the limits past which a load balancer sees 503.
 ONECARD_HEALTH_MAX_SEQUENCER_LAG_SECONDS = env.float("ONECARD_HEALTH_MAX_SEQUENCER_LAG_SECONDS", default=30.0)
+# How long a signed checkpoint may wait for the witness quorum before /healthz fails.
+ONECARD_HEALTH_MAX_PUBLICATION_LAG_SECONDS = env.float("ONECARD_HEALTH_MAX_PUBLICATION_LAG_SECONDS", default=120.0)
 ONECARD_HEALTH_MAX_VERIFICATION_AGE_SECONDS = env.float(
     "ONECARD_HEALTH_MAX_VERIFICATION_AGE_SECONDS", default=2 * 3600.0
 )

@@ -10,6 +10,8 @@ pytest_plugins = ["tests.ledger.database"]
 @pytest.fixture(autouse=True)
 def _media_and_keys_isolated(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    # The embedded default's in-process witness: its own state for each test's own log.
+    settings.ONECARD_LEDGER_LOCAL_WITNESS_DIR = tmp_path / "witness"
     settings.STORAGES = {
         **settings.STORAGES,
         "ledger_tiles": {**settings.STORAGES["ledger_tiles"], "OPTIONS": {"location": tmp_path / "tiles"}},

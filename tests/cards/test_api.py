@@ -7,6 +7,7 @@ from ledger.models import PendingEntry
 from tests.cards.test_credentials import static_token
 from tests.factories.cards import CardFactory
 from tests.factories.core import agency_with_key
+from tests.ledger.database import pending_discard
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +32,7 @@ def test_verify_returns_the_verification(pharmacy):
 def test_verify_records_one_entry_under_the_agency_and_purpose(pharmacy):
     agency, client = pharmacy
     token = static_token(CardFactory())
-    PendingEntry.objects.all().delete()
+    pending_discard()
 
     client.post("/api/v1/cards/verify", {"token": token}, format="json", HTTP_X_CASE_ID="till-7")
 

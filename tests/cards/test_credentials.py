@@ -28,6 +28,7 @@ from cards.signing import jwks_document, jws_sign
 from ledger.api import Actor, access_context, subject_pseudonym
 from ledger.models import PendingEntry
 from tests.factories.cards import CardFactory
+from tests.ledger.database import pending_discard
 
 pytestmark = pytest.mark.django_db
 
@@ -252,7 +253,7 @@ def test_old_version_after_a_reissue_gives_replaced():
 def test_verification_is_recorded_with_agency_and_purpose():
     card = CardFactory()
     token = static_token(card)
-    PendingEntry.objects.all().delete()
+    pending_discard()
 
     verify(token)
 

@@ -14,21 +14,47 @@ import pytest
 from django.db import connections
 from django.test import TransactionTestCase
 
-from ledger.triggers import APPEND_ONLY_TABLES, create_statements, drop_statements, trigger_names
+from ledger.triggers import (
+    APPEND_ONLY_TABLES,
+    PENDING_TABLE,
+    create_statements,
+    drop_statements,
+    pending_create_statements,
+    pending_drop_statements,
+    pending_trigger_names,
+    trigger_names,
+)
 
 
 def triggers_drop(connection) -> None:
-    """Remove the append-only triggers, as an attacker with owner rights would."""
+    """Remove the append-only and pending-table triggers, as an attacker with owner rights would."""
     with connection.cursor() as cursor:
-        for statement in drop_statements(connection.vendor):
+        for statement in drop_statements(connection.vendor) + pending_drop_statements(connection.vendor):
             cursor.execute(statement, None)
 
 
 def triggers_install(connection) -> None:
-    """Put the append-only triggers back."""
+    """Put the append-only and pending-table triggers back."""
     with connection.cursor() as cursor:
-        for statement in create_statements(connection.vendor):
+        for statement in create_statements(connection.vendor) + pending_create_statements(connection.vendor):
             cursor.execute(statement, None)
+
+
+def pending_discard() -> None:
+    """Throw away every pending row, as a test that only counts new records needs; production never does."""
+    from django.db import connection, transaction
+
+    from ledger.models import PendingEntry
+    from ledger.triggers import SEQUENCING_END_SQL, SEQUENCING_SQL, sequencing
+
+    with transaction.atomic(), sequencing():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(SEQUENCING_SQL)
+        PendingEntry.objects.all().delete()
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(SEQUENCING_END_SQL)
 
 
 @contextlib.contextmanager
@@ -36,6 +62,7 @@ def triggers_lifted(connection):
     """Disable the append-only triggers for the block (PostgreSQL) or drop and recreate them (SQLite)."""
     if connection.vendor == "postgresql":
         tables = [(table, trigger_names(table)) for table in APPEND_ONLY_TABLES]
+        tables.append((PENDING_TABLE, pending_trigger_names()))
         with connection.cursor() as cursor:
             for table, _ in tables:
                 cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")

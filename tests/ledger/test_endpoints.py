@@ -12,6 +12,7 @@ from ledger.models import Cosignature
 from ledger.selectors import proof_bundle
 from ledger.sequencer import log_verifier_key, sequence
 from ledger.tools import onecard_verify, onecard_witness
+from ledger.witnessing import EMBEDDED_WITNESS_NAME, checkpoints_push, policy_get
 from tests.factories import UserFactory
 from tests.factories.core import agency_with_key
 from tests.ledger import brute
@@ -22,28 +23,10 @@ WITNESS = "witness.example/w1"
 def _log(count):
     for n in range(count):
         record(action="cards.residents.lookup", subject=f"resident:{n}", object=f"object {n}")
-    return sequence()
-
-
-def _witness(client, tmp_path, key):
-    def fetch(path):
-        response = client.get(path)
-        assert response.status_code == 200, response.content
-        return response.content.decode()
-
-    def post(path, body):
-        response = client.post(path, body, content_type="text/plain")
-        assert response.status_code == 200, response.content
-        return response.content.decode()
-
-    return onecard_witness.witness_once(
-        fetch=fetch,
-        post=post,
-        log_key=log_verifier_key(),
-        name=WITNESS,
-        private_key=key,
-        state_path=str(tmp_path / "state.json"),
-    )
+    result = sequence()
+    # The embedded default's in-process witness cosigns, and the checkpoint is published.
+    checkpoints_push()
+    return result
 
 
 def _user(**fields):
@@ -151,35 +134,16 @@ def test_an_outsider_proves_inclusion_with_only_the_published_key(auditor_client
 
 
 @pytest.mark.django_db
-def test_a_witness_checks_consistency_cosigns_and_the_checkpoint_carries_it(client, ledger_context, tmp_path):
-    key = Ed25519PrivateKey.generate()
-    witness_register(verifier_key=onecard_witness.verifier_key(WITNESS, key))
+def test_the_published_checkpoint_carries_the_witness_cosignature(client, ledger_context):
     _log(5)
-    _witness(client, tmp_path, key)
     _log(9)
 
-    result = _witness(client, tmp_path, key)
-
-    assert result["tree_size"] == 14
     note = client.get("/ledger/checkpoint").content.decode()
-    witness_key = onecard_witness.verifier_key(WITNESS, key)
-    assert onecard_verify.count_cosignatures(note, [witness_key]) == [WITNESS]
+
+    witness_key = policy_get().witnesses["in-process"].verifier_key
+    assert note.split("\n")[1] == "14"
+    assert onecard_verify.count_cosignatures(note, [witness_key]) == [EMBEDDED_WITNESS_NAME]
     assert Cosignature.objects.count() == 2
-
-
-@pytest.mark.django_db
-def test_a_witness_refuses_a_log_that_rewrote_what_it_saw(client, ledger_context, tmp_path):
-    key = Ed25519PrivateKey.generate()
-    witness_register(verifier_key=onecard_witness.verifier_key(WITNESS, key))
-    _log(5)
-    onecard_witness.state_save(
-        str(tmp_path / "state.json"), {"tree_size": 3, "root": base64.b64encode(b"x" * 32).decode()}
-    )
-
-    with pytest.raises(onecard_witness.WitnessRefused):
-        _witness(client, tmp_path, key)
-
-    assert Cosignature.objects.count() == 0
 
 
 @pytest.mark.django_db
@@ -200,20 +164,17 @@ def test_a_cosignature_from_an_unregistered_key_is_rejected(client, ledger_conte
 def test_the_offline_verifier_accepts_a_witnessed_bundle_and_rejects_a_forged_one(
     client, ledger_context, tmp_path, capsys
 ):
-    key = Ed25519PrivateKey.generate()
-    witness_key = onecard_witness.verifier_key(WITNESS, key)
-    witness_register(verifier_key=witness_key)
     _log(9)
-    _witness(client, tmp_path, key)
     _log(3)
     bundle = proof_bundle(index=6)
+    witness_key = policy_get().witnesses["in-process"].verifier_key
     good, forged = tmp_path / "good.json", tmp_path / "forged.json"
     good.write_text(json.dumps(bundle))
     data = base64.b64decode(bundle["entry_bytes"]).replace(b"object 6", b"object 7")
     forged.write_text(json.dumps({**bundle, "entry_bytes": base64.b64encode(data).decode()}))
     arguments = ["--key", log_verifier_key(), "--witness-key", witness_key, "--min-witnesses", "1"]
 
-    assert bundle["tree_size"] == 9
+    assert bundle["tree_size"] == 12
     assert onecard_verify.main([str(good), *arguments]) == 0
     assert onecard_verify.main([str(forged), *arguments]) == 1
     assert "not included" in capsys.readouterr().err

@@ -200,7 +200,7 @@ def test_the_first_seal_of_an_empty_log_signs_the_empty_tree():
 
 
 @pytest.mark.django_db
-def test_seal_command_prints_size_and_root(ledger_context):
+def test_seal_command_prints_size_and_root_and_returns_once_published(ledger_context):
     from io import StringIO
 
     from django.core.management import call_command
@@ -211,7 +211,9 @@ def test_seal_command_prints_size_and_root(ledger_context):
     call_command("ledger", "seal", stdout=out)
 
     root = Checkpoint.objects.get(tree_size=3).root_hash
-    assert out.getvalue().strip() == f"sequenced 3; tree size 3; root {bytes(root).hex()}"
+    lines = out.getvalue().strip().split("\n")
+    assert lines[0] == f"sequenced 3; tree size 3; root {bytes(root).hex()}"
+    assert lines[-1] == "published tree size 3"
 
 
 @pytest.mark.django_db

@@ -53,7 +53,8 @@ def test_verify_json_reports_the_outcome(ledger_context):
 
     assert status == 0
     assert json.loads(out) == {
-        "ok": True, "tree_size": 5, "checkpoints_checked": 1, "first_bad_index": None, "reason": ""
+        "ok": True, "tree_size": 5, "checkpoints_checked": 1, "first_bad_index": None, "reason": "",
+        "anchor_size": None, "anchor_source": "",
     }  # fmt: skip
 
 

@@ -17,6 +17,7 @@ from tests.cards.test_credentials import static_token
 from tests.factories import ResidentFactory
 from tests.factories.cards import CardFactory
 from tests.factories.core import agency_with_key
+from tests.ledger.database import pending_discard
 
 VERIFY_SCOPE = "residents:verify"
 PURPOSE = "identity-verification"
@@ -48,7 +49,7 @@ def world():
     agency, key = agency_with_key(scopes=[VERIFY_SCOPE, "cards:verify"], purposes=[PURPOSE])
     grant_consent(resident, agency)
     token = static_token(CardFactory(resident=resident))
-    PendingEntry.objects.all().delete()
+    pending_discard()
     return {"resident": resident, "agency": agency, "key": key, "card_token": token}
 
 

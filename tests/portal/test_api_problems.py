@@ -13,6 +13,7 @@ from ledger.models import PendingEntry
 from services.core.models import IdempotentRequest
 from tests.factories import ResidentFactory
 from tests.factories.core import agency_with_key
+from tests.ledger.database import pending_discard
 from tests.portal.test_api_gateway import PURPOSE, VERIFY_SCOPE, grant_consent, problem_type
 
 
@@ -168,7 +169,7 @@ def test_idempotency_keys_are_per_agency(bank):
 def test_consents_are_listed_a_cursor_page_at_a_time_and_recorded(bank):
     for _ in range(3):
         grant_consent(ResidentFactory(), bank["agency"])
-    PendingEntry.objects.all().delete()
+    pending_discard()
 
     first = bank["client"].get("/api/v1/consents?page_size=2").json()
     second = bank["client"].get(first["next"]).json()

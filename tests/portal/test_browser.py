@@ -1,6 +1,7 @@
 """Drive the resident portal in headless Chromium: activation, OTP, pages, verification, language, axe-core."""
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -433,13 +434,13 @@ def partner_verifies_card(live_server, card) -> None:
         assert json.loads(response.read())["valid"] is True
 
 
-def witness_cosigns_over_http(live_server, tmp_path, name: str) -> None:
-    """Register a witness, then run ledger/tools/onecard_witness.py against the live server, as cron would."""
+@contextlib.contextmanager
+def witness_cosigns_over_http(tmp_path, settings, name: str):
+    """Start ledger/tools/onecard_witness.py as its own process, make it the policy's quorum, and push to it."""
     import subprocess
     import sys
 
-    from ledger.actions import witness_register
-    from ledger.selectors import verifier_key_get
+    from ledger.api import checkpoints_push, verifier_key_get
 
     tool = Path(__file__).resolve().parents[2] / "ledger" / "tools" / "onecard_witness.py"
     key_file = tmp_path / "witness.key"
@@ -449,54 +450,58 @@ def witness_cosigns_over_http(live_server, tmp_path, name: str) -> None:
         text=True,
         check=True,
     )
-    witness_register(verifier_key=generated.stdout.strip())
-    run = subprocess.run(
-        [sys.executable, str(tool), "run", "--log", live_server.url, "--log-key", verifier_key_get()]
-        + ["--name", name, "--key-file", str(key_file), "--state", str(tmp_path / "state.json")],
-        capture_output=True,
+    server = subprocess.Popen(
+        [sys.executable, str(tool), "serve", "--name", name, "--key-file", str(key_file)]
+        + ["--state-dir", str(tmp_path / "witness-state"), "--log-key", verifier_key_get(), "--listen", "127.0.0.1:0"],
+        stdout=subprocess.PIPE,
         text=True,
     )
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.startswith("cosigned tree size")
+    try:
+        url = json.loads(server.stdout.readline())["listening"]
+        settings.ONECARD_LEDGER_WITNESS_POLICY = f"witness w {generated.stdout.strip()} {url}\nquorum w\n"
+        assert [outcome.status for outcome in checkpoints_push()] == ["cosigned"]
+        yield
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def test_partner_access_is_sequenced_witnessed_and_verifies_in_the_browser_then_a_tampered_proof_fails(
-    page, live_server, tmp_path
+    page, live_server, tmp_path, settings
 ):
     from ledger.sequencer import sequence
 
     _resident, card = given_resident_signed_in_by_keyboard(page, live_server)
     partner_verifies_card(live_server, card)
     sequence()  # what the beat sweep does twice a second
-    witness_cosigns_over_http(live_server, tmp_path, "witness.test/riverside-audit")
+    with witness_cosigns_over_http(tmp_path, settings, "witness.test/riverside-audit"):
+        page.goto(f"{live_server.url}/me/access/")
+        row = page.locator("tr", has_text="Riverside Pharmacy")
+        assert row.count() == 1
+        row.get_by_role("button", name="Verify").focus()
+        page.keyboard.press("Enter")
+        result = row.locator(".verify-result")
+        result.locator("strong").wait_for()
 
-    page.goto(f"{live_server.url}/me/access/")
-    row = page.locator("tr", has_text="Riverside Pharmacy")
-    assert row.count() == 1
-    row.get_by_role("button", name="Verify").focus()
-    page.keyboard.press("Enter")
-    result = row.locator(".verify-result")
-    result.locator("strong").wait_for()
+        assert "verify-result ok" in result.get_attribute("class")
+        assert result.inner_text().startswith("Verified and witnessed")
+        assert "Inclusion proof: the entry is in the log" in result.inner_text()
+        assert "made with the key the log publishes" in result.inner_text()
+        assert "witness.test/riverside-audit" in result.inner_text()
+        assert page.locator("#verify-live").inner_text().startswith("Verified and witnessed")
+        screenshot(page, "access-history-verified-witnessed")
 
-    assert "verify-result ok" in result.get_attribute("class")
-    assert result.inner_text().startswith("Verified and witnessed")
-    assert "Inclusion proof: the entry is in the log" in result.inner_text()
-    assert "made with the key the log publishes" in result.inner_text()
-    assert "witness.test/riverside-audit" in result.inner_text()
-    assert page.locator("#verify-live").inner_text().startswith("Verified and witnessed")
-    screenshot(page, "access-history-verified-witnessed")
+        def tampered(route):
+            bundle = route.fetch().json()
+            entry = json.loads(base64.b64decode(bundle["entry_bytes"]))
+            entry["purpose"] = "medical-treatment"
+            bundle["entry_bytes"] = base64.b64encode(json.dumps(entry, separators=(",", ":")).encode()).decode()
+            route.fulfill(status=200, content_type="application/json", body=json.dumps(bundle))
 
-    def tampered(route):
-        bundle = route.fetch().json()
-        entry = json.loads(base64.b64decode(bundle["entry_bytes"]))
-        entry["purpose"] = "medical-treatment"
-        bundle["entry_bytes"] = base64.b64encode(json.dumps(entry, separators=(",", ":")).encode()).decode()
-        route.fulfill(status=200, content_type="application/json", body=json.dumps(bundle))
+        page.route("**/me/access/*/proof.json", tampered)
+        row.get_by_role("button", name="Verify").focus()
+        page.keyboard.press("Enter")
+        page.wait_for_function("el => el.className.includes('fail')", arg=result.element_handle(), timeout=10_000)
 
-    page.route("**/me/access/*/proof.json", tampered)
-    row.get_by_role("button", name="Verify").focus()
-    page.keyboard.press("Enter")
-    page.wait_for_function("el => el.className.includes('fail')", arg=result.element_handle(), timeout=10_000)
-
-    assert result.inner_text().startswith("Verification FAILED: the inclusion proof does not lead")
-    screenshot(page, "access-history-tampered-proof")
+        assert result.inner_text().startswith("Verification FAILED: the inclusion proof does not lead")
+        screenshot(page, "access-history-tampered-proof")

@@ -91,24 +91,22 @@ def var_dir(settings, tmp_path):
 
 
 @pytest.mark.django_db
-def test_seed_demo_registers_the_demo_witness_and_the_log_comes_witnessed(var_dir):
-    from ledger.api import proof_bundle
-    from ledger.models import Checkpoint, Cosignature, Witness
-    from ledger.selectors import checkpoint_note_get
-    from portal.demo import DEMO_WITNESS_NAME
+def test_seed_demo_publishes_a_log_cosigned_by_the_in_process_witness(settings):
+    from ledger.api import checkpoint_published, proof_bundle
+    from ledger.models import Checkpoint
 
     seed()
 
-    witness = Witness.objects.get(name=DEMO_WITNESS_NAME)
     newest = Checkpoint.objects.order_by("-tree_size").first()
-    assert Cosignature.objects.filter(witness_name=witness.name, tree_size=newest.tree_size).exists()
-    assert f"\u2014 {DEMO_WITNESS_NAME} " in checkpoint_note_get()
-    assert proof_bundle(index=0)["witness_keys"] == [witness.verifier_key]
-    assert (var_dir / "witness" / "demo-witness.key").stat().st_mode & 0o077 == 0
+    published = checkpoint_published()
+    assert published.split("\n")[1] == str(newest.tree_size)
+    assert "\u2014 witness.embedded.onecard/in-process " in published
+    assert proof_bundle(index=0)["witness_keys"][0].startswith("witness.embedded.onecard/in-process+")
+    assert (settings.ONECARD_LEDGER_LOCAL_WITNESS_DIR / "witness.key").stat().st_mode & 0o077 == 0
 
 
 @pytest.mark.django_db
-def test_seeding_again_cosigns_the_grown_log_after_checking_its_consistency(var_dir):
+def test_seeding_again_cosigns_the_grown_log_after_checking_its_consistency():
     from ledger.models import Cosignature
 
     seed()
@@ -116,27 +114,6 @@ def test_seeding_again_cosigns_the_grown_log_after_checking_its_consistency(var_
     seed()
 
     assert Cosignature.objects.order_by("-tree_size").first().tree_size > first
-    (state,) = (var_dir / "witness").glob("demo-witness-state-*.json")
-    assert json.loads(state.read_text())["tree_size"] > first
-
-
-@pytest.mark.django_db
-def test_the_demo_witness_cosigns_a_log_smaller_than_another_log_it_witnessed(var_dir):
-    # `make run` then `make up`: the first log (under its own key) is far longer than the second.
-    from ledger.api import verifier_key_get
-    from ledger.models import Checkpoint, Cosignature
-    from portal.demo import demo_witness_state_name
-
-    other_log = verifier_key_get().replace(verifier_key_get().rsplit("+", 1)[1], "AQ" + "A" * 42 + "=")
-    seen = json.dumps({"tree_size": 10**6, "root": "A" * 43 + "="})
-    (var_dir / "witness").mkdir()
-    for name in ("demo-witness-state.json", demo_witness_state_name(log_key=other_log)):
-        (var_dir / "witness" / name).write_text(seen)
-
-    seed()
-
-    newest = Checkpoint.objects.order_by("-tree_size").first()
-    assert Cosignature.objects.filter(tree_size=newest.tree_size).exists()
 
 
 @pytest.mark.django_db

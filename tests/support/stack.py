@@ -97,6 +97,10 @@ class Stack:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        # A stack of one machine has no witness processes: checkpoints are published unwitnessed.
+        policy = self.directory / "witness-policy.txt"
+        policy.write_text("quorum none\n")
+        self.env["ONECARD_LEDGER_WITNESS_POLICY_FILE"] = str(policy)
         self.env.update(extra_env or {})
 
     def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -140,6 +144,8 @@ class Stack:
                 "--app",
                 "portal",
                 "worker",
+                "--queues",
+                "celery,sequencer",
                 "--loglevel",
                 "INFO",
                 "--concurrency",

@@ -5,8 +5,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ledger import note
 from ledger.actions import verification_run, witness_register
-from ledger.sequencer import sequence
+from ledger.sequencer import LogTampered
 from ledger.tiles import TilesMismatch, tiles_publish
+from ledger.verification import Anchor
+from ledger.witnessing import log_seal
 
 
 class Command(BaseCommand):
@@ -14,9 +16,21 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         subcommands = parser.add_subparsers(dest="subcommand", required=True)
-        subcommands.add_parser("seal", help="sequence everything pending and sign a checkpoint")
+        subcommands.add_parser(
+            "seal", help="sequence everything pending, sign a checkpoint and have the witnesses cosign it"
+        )
         verify = subcommands.add_parser("verify", help="recompute every leaf, subtree and checkpoint")
         verify.add_argument("--json", action="store_true", help="print the outcome as JSON")
+        verify.add_argument(
+            "--checkpoint",
+            metavar="FILE",
+            help="anchor on this signed checkpoint (a note you hold) instead of asking the policy's witnesses",
+        )
+        subcommands.add_parser("key", help="print the log's note verifier key (what /ledger/key serves)")
+        subcommands.add_parser("check-grants", help="check the database roles: only the sequencer writes the log")
+        grants = subcommands.add_parser("grants-sql", help="print the GRANTs that give each database role its part")
+        grants.add_argument("--web-role", required=True, help="the role of the web processes and workers")
+        grants.add_argument("--sequencer-role", required=True, help="the role only the sequencer logs in as")
         tiles = subcommands.add_parser("tiles", help="write the tlog-tiles of every signed checkpoint not yet tiled")
         tiles.add_argument(
             "--rebuild", action="store_true", help="start from the first entry and write every missing tile"
@@ -28,15 +42,61 @@ class Command(BaseCommand):
         getattr(self, "handle_" + subcommand.replace("-", "_"))(**options)
 
     def handle_seal(self, **options):
-        result = sequence()
-        self.stdout.write(f"sequenced {result.sequenced}; tree size {result.tree_size}; root {result.root.hex()}")
+        try:
+            sealed = log_seal()
+        except LogTampered as error:
+            raise CommandError(f"the sequencer refused to sign: {error}") from error
+        size = sealed["tree_size"]
+        self.stdout.write(f"sequenced {sealed['sequenced']}; tree size {size}; root {sealed['root'].hex()}")
+        for outcome in sealed["witnesses"]:
+            self.stdout.write(f"witness {outcome.witness}: {outcome.status} {outcome.detail}".rstrip())
+        if sealed["published_size"] == size:
+            self.stdout.write(f"published tree size {size}")
+        else:
+            self.stdout.write(
+                f"not published yet: the witness quorum has not cosigned tree size {size}; "
+                f"the published tree size stays {sealed['published_size']}"
+            )
 
-    def handle_verify(self, *, json: bool = False, **options):
-        run = self._verify_with_progress(show=not json and sys.stderr.isatty())
+    def handle_key(self, **options):
+        from ledger.sequencer import log_verifier_key
+
+        self.stdout.write(log_verifier_key())
+
+    def handle_check_grants(self, **options):
+        from ledger.grants import grants_check
+
+        problems = grants_check()
+        for problem in problems:
+            self.stdout.write(problem)
+        if problems:
+            sys.exit(1)
+        self.stdout.write("ok: only the sequencer's role can write the log")
+
+    def handle_grants_sql(self, *, web_role: str, sequencer_role: str, **options):
+        from ledger.grants import grant_statements
+
+        for statement in grant_statements(web_role=web_role, sequencer_role=sequencer_role):
+            self.stdout.write(statement + ";")
+
+    def handle_verify(self, *, json: bool = False, checkpoint: str | None = None, **options):
+        anchors = None
+        if checkpoint:
+            try:
+                with open(checkpoint, encoding="utf-8") as handle:
+                    anchors = [Anchor(source=checkpoint, note=handle.read())]
+            except (OSError, UnicodeDecodeError) as error:
+                raise CommandError(f"--checkpoint: {error}") from error
+        run = self._verify_with_progress(show=not json and sys.stderr.isatty(), anchors=anchors)
         if json:
             self.stdout.write(_json_dumps(run))
         elif run.ok:
-            self.stdout.write(f"ok: {run.tree_size} entries, {run.checkpoints_checked} checkpoints verified")
+            anchor = (
+                f"; anchored on checkpoint {run.anchor_size} held by {run.anchor_source}"
+                if run.anchor_source
+                else "; no checkpoint held outside the database to anchor on"
+            )
+            self.stdout.write(f"ok: {run.tree_size} entries, {run.checkpoints_checked} checkpoints verified{anchor}")
         else:
             self.stdout.write(f"first bad entry: {run.first_bad_index}\n{run.reason}")
         if not run.ok:
@@ -65,9 +125,9 @@ class Command(BaseCommand):
             raise CommandError(f"verifier_key: {error}") from error
         self.stdout.write(f"witness {witness.name} registered")
 
-    def _verify_with_progress(self, *, show: bool):
+    def _verify_with_progress(self, *, show: bool, anchors):
         if not show:
-            return verification_run()
+            return verification_run(anchors=anchors)
         from tqdm import tqdm
 
         bar = tqdm(desc="verifying", unit=" entries", file=sys.stderr, unit_scale=True)
@@ -77,7 +137,7 @@ class Command(BaseCommand):
             bar.refresh()
 
         try:
-            return verification_run(progress=bar.update, total=total)
+            return verification_run(progress=bar.update, total=total, anchors=anchors)
         finally:
             bar.close()
 
@@ -90,5 +150,7 @@ def _json_dumps(run) -> str:
             "checkpoints_checked": run.checkpoints_checked,
             "first_bad_index": run.first_bad_index,
             "reason": run.reason,
+            "anchor_size": run.anchor_size,
+            "anchor_source": run.anchor_source,
         }
     )

@@ -15,6 +15,7 @@ from tests.factories.cards import CardFactory
 from tests.factories.core import agency_with_key
 from tests.factories.services import api, consent, contribute, employer, entries
 from tests.idnumbers import make_national_id
+from tests.ledger.database import pending_discard
 
 CREDIT = "credit-assessment"
 ELIGIBILITY = "benefit-eligibility"
@@ -85,7 +86,7 @@ def test_each_data_predicate_is_true_when_the_data_says_so_and_false_otherwise(
     make_true(yes)
     if predicate.startswith("contribution_months"):
         make_contributor(no, 11)
-    PendingEntry.objects.all().delete()
+    pending_discard()
 
     answers = ask(client, yes, predicate).json(), ask(client, no, predicate).json()
 
@@ -132,7 +133,7 @@ def test_a_bank_learns_two_booleans_and_the_resident_can_see_that_it_asked():
     consent(resident, bank, "checks:contribution-months", CREDIT)
     make_insured(resident)
     make_contributor(resident, 12)
-    PendingEntry.objects.all().delete()
+    pending_discard()
 
     response = ask(api(key, CREDIT), resident, "insured_medical", "contribution_months_gte:12")
 
@@ -150,7 +151,7 @@ def test_without_consent_nothing_is_answered_and_each_refused_predicate_is_recor
     resident = ResidentFactory()
     make_insured(resident)
     consent(resident, agency, "checks:age", ELIGIBILITY)
-    PendingEntry.objects.all().delete()
+    pending_discard()
 
     response = ask(client, resident, "age_gte:18", "insured_medical")
 
@@ -164,7 +165,7 @@ def test_without_consent_nothing_is_answered_and_each_refused_predicate_is_recor
 def test_an_unknown_predicate_is_a_400_problem_and_nothing_is_recorded(government):
     agency, client = government
     resident = consenting(agency)
-    PendingEntry.objects.all().delete()
+    pending_discard()
 
     for bad in ("credit_score_gte:700", "age_gte", "age_gte:old", "insured_medical:1", "resident_of_province:99"):
         response = ask(client, resident, "insured_medical", bad)
@@ -225,7 +226,7 @@ def test_card_active_asks_the_card_register_and_needs_no_consent(government):
     agency, client = government
     holder = CardFactory().resident
     suspended = CardFactory(status=Card.Status.SUSPENDED).resident
-    PendingEntry.objects.all().delete()
+    pending_discard()
 
     answers = [ask(client, resident, "card_active").json() for resident in (holder, suspended, ResidentFactory())]
 

@@ -13,6 +13,7 @@ from tests.factories.cards import CardFactory
 from tests.factories.core import agency_with_key
 from tests.factories.grants import ProgrammeFactory, apply, assess, caseworker, cycle_signed_off, staff, to_review
 from tests.factories.services import api, entries
+from tests.ledger.database import pending_discard
 
 pytestmark = pytest.mark.django_db
 PAYING = "grant-disbursement"
@@ -38,7 +39,7 @@ def scheduled(bank):
     cycle = cycle_signed_off(programme, creator=approver)
     with staff(purpose="grant-administration"):
         actions.cycle_batch_run(cycle=cycle)
-    PendingEntry.objects.all().delete()
+    pending_discard()
     return Disbursement.objects.get()
 
 

@@ -11,6 +11,7 @@ from services.health.models import Prescription, Visit
 from tests.factories import ResidentFactory
 from tests.factories.core import agency_with_key
 from tests.factories.services import api, consent, contribute, employer, entries
+from tests.ledger.database import pending_discard
 
 TREATMENT = "medical-treatment"
 
@@ -30,7 +31,7 @@ def insured():
     resident = ResidentFactory()
     this_month = timezone.localdate().replace(day=1)
     contribute(resident, employer(), this_month, 1, insurances=["medical"])
-    PendingEntry.objects.all().delete()
+    pending_discard()
     return resident
 
 
@@ -95,7 +96,7 @@ def test_reading_visits_needs_consent(hospital, insured):
 
     refused = client.post("/api/v1/health/visits/query", {"national_id": insured.national_id}, format="json")
     consent(insured, agency, "health:visits:read", TREATMENT)
-    PendingEntry.objects.all().delete()
+    pending_discard()
     allowed = client.post("/api/v1/health/visits/query", {"national_id": insured.national_id}, format="json")
 
     assert refused.status_code == 403
@@ -125,7 +126,7 @@ def prescription_body(resident, **overrides) -> dict:
 def test_a_prescription_is_issued_with_every_field_the_pharmacy_needs(hospital, insured):
     agency, client = hospital
     visit = client.post("/api/v1/health/visits", visit_body(insured), format="json").json()
-    PendingEntry.objects.all().delete()
+    pending_discard()
 
     response = client.post(
         "/api/v1/health/prescriptions", prescription_body(insured, visit_id=visit["id"]), format="json"

@@ -1,10 +1,10 @@
 import pytest
 from django.utils import timezone
 
-from ledger.models import PendingEntry
 from tests.factories.cards import CardFactory
 from tests.factories.pharmacy import pharmacy_with_client, qr_token
 from tests.factories.services import contribute, employer
+from tests.ledger.database import pending_discard
 
 
 @pytest.fixture
@@ -35,6 +35,6 @@ def open_session(pharmacy, card):
 @pytest.fixture
 def ledger_cleared():
     def clear():
-        PendingEntry.objects.all().delete()
+        pending_discard()
 
     return clear

@@ -10,6 +10,7 @@ from services.pharmacy.models import Dispensation
 from tests.factories.core import agency_with_key
 from tests.factories.pharmacy import DISPENSING, prescription, qr_token
 from tests.factories.services import api, entries
+from tests.ledger.database import pending_discard
 
 pytestmark = pytest.mark.django_db
 
@@ -23,9 +24,8 @@ def test_a_session_lists_dispensable_prescriptions_without_diagnosis_and_the_co_
     agency, client = pharmacy
     rx = prescription(card.resident)
     token = qr_token(card)
-    from ledger.models import PendingEntry
 
-    PendingEntry.objects.all().delete()
+    pending_discard()
 
     response = client.post("/api/v1/pharmacy/sessions", {"token": token}, format="json")
 

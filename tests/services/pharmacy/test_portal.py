@@ -5,6 +5,7 @@ import pytest
 from ledger.models import PendingEntry
 from tests.factories.pharmacy import pharmacy_with_client, prescription, qr_token
 from tests.factories.portal import resident_with_account, sign_in
+from tests.ledger.database import pending_discard
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +28,7 @@ def test_the_health_section_shows_remaining_fills_and_purchases(signed_in):
         format="json",
         HTTP_IDEMPOTENCY_KEY="k",
     )
-    PendingEntry.objects.all().delete()
+    pending_discard()
 
     response = client.get("/me/services/health/")
 

@@ -8,12 +8,12 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from ledger.models import PendingEntry
 from ledger.recording import actor_pseudonym
 from services.pharmacy.models import Dispensation, SettlementReport, SuspiciousPatternFlag
 from services.pharmacy.tasks import settlement_reports_daily, suspicious_patterns_flag
 from tests.factories.pharmacy import pharmacy_with_client, prescription, qr_token
 from tests.factories.services import entries
+from tests.ledger.database import pending_discard
 from tests.portal.staff import admin_login, fast_password_hashing, purpose_state, staff_create  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
@@ -88,7 +88,7 @@ def test_the_settlement_csv_lists_the_dispensations_and_records_the_residents(ph
     fill(api_client, card, rx, 10, "100.00", "k1")
     settlement_reports_daily(day=timezone.localdate().isoformat())
     report = SettlementReport.objects.get()
-    PendingEntry.objects.all().delete()
+    pending_discard()
 
     response = client.get(f"/admin/pharmacy/settlementreport/{report.pk}/csv/")
 
@@ -104,7 +104,7 @@ def test_a_resident_at_three_pharmacies_within_seven_days_is_flagged_once(card):
     for n in range(3):
         _agency, client = pharmacy_with_client()
         fill(client, card, rx, 1, "10.00", f"k{n}")
-    PendingEntry.objects.all().delete()
+    pending_discard()
 
     assert suspicious_patterns_flag() == 1
     assert suspicious_patterns_flag() == 0
@@ -158,7 +158,7 @@ def test_the_dispensation_list_and_page_record_what_they_show(pharmacy, card, cl
     rx = prescription(card.resident)
     fill(pharmacy[1], card, rx, 10, "100.00", "k1")
     dispensation = Dispensation.objects.get()
-    PendingEntry.objects.all().delete()
+    pending_discard()
 
     listed = client.get("/admin/pharmacy/dispensation/")
     opened = client.get(f"/admin/pharmacy/dispensation/{dispensation.pk}/change/")
@@ -176,7 +176,7 @@ def test_the_settlement_csv_asks_for_a_purpose_first_and_records_nothing_until_t
     fill(pharmacy[1], card, rx, 10, "100.00", "k1")
     settlement_reports_daily(day=timezone.localdate().isoformat())
     report = SettlementReport.objects.get()
-    PendingEntry.objects.all().delete()
+    pending_discard()
     admin_login(client, staff_create("pharmacy-regulator"))
 
     response = client.get(f"/admin/pharmacy/settlementreport/{report.pk}/csv/")

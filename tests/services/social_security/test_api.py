@@ -10,6 +10,7 @@ from services.social_security.models import Contribution, Employment
 from tests.factories import ResidentFactory
 from tests.factories.core import agency_with_key
 from tests.factories.services import api, consent, contribute, employ, entries
+from tests.ledger.database import pending_discard
 
 REPORTING = "contribution-reporting"
 SHARES = {
@@ -48,7 +49,7 @@ def staff(employer):
     residents = ResidentFactory.create_batch(3)
     for resident in residents:
         employ(resident, agency, started_on=datetime.date(2020, 1, 1))
-    PendingEntry.objects.all().delete()
+    pending_discard()
     return residents
 
 
@@ -215,7 +216,7 @@ def test_a_consented_partner_downloads_the_statement_as_csv_or_pdf(lender, emplo
     resident = ResidentFactory(full_name="李伟")
     contribute(resident, employer[0], datetime.date(2024, 1, 1), 3)
     consent(resident, agency, STATEMENT_SCOPE, "credit-assessment")
-    PendingEntry.objects.all().delete()
+    pending_discard()
 
     response = api(key, "credit-assessment").post(
         "/api/v1/social-security/statement", {"national_id": resident.national_id, "format": format}, format="json"

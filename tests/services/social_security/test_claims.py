@@ -6,7 +6,6 @@ from decimal import Decimal
 import pytest
 
 from ledger.api import Actor, access_context
-from ledger.models import PendingEntry
 from portal.models import User
 from services.social_security import rules
 from services.social_security.actions import (
@@ -21,6 +20,7 @@ from services.social_security.selectors import claim_list_for_resident, unemploy
 from services.social_security.tasks import unemployment_claim_assess_task
 from tests.factories import ResidentFactory
 from tests.factories.services import contribute, employer, entries
+from tests.ledger.database import pending_discard
 
 UNEMPLOYED_SINCE = datetime.date(2025, 7, 15)
 
@@ -130,7 +130,7 @@ def test_approval_starts_the_benefit_for_the_months_assessed(system_task):
         claim=UnemploymentClaim.objects.create(resident=resident, unemployed_since=UNEMPLOYED_SINCE)
     )
     officer = User.objects.create_user(username="officer")
-    PendingEntry.objects.all().delete()
+    pending_discard()
 
     claim = unemployment_claim_decide(claim=claim, approve=True, decided_by=officer)
 
