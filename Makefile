@@ -52,6 +52,7 @@ check-deploy: $(STAMP)
 	    DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/onecard} \
 	    REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
 	    EMAIL_URL=$${EMAIL_URL:-smtp://127.0.0.1:25} \
+	    ONECARD_CREDENTIAL_ISSUER_URL=https://onecard.example \
 	    $(PY) manage.py check --deploy --fail-level WARNING
 
 pytest: $(STAMP)
@@ -85,7 +86,8 @@ UP_EMAIL_URL ?= filemail://$(CURDIR)/var/up/mail
 .PHONY: $(UP_ENV)
 $(UP_ENV): | $(STAMP)
 	@env -u DJANGO_DEBUG $(PY) manage.py up_prepare env $(UP_ENV) \
-	    --database-url '$(UP_DATABASE_URL)' --redis-url '$(UP_REDIS_URL)' --email-url '$(UP_EMAIL_URL)'
+	    --database-url '$(UP_DATABASE_URL)' --redis-url '$(UP_REDIS_URL)' --email-url '$(UP_EMAIL_URL)' \
+	    --issuer-url 'http://$(HOST):$(PORT)'
 
 var/up-witness/policy: | $(STAMP)
 	@mkdir -p var/up-witness && chmod 700 var/up-witness && \

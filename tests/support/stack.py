@@ -87,6 +87,7 @@ class Stack:
                 "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
                 "DJANGO_SECURE_SSL_REDIRECT": "0",
                 "EMAIL_URL": f"filemail://{self.directory / 'mail'}",
+                "ONECARD_CREDENTIAL_ISSUER_URL": f"http://127.0.0.1:{self.port}",
                 "DATABASE_URL": database_url,
                 "REDIS_URL": redis_url,
                 "ONECARD_VAR_DIR": str(self.directory / "var"),

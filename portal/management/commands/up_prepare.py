@@ -34,6 +34,7 @@ class Command(BaseCommand):
         env_file.add_argument("--database-url", required=True)
         env_file.add_argument("--redis-url", required=True)
         env_file.add_argument("--email-url", required=True)
+        env_file.add_argument("--issuer-url", default="http://127.0.0.1:8000")
         steps.add_parser("services", help="check DATABASE_URL and REDIS_URL; create the database if missing")
 
     def handle(self, *args, step: str, **options):
@@ -56,6 +57,7 @@ class Command(BaseCommand):
             "DATABASE_URL": options["database_url"],
             "REDIS_URL": options["redis_url"],
             "EMAIL_URL": options["email_url"],
+            "ONECARD_CREDENTIAL_ISSUER_URL": options["issuer_url"],
         }
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
