@@ -241,6 +241,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Entry bundles (/log/tile/entries/...) carry each entry's bytes: actions, purposes, agencies and
+# subject pseudonyms. They stay private until public leaves are commitments (docs/ledger.md);
+# hash tiles and the checkpoint are always public.
+ONECARD_LEDGER_PUBLIC_ENTRY_BUNDLES = env.bool("ONECARD_LEDGER_PUBLIC_ENTRY_BUNDLES", default=False)
+
 # "ledger_tiles" holds the ledger's tlog-tiles (ledger/tiles.py): var/tiles/ by default, or any Django
 # storage backend given as a JSON STORAGES entry in ONECARD_LEDGER_TILES_STORAGE (docs/operations.md).
 STORAGES = {

@@ -16,6 +16,12 @@ from ledger.sequencer import log_verifier_key, sequence
 from ledger.tools import tlog
 
 
+@pytest.fixture(autouse=True)
+def _entry_bundles_public(settings):
+    # These tests rebuild the log from its entry bundles, as an accredited mirror does.
+    settings.ONECARD_LEDGER_PUBLIC_ENTRY_BUNDLES = True
+
+
 def _grow(count: int, start: int = 0) -> None:
     """Record COUNT accesses in one bulk insert; the sequencer integrates them on commit."""
     record_bulk(action="cards.residents.lookup", subjects=[f"resident:{n}" for n in range(start, start + count)])
@@ -261,3 +267,14 @@ def test_a_client_reads_an_older_checkpoint_from_full_tiles_once_its_partial_one
 
     assert (size, root) == (300, bytes(Checkpoint.objects.get(tree_size=300).root_hash))
     assert len(builder.leaves) == 44
+
+
+@pytest.mark.django_db(transaction=True)
+def test_entry_bundles_are_private_by_default_while_hash_tiles_are_public(ledger_context, client, settings):
+    settings.ONECARD_LEDGER_PUBLIC_ENTRY_BUNDLES = False
+    _grow(300)
+
+    assert client.get("/log/tile/0/000").status_code == 200
+    refused = client.get("/log/tile/entries/000")
+    assert refused.status_code == 404
+    assert b"resident:" not in refused.content and b"cards." not in refused.content
