@@ -12,6 +12,7 @@ import json
 import secrets
 
 from django.conf import settings
+from django.db.models import Max
 from django.urls import reverse
 
 from cards import signing
@@ -181,6 +182,10 @@ def token_status_list_claims(*, now: datetime.datetime) -> dict:
     """Return the claims of the Token Status List JWT: every card's status at its index, 2 bits each."""
     rows = Card.objects.exclude(status=Card.Status.ACTIVE).values_list("pk", "status")
     statuses = {pk: CARD_STATUS_VALUES[status] for pk, status in rows}
+    # The list covers every card's index, active ones included: an index past its end is "unknown" to a verifier.
+    highest = Card.objects.aggregate(highest=Max("pk"))["highest"]
+    if highest is not None:
+        statuses.setdefault(highest, 0)
     issued_at = int(now.timestamp())
     return {
         "sub": status_list_uri(),

@@ -116,3 +116,14 @@ def test_qr_credentials_carry_the_status_reference(caseworker_context):
     payload = json.loads(unb64(card_token_static(card=card).split(".")[1]))
 
     assert payload["status"] == {"status_list": {"idx": card.pk, "uri": status_list_uri()}}
+
+
+def test_the_list_covers_active_cards_issued_after_the_last_invalid_one(client, caseworker_context):
+    card_revoke(card=CardFactory(), reason="suspected-fraud")
+    newer = [CardFactory() for _ in range(5)]
+
+    status_list = fetch_list(client)
+
+    # An index past the list's end is an error for a verifier, so the newest active card must be inside it.
+    for card in newer:
+        assert status_list.status(card.pk) == tool.STATUS_VALID, card
