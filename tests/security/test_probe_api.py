@@ -11,6 +11,7 @@ For each operation, called once with a valid key and purpose:
 """
 
 import datetime
+import io
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -20,8 +21,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
+from PIL import Image
 
-from ledger.api import entry_list_for_subject
+from cards.actions import card_credential_sd_jwt_issue, resident_photo_set
+from ledger.api import Actor, access_context, entry_list_for_subject
 from ledger.sequencer import sequence
 from services.core import catalogue
 from services.grants import actions as grant_actions
@@ -33,7 +36,7 @@ from tests.factories.core import agency_with_key
 from tests.factories.grants import ProgrammeFactory, apply, assess, caseworker, cycle_signed_off, staff, to_review
 from tests.factories.health import hospital as hospital_factory
 from tests.factories.health import visit
-from tests.factories.pharmacy import PHARMACY_SCOPES, otc_product, prescription, qr_token
+from tests.factories.pharmacy import DISPENSING, PHARMACY_SCOPES, otc_product, prescription, qr_token
 from tests.factories.services import api, consent, contribute, employ, employer
 from tests.idnumbers import make_national_id
 
@@ -44,6 +47,7 @@ KIND_BY_SCOPE_PREFIX = {
     "health:visits:write": "hospital",
     "health:prescriptions:write": "hospital",
     "pharmacy:": "pharmacy",
+    "cards:photo": "pharmacy",
     "social-security:employments": "employer",
     "social-security:contributions": "employer",
     "grants:disbursements": "bank",
@@ -100,6 +104,10 @@ def _kind(scope: str) -> str:
 def partner(world: World, view) -> tuple[object, str, str]:
     """Return (agency, key, purpose) of a partner allowed to call VIEW, with the visible resident's consent."""
     scope, purpose = _scope_purpose(view.required_scope)
+    if scope == "cards:photo" and scope not in world.agencies:
+        # The counter that sees the photo is the pharmacy that opened the session.
+        agency, key = agency_with_key(kind="pharmacy", scopes=[*PHARMACY_SCOPES, scope], purposes=[DISPENSING, purpose])
+        world.agencies[scope] = (agency, key, purpose)
     if scope not in world.agencies:
         kind = _kind(scope)
         # One pharmacy opens the session and dispenses in it.
@@ -233,6 +241,31 @@ def _session(world, agency):
     return response.json()["session"]
 
 
+def _staff_context():
+    return access_context(
+        actor=Actor(type="staff", id="probe"), role="registrar", channel="admin", purpose="registration"
+    )
+
+
+def _session_photo(world, who, agency):
+    if "photo" not in world.extras:
+        buffer = io.BytesIO()
+        Image.new("RGB", (480, 640), (10, 120, 200)).save(buffer, format="JPEG")
+        with _staff_context():
+            world.extras["photo"] = resident_photo_set(resident=world.visible, data=buffer.getvalue())
+    _agency, key, _purpose = world.agencies["cards:photo"]
+    response = api(key, DISPENSING).post("/api/v1/pharmacy/sessions", {"token": qr_token(world.card)}, format="json")
+    assert response.status_code == 201, response.content
+    return {"session_id": response.json()["session"]}, {}, None
+
+
+def _presentation(world, who, agency):
+    if "sd_jwt" not in world.extras:
+        with _staff_context():
+            world.extras["sd_jwt"] = card_credential_sd_jwt_issue(card=world.card, insured=True)
+    return {}, {}, {"presentation": world.extras["sd_jwt"]}
+
+
 def _session_open(world, who, agency):
     return {}, {}, {"token": qr_token(world.card)}
 
@@ -278,6 +311,7 @@ def _statement(world, who, agency):
 CALLS = {
     "agency_get": _agency_get,
     "cards_verify": _cards_verify,
+    "cards_presentations_verify": _presentation,
     "checks_evaluate": _checks,
     "consents_list": _consents,
     "grants_disbursements_list": _disbursements_list,
@@ -292,6 +326,7 @@ CALLS = {
     "pharmacy_dispensations_create": _dispense,
     "pharmacy_otc_dispensations_create": _otc,
     "pharmacy_sessions_open": _session_open,
+    "pharmacy_sessions_photo": _session_photo,
     "residents_verify": _residents_verify,
     "social_security_claims_query": _national_id_only,
     "social_security_contributions_report": _contributions,
@@ -302,7 +337,8 @@ CALLS = {
 
 def call(world: World, method: str, template: str, operation_id: str, who: str, *, replay: bool = False):
     """Call the operation for WHO (REPLAY: again, with the last call's key); return (response, request, queries)."""
-    view = view_of(template.replace("{index}", "0").replace("{reference}", "00000000-0000-0000-0000-000000000000"))
+    no_uuid = "00000000-0000-0000-0000-000000000000"
+    view = view_of(template.replace("{index}", "0").replace("{reference}", no_uuid).replace("{session_id}", no_uuid))
     agency, key, purpose = partner(world, view)
     if replay:
         params, query, body, idempotency_key = world.extras["last"]

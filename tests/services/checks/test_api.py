@@ -102,7 +102,7 @@ def test_age_gte_is_true_from_the_birthday_on(government):
     born = today.replace(year=today.year - 30) if (today.month, today.day) != (2, 29) else today.replace(day=28)
     resident = consenting(agency, national_id_value=make_national_id(birth=born.strftime("%Y%m%d")))
 
-    PendingEntry.objects.all().delete()
+    pending_discard()
 
     response = ask(client, resident, "age_gte:30", "age_gte:31")
 
@@ -115,7 +115,7 @@ def test_resident_of_province_compares_the_province_of_the_national_id(governmen
     agency, client = government
     resident = consenting(agency, national_id_value=make_national_id(county="310101"))
 
-    PendingEntry.objects.all().delete()
+    pending_discard()
 
     response = ask(client, resident, "resident_of_province:31", "resident_of_province:11")
 
