@@ -1,11 +1,15 @@
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# A witness policy file: production refuses to start without one (docs/ledger.md).
+POLICY_FILE = Path(tempfile.mkdtemp(prefix="onecard-policy-")) / "policy"
+POLICY_FILE.write_text("quorum none\n")
 PRODUCTION_ENV = {
     "DJANGO_DEBUG": "0",
     "DJANGO_SECRET_KEY": "x" * 60,
@@ -14,6 +18,7 @@ PRODUCTION_ENV = {
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "EMAIL_URL": "smtp+tls://onecard:secret@smtp.example:587",
     "ONECARD_CREDENTIAL_ISSUER_URL": "https://onecard.example",
+    "ONECARD_LEDGER_WITNESS_POLICY_FILE": str(POLICY_FILE),
 }
 # What a settings check in a child process must not inherit from the test run.
 CLEARED_PREFIXES = ("DJANGO_", "ONECARD_", "DATABASE_", "REDIS_", "EMAIL_")
