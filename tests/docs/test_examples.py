@@ -48,7 +48,7 @@ def demo(live_server, tmp_path):
 
 def dynamic_token() -> str:
     from cards.models import Card
-    from cards.selectors import card_token_dynamic
+    from cards.actions import card_token_dynamic
     from ledger.api import Actor, access_context
 
     with access_context(actor=Actor(type="system", id="docs"), role="system", channel="shell", purpose="self-service"):
