@@ -47,8 +47,8 @@ def demo(live_server, tmp_path):
 
 
 def dynamic_token() -> str:
-    from cards.models import Card
     from cards.actions import card_token_dynamic
+    from cards.models import Card
     from ledger.api import Actor, access_context
 
     with access_context(actor=Actor(type="system", id="docs"), role="system", channel="shell", purpose="self-service"):
