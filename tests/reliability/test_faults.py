@@ -38,6 +38,9 @@ def test_a_worker_killed_mid_sequencing_loses_and_duplicates_nothing(stack_facto
     # count below is final before the 50,000 rows arrive.
     stack.start_beat()
     stack.start_worker()
+    # seed_demo seals the log itself, so the count can settle before the worker has booted; a SIGTERM
+    # before Celery installs its handlers kills it instead of a warm shutdown.
+    stack.wait_for_worker()
     seeded = _settled_entry_count(url)
     assert stack.stop("worker") == 0
     stack.manage("shell", "-c", PENDING_SCRIPT.format(count=50_000))

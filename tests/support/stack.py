@@ -161,6 +161,17 @@ class Stack:
             {"DATABASE_CONN_MAX_AGE": "60"},
         )
 
+    def wait_for_worker(self, timeout: float = 60, *, name: str = "worker") -> None:
+        """Wait until Celery worker NAME has booted (its log says "ready"), or raise with its log."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.processes[name].poll() is not None:
+                break
+            if " ready." in self.log(name):
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"the Celery worker did not start:\n{self.log(name)}")
+
     def start_beat(self) -> None:
         """Start Celery beat with its schedule file in the stack's directory."""
         self._start(
