@@ -85,10 +85,15 @@ class Node(AppendOnlyModel):
 
 
 class Checkpoint(AppendOnlyModel):
-    """A signed tree head: a C2SP tlog-checkpoint note over the first TREE_SIZE entries."""
+    """A signed tree head: a C2SP tlog-checkpoint note over the first TREE_SIZE entries.
+
+    ``index_root`` is the root of the subjects' index (``ledger.index``) over the same entries, which the
+    note's ``index`` extension line signs; None for a checkpoint signed before the index existed.
+    """
 
     tree_size = models.BigIntegerField(primary_key=True)
     root_hash = models.BinaryField(max_length=32)
+    index_root = models.BinaryField(max_length=32, null=True, blank=True)
     note = models.TextField()
     created_at = models.DateTimeField()
 
@@ -98,6 +103,26 @@ class Checkpoint(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"checkpoint at size {self.tree_size}"
+
+
+class IndexNode(AppendOnlyModel):
+    """One node of the subjects' index (a sparse Merkle tree, ``ledger.index``) as of tree size VERSION.
+
+    ``node`` names the position: 2 bytes of depth, then the path's bits, left-aligned. A node is
+    written again, under a new version, each time a batch changes it; the newest version at or
+    below a tree size is the node in that checkpoint's index. A leaf also holds its key and value.
+    """
+
+    pk = models.CompositePrimaryKey("node", "version")
+    node = models.BinaryField(max_length=34)
+    version = models.BigIntegerField()
+    hash = models.BinaryField(max_length=32)
+    leaf_key = models.BinaryField(max_length=32, null=True)
+    leaf_count = models.BigIntegerField(null=True)
+    leaf_last = models.BigIntegerField(null=True)
+
+    def __str__(self) -> str:
+        return f"index node {bytes(self.node).hex()} at {self.version}"
 
 
 class Witness(models.Model):

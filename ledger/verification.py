@@ -19,6 +19,7 @@ someone else wrote them.
 
 import hashlib
 import itertools
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from django.db import connection, transaction
 
 from ledger import merkle, note
 from ledger.sequencer import log_verifier_key
+from ledger.tools import vindex
 
 CHUNK = 5000
 _cursor_names = itertools.count()
@@ -112,7 +114,9 @@ def log_verify(
     # Read committed is enough: rows are only ever appended, and the scan stops
     # at the newest checkpoint read first, whose entries committed with it.
     with transaction.atomic():
-        checkpoints = list(_stream("SELECT tree_size, root_hash, note FROM ledger_checkpoint ORDER BY tree_size", []))
+        checkpoints = list(
+            _stream("SELECT tree_size, root_hash, note, index_root FROM ledger_checkpoint ORDER BY tree_size", [])
+        )
         target = checkpoints[-1][0] if checkpoints else 0
         if total:
             total(target)
@@ -150,7 +154,7 @@ def _anchors_parse(anchors) -> list[tuple[int, bytes, str]]:
 
 def _anchors_check(checkpoints, held) -> None:
     """Fail unless each checkpoint held outside is stored here with the same root, and the log reaches it."""
-    local = {size: bytes(root) for size, root, _ in checkpoints}
+    local = {size: bytes(root) for size, root, *_ in checkpoints}
     newest = checkpoints[-1][0] if checkpoints else 0
     for size, root, source in sorted(held):
         if size > newest:
@@ -248,6 +252,10 @@ def _verify(checkpoints, target, progress) -> int:
         entries.close()
 
 
+# The chain fields of an entry (keys sorted: they follow "subject"), found without parsing the JSON.
+CHAIN_FIELDS = re.compile(rb'"subject_prev":(null|[0-9]+),"subject_seq":([0-9]+)[,}]')
+
+
 def _verify_streams(checkpoints, target, progress, entries) -> int:
     origin = settings.ONECARD_LEDGER_ORIGIN
     key = log_verifier_key()
@@ -256,20 +264,51 @@ def _verify_streams(checkpoints, target, progress, entries) -> int:
     pending_checkpoints = iter(checkpoints)
     checkpoint = next(pending_checkpoints, None)
     good_size = 0
+    # The subjects' chains and index, recomputed: heads {tag: (count, last index)}, and the heads
+    # changed since the last checkpoint, applied to the index at each checkpoint that signs one.
+    heads: dict[str, tuple[int, int]] = {}
+    changed: dict[str, tuple[int, int]] = {}
+    index_map = vindex.IndexMap()
+    chained = False
+    chain_search = CHAIN_FIELDS.search
 
     def check_checkpoints(size: int) -> None:
         nonlocal checkpoint, good_size
         root = merkle.fold(hashes) if hashes else merkle.EMPTY_ROOT
         while checkpoint is not None and checkpoint[0] == size:
-            tree_size, stored_root, signed = checkpoint
+            tree_size, stored_root, signed, stored_index_root = checkpoint
+            index_root = None
+            if stored_index_root is not None:
+                index_root = index_map.update({vindex.key_of(tag): value for tag, value in changed.items()})
+                changed.clear()
+            elif chained:
+                raise _Bad(good_size, f"checkpoint {tree_size} signs no index root, though entries carry chains")
             try:
                 body = note.note_verify(signed, key)
             except note.NoteError:
                 raise _Bad(good_size, f"checkpoint {tree_size} is not signed by the log key") from None
-            if body != note.checkpoint_body(origin, tree_size, root) or bytes(stored_root) != root:
+            if body != note.checkpoint_body(origin, tree_size, root, index_root) or bytes(stored_root) != root:
                 raise _Bad(good_size, f"checkpoint {tree_size} does not match entries {good_size} to {tree_size - 1}")
             good_size = tree_size
             checkpoint = next(pending_checkpoints, None)
+
+    def check_chain(index: int, subject: str, data: bytes) -> None:
+        nonlocal chained
+        found = chain_search(data)
+        if found is None:
+            if chained:
+                fail(index, f"entry {index}: it carries no subject_seq and subject_prev")
+            return
+        chained = True
+        count, last = heads.get(subject, (0, None))
+        prev = None if found[1] == b"null" else int(found[1])
+        if int(found[2]) != count + 1 or prev != last:
+            fail(
+                index,
+                f"entry {index}: its chain says entry {found[2].decode()} of {subject} after entry {prev}, "
+                f"the log gives entry {count + 1} after entry {last}",
+            )
+        heads[subject] = changed[subject] = (count + 1, index)
 
     def check_subtrees(lo: int, hi: int, computed: list[bytes]) -> None:
         count, joined = _node_block(lo, hi)
@@ -303,6 +342,7 @@ def _verify_streams(checkpoints, target, progress, entries) -> int:
             fail(index, f"entry {index}: its bytes name another index")
         if f'"subject":"{subject}"'.encode() not in data:
             fail(index, f"entry {index}: its subject column does not match its bytes")
+        check_chain(index, subject, data)
         # Appending leaf INDEX completes one subtree per trailing 1 bit of INDEX.
         position = index
         while position & 1:
