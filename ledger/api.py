@@ -1,5 +1,6 @@
 """The ledger's public surface. Other apps import from here and nowhere else in ledger."""
 
+from ledger.completeness import completeness_bundle
 from ledger.context import (
     AccessContext,
     Actor,
@@ -42,6 +43,7 @@ __all__ = [
     "access_context",
     "access_counts",
     "action_get",
+    "completeness_bundle",
     "actions_register",
     "actor_pseudonym",
     "context_get",

@@ -222,6 +222,14 @@ def _sequenced_rows(
     return rows
 
 
+def access_completeness_for_resident(*, resident: Resident) -> dict:
+    """Return RESIDENT's completeness bundle (every entry about them, with the proofs); record that they read it."""
+    from ledger.api import completeness_bundle
+
+    record(action="portal.access_history.read", subject=resident)
+    return completeness_bundle(subject=resident)
+
+
 def entry_number(text: str) -> int | None:
     """Return TEXT as a ledger index or row id, or None unless it is 1 to 18 ASCII digits.
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.web import accounts, enrolment, grants, pages, sections
+from portal.web import accounts, completeness, enrolment, grants, pages, sections
 
 app_name = "portal"
 
@@ -53,6 +53,7 @@ urlpatterns = [
     path("me/grants/<slug:code>/apply/", grants.grant_apply, name="grant-apply"),
     path("me/grants/applications/<int:application_id>/appeal/", grants.grant_appeal, name="grant-appeal"),
     path("me/access/", pages.access_history, name="access-history"),
+    path("me/access/completeness.json", completeness.access_completeness, name="access-completeness"),
     path("me/access/<str:reference>/proof.json", pages.access_proof, name="access-proof"),
     path("me/access/<str:reference>/report/", pages.access_report, name="access-report"),
 ]
