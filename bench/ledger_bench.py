@@ -116,6 +116,8 @@ def _measure(entries: int, sequence_count: int) -> list[dict]:
                         (now, "staff", "s1-bench", "registrar", "command", "cards.residents.lookup", "registration",
                          f"p1-{n:040x}", f"card {n}", "ok", f"{n:032x}", "")
                     )  # fmt: skip
+        from ledger.index import update_totals
+
         started = time.perf_counter()
         result = sequence()
         elapsed = time.perf_counter() - started
@@ -123,13 +125,29 @@ def _measure(entries: int, sequence_count: int) -> list[dict]:
         assert tiles_state()[0] == sequence_count, "the sequencer did not write the tiles"
         rows.append(_target_row("ledger.sequencer.entries_per_s", sequence_count / elapsed, "entries/s", 20_000))
         _log(f"sequencer {rows[-1]['value']:.0f} entries/s")
+        # The subjects' index, inside those batches: leaves updated and stored per second (a new subject each).
+        rate = update_totals["heads"] / update_totals["seconds"]
+        rows.append(_target_row("ledger.index.update_per_s", rate, "leaves/s", None))
+        _log(f"index {rate:.0f} leaves/s")
 
-    # Grow the log to ENTRIES with the sequencer's own encoding, bulk-loaded, then sign once.
+    # Grow the log to ENTRIES with the sequencer's own encoding, bulk-loaded, then sign once
+    # (the index root in memory: each entry is its subject's first).
+    from ledger.index import heads_get, index_open
+    from ledger.models import Checkpoint
+    from ledger.tools import vindex
+
     size = result.tree_size
     frontier = frontier_load(size)
+    signed_index_root = bytes(Checkpoint.objects.get(tree_size=size).index_root)
+    index_map = vindex.IndexMap()
+    subjects = [f"p1-{n:040x}" for n in range(size)]
+    index_map.update({vindex.key_of(tag): head for tag, head in heads_get(
+        index_open(using="default", previous=size, previous_root=signed_index_root, tags=subjects), subjects
+    ).items()})  # fmt: skip
     template = {
         "time": now, "actor_type": "staff", "actor_id": "s1-bench", "role": "registrar", "channel": "command",
         "action": "cards.residents.lookup", "purpose": "registration", "object": "card", "outcome": "ok", "case_id": "",
+        "subject_seq": 1, "subject_prev": None,
     }  # fmt: skip
     while size < entries:
         chunk = min(100_000, entries - size)
@@ -140,6 +158,7 @@ def _measure(entries: int, sequence_count: int) -> list[dict]:
             leaf = merkle.leaf_hash(data)
             frontier.append(leaf, nodes)
             batch.append((index, subject, data, leaf))
+        index_map.update({vindex.key_of(subject): (1, index) for index, subject, _, _ in batch})
         with transaction.atomic(), connection.cursor() as cursor:
             with cursor.copy('COPY ledger_entry ("index", subject, entry_bytes, leaf_hash) FROM STDIN') as copy:
                 for row in batch:
@@ -150,7 +169,7 @@ def _measure(entries: int, sequence_count: int) -> list[dict]:
         size += chunk
         _log(f"log at {size} entries")
     with transaction.atomic():
-        checkpoint_sign(tree_size=size, root=frontier.root())
+        checkpoint_sign(tree_size=size, root=frontier.root(), index_root=index_map.root())
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE ledger_entry")
         cursor.execute("VACUUM ANALYZE ledger_node")
