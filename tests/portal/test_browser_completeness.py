@@ -1,4 +1,5 @@
 """The completeness check on "Who accessed my data", in headless Chromium: accepted, and refused when doctored."""
+# ruff: noqa: F811 (the fixtures imported from test_browser are the test arguments)
 
 import json
 
