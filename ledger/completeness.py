@@ -2,7 +2,7 @@
 
 ``completeness_bundle(subject=…)`` returns what ``ledger/tools/vindex.py``
 (``onecard_verify.py completeness``) and ``static/js/completeness.js`` check
-(the format is in docs/ledger.md): the checkpoint the witness quorum cosigned,
+(the format is in docs/ledger.md): the newest index checkpoint the witness quorum cosigned,
 for each of the subject's tags (one per pseudonym key version) the index
 proof of its count and newest entry, and the entries themselves, oldest
 first, each with its inclusion proof in that checkpoint's tree. Sealed entries
@@ -26,12 +26,10 @@ def _b64(value: bytes) -> str:
 
 def completeness_bundle(*, subject) -> dict:
     """Return SUBJECT's completeness bundle under the published checkpoint; raise ProofUnavailable before one."""
-    published = _published_checkpoint(policy_get())
+    published = _published_checkpoint(policy_get(), indexed=True)
     if published is None:
-        raise ProofUnavailable("no checkpoint is published yet")
+        raise ProofUnavailable("no checkpoint that signs the subjects' index is published yet")
     checkpoint, lines = published
-    if checkpoint.index_root is None:
-        raise ProofUnavailable("the published checkpoint predates the subjects' index")
     size = checkpoint.tree_size
     subjects = []
     for tag in subject_pseudonyms(subject):

@@ -1,26 +1,38 @@
-"""The subjects' index: a verifiable map from each subject's tag to (count, last index), one root per checkpoint.
+"""The subjects' index: a verifiable map from each subject's tag to (count, last index).
 
 The map is the sparse Merkle tree of ``ledger/tools/vindex.py`` (the code the
 offline verifier runs). Its leaves are the subjects' chain heads: the number of
 entries about the tag and the index of the newest one, which is what the
-sequencer writes into the next entry as ``subject_seq`` and ``subject_prev``.
-Each sequencer batch changes the leaves of the subjects it touched, in one
-pass over the tree, and stores every node it rewrote as a new row of
-``ledger_indexnode`` under the batch's tree size (rows are only appended), so
-the map of any checkpoint can still be proven from the stored rows.
+sequencer writes into each entry as ``subject_seq`` and ``subject_prev``.
 
-The sequencer keeps the map it last committed in memory and starts the next
-batch from it while the newest checkpoint still names its size and root, as it
-does with the log's frontier. Otherwise it loads the nodes the batch needs
-from the stored rows, and checks every loaded node against its children and
-the root against the signed checkpoint's index line before building on them.
+The map is not rebuilt at every batch. The sequencer keeps the heads that
+changed since the last map (its window) in memory and folds them into the map
+only at an *index checkpoint*: when nothing more is pending after a batch, when
+the window holds ``INDEX_EVERY`` entries, or when the last index checkpoint is
+``INDEX_MAX_AGE_S`` seconds old. Only an index checkpoint carries the
+``index <root>`` line, and only its map is stored: every node the fold
+rewrote becomes a new row of ``ledger_indexnode`` under that tree size (rows
+are only appended), so each index checkpoint's map can still be proven. A
+checkpoint without the line claims no count; the next index checkpoint covers
+its entries.
+
+The sequencer trusts no stored node that does not hash to a signed root. A
+process that does not hold the map of the newest checkpoint (a restart,
+another worker) loads the paths it needs from the rows of the newest index
+checkpoint and checks them against that checkpoint's signed index root; it
+rebuilds the window from the entries after it, once their leaf hashes extend
+that checkpoint's signed tree to the newest signed root.
 """
 
+import re
 import time
+from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import connections
 
-from ledger.models import IndexNode
+from ledger import merkle, note
+from ledger.models import Checkpoint, Entry, IndexNode
 from ledger.tools import vindex
 
 # Above this many nodes in memory the sequencer forgets its map after a batch and loads again what it needs.
@@ -76,19 +88,26 @@ def nodes_at(names: list[bytes], version: int, *, using: str = "default") -> dic
 
 
 class StoredIndex(vindex.IndexMap):
-    """The index as of VERSION, reading stored nodes on demand (one query per level when preloaded)."""
+    """The index as of VERSION, reading stored nodes on demand (one query per level when preloaded).
 
-    def __init__(self, version: int, *, using: str = "default", nodes: dict | None = None) -> None:
+    COMPLETE means every node is in memory (a map built here from empty): an absent node is empty.
+    """
+
+    def __init__(self, version: int, *, using: str = "default", nodes: dict | None = None, complete=False) -> None:
         super().__init__(nodes)
-        self.version, self.using = version, using
+        self.version, self.using, self.complete = version, using, complete
 
     def _missing(self, depth: int, prefix: int):
+        if self.complete:
+            return None
         value = nodes_at([node_name(depth, prefix)], self.version, using=self.using).get(node_name(depth, prefix))
         self.nodes[(depth, prefix)] = value
         return value
 
     def preload(self, keys, *, check: bool = True) -> None:
         """Read, a level at a time, every stored node on the paths of KEYS and their siblings; check their hashes."""
+        if self.complete:
+            return
         wanted, depth, loaded = {(0, 0)}, 0, []
         numbers = [int.from_bytes(key, "big") for key in keys]
         while wanted:
@@ -110,64 +129,161 @@ class StoredIndex(vindex.IndexMap):
             self._check(loaded)
 
     def _check(self, positions) -> None:
-        """Fail unless each loaded leaf hashes to its value and each loaded internal node to its loaded children."""
+        """Fail unless each loaded leaf hashes to its value and each node over a loaded one to its children.
+
+        The parents count too: a node loaded under one already held (and so already checked) must hash
+        into it, or a stored row could replace a subtree below a trusted node.
+        """
+        checked = set()
         for depth, prefix in positions:
             node = self.nodes.get((depth, prefix))
-            if node is None:
-                continue
-            if node[1] is not None:
-                if vindex.leaf_hash(*node[1]) != node[0]:
-                    raise IndexTampered(f"index leaf {node_name(depth, prefix).hex()} does not hash to its value")
-                continue
-            left, right = (depth + 1, prefix << 1), (depth + 1, prefix << 1 | 1)
-            if left not in self.nodes or right not in self.nodes:
-                continue
-            hashes = [self.nodes[child][0] if self.nodes[child] else vindex.EMPTY for child in (left, right)]
-            if vindex.node_hash(*hashes) != node[0]:
-                raise IndexTampered(f"index node {node_name(depth, prefix).hex()} does not hash to its children")
+            if node is not None and node[1] is not None and vindex.leaf_hash(*node[1]) != node[0]:
+                raise IndexTampered(f"index leaf {node_name(depth, prefix).hex()} does not hash to its value")
+            for parent in ((depth, prefix), (depth - 1, prefix >> 1)) if depth else ((depth, prefix),):
+                if parent in checked:
+                    continue
+                checked.add(parent)
+                node = self.nodes.get(parent)
+                if node is None or node[1] is not None:
+                    continue
+                left, right = (parent[0] + 1, parent[1] << 1), (parent[0] + 1, parent[1] << 1 | 1)
+                if left not in self.nodes or right not in self.nodes:
+                    continue
+                hashes = [self.nodes[child][0] if self.nodes[child] else vindex.EMPTY for child in (left, right)]
+                if vindex.node_hash(*hashes) != node[0]:
+                    raise IndexTampered(f"index node {node_name(*parent).hex()} does not hash to its children")
 
 
-# The map after the last batch this process committed: (version, root, nodes).
-_last_map: tuple[int, bytes, dict] | None = None
+# An index checkpoint at least every this many entries, or this many seconds, even while rows keep arriving.
+INDEX_EVERY = 100_000
+INDEX_MAX_AGE_S = 30.0
+
+# The chain fields of an entry (keys sorted: they follow "subject"), found without parsing the JSON.
+CHAIN_FIELDS = re.compile(rb'"subject_prev":(null|[0-9]+),"subject_seq":([0-9]+)[,}]')
+
+
+@dataclass
+class IndexState:
+    """The map of the newest index checkpoint, and the heads that changed in the log since (the window)."""
+
+    index: StoredIndex
+    root: bytes | None  # the signed index root of the map's checkpoint; None before any
+    window: dict = field(default_factory=dict)  # {tag: (count, last index)} of entries from index.version on
+    size: int = 0  # the tree size the window reaches
+    log_root: bytes | None = None  # the signed log root at SIZE
+    folded_at: float = field(default_factory=time.monotonic)
+
+    def heads(self, tags: list[str]) -> dict:
+        """Return {tag: (count, last index)} of TAGS at the window's end, loading (and checking) map paths."""
+        heads = {tag: self.window[tag] for tag in tags if tag in self.window}
+        rest = [tag for tag in tags if tag not in heads]
+        if rest:
+            self.index.preload([vindex.key_of(tag) for tag in rest])
+            if self.root is not None and self.index.root() != self.root:
+                raise IndexTampered(f"the stored index does not hash to checkpoint {self.index.version}'s index root")
+            heads.update(heads_get(self.index, rest))
+        return heads
+
+    def advance(self, heads: dict, *, size: int) -> None:
+        self.window.update(heads)
+        self.size = size
+
+    def due(self, *, pending_left: bool) -> bool:
+        """Return whether the batch just sequenced should close with an index checkpoint."""
+        return (
+            not pending_left
+            or self.size - self.index.version >= INDEX_EVERY
+            or time.monotonic() - self.folded_at >= INDEX_MAX_AGE_S
+        )
+
+    def fold(self, *, using: str) -> bytes:
+        """Apply the window to the map, store the nodes it rewrote under the window's size; return the new root."""
+        started = time.perf_counter()
+        index = self.index
+        root = index.update({vindex.key_of(tag): value for tag, value in self.window.items()})
+        _store(using, self.size, index.take_changed())
+        update_totals["heads"] += len(self.window)
+        update_totals["seconds"] += time.perf_counter() - started
+        index.version, self.root, self.window, self.folded_at = self.size, root, {}, time.monotonic()
+        if len(index.nodes) > CACHE_LIMIT:
+            index.nodes, index.complete = {}, False
+        return root
+
+
+# The state after the last batch this process committed.
+_state: IndexState | None = None
 
 
 def forget() -> None:
-    """Drop the map this process remembers (after a refusal, or in tests)."""
-    global _last_map
-    _last_map = None
+    """Drop the map and window this process remembers (after a refusal, or in tests)."""
+    global _state
+    _state = None
 
 
-def index_open(*, using: str, previous: int, previous_root: bytes | None, tags: list[str]) -> StoredIndex:
-    """Return the index of tree size PREVIOUS with the paths of TAGS loaded, once it hashes to PREVIOUS_ROOT.
+def remember(state: IndexState, *, size: int, log_root: bytes) -> None:
+    """Keep STATE for the next batch, which starts from it while the newest checkpoint is (SIZE, LOG_ROOT)."""
+    global _state
+    state.size, state.log_root = size, log_root
+    _state = state
 
-    PREVIOUS_ROOT is the index root the last checkpoint signs; None before the index existed, when the
-    map starts empty. Raise IndexTampered if the stored nodes do not hash to it.
+
+def state_open(*, using: str, size: int, log_root: bytes | None, log_key: str, frontier_load) -> IndexState:
+    """Return the index state at the newest checkpoint (SIZE, LOG_ROOT), already checked by the sequencer.
+
+    Reuse what this process left if it reached that checkpoint; otherwise start from the newest index
+    checkpoint's stored map (its paths checked against its signed index root as they are loaded) and
+    rebuild the window from the entries after it, once their leaf hashes extend that checkpoint's tree
+    to LOG_ROOT. LOG_KEY checks the log's signatures; FRONTIER_LOAD(size, using=…) reads a stored frontier.
+    Raise IndexTampered when anything stored disagrees with what was signed.
     """
-    global _last_map
-    known, _last_map = _last_map, None  # the batch changes the remembered map in place
-    if previous_root is None:
-        return StoredIndex(previous, using=using, nodes={})
-    if known is not None and known[0] == previous and known[1] == previous_root:
-        return StoredIndex(previous, using=using, nodes=known[2])
-    index = StoredIndex(previous, using=using)
-    index.preload([vindex.key_of(tag) for tag in tags])
-    if index.root() != previous_root:
-        raise IndexTampered(f"the stored index does not hash to checkpoint {previous}'s index root")
-    return index
+    global _state
+    known, _state = _state, None  # the batch changes the state in place
+    if known is not None and known.size == size and known.log_root == log_root:
+        return known
+    latest = (
+        Checkpoint.objects.using(using)
+        .filter(index_root__isnull=False)
+        .order_by("-tree_size")
+        .values_list("tree_size", "root_hash", "index_root", "note")
+        .first()
+    )
+    if latest is None:
+        state = IndexState(StoredIndex(0, using=using, nodes={}, complete=True), None)
+        start, frontier = 0, merkle.Frontier()
+    else:
+        version, root, index_root, signed = latest
+        root, index_root = bytes(root), bytes(index_root)
+        try:
+            body = note.note_verify(signed, log_key)
+        except note.NoteError:
+            raise IndexTampered(f"checkpoint {version} is not signed by the log key") from None
+        if body != note.checkpoint_body(settings.ONECARD_LEDGER_ORIGIN, version, root, index_root):
+            raise IndexTampered(f"checkpoint {version}'s stored index root differs from its signed note")
+        state = IndexState(StoredIndex(version, using=using), index_root)
+        start = version
+        frontier = frontier_load(version, using=using) if start < size else None
+        if frontier is not None and frontier.root() != root:
+            raise IndexTampered(f"the stored subtrees of the first {version} entries do not hash to its root")
+    if start < size:
+        _window_replay(state, using=using, start=start, size=size, frontier=frontier, log_root=log_root)
+    state.size, state.log_root = size, log_root
+    return state
 
 
-def index_commit(index: StoredIndex, *, using: str, version: int, heads: dict) -> bytes:
-    """Set HEADS ({tag: (count, last index)}) in INDEX, store the nodes it rewrote as VERSION; return the new root."""
-    global _last_map
-    started = time.perf_counter()
-    root = index.update({vindex.key_of(tag): value for tag, value in heads.items()})
-    _store(using, version, index.take_changed())
-    index.version = version
-    if len(index.nodes) <= CACHE_LIMIT:
-        _last_map = (version, root, index.nodes)
-    update_totals["heads"] += len(heads)
-    update_totals["seconds"] += time.perf_counter() - started
-    return root
+def _window_replay(state: IndexState, *, using: str, start: int, size: int, frontier, log_root) -> None:
+    rows = Entry.objects.using(using).filter(index__gte=start, index__lt=size).order_by("index")
+    expected = start
+    for index, subject, data in rows.values_list("index", "subject", "entry_bytes").iterator(chunk_size=5000):
+        data = bytes(data)
+        if index != expected:
+            raise IndexTampered(f"entry {expected} is missing after index checkpoint {start}")
+        frontier.append(merkle.leaf_hash(data), [])
+        found = CHAIN_FIELDS.search(data)
+        if found is not None:
+            state.window[subject] = (int(found[2]), index)
+        expected = index + 1
+    if expected != size or frontier.root() != log_root:
+        raise IndexTampered(f"the entries after index checkpoint {start} do not hash to checkpoint {size}'s root")
 
 
 def heads_get(index: vindex.IndexMap, tags) -> dict:

@@ -281,17 +281,19 @@ def _signed_state(using: str) -> tuple[int, bytes | None, merkle.Frontier, bytes
 
 
 def _sequence_batch(using: str, batch_size: int) -> tuple[int, int, bytes, merkle.Frontier | None]:
-    size, root, frontier, index_root = _signed_state(using)
+    size, root, frontier, _ = _signed_state(using)
     pending = _pending_take(using, batch_size)
     if not pending and root is not None:
         return 0, size, root, None
     # Each entry names its subject's running count and previous entry: the chain heads are the index's leaves.
     subjects = list(dict.fromkeys(row["subject"] for row in pending))
     try:
-        index = subject_index.index_open(using=using, previous=size, previous_root=index_root, tags=subjects)
+        state = subject_index.state_open(
+            using=using, size=size, log_root=root, log_key=log_verifier_key(), frontier_load=frontier_load
+        )
+        heads = state.heads(subjects)
     except subject_index.IndexTampered as error:
         raise LogTampered(str(error)) from None
-    heads = subject_index.heads_get(index, subjects)
     entries, nodes = [], []
     for position, row in enumerate(pending, start=size):
         count, last = heads[row["subject"]]
@@ -302,10 +304,17 @@ def _sequence_batch(using: str, batch_size: int) -> tuple[int, int, bytes, merkl
         frontier.append(leaf, nodes)
         entries.append((position, row["subject"], data, leaf))
     _insert(using, entries, nodes)
-    index_root = subject_index.index_commit(index, using=using, version=frontier.size, heads=heads)
+    state.advance(heads, size=frontier.size)
+    # Only an index checkpoint signs (and stores) the map: see ledger.index.
+    index_root = state.fold(using=using) if state.due(pending_left=_pending_left(using)) else None
     root = frontier.root()
     checkpoint_sign(tree_size=frontier.size, root=root, index_root=index_root, using=using)
+    subject_index.remember(state, size=frontier.size, log_root=root)
     return len(entries), frontier.size, root, frontier
+
+
+def _pending_left(using: str) -> bool:
+    return PendingEntry.objects.using(using).exists()
 
 
 def _insert(using: str, entries: list[tuple], nodes: list[tuple]) -> None:

@@ -19,7 +19,7 @@ someone else wrote them.
 
 import hashlib
 import itertools
-import re
+import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from ledger import merkle, note
+from ledger.index import CHAIN_FIELDS
 from ledger.sequencer import log_verifier_key
 from ledger.tools import vindex
 
@@ -252,11 +253,93 @@ def _verify(checkpoints, target, progress) -> int:
         entries.close()
 
 
-# The chain fields of an entry (keys sorted: they follow "subject"), found without parsing the JSON.
-CHAIN_FIELDS = re.compile(rb'"subject_prev":(null|[0-9]+),"subject_seq":([0-9]+)[,}]')
+# From this many entries on, verify recomputes the subjects' index in a second process, beside the scan.
+PARALLEL_INDEX_FROM = 100_000
+
+
+def _index_apply(index_map: vindex.IndexMap, items: list, expected: bytes) -> bool:
+    return index_map.update({vindex.key_of(tag): value for tag, value in items}) == expected
+
+
+def _index_child(connection_) -> None:
+    """Apply each index checkpoint's changed heads to a map; answer the first size whose root differs, or None."""
+    index_map, bad = vindex.IndexMap(track=False), None
+    while (message := connection_.recv()) is not None:
+        size, items, expected = message
+        if bad is None and not _index_apply(index_map, items, expected):
+            bad = size
+    connection_.send(bad)
+    connection_.close()
+
+
+class IndexCheck:
+    """Recompute the subjects' index at each index checkpoint from the heads the scan found, and compare roots.
+
+    The map costs several hashes per new subject, more than the scan spends on an entry, so on a large log
+    a forked process builds it while the scan goes on (PARALLEL); ``first_bad`` then waits for it.
+    """
+
+    def __init__(self, *, parallel: bool) -> None:
+        self.map, self.bad, self.good_before, self.child = vindex.IndexMap(track=False), None, {}, None
+        forkable = "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
+        if parallel and forkable:
+            context = multiprocessing.get_context("fork")
+            self.pipe, child_end = context.Pipe()
+            self.child = context.Process(target=_index_child, args=(child_end,), daemon=True)
+            self.child.start()
+            child_end.close()
+
+    def check(self, size: int, good_before: int, items: list, expected: bytes) -> None:
+        self.good_before[size] = good_before
+        if self.child is not None:
+            self.pipe.send((size, items, expected))
+        elif self.bad is None and not _index_apply(self.map, items, expected):
+            self.bad = size
+
+    def first_bad(self) -> tuple[int, int] | None:
+        """Return (size, last good size) of the first index checkpoint whose root is not the map, or None."""
+        if self.child is not None:
+            self.pipe.send(None)
+            self.bad = self.pipe.recv()
+            self.child.join()
+            self.child = None
+        return (self.bad, self.good_before[self.bad]) if self.bad is not None else None
+
+    def close(self) -> None:
+        if self.child is not None:
+            self.child.kill()
+            self.child.join()
+            self.child = None
 
 
 def _verify_streams(checkpoints, target, progress, entries) -> int:
+    index_check = IndexCheck(parallel=target >= PARALLEL_INDEX_FROM)
+    try:
+        try:
+            checked = _verify_scan(checkpoints, target, progress, entries, index_check)
+        except _Bad as bad:
+            # An index checkpoint that failed before the scan's failure is the first bad thing.
+            index_bad = index_check.first_bad()
+            if index_bad is None or (bad.index is not None and bad.index < index_bad[1]):
+                raise
+            _index_bad(*index_bad)
+        index_bad = index_check.first_bad()
+        if index_bad is not None:
+            _index_bad(*index_bad)
+        return checked
+    finally:
+        index_check.close()
+
+
+def _index_bad(size: int, good_before: int):
+    raise _Bad(
+        good_before,
+        f"checkpoint {size} does not match entries {good_before} to {size - 1}: "
+        "its index root is not the map of their subjects' chains",
+    )
+
+
+def _verify_scan(checkpoints, target, progress, entries, index_check) -> int:
     origin = settings.ONECARD_LEDGER_ORIGIN
     key = log_verifier_key()
     sha256 = hashlib.sha256
@@ -268,7 +351,6 @@ def _verify_streams(checkpoints, target, progress, entries) -> int:
     # changed since the last checkpoint, applied to the index at each checkpoint that signs one.
     heads: dict[str, tuple[int, int]] = {}
     changed: dict[str, tuple[int, int]] = {}
-    index_map = vindex.IndexMap()
     chained = False
     chain_search = CHAIN_FIELDS.search
 
@@ -277,18 +359,18 @@ def _verify_streams(checkpoints, target, progress, entries) -> int:
         root = merkle.fold(hashes) if hashes else merkle.EMPTY_ROOT
         while checkpoint is not None and checkpoint[0] == size:
             tree_size, stored_root, signed, stored_index_root = checkpoint
-            index_root = None
-            if stored_index_root is not None:
-                index_root = index_map.update({vindex.key_of(tag): value for tag, value in changed.items()})
-                changed.clear()
-            elif chained:
-                raise _Bad(good_size, f"checkpoint {tree_size} signs no index root, though entries carry chains")
+            # Only an index checkpoint signs the map (ledger.index); the others claim no count. The signed
+            # note binds the stored index root; IndexCheck recomputes it from the chains.
+            index_root = bytes(stored_index_root) if stored_index_root is not None else None
             try:
                 body = note.note_verify(signed, key)
             except note.NoteError:
                 raise _Bad(good_size, f"checkpoint {tree_size} is not signed by the log key") from None
             if body != note.checkpoint_body(origin, tree_size, root, index_root) or bytes(stored_root) != root:
                 raise _Bad(good_size, f"checkpoint {tree_size} does not match entries {good_size} to {tree_size - 1}")
+            if index_root is not None:
+                index_check.check(tree_size, good_size, list(changed.items()), index_root)
+                changed.clear()
             good_size = tree_size
             checkpoint = next(pending_checkpoints, None)
 

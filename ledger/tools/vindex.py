@@ -163,9 +163,10 @@ class IndexMap:
     subclass may load nodes lazily by overriding ``_missing``.
     """
 
-    def __init__(self, nodes: dict | None = None) -> None:
+    def __init__(self, nodes: dict | None = None, *, track: bool = True) -> None:
         self.nodes = nodes if nodes is not None else {}
-        self.changed = {}
+        # Positions written since the last take_changed (none kept when TRACK is false: a map never stored).
+        self.changed = set() if track else None
 
     def _missing(self, depth: int, prefix: int):
         return None
@@ -177,11 +178,6 @@ class IndexMap:
         except KeyError:
             return self._missing(depth, prefix)
 
-    def _set(self, depth: int, prefix: int, value) -> bytes:
-        self.nodes[(depth, prefix)] = value
-        self.changed[(depth, prefix)] = value
-        return value[0]
-
     def root(self) -> bytes:
         node = self.get(0, 0)
         return node[0] if node is not None else EMPTY
@@ -190,46 +186,64 @@ class IndexMap:
         """Set each key of VALUES (32-byte key: (count, last_index)) and return the new root."""
         if values:
             items = sorted((int.from_bytes(key, "big"), key, count, last) for key, (count, last) in values.items())
-            self._update(0, 0, items)
+            numbers = [item[0] for item in items]
+            self._update(0, 0, items, numbers, 0, len(items))
         return self.root()
 
-    def _update(self, depth: int, prefix: int, items: list) -> bytes:
+    # The recursion passes ranges of one sorted list (no copies); ITEMS[i] is (number, key, count, last).
+
+    def _put(self, position: tuple, value: tuple) -> bytes:
+        self.nodes[position] = value
+        if self.changed is not None:
+            self.changed.add(position)
+        return value[0]
+
+    def _update(self, depth: int, prefix: int, items: list, numbers: list, lo: int, hi: int) -> bytes:
         node = self.get(depth, prefix)
         if node is None or node[1] is not None:
             if node is not None:
                 leaf_key = node[1][0]
-                if not any(item[1] == leaf_key for item in items):
-                    items = sorted([*items, (int.from_bytes(leaf_key, "big"), leaf_key, node[1][1], node[1][2])])
-            return self._build(depth, prefix, items)
-        split = _split(items, depth, prefix)
-        left, right = items[:split], items[split:]
-        left_hash = self._update(depth + 1, prefix << 1, left) if left else self._hash(depth + 1, prefix << 1)
-        right_hash = (
-            self._update(depth + 1, prefix << 1 | 1, right) if right else self._hash(depth + 1, prefix << 1 | 1)
-        )
-        return self._set(depth, prefix, (node_hash(left_hash, right_hash), None))
+                number = int.from_bytes(leaf_key, "big")
+                at = bisect.bisect_left(numbers, number, lo, hi)
+                if at == hi or numbers[at] != number:
+                    items = [*items[lo:at], (number, leaf_key, node[1][1], node[1][2]), *items[at:hi]]
+                    numbers = [item[0] for item in items]
+                    lo, hi = 0, len(items)
+            return self._build(depth, prefix, items, numbers, lo, hi)
+        middle = bisect.bisect_left(numbers, (prefix << 1 | 1) << (KEY_BITS - 1 - depth), lo, hi)
+        down = depth + 1
+        if middle > lo:
+            left = self._update(down, prefix << 1, items, numbers, lo, middle)
+        else:
+            left = self._hash(down, prefix << 1)
+        if hi > middle:
+            right = self._update(down, prefix << 1 | 1, items, numbers, middle, hi)
+        else:
+            right = self._hash(down, prefix << 1 | 1)
+        return self._put((depth, prefix), (_sha256(b"\x01" + left + right).digest(), None))
 
     def _hash(self, depth: int, prefix: int) -> bytes:
         node = self.get(depth, prefix)
         return node[0] if node is not None else EMPTY
 
-    def _build(self, depth: int, prefix: int, items: list) -> bytes:
-        """Write the subtree holding exactly ITEMS where nothing is stored below (DEPTH, PREFIX)."""
-        if len(items) == 1:
-            _, key, count, last = items[0]
-            return self._set(depth, prefix, (leaf_hash(key, count, last), (key, count, last)))
+    def _build(self, depth: int, prefix: int, items: list, numbers: list, lo: int, hi: int) -> bytes:
+        """Write the subtree holding exactly ITEMS[LO:HI] where nothing is stored below (DEPTH, PREFIX)."""
+        if hi - lo == 1:
+            _, key, count, last = items[lo]
+            value = _sha256(b"\x00" + key + count.to_bytes(8, "big") + last.to_bytes(8, "big")).digest()
+            return self._put((depth, prefix), (value, (key, count, last)))
         if depth >= KEY_BITS:
             raise CompletenessError("two different leaves for one key")
-        split = _split(items, depth, prefix)
-        left, right = items[:split], items[split:]
-        left_hash = self._build(depth + 1, prefix << 1, left) if left else EMPTY
-        right_hash = self._build(depth + 1, prefix << 1 | 1, right) if right else EMPTY
-        return self._set(depth, prefix, (node_hash(left_hash, right_hash), None))
+        middle = bisect.bisect_left(numbers, (prefix << 1 | 1) << (KEY_BITS - 1 - depth), lo, hi)
+        down = depth + 1
+        left = self._build(down, prefix << 1, items, numbers, lo, middle) if middle > lo else EMPTY
+        right = self._build(down, prefix << 1 | 1, items, numbers, middle, hi) if hi > middle else EMPTY
+        return self._put((depth, prefix), (_sha256(b"\x01" + left + right).digest(), None))
 
     def take_changed(self) -> dict:
         """Return, and forget, the nodes written since the last call."""
-        changed, self.changed = self.changed, {}
-        return changed
+        changed, self.changed = self.changed, set()
+        return {position: self.nodes[position] for position in changed}
 
     def prove(self, key: bytes) -> dict:
         """Return the JSON proof of KEY's value (or absence) in this map."""
@@ -241,11 +255,6 @@ class IndexMap:
             child = prefix << 1 | bit(key, depth)
             siblings.append(self._hash(depth + 1, child ^ 1))
             depth, prefix = depth + 1, child
-
-
-def _split(items: list, depth: int, prefix: int) -> int:
-    """Return how many of ITEMS (sorted, all under (DEPTH, PREFIX)) go to the left child."""
-    return bisect.bisect_left(items, ((prefix << 1 | 1) << (KEY_BITS - 1 - depth),))
 
 
 # The completeness bundle: everything a resident needs to prove they saw every entry about them.

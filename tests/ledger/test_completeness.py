@@ -13,9 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger import index as subject_index
+from ledger import sequencer
 from ledger.api import record
 from ledger.completeness import completeness_bundle
-from ledger.models import Checkpoint, Entry
+from ledger.models import Checkpoint, Entry, IndexNode
 from ledger.pseudonyms import subject_pseudonym
 from ledger.sequencer import log_verifier_key, sequence
 from ledger.tools import onecard_verify, vindex
@@ -211,34 +212,44 @@ def test_the_tool_in_process_reads_the_same_subcommand(three_accesses, tmp_path,
 
 
 @pytest.mark.django_db
-def test_verify_catches_a_checkpoint_that_signs_a_wrong_index_root(ledger_context, monkeypatch):
+@pytest.mark.parametrize("parallel", [False, True], ids=["inline", "second-process"])
+def test_verify_catches_a_checkpoint_that_signs_a_wrong_index_root(ledger_context, monkeypatch, parallel):
+    from ledger import verification
+
+    monkeypatch.setattr(verification, "PARALLEL_INDEX_FROM", 0 if parallel else 10**12)
     record(action="cards.residents.lookup", subject="resident:target")
     sequence()
     record(action="cards.residents.lookup", subject="resident:target")
     # An operator signs a map that forgets the new entry: count 1, last index 0.
-    honest = subject_index.index_commit
+    honest = subject_index.IndexState.fold
 
-    def forgetful(index, *, using, version, heads):
-        tag = subject_pseudonym("resident:target")
-        return honest(index, using=using, version=version, heads={**heads, tag: (1, 0)})
+    def forgetful(state, *, using):
+        state.window[subject_pseudonym("resident:target")] = (1, 0)
+        return honest(state, using=using)
 
-    monkeypatch.setattr(subject_index, "index_commit", forgetful)
+    monkeypatch.setattr(subject_index.IndexState, "fold", forgetful)
+    sequence()
+
+    record(action="cards.residents.lookup", subject="resident:other")
+    monkeypatch.undo()
+    monkeypatch.setattr(verification, "PARALLEL_INDEX_FROM", 0 if parallel else 10**12)
     sequence()
 
     result = log_verify()
 
     assert not result.ok
-    assert "checkpoint 2 does not match" in result.reason
+    assert result.first_bad_index == 1
+    assert "checkpoint 2 does not match entries 1 to 1: its index root" in result.reason
 
 
 @pytest.mark.django_db
 def test_verify_catches_an_entry_whose_chain_skips(ledger_context, monkeypatch):
     record(action="cards.residents.lookup", subject="resident:target")
     record(action="cards.residents.lookup", subject="resident:target")
-    heads_get = subject_index.heads_get
+    heads = subject_index.IndexState.heads
     # A sequencer that tells the second entry it is the first: the chain restarts, hiding entry 0.
     monkeypatch.setattr(
-        subject_index, "heads_get", lambda index, tags: dict.fromkeys(heads_get(index, tags), (0, None))
+        subject_index.IndexState, "heads", lambda state, tags: dict.fromkeys(heads(state, tags), (0, None))
     )
     sequence(batch_size=1)
 
@@ -265,6 +276,67 @@ def test_the_sequencer_refuses_a_tampered_index_node(ledger_context):
     record(action="cards.residents.lookup", subject="resident:1")
 
     with pytest.raises(LogTampered, match="index"):
+        sequence()
+
+
+@pytest.mark.django_db
+def test_only_the_batch_that_empties_the_queue_signs_the_map_and_verify_checks_it(ledger_context):
+    for n in range(5):
+        record(action="cards.residents.lookup", subject=f"resident:{n % 2}")
+    sequence(batch_size=2)
+
+    lines = [row.index_root is not None for row in Checkpoint.objects.order_by("tree_size")]
+
+    assert lines == [False, False, True]
+    assert set(IndexNode.objects.values_list("version", flat=True)) == {5}
+    assert log_verify().ok
+    assert _check_count("resident:0") == 3
+
+
+@pytest.mark.django_db
+def test_a_fresh_process_rebuilds_the_window_from_the_signed_entries_after_the_map(ledger_context, monkeypatch):
+    monkeypatch.setattr(subject_index, "INDEX_MAX_AGE_S", 3600.0)
+    for _ in range(3):
+        record(action="cards.residents.lookup", subject="resident:a")
+    sequence()
+    # Rows still pending after each batch: no map is signed, the window holds the heads.
+    monkeypatch.setattr(sequencer, "_pending_left", lambda using: True)
+    for _ in range(2):
+        record(action="cards.residents.lookup", subject="resident:a")
+        sequence()
+    subject_index.forget()
+    monkeypatch.undo()
+    record(action="cards.residents.lookup", subject="resident:a")
+    sequence()
+
+    chains = [(e["subject_seq"], e["subject_prev"]) for e in map(json.loads, _bytes())]
+
+    assert chains == [(1, None), (2, 0), (3, 1), (4, 2), (5, 3), (6, 4)]
+    assert log_verify().ok
+    assert _check_count("resident:a") == 6
+
+
+@pytest.mark.django_db
+def test_a_fresh_process_refuses_a_doctored_entry_after_the_map(ledger_context, monkeypatch):
+    from django.db import connection
+
+    from ledger.sequencer import LogTampered
+    from tests.ledger.database import triggers_lifted
+
+    record(action="cards.residents.lookup", subject="resident:a")
+    sequence()
+    monkeypatch.setattr(sequencer, "_pending_left", lambda using: True)
+    record(action="cards.residents.lookup", subject="resident:a")
+    sequence()
+    subject_index.forget()
+    monkeypatch.undo()
+    # Rewrite entry 1 to restart the chain, so the next entry would hide entry 0.
+    doctored = bytes(Entry.objects.get(index=1).entry_bytes).replace(b'"subject_seq":2', b'"subject_seq":1')
+    with triggers_lifted(connection), connection.cursor() as cursor:
+        cursor.execute('UPDATE ledger_entry SET entry_bytes = %s WHERE "index" = 1', [doctored])
+    record(action="cards.residents.lookup", subject="resident:a")
+
+    with pytest.raises(LogTampered, match="do not hash"):
         sequence()
 
 
