@@ -10,7 +10,16 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from ledger.actions import verification_request
-from ledger.models import Alert, Checkpoint, Cosignature, Entry, PendingEntry, VerificationRun, Witness
+from ledger.models import (
+    Alert,
+    Checkpoint,
+    Cosignature,
+    Entry,
+    PendingEntry,
+    SealedAccess,
+    VerificationRun,
+    Witness,
+)
 
 
 def sequencer_status() -> str:
@@ -160,3 +169,16 @@ class AlertAdmin(ReadOnlyAdmin):
 class PendingEntryAdmin(ReadOnlyAdmin):
     list_display = ["id", "time", "action", "purpose", "channel"]
     exclude = ["subject"]
+
+
+@admin.register(SealedAccess)
+class SealedAccessAdmin(ReadOnlyAdmin):
+    """Sealed accesses for auditors: the legal reference, who sealed it, until when; never the withheld contents."""
+
+    list_display = ["sealed_at", "unseal_on", "legal_reference", "sealed_by", "released_at", "commitment_hex"]
+    fields = ["commitment_hex", "subject", "unseal_on", "legal_reference", "sealed_by", "sealed_at", "released_at"]
+    readonly_fields = fields
+
+    @admin.display(description="commitment")
+    def commitment_hex(self, obj) -> str:
+        return bytes(obj.commitment).hex()

@@ -6,16 +6,19 @@
 for each of the subject's tags (one per pseudonym key version) the index
 proof of its count and newest entry, and the entries themselves, oldest
 first, each with its inclusion proof in that checkpoint's tree. Sealed entries
-are in it as the log holds them: chained and counted, contents withheld.
+are in it as the log holds them: chained and counted, contents withheld until
+their date, then with their opening (ledger.sealing).
 """
 
 import base64
+import json
 
 from ledger import merkle
 from ledger.index import index_proof
 from ledger.models import Entry
 from ledger.pseudonyms import subject_pseudonyms
 from ledger.publication import _published_checkpoint, policy_get
+from ledger.sealing import opening_for
 from ledger.selectors import ProofUnavailable, _range_hashes, _witness_keys, verifier_key_get
 from ledger.tools import vindex
 
@@ -54,6 +57,14 @@ def completeness_bundle(*, subject) -> dict:
         {"index": index, "entry_bytes": _b64(data), "path": [_b64(next(hashes)) for _ in pieces]}
         for (index, data), pieces in zip(rows, ranges, strict=True)
     ]
+    # A sealed entry whose date has come carries its opening, which the verifier checks against the commitment.
+    commitments = {}
+    for item, (_, data) in zip(entries, rows, strict=True):
+        if b'"sealed":' in data:
+            sealed = json.loads(data).get("sealed") or {}
+            commitments[base64.b64decode(sealed.get("commitment", ""))] = item
+    for commitment, opening in opening_for(list(commitments)).items():
+        commitments[commitment]["opening"] = opening
     return {
         "format": vindex.BUNDLE_FORMAT,
         "tree_size": size,

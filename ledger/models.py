@@ -38,6 +38,9 @@ class PendingEntry(models.Model):
     outcome = models.CharField(max_length=32)
     request_id = models.CharField(max_length=64)
     case_id = models.CharField(max_length=64, blank=True)
+    # A sealed access (ledger.sealing): the entry holds only this commitment and date, not the fields above.
+    seal_commitment = models.BinaryField(max_length=32, null=True, blank=True)
+    unseal_on = models.DateField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "pending entries"
@@ -123,6 +126,41 @@ class IndexNode(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"index node {bytes(self.node).hex()} at {self.version}"
+
+
+class SealedAccess(models.Model):
+    """A sealed access's withheld contents (ledger.sealing), encrypted, with the legal reference auditors list.
+
+    ``sealed`` is AES-256-GCM of the contents, the salt and the resident's reference; only the release
+    task decrypts it. The log holds the commitment; ``released_at`` is set when the opening is published.
+    """
+
+    commitment = models.BinaryField(max_length=32, unique=True)
+    subject = models.CharField(max_length=80)
+    unseal_on = models.DateField()
+    legal_reference = models.CharField(max_length=200)
+    sealed_by = models.CharField(max_length=120)
+    sealed_at = models.DateTimeField()
+    sealed = models.BinaryField()
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "sealed accesses"
+        ordering = ["-sealed_at"]
+
+    def __str__(self) -> str:
+        return f"sealed access until {self.unseal_on}"
+
+
+class SealedOpening(AppendOnlyModel):
+    """The published opening of a released sealed access: contents and salt, which hash to its commitment."""
+
+    commitment = models.BinaryField(max_length=32, unique=True)
+    contents = models.TextField()
+    salt = models.BinaryField(max_length=32)
+
+    def __str__(self) -> str:
+        return f"opening of {bytes(self.commitment).hex()[:12]}"
 
 
 class Witness(models.Model):

@@ -23,6 +23,7 @@ The sequencer works through its own database alias
 alone may write the log's tables (docs/operations.md).
 """
 
+import base64
 import json
 import logging
 from dataclasses import dataclass
@@ -58,6 +59,8 @@ _PENDING_FIELDS = (
     "outcome",
     "request_id",
     "case_id",
+    "seal_commitment",
+    "unseal_on",
 )
 
 
@@ -79,7 +82,27 @@ class SealResult:
 
 
 def entry_bytes(*, index: int, row: dict) -> bytes:
-    """Return the canonical JSON bytes of one entry: sorted keys, no spaces, UTF-8."""
+    """Return the canonical JSON bytes of one entry: sorted keys, no spaces, UTF-8.
+
+    A sealed access (ledger.sealing) holds only its subject, chain fields and seal: commitment and date.
+    """
+    if row.get("seal_commitment") is not None:
+        sealed = {
+            "commitment": base64.b64encode(bytes(row["seal_commitment"])).decode(),
+            "unseal_on": row["unseal_on"].isoformat(),
+        }
+        return json.dumps(
+            {
+                "index": index,
+                "sealed": sealed,
+                "subject": row["subject"],
+                "subject_prev": row["subject_prev"],
+                "subject_seq": row["subject_seq"],
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        ).encode()
     return json.dumps(
         {
             "action": row["action"],

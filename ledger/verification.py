@@ -110,8 +110,12 @@ def log_verify(
     anchors: list[Anchor] = (),
     progress: Callable[[int], None] | None = None,
     total: Callable[[int], None] | None = None,
+    index: bool = True,
 ):
-    """Return whether every leaf, stored subtree and checkpoint of the log recomputes and meets ANCHORS."""
+    """Return whether every leaf, stored subtree and checkpoint of the log recomputes and meets ANCHORS.
+
+    INDEX false skips recomputing the subjects' index roots (the chains are still checked): the log pass alone.
+    """
     # Read committed is enough: rows are only ever appended, and the scan stops
     # at the newest checkpoint read first, whose entries committed with it.
     with transaction.atomic():
@@ -127,7 +131,7 @@ def log_verify(
             held = _anchors_parse(anchors)
             if held:
                 anchor_size, _, anchor_source = max(held, key=lambda item: item[0])
-            checked = _verify(checkpoints, target, progress)
+            checked = _verify(checkpoints, target, progress, index)
             _anchors_check(checkpoints, held)
             _beyond_check(target)
         except _Bad as bad:
@@ -245,10 +249,10 @@ def _trailing_ones(index: int) -> int:
     return (index ^ (index + 1)).bit_length() - 1
 
 
-def _verify(checkpoints, target, progress) -> int:
+def _verify(checkpoints, target, progress, index: bool = True) -> int:
     entries = _stream(ENTRIES_SQL, [target])
     try:
-        return _verify_streams(checkpoints, target, progress, entries)
+        return _verify_streams(checkpoints, target, progress, entries, index)
     finally:
         entries.close()
 
@@ -279,10 +283,11 @@ class IndexCheck:
     a forked process builds it while the scan goes on (PARALLEL); ``first_bad`` then waits for it.
     """
 
-    def __init__(self, *, parallel: bool) -> None:
+    def __init__(self, *, parallel: bool, enabled: bool = True) -> None:
         self.map, self.bad, self.good_before, self.child = vindex.IndexMap(track=False), None, {}, None
+        self.enabled = enabled
         forkable = "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
-        if parallel and forkable:
+        if enabled and parallel and forkable:
             context = multiprocessing.get_context("fork")
             self.pipe, child_end = context.Pipe()
             self.child = context.Process(target=_index_child, args=(child_end,), daemon=True)
@@ -290,6 +295,8 @@ class IndexCheck:
             child_end.close()
 
     def check(self, size: int, good_before: int, items: list, expected: bytes) -> None:
+        if not self.enabled:
+            return
         self.good_before[size] = good_before
         if self.child is not None:
             self.pipe.send((size, items, expected))
@@ -312,8 +319,8 @@ class IndexCheck:
             self.child = None
 
 
-def _verify_streams(checkpoints, target, progress, entries) -> int:
-    index_check = IndexCheck(parallel=target >= PARALLEL_INDEX_FROM)
+def _verify_streams(checkpoints, target, progress, entries, index: bool = True) -> int:
+    index_check = IndexCheck(parallel=target >= PARALLEL_INDEX_FROM, enabled=index)
     try:
         try:
             checked = _verify_scan(checkpoints, target, progress, entries, index_check)

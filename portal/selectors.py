@@ -10,7 +10,15 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from cards.models import Card, Resident
-from ledger.api import UnknownPurpose, action_get, pending_list_for_subject, purpose_check, record, subject_pseudonyms
+from ledger.api import (
+    UnknownPurpose,
+    action_get,
+    pending_list_for_subject,
+    purpose_check,
+    record,
+    sealed_contents,
+    subject_pseudonyms,
+)
 from portal.models import AccessReport
 from services.core import catalogue
 from services.core.models import Agency, Consent
@@ -70,12 +78,16 @@ class AccessRow:
     purpose_label: str
     outcome: str
     request_id: str
+    # A sealed access still withheld (ledger.sealing): the date its details are disclosed; TIME is then None.
+    withheld_until: datetime.date | None = None
 
     @property
     def sealed(self) -> bool:
         return self.index is not None
 
     def summary(self) -> str:
+        if self.withheld_until is not None:
+            return f"entry {self.index}: sealed access, disclosed on {self.withheld_until.isoformat()}"
         return (
             f"{self.time.isoformat()} {self.actor_type}:{self.who} role={self.role} {self.action} "
             f"purpose={self.purpose} outcome={self.outcome} request={self.request_id}"
@@ -147,6 +159,9 @@ def access_history_for_resident(
             return False
         if (service and row.service != service) or (purpose and row.purpose != purpose):
             return False
+        if row.withheld_until is not None:
+            # Nothing but its date is known of a withheld access: only date-free views list it.
+            return not (service or purpose or outcome or since or until)
         if (outcome and row.outcome != outcome) or (since and timezone.localdate(row.time) < since):
             return False
         return not (until and timezone.localdate(row.time) > until)
@@ -200,8 +215,16 @@ def _sequenced_rows(
     from ledger.api import entry_list_for_subject
 
     rows = []
-    for item in entry_list_for_subject(subject=resident, limit=limit, before=before):
-        entry, actor = item["entry"], item["entry"]["actor"]
+    items = entry_list_for_subject(subject=resident, limit=limit, before=before)
+    released = sealed_contents(items)
+    for item in items:
+        entry = item["entry"]
+        if item["index"] in released:
+            if released[item["index"]] is None:
+                rows.append(_withheld_row(item["index"], entry["sealed"]["unseal_on"]))
+                continue
+            entry = released[item["index"]]
+        actor = entry["actor"]
         rows.append(
             AccessRow(
                 reference=str(item["index"]),
@@ -220,6 +243,25 @@ def _sequenced_rows(
             )
         )
     return rows
+
+
+def _withheld_row(index: int, unseal_on: str) -> AccessRow:
+    return AccessRow(
+        reference=str(index),
+        index=index,
+        time=None,
+        actor_type="sealed",
+        who="",
+        role="",
+        channel="",
+        action="ledger.sealed.record",
+        service="",
+        purpose="",
+        purpose_label="",
+        outcome="",
+        request_id="",
+        withheld_until=datetime.date.fromisoformat(unseal_on),
+    )
 
 
 def access_completeness_for_resident(*, resident: Resident) -> dict:

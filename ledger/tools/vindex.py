@@ -45,6 +45,14 @@ class CompletenessError(tlog.TlogError):
     """A map proof, an entry chain or a completeness bundle does not verify; the message names what failed."""
 
 
+SEALED_DOMAIN = b"onecard-sealed/v1\x00"
+
+
+def sealed_commitment(salt: bytes, contents: bytes) -> bytes:
+    """Return a sealed entry's commitment: SHA-256("onecard-sealed/v1" || 0x00 || SALT || CONTENTS)."""
+    return _sha256(SEALED_DOMAIN + salt + contents).digest()
+
+
 def key_of(tag: str) -> bytes:
     """Return the index key of subject TAG: SHA-256 of its UTF-8 bytes."""
     return _sha256(tag.encode()).digest()
@@ -338,7 +346,12 @@ def completeness_verify(
         chains[tag].append(entry)
         decoded.append(entry)
         if isinstance(entry.get("sealed"), dict):
-            sealed.append({"index": index, "unseal_on": entry["sealed"].get("unseal_on")})
+            opening = item.get("opening")
+            if opening is None:
+                sealed.append({"index": index, "unseal_on": entry["sealed"].get("unseal_on")})
+            else:
+                entry = {**entry, **_opening_check(index, entry["sealed"], opening)}
+                decoded[-1] = entry
     for tag, entries in chains.items():
         _chain_check(tag, entries, *expected[tag])
     return {
@@ -349,6 +362,20 @@ def completeness_verify(
         "witnesses": witnesses,
         "witnessed_at": _witnessed_at(bundle["checkpoint"], witness_keys, witnesses),
     }
+
+
+def _opening_check(index: int, sealed: dict, opening) -> dict:
+    """Return the released contents of sealed entry INDEX once OPENING (contents and salt) hashes to its commitment."""
+    try:
+        contents = opening["contents"].encode()
+        salt = base64.b64decode(opening["salt"], validate=True)
+        commitment = base64.b64decode(sealed["commitment"], validate=True)
+        released = json.loads(contents)
+    except (KeyError, TypeError, AttributeError, ValueError):
+        raise CompletenessError(f"bad opening: sealed entry {index}'s released contents are malformed") from None
+    if sealed_commitment(salt, contents) != commitment or not isinstance(released, dict):
+        raise CompletenessError(f"bad opening: sealed entry {index}'s released contents do not match its commitment")
+    return {"released": released}
 
 
 def _chain_check(tag: str, entries: list, count: int, last) -> None:
