@@ -24,7 +24,7 @@ naming the legal reference that allows it and the date it is disclosed on.
   authority as a body: the act sits next to the sealed entry in the public
   log, so it names no officer (the officer is inside the commitment, and in
   the auditors' list). The resident's history does not show it.
-- On the unseal date the beat task ``ledger.tasks.sealed_release`` publishes
+- On the unseal date the beat task ``ledger.sealing.sealed_release`` publishes
   the opening (``ledger_sealedopening``: contents and salt), records
   ``ledger.sealed.release`` and sends ``sealed_released``, on which the cards
   app e-mails the resident. From then on the history page and the completeness
@@ -37,6 +37,7 @@ import json
 import os
 
 import django.dispatch
+from celery import shared_task
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
@@ -163,6 +164,12 @@ def access_seal(
             record(action="ledger.sealed.seal", subject=f"sealed:{commitment.hex()}", object=f"until {unseal_on}")
         _sequence_after_commit()
     return sealed
+
+
+@shared_task(ignore_result=True, name="ledger.sealing.sealed_release")
+def sealed_release_task() -> None:
+    """Disclose every sealed access whose unseal date has come (hourly, on beat)."""
+    sealed_release()
 
 
 def sealed_release(*, today: datetime.date | None = None) -> int:

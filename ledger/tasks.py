@@ -39,11 +39,3 @@ def verify_log(run_id: int | None = None) -> None:
         # A redelivered task for a run that already finished: nothing to redo.
         return
     verification_run(alert=True, run=run)
-
-
-@shared_task(ignore_result=True)
-def sealed_release() -> None:
-    """Disclose every sealed access whose unseal date has come (ledger.sealing)."""
-    from ledger.sealing import sealed_release as release
-
-    release()

@@ -151,7 +151,7 @@ ROLES: dict[str, Role] = {
             title="Sealing authority",
             summary="Records an access made for a lawful investigation as sealed: counted in the resident's log at "
             "once, its details withheld until the date set, under a recorded legal reference.",
-            permissions=[*_model_permissions("ledger.sealedaccess", "view", "add")],
+            permissions=[*_model_permissions("ledger.sealedaccess", "view")],
             purposes=["sealed-investigation"],
         ),
         Role(

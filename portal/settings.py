@@ -222,7 +222,7 @@ CELERY_BEAT_SCHEDULE["ledger-witness-push"] = {
 }
 CELERY_BEAT_SCHEDULE["ledger-verify-hourly"] = {"task": "ledger.tasks.verify_log", "schedule": 3600.0}
 # Sealed accesses are disclosed within the hour their date begins (ledger.sealing).
-CELERY_BEAT_SCHEDULE["ledger-sealed-release"] = {"task": "ledger.tasks.sealed_release", "schedule": 3600.0}
+CELERY_BEAT_SCHEDULE["ledger-sealed-release"] = {"task": "ledger.sealing.sealed_release", "schedule": 3600.0}
 CELERY_BEAT_SCHEDULE["idempotency-keys-purge"] = {
     "task": "services.core.tasks.idempotency_keys_purge",
     "schedule": 3600.0,

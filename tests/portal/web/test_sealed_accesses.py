@@ -24,9 +24,7 @@ LEGAL_REFERENCE = "Order 2026/88 of the Municipal Procuratorate"
 
 
 def _seal(resident, *, unseal_on, role="sealing-authority", purpose="sealed-investigation", legal=LEGAL_REFERENCE):
-    with access_context(
-        actor=Actor(type="staff", id="inspector-7"), role=role, channel="web", purpose=purpose
-    ):
+    with access_context(actor=Actor(type="staff", id="inspector-7"), role=role, channel="web", purpose=purpose):
         return access_seal(
             action="cards.residents.lookup",
             subject=resident,
@@ -137,7 +135,9 @@ def test_the_sealing_is_recorded_and_listed_for_auditors_not_for_the_resident(se
     assert [(entry["action"], entry["purpose"], entry["actor"]["role"]) for entry in seal_acts] == [
         ("ledger.sealed.seal", "sealed-investigation", "sealing-authority")
     ]
-    assert [entry["actor"] for entry in seal_acts] == [{"id": "ledger.sealing", "role": "sealing-authority", "type": "system"}]
+    assert [entry["actor"] for entry in seal_acts] == [
+        {"id": "ledger.sealing", "role": "sealing-authority", "type": "system"}
+    ]
     assert _leaks(json.dumps(seal_acts)) == []
     listed = list(sealing.sealed_list_for_auditors().values_list("legal_reference", "unseal_on", "sealed_by"))
     assert listed == [(LEGAL_REFERENCE, unseal_on, "staff:inspector-7")]
