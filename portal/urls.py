@@ -18,6 +18,7 @@ urlpatterns = [
     path("log/", include("ledger.log_urls")),
     path("api/", include("portal.api.urls")),
     path("", include("cards.urls")),
+    path("", include("services.pharmacy.urls")),
     path("", include("portal.web.urls")),
 ]
 
