@@ -201,9 +201,7 @@ def test_a_wrong_key_is_refused_with_a_message(page, live_server):
     scan(page, card)
 
     page.locator("#counter-error").wait_for(state="visible")
-    assert page.locator("#counter-error").inner_text() == (
-        "The API key was not accepted. Check it and enter it again."
-    )
+    assert page.locator("#counter-error").inner_text() == ("The API key was not accepted. Check it and enter it again.")
 
 
 def test_the_photo_goes_when_the_session_expires(page, live_server):

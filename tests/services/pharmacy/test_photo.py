@@ -176,7 +176,9 @@ def test_an_expired_session_shows_neither_name_nor_photo(counter, card):
     _, dispensing, face_to_face = counter
     give_photo(card.resident)
     session = open_session(dispensing, card)
-    DispensingSession.objects.filter(public_id=session).update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
+    DispensingSession.objects.filter(public_id=session).update(
+        expires_at=timezone.now() - datetime.timedelta(seconds=1)
+    )
 
     holder = face_to_face.get(f"/api/v1/pharmacy/sessions/{session}/holder")
     photo = face_to_face.get(f"/api/v1/pharmacy/sessions/{session}/photo")
