@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from cards import credentials, images, lock_objects, signing
 from cards.crypto import national_id_lookup_hash
@@ -679,8 +680,11 @@ def _photo_decide(*, photo: ResidentPhoto, status: str, action: str) -> Resident
     photos = lock_objects.photos_of_resident_lock(resident_id=photo.resident_id)
     current = next((row for row in photos if row.pk == photo.pk), None)
     if current is None or current.status != ResidentPhoto.Status.PENDING:
-        state = current.get_status_display() if current is not None else "gone"
-        raise PhotoTransitionRefused(f"photo {photo.pk} is not waiting for a decision (it is {state})")
+        state = current.get_status_display() if current is not None else gettext("gone")
+        raise PhotoTransitionRefused(
+            gettext("photo %(photo)s is not waiting for a decision (it is %(state)s)")
+            % {"photo": photo.pk, "state": state}
+        )
     now = timezone.now()
     if status == ResidentPhoto.Status.APPROVED:
         newer = [
@@ -691,8 +695,11 @@ def _photo_decide(*, photo: ResidentPhoto, status: str, action: str) -> Resident
         if newer:
             # Approving would silently replace a photo someone approved after this one was sent.
             raise PhotoTransitionRefused(
-                f"photo {newer[0].pk} of this resident was approved after photo {photo.pk} was sent; "
-                "look at the resident's photos again"
+                gettext(
+                    "photo %(newer)s of this resident was approved after photo %(photo)s was sent; "
+                    "look at the resident's photos again"
+                )
+                % {"newer": newer[0].pk, "photo": photo.pk}
             )
         for old in photos:
             if old.status == ResidentPhoto.Status.APPROVED:
