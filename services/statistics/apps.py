@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class StatisticsConfig(AppConfig):
+    name = "services.statistics"
+    label = "statistics"
+    verbose_name = "Official statistics"
+
+    def ready(self) -> None:
+        from services.statistics import declaration  # noqa: F401  (declares the purpose, action and catalogue entry)
