@@ -42,7 +42,7 @@ class Release(models.Model):
     # measure -> {"sensitivity", "scale", "rho"}
     parameters = models.JSONField(_("mechanism parameters"))
     # [{"key", "label_en", "label_zh_hans", "count"[, "total"]}], noisy
-    rows = models.JSONField(_("released rows"))
+    rows = models.JSONField(_("released rows"), blank=True)
     residents = models.PositiveIntegerField(_("residents whose data was used"))
     published_at = models.DateTimeField(_("published"), auto_now_add=True)
 

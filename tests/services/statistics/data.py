@@ -78,8 +78,9 @@ def grant_paid(person, *, amount: str, programme=None, at: datetime.datetime = I
     application = Application.objects.create(
         programme=programme, resident=person, status="approved", amount=Decimal(amount), payout_account="6222"
     )
-    cycle = Cycle.objects.create(programme=programme, number=Cycle.objects.filter(programme=programme).count() + 1,
-                                 pays_on=at.date())
+    cycle = Cycle.objects.create(
+        programme=programme, number=Cycle.objects.filter(programme=programme).count() + 1, pays_on=at.date()
+    )
     return Disbursement.objects.create(
         application=application, cycle=cycle, card=card, amount=Decimal(amount), status="paid", confirmed_at=at
     )
