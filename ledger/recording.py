@@ -93,9 +93,7 @@ def _access_values(context, *, action: str, purpose: str | None, object: str, ou
     }
 
 
-def record_bulk(
-    *, action: str, subjects, purpose: str | None = None, object: str = "", outcome: str = "ok"
-) -> int:
+def record_bulk(*, action: str, subjects, purpose: str | None = None, object: str = "", outcome: str = "ok") -> int:
     """Record ACTION (on OBJECT) once for each of SUBJECTS with one INSERT per batch; return how many."""
     context = context_get()
     if not settings.ONECARD_LEDGER_RECORDING:

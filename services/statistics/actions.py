@@ -127,4 +127,3 @@ def _releases_record(*, period: Period, tables_of: dict[int, list[str]]) -> int:
                 object=f"{period} {codes}",
             )
     return count
-

@@ -196,9 +196,7 @@ def _card_uses_by_service_and_week(period: Period) -> Computed:
             week = week_label(monday)
             cells.append(Cell(f"{service}|{week}", f"{english}, {week}", f"{chinese},{week}"))
     # Day rows are summed per (resident, week) first; the cap then applies per week.
-    sums, residents, clipped = _bounded(
-        _card_use_rows(period), order=[cell.key for cell in cells], cap=CARD_USE_CAP
-    )
+    sums, residents, clipped = _bounded(_card_use_rows(period), order=[cell.key for cell in cells], cap=CARD_USE_CAP)
     sensitivity = CARD_USE_CAP * math.sqrt(len(cells))
     return Computed(
         cells,
@@ -279,9 +277,7 @@ def _partner_accesses_by_kind(period: Period) -> Computed:
     with override("zh-hans"):
         chinese = dict((code, str(label)) for code, label in Agency.Kind.choices)
     cells = [Cell(code, label, chinese[code]) for code, label in english]
-    counts = agency_accesses_by_subject(
-        since=period.starts_at, until=period.ends_at, exclude_actions=(RELEASE_ACTION,)
-    )
+    counts = agency_accesses_by_subject(since=period.starts_at, until=period.ends_at, exclude_actions=(RELEASE_ACTION,))
     kinds = dict(Agency.objects.values_list("code", "kind"))
     rows = []
     if counts:
