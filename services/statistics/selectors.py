@@ -19,6 +19,11 @@ from services.statistics.tables import MEASURE_TOTAL, RELEASE_ACTION, TABLES
 _SCAN_CHUNK = 500
 
 
+def rho_shown(rho: Decimal) -> str:
+    """Return RHO without trailing zeros: 0.2, not 0.200000000."""
+    return format(rho.normalize(), "f") if rho else "0"
+
+
 def _chinese() -> bool:
     return (get_language() or "").lower().startswith("zh")
 
@@ -84,6 +89,10 @@ class ResidentRelease:
     rho: Decimal
     published_at: datetime.datetime
 
+    @property
+    def rho_shown(self) -> str:
+        return rho_shown(self.rho)
+
 
 @dataclass(frozen=True)
 class ResidentPrivacyLoss:
@@ -92,6 +101,10 @@ class ResidentPrivacyLoss:
     rho: Decimal
     epsilon: float
     delta: float
+
+    @property
+    def rho_shown(self) -> str:
+        return rho_shown(self.rho)
 
     @property
     def likelihood_factor(self) -> float:

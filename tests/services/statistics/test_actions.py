@@ -8,6 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
+from ledger.models import PendingEntry
 from services.statistics.actions import period_publish
 from services.statistics.errors import BudgetExhausted, PeriodNotClosed
 from services.statistics.models import PeriodBudget, Release
@@ -100,6 +101,7 @@ def test_statistics_release_entries_are_in_the_log_for_the_residents_used(statis
         (subject_pseudonym(counted), "2025-09 residents card-uses", "official-statistics")
     ]
     assert subject_pseudonym(registered_later) not in {entry["subject"] for entry in entries}
+    assert not PendingEntry.objects.filter(action="statistics.release").exists()
 
 
 @override_settings(ONECARD_STATISTICS_TABLE_SHARES={code: 0.3 for code in TABLES})
