@@ -125,3 +125,15 @@ def test_the_command_prints_each_release_and_says_which_were_already_released(ca
     assert output[0].startswith("residents 2025-09: published, rho=0.100000000, 34 rows")
     assert output[1].startswith("residents 2025-09: already released")
     assert output[2].startswith("card-uses 2025-09: published")
+
+
+def test_a_table_without_a_share_of_the_budget_stops_start_up(settings):
+    from services.statistics.checks import table_shares_check
+
+    settings.ONECARD_STATISTICS_TABLE_SHARES = {"residents": 0.5, "census": 0.5}
+
+    errors = table_shares_check(None)
+
+    assert [error.id for error in errors] == ["statistics.E001"]
+    assert "missing ['card-uses', 'grant-payments', 'partner-accesses', 'prescriptions']" in errors[0].msg
+    assert "unknown ['census']" in errors[0].msg
