@@ -151,3 +151,11 @@ def test_a_resident_not_counted_is_told_so(client):
     page = client.get("/me/access/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
     assert "has not been counted in any published statistics yet" in page
+
+
+def test_the_home_page_links_to_the_statistics(client):
+    english = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    chinese = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    assert 'href="/statistics/"' in english and "Trend statistics, published under differential privacy" in english
+    assert "在差分隐私保护下发布的趋势统计" in chinese
