@@ -95,10 +95,6 @@ class Table:
     def measures(self) -> tuple[str, ...]:
         return (MEASURE_COUNT, MEASURE_TOTAL) if self.total_unit else (MEASURE_COUNT,)
 
-    @property
-    def share(self):
-        return settings.ONECARD_STATISTICS_TABLE_SHARES[self.code]
-
 
 def _bound_parameters() -> dict:
     return {

@@ -8,7 +8,7 @@ from services.core.api.base import GatewayAPIView
 from services.statistics.actions import period_publish
 from services.statistics.api.serializers import ReleaseRequestSerializer, ReleaseSerializer
 from services.statistics.declaration import StatisticsScope
-from services.statistics.errors import BudgetExhausted, PeriodNotClosed
+from services.statistics.errors import BudgetExhausted, PeriodInvalid, PeriodNotClosed
 from services.statistics.periods import period_parse
 from services.statistics.selectors import release_public
 
@@ -17,6 +17,9 @@ problems.problem_define(
     409,
     "Publishing this table would spend more of the month's privacy budget than its limit",
     domain_errors=(BudgetExhausted,),
+)
+problems.problem_define(
+    "period-invalid", 400, "The period is not a month written YYYY-MM", domain_errors=(PeriodInvalid,)
 )
 problems.problem_define(
     "period-not-closed", 409, "The month (or its last ISO week) has not ended yet", domain_errors=(PeriodNotClosed,)

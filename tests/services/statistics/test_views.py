@@ -112,8 +112,11 @@ def test_the_api_refuses_a_month_not_yet_closed_and_a_malformed_one():
     )
     malformed = partner.post("/api/v1/statistics/releases", {"table": "residents", "period": "2025-9"}, format="json")
 
+    too_early = partner.post("/api/v1/statistics/releases", {"table": "residents", "period": "1969-12"}, format="json")
+
     assert open_month.status_code == 409 and open_month.json()["type"].endswith("/period-not-closed")
     assert malformed.status_code == 400 and malformed["Content-Type"] == "application/problem+json"
+    assert too_early.status_code == 400 and too_early.json()["type"].endswith("/period-invalid")
 
 
 def test_an_agency_without_the_scope_cannot_publish():
