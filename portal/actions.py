@@ -350,7 +350,7 @@ def proxy_grant_end(*, grant: ProxyGrant, by: str) -> ProxyGrant:
     """End GRANT (or withdraw an invitation) from now on; BY is one of ProxyGrant.EndedBy. Ending twice is a no-op."""
     if by not in ProxyGrant.EndedBy.values:
         raise ValueError(f"unknown ender {by!r}")
-    grant = ProxyGrant.objects.select_for_update().select_related("dependant", "proxy").get(pk=grant.pk)
+    grant = ProxyGrant.objects.select_for_update(of=("self",)).select_related("dependant", "proxy").get(pk=grant.pk)
     if grant.ended_at is not None:
         return grant
     grant.ended_at = timezone.now()
