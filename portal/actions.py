@@ -14,7 +14,7 @@ from cards.actions import card_activate, card_activation_code_check
 from cards.crypto import secret_keyed_hash
 from cards.errors import ActivationCodeInvalid
 from cards.models import Card, Resident
-from ledger.api import record
+from ledger.api import context_get, record
 from portal.errors import AccountAlreadyActive, ActivationRefused, OneTimePasswordInvalid, ProxyRefused
 from portal.models import (
     AccessReport,
@@ -205,6 +205,7 @@ def staff_totp_enrolment_confirm(*, device: TOTPDevice, token: str) -> bool:
 
 
 PROXY_INVITATION_LIFETIME = datetime.timedelta(hours=48)
+PROXY_PURPOSE = "family-proxy"
 PROXY_INVITATION_HASH_CONTEXT = "portal.proxy_invitation"
 
 
@@ -221,9 +222,12 @@ def _is_adult(resident: Resident, today: datetime.date) -> bool:
 def _proxy_record(action: str, grant: ProxyGrant, *, detail: str = "") -> None:
     """Record ACTION under both people of GRANT (the dependant only while an invitation has no proxy)."""
     object = f"{grant.ledger_object} {detail}".strip()
-    record(action=action, subject=grant.dependant, object=object)
+    # A resident's own step (invite, accept, start, stop, end) is for the family proxy; a caseworker's
+    # link or ending is under the purpose stated for their working session.
+    purpose = PROXY_PURPOSE if context_get().actor.type == "resident" else None
+    record(action=action, subject=grant.dependant, object=object, purpose=purpose)
     if grant.proxy_id is not None:
-        record(action=action, subject=grant.proxy, object=object)
+        record(action=action, subject=grant.proxy, object=object, purpose=purpose)
 
 
 def _end_outgrown(*, proxy: Resident, dependant: Resident, today: datetime.date) -> None:

@@ -26,8 +26,8 @@ purpose_register(
 
 purpose_register(
     "family-proxy",
-    name_en="A family member acting for you in the portal",
-    name_zh_hans="家人在门户中代您办理",
+    name_en="Acting for a family member in the portal",
+    name_zh_hans="在门户中为家人代办",
     legal_basis=(
         "PIPL art. 31: a minor's parent or guardian; PIPL art. 13(1): the adult's own consent, "
         "given and withdrawn in the portal"

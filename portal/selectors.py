@@ -16,6 +16,8 @@ from services.core import catalogue
 from services.core.models import Agency, Consent
 
 ACTOR_FILTERS = ("others", "all", "agency", "staff", "resident", "system")
+# What a resident did for a family member: shown with "everyone but me", since it was not about their own data.
+PROXY_ACTED = ("portal.proxies.start", "portal.proxies.act", "portal.proxies.stop")
 
 
 def _localized(name_en: str, name_zh_hans: str) -> str:
@@ -158,7 +160,7 @@ def access_history_for_resident(
 
     def keep(row: AccessRow) -> bool:
         # What the resident did for a family member stays in view: it is not their own data.
-        acted = row.action.startswith("portal.proxies.")
+        acted = row.action in PROXY_ACTED
         if actor == "others" and row.actor_type == "resident" and row.who == _("You") and not acted:
             return False
         if actor not in ("others", "all", "") and row.actor_type != actor:
@@ -174,7 +176,7 @@ def access_history_for_resident(
         pending = pending_list_for_subject(subject=resident)
         if actor == "others":
             pending = pending.exclude(
-                Q(actor_type="resident") & Q(actor_id__in=pseudonyms) & ~Q(action__startswith="portal.proxies.")
+                Q(actor_type="resident") & Q(actor_id__in=pseudonyms) & ~Q(action__in=PROXY_ACTED)
             )
         elif actor in ACTOR_FILTERS and actor != "all":
             pending = pending.filter(actor_type=actor)

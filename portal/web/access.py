@@ -32,11 +32,10 @@ from django.utils.translation import gettext as _
 from django_otp import devices_for_user
 
 from ledger.api import Actor, access_context, accesses_collected, context_get_or_none, subject_pseudonym
-from portal.actions import proxy_accesses_record
+from portal.actions import PROXY_PURPOSE, proxy_accesses_record
 from portal.selectors import proxy_grant_in_force
 
 RESIDENT_PURPOSE = "self-service"
-PROXY_PURPOSE = "family-proxy"
 PROXY_ROLE = "proxy"
 STEP_UP_SESSION_KEY = "onecard_step_up_at"
 ACTING_FOR_SESSION_KEY = "onecard_acting_for"

@@ -238,12 +238,12 @@ def test_starting_and_stopping_are_recorded_under_both(family):
     client.post(f"/me/family/{grant.pk}/act/")
     stopped = client.post("/me/family/stop/")
 
-    rows = [(row.action, row.subject) for row in _rows_since(mark)]
+    rows = [(row.action, row.subject, row.actor_id, row.purpose) for row in _rows_since(mark)]
     assert rows == [
-        ("portal.proxies.start", subject_pseudonym(dependant)),
-        ("portal.proxies.start", subject_pseudonym(proxy)),
-        ("portal.proxies.stop", subject_pseudonym(dependant)),
-        ("portal.proxies.stop", subject_pseudonym(proxy)),
+        ("portal.proxies.start", subject_pseudonym(dependant), subject_pseudonym(proxy), "family-proxy"),
+        ("portal.proxies.start", subject_pseudonym(proxy), subject_pseudonym(proxy), "family-proxy"),
+        ("portal.proxies.stop", subject_pseudonym(dependant), subject_pseudonym(proxy), "family-proxy"),
+        ("portal.proxies.stop", subject_pseudonym(proxy), subject_pseudonym(proxy), "family-proxy"),
     ]
     assert stopped.status_code == 302
     assert ACTING_FOR_SESSION_KEY not in client.session
@@ -261,6 +261,7 @@ def test_both_histories_show_the_access_with_both_names(family, commit_path, cli
     theirs = client.get("/me/access/").content.decode()
 
     assert "portal.proxies.act" in own and f"family: {dependant.full_name}" in own
+    assert "portal.proxies.list" not in own  # the resident's own reads stay under "everyone but me"
     assert "health.coverage.read" in theirs and f"{proxy.full_name}, acting for you" in theirs
 
 
