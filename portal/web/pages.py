@@ -174,7 +174,7 @@ def _card_credential_download(request, issue, *, content_type: str, filename: st
 
 
 @require_http_methods(["GET", "POST"])
-@resident_required
+@resident_required(proxy=False)
 def card_credential_sd_jwt_download(request):
     """Download the card as an SD-JWT VC with every disclosure; a wallet POSTs its public key as holder_jwk."""
     return _card_credential_download(
@@ -183,7 +183,7 @@ def card_credential_sd_jwt_download(request):
 
 
 @require_http_methods(["GET", "POST"])
-@resident_required
+@resident_required(proxy=False)
 def card_credential_mdoc_download(request):
     """Download the card as an issuer-signed mdoc (CBOR); a wallet POSTs its public key as holder_jwk."""
     return _card_credential_download(

@@ -386,6 +386,8 @@ def test_a_parent_acts_for_a_child_who_has_no_account(client, resident_a):
         ("get", "/me/family/"),
         ("post", "/me/family/invite/"),
         ("post", "/me/family/accept/"),
+        ("get", "/me/card/credential.sd-jwt"),
+        ("post", "/me/card/credential.mdoc"),
     ],
 )
 def test_own_account_changes_are_refused_while_acting(family, method, url):
@@ -398,7 +400,7 @@ def test_own_account_changes_are_refused_while_acting(family, method, url):
     response = getattr(client, method)(url, {"relationship": "child", "code": "AAAAA-BBBBB", "email": "x@example.org"})
 
     assert response.status_code == 403
-    assert "Passwords, one-time passwords, e-mail addresses and family permissions" in response.content.decode()
+    assert "Only each person can do this for themself" in response.content.decode()
     assert not ProxyGrant.objects.filter(dependant=dependant, proxy=None).exists()
 
 
