@@ -326,6 +326,7 @@ CALLS = {
     "pharmacy_dispensations_create": _dispense,
     "pharmacy_otc_dispensations_create": _otc,
     "pharmacy_sessions_open": _session_open,
+    "pharmacy_sessions_holder": _session_photo,
     "pharmacy_sessions_photo": _session_photo,
     "residents_verify": _residents_verify,
     "social_security_claims_query": _national_id_only,
