@@ -308,6 +308,12 @@ def _statement(world, who, agency):
     return {}, {}, {"national_id": _id(world, who), "format": "json"}
 
 
+def _statistics_publish(world, who, agency):
+    # A month surely closed: the one before last. Counting residents names none of them in the answer.
+    month = (timezone.localdate().replace(day=1) - datetime.timedelta(days=32)).strftime("%Y-%m")
+    return {}, {}, {"table": "residents", "period": month}
+
+
 CALLS = {
     "agency_get": _agency_get,
     "cards_verify": _cards_verify,
@@ -333,6 +339,7 @@ CALLS = {
     "social_security_contributions_report": _contributions,
     "social_security_employments_report": _employments,
     "social_security_statement": _statement,
+    "statistics_release_publish": _statistics_publish,
 }
 
 
