@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "services.checks",
     "services.pharmacy",
     "services.grants",
+    "services.matching",
 ]
 
 MIDDLEWARE = [
