@@ -11,7 +11,7 @@ Three steps, each a POST with an Idempotency-Key; docs/matching.md explains the 
 """
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
@@ -72,7 +72,8 @@ problems.problem_define(
 )
 problems.problem_define(
     "matching-session-unknown",
-    404,
+    # 409 like the pharmacy's unknown session: the address is right, the session is not (or no longer) open.
+    409,
     _("No open matching session of this agency and purpose has this id"),
     domain_errors=(SessionUnknown,),
 )
@@ -131,7 +132,17 @@ class ChunkAnswerView(_MatchingView):
     """Take the partner's answer to one chunk of OneCard's blinded set; return the next chunk."""
 
     @extend_schema(
-        operation_id="matching_chunk_answer", request=ChunkAnswerSerializer, responses={200: ChunkSerializer}
+        operation_id="matching_chunk_answer",
+        request=ChunkAnswerSerializer,
+        responses={200: ChunkSerializer},
+        parameters=[
+            OpenApiParameter(
+                "number",
+                {"type": "integer", "minimum": 0},
+                OpenApiParameter.PATH,
+                description="The chunk answered: the 'chunk' of the previous step",
+            )
+        ],
     )
     def post(self, request, session_id, number):
         serializer = ChunkAnswerSerializer(data=request.data)

@@ -170,7 +170,7 @@ def test_another_agency_cannot_continue_a_session(client):
 
     reply = post(api_client(other_key), f"{SESSIONS}/{step['session']}/chunks/0", {"response": b64(response)})
 
-    assert (reply.status_code, problem_type(reply)) == (404, "matching-session-unknown")
+    assert (reply.status_code, problem_type(reply)) == (409, "matching-session-unknown")
 
 
 def test_steps_out_of_order_are_refused(client, monkeypatch):
