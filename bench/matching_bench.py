@@ -38,6 +38,15 @@ def _decode(text: str, message_type):
     return message
 
 
+def _chunk(partner_server, setup: bytes, items: list[str | None]) -> tuple[list[int], int]:
+    """Send one chunk under a fresh key, have the partner answer it; return the positions found and the bytes sent."""
+    key = protocol.client_key_new()
+    request_text = protocol.chunk_request(key=key, items=[item or protocol.padding_item() for item in items])
+    response_text = protocol.message_encode(partner_server.ProcessRequest(_decode(request_text, psi.Request)))
+    positions = protocol.chunk_matches(key=key, setup=setup, response_text=response_text, expected=len(items))
+    return positions, len(request_text) + len(response_text)
+
+
 def private_match(partner_ids: list[str], set_ids: list[str]) -> tuple[list[str], int]:
     """Return the partner's IDs found in SET_IDS by the two PSI runs, and the bytes the parties exchanged."""
     sent = 0
@@ -47,21 +56,25 @@ def private_match(partner_ids: list[str], set_ids: list[str]) -> tuple[list[str]
         partner_server.CreateSetupMessage(0.0, len(partner_ids), partner_ids, psi.DataStructure.RAW)
     )
     sent += len(setup_text)
-    # OneCard: the set in a random order, padded, sent chunk by chunk under a fresh key each.
+    # OneCard: the set in a random order, padded, sent chunk by chunk under a fresh key each (-1: padding).
     setup, _count = protocol.partner_setup_parse(setup_text, at_most=len(partner_ids))
     order = list(range(len(set_ids))) + [-1] * (protocol.padded_size(len(set_ids)) - len(set_ids))
     random.shuffle(order)
     found: list[int] = []
     for start in range(0, len(order), protocol.CHUNK_SIZE):
         chunk = order[start : start + protocol.CHUNK_SIZE]
-        key = protocol.client_key_new()
-        request_text = protocol.chunk_request(
-            key=key, items=[set_ids[i] if i >= 0 else protocol.padding_item() for i in chunk]
-        )
-        response_text = protocol.message_encode(partner_server.ProcessRequest(_decode(request_text, psi.Request)))
-        sent += len(request_text) + len(response_text)
-        positions = protocol.chunk_matches(key=key, setup=setup, response_text=response_text, expected=len(chunk))
+        positions, chunk_bytes = _chunk(partner_server, setup, [set_ids[i] if i >= 0 else None for i in chunk])
+        sent += chunk_bytes
         found.extend(chunk[p] for p in positions if chunk[p] >= 0)
+    # The residents found, reshuffled and sent again: every one must be found again.
+    recheck = list(found)
+    random.shuffle(recheck)
+    for start in range(0, len(recheck), protocol.CHUNK_SIZE):
+        chunk = recheck[start : start + protocol.CHUNK_SIZE]
+        positions, chunk_bytes = _chunk(partner_server, setup, [set_ids[i] for i in chunk])
+        sent += chunk_bytes
+        if len(positions) != len(chunk):
+            raise AssertionError("a resident found was not found again")
     # Run 2: the partner asks about its list; OneCard answers over the residents it found, and only them.
     partner_client = psi.client.CreateWithNewKey(True)
     request_text = protocol.message_encode(partner_client.CreateRequest(partner_ids))

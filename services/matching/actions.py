@@ -43,8 +43,16 @@ def _ids(blob) -> array:
 
 
 def _chunk_ids(session: MatchingSession, number: int) -> array:
+    if session.recheck_from is not None:
+        number -= session.recheck_from
     order = _ids(session.order)
     return order[number * protocol.CHUNK_SIZE : (number + 1) * protocol.CHUNK_SIZE]
+
+
+def _session_end(session: MatchingSession) -> None:
+    session.ended_at = timezone.now()
+    for field, value in _ENDED.items():
+        setattr(session, field, value)
 
 
 def _authorised_set(session: MatchingSession, call: AgencyCall) -> MatchingSet:
@@ -109,7 +117,17 @@ def _chunk_request(session: MatchingSession, number: int, key: bytes) -> str:
 
 
 def matching_chunk_answer(*, session_id, number: int, response_text, call: AgencyCall) -> ChunkRequest:
-    """Take the partner's answer to chunk NUMBER; return the next chunk, or None when all are answered."""
+    """Take the partner's answer to chunk NUMBER; return the next chunk, or None when all are answered.
+
+    Once every chunk of the set is answered, the residents found are sent
+    again, reshuffled under fresh keys, and must all be found again. A partner
+    can move answers around inside a chunk (nothing in the protocol proves each
+    answer is at its place), which would make other residents look found; such
+    a resident cannot be found a second time, since its place can only be
+    filled by taking the answer of a resident truly on the list, which then
+    fails in turn. A re-check that fails ends the session with nothing recorded.
+    """
+    inconsistent = None
     with transaction.atomic():
         session = session_lock_for_call(session_id=session_id, call=call)
         _authorised_set(session, call)
@@ -126,17 +144,35 @@ def matching_chunk_answer(*, session_id, number: int, response_text, call: Agenc
             response_text=response_text,
             expected=len(ids),
         )
+        found = [ids[position] for position in positions if ids[position] != protocol.PADDING]
         matched = _ids(session.matched)
-        matched.extend(ids[position] for position in positions if ids[position] != protocol.PADDING)
-        if len(matched) > session.list_size:
-            raise MessageInvalid("the responses match more residents than the list has IDs")
+        if session.recheck_from is not None:
+            if len(found) != len(ids):
+                inconsistent = MessageInvalid(
+                    f"{len(ids) - len(found)} of the residents found earlier were not found again: the answers "
+                    "do not agree with each other; the session is ended and nothing was recorded"
+                )
+        else:
+            matched.extend(found)
+            if len(matched) > session.list_size:
+                raise MessageInvalid("the responses match more residents than the list has IDs")
         session.matched = matched.tobytes()
         session.chunks_done += 1
+        if session.chunks_done == session.chunks and session.recheck_from is None and matched:
+            recheck = array("q", matched)
+            secrets.SystemRandom().shuffle(recheck)
+            session.order = recheck.tobytes()
+            session.recheck_from = session.chunks
+            session.chunks += -(-len(recheck) // protocol.CHUNK_SIZE)
         following = session.chunks_done if session.chunks_done < session.chunks else None
         # A fresh key for each chunk: an answer copied from one chunk into another decrypts to nothing.
         key = protocol.client_key_new() if following is not None else b""
         session.client_key = resident_data_seal(key, label=_KEY_LABEL) if key else b""
-        session.save(update_fields=["matched", "chunks_done", "client_key"])
+        if inconsistent is not None:
+            _session_end(session)
+        session.save()
+    if inconsistent is not None:
+        raise inconsistent
     if following is None:
         return ChunkRequest(session=session, number=None, request=None)
     return ChunkRequest(session=session, number=following, request=_chunk_request(session, following, key))
@@ -163,8 +199,6 @@ def matching_session_answer(*, session_id, request_text, call: AgencyCall) -> tu
             object=matching_set.text,
         )
         session.matched_count = len(national_ids)
-        session.ended_at = timezone.now()
-        for field, value in _ENDED.items():
-            setattr(session, field, value)
-        session.save(update_fields=["matched_count", "ended_at", *_ENDED])
+        _session_end(session)
+        session.save()
     return setup, response

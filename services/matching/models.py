@@ -23,10 +23,13 @@ class MatchingSession(models.Model):
     set_size = models.PositiveIntegerField(_("items sent, with padding"))
     chunks = models.PositiveIntegerField(_("chunks"))
     chunks_done = models.PositiveIntegerField(_("chunks answered"), default=0)
+    # The first chunk that sends again every resident found, to check the answers agree; None before.
+    recheck_from = models.PositiveIntegerField(_("first re-check chunk"), null=True, blank=True)
     matched_count = models.PositiveIntegerField(_("residents matched"), null=True, blank=True)
     # Run-1 protocol state, emptied when the session ends (answered or expired):
     client_key = models.BinaryField(default=b"", editable=False)  # sealed at rest
-    order = models.BinaryField(default=b"", editable=False)  # resident ids in the order sent; 0: padding
+    # Resident ids in the order sent (0: padding); from recheck_from on, the residents found, reshuffled.
+    order = models.BinaryField(default=b"", editable=False)
     partner_setup = models.BinaryField(default=b"", editable=False)  # the partner's blinded list
     matched = models.BinaryField(default=b"", editable=False)  # resident ids found so far
     created_at = models.DateTimeField(_("started"), auto_now_add=True, db_index=True)

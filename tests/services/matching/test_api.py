@@ -113,6 +113,28 @@ def test_an_answer_copied_from_another_chunk_matches_nobody(client, monkeypatch)
     assert set(found) <= set(ids)
 
 
+def test_answers_moved_around_inside_a_chunk_are_caught_when_the_residents_found_are_sent_again(client, monkeypatch):
+    monkeypatch.setattr(protocol, "SET_PADDING", 10)
+    monkeypatch.setattr(protocol, "CHUNK_SIZE", 20)
+    holders = [CardFactory().resident for _ in range(40)]
+    ids = [holders[7].national_id]
+    server, started = start(client, ids)
+
+    # Each answer moved one place on: the one true match now sits at another resident's place.
+    reply = answer_chunks(
+        client,
+        server,
+        started.json(),
+        tamper=lambda n, elements, _a: elements[1:] + elements[:1] if n < 2 else elements,
+    )
+
+    assert (reply.status_code, problem_type(reply)) == (400, "matching-message-invalid")
+    assert "not found again" in reply.json()["detail"]
+    assert matching_records() == []
+    ended, _found = finish(client, started.json()["session"], ids)
+    assert (ended.status_code, problem_type(ended)) == (409, "matching-session-unknown")
+
+
 def test_a_bloom_filter_list_is_refused_because_it_could_match_anything(client):
     _server, reply = start(client, [CardFactory().resident.national_id], structure=psi.DataStructure.BLOOM_FILTER)
 

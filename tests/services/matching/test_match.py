@@ -102,6 +102,7 @@ def test_a_set_sent_in_several_chunks_matches_across_all_of_them(partner, monkey
         ["chunks", "1"],
         ["chunks", "2"],
         ["chunks", "3"],
+        ["chunks", "4"],  # the six residents found, sent again
     ]
     assert len(ledger_sequenced(action="matching.active_card.match")) == 6
 
