@@ -135,6 +135,23 @@ def test_answers_moved_around_inside_a_chunk_are_caught_when_the_residents_found
     assert (ended.status_code, problem_type(ended)) == (409, "matching-session-unknown")
 
 
+def test_a_replayed_answer_records_each_resident_found_again_as_a_replay(client):
+    holder = CardFactory().resident
+    server, started = start(client, [holder.national_id])
+    step = answer_chunks(client, server, started.json())
+    request = {"request": b64(psi.client.CreateWithNewKey(True).CreateRequest([holder.national_id]))}
+
+    first = post(client, f"{SESSIONS}/{step['session']}/answer", request, key="answer-1")
+    again = post(client, f"{SESSIONS}/{step['session']}/answer", request, key="answer-1")
+
+    assert (first.status_code, again.status_code, again["Idempotent-Replayed"]) == (200, 200, "true")
+    assert again.content == first.content
+    assert list(PendingEntry.objects.filter(action="matching.active_card.match").values_list("subject", "object")) == [
+        (subject_pseudonym(holder), "active-card"),
+        (subject_pseudonym(holder), "replay:active-card"),
+    ]
+
+
 def test_a_bloom_filter_list_is_refused_because_it_could_match_anything(client):
     _server, reply = start(client, [CardFactory().resident.national_id], structure=psi.DataStructure.BLOOM_FILTER)
 
