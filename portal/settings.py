@@ -405,6 +405,11 @@ CELERY_BEAT_SCHEDULE["pharmacy-flags-hourly"] = {
     "task": "services.pharmacy.tasks.suspicious_patterns_flag",
     "schedule": 3600.0,
 }
+# Private matching: a session left unanswered keeps the partner's blinded list no longer than its expiry.
+CELERY_BEAT_SCHEDULE["matching-sessions-end-expired"] = {
+    "task": "services.matching.tasks.matching_sessions_end_expired_task",
+    "schedule": 300.0,
+}
 # Benchmark baseline only (bench/http_bench.py): ONECARD_LEDGER_RECORDING=off turns record() into a
 # no-op so the cost of recording can be measured. Production mode refuses it.
 ONECARD_LEDGER_RECORDING = env.bool("ONECARD_LEDGER_RECORDING", default=True)

@@ -1,10 +1,12 @@
 """The matching endpoints refuse what a partner must not do: cheat the protocol, pass the limits, skip steps."""
 
 import base64
+import datetime
 import uuid
 
 import private_set_intersection.python as psi
 import pytest
+from django.utils import timezone
 
 from ledger.api import subject_pseudonym
 from ledger.models import PendingEntry
@@ -150,6 +152,22 @@ def test_a_replayed_answer_records_each_resident_found_again_as_a_replay(client)
         (subject_pseudonym(holder), "active-card"),
         (subject_pseudonym(holder), "replay:active-card"),
     ]
+
+
+def test_a_session_left_unanswered_is_emptied_once_it_expires(client):
+    from services.matching.models import MatchingSession
+    from services.matching.tasks import matching_sessions_end_expired_task
+
+    _server, started = start(client, [CardFactory().resident.national_id])
+    session = MatchingSession.objects.get(pk=started.json()["session"])
+    MatchingSession.objects.filter(pk=session.pk).update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
+
+    matching_sessions_end_expired_task.delay()
+
+    session.refresh_from_db()
+    assert session.ended_at is not None
+    assert [bytes(session.partner_setup), bytes(session.order), bytes(session.client_key)] == [b""] * 3
+    assert session.list_size == 1  # still counted against the day's allowance
 
 
 def test_a_bloom_filter_list_is_refused_because_it_could_match_anything(client):
