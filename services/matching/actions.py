@@ -21,7 +21,7 @@ from services.matching.errors import ListTooLarge, MessageInvalid, QuotaExceeded
 from services.matching.lock_objects import agency_lock, session_lock_for_call
 from services.matching.models import MatchingSession
 from services.matching.selectors import matching_ids_used_today
-from services.matching.sets import MatchingSet, set_authorise, set_members, set_parse
+from services.matching.sets import MatchingSet, set_authorise, set_consented, set_members, set_parse
 
 _KEY_LABEL = b"onecard:matching.client_key"
 _ENDED = {"client_key": b"", "order": b"", "partner_setup": b"", "matched": b""}
@@ -190,7 +190,8 @@ def matching_session_answer(*, session_id, request_text, call: AgencyCall) -> tu
         if session.chunks_done < session.chunks:
             raise SessionOutOfStep(f"the session expects chunk {session.chunks_done} before the answer")
         request = protocol.partner_request_parse(request_text, at_most=session.list_size)
-        found = sorted(set(_ids(session.matched)))
+        # A consent withdrawn since the session started takes the resident out of the answer, and off the record.
+        found = set_consented(matching_set=matching_set, call=call, resident_ids=sorted(set(_ids(session.matched))))
         national_ids = national_ids_for_residents(resident_ids=found)
         setup, response = protocol.answer(request=request, items=list(national_ids.values()))
         record_bulk(

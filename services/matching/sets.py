@@ -120,8 +120,13 @@ def set_members(*, matching_set: MatchingSet, call: AgencyCall) -> list[int]:
     members = matching_set.kind.members(matching_set.argument)
     if members is None:
         raise SetUnknown(f"{matching_set.text!r} names nothing OneCard holds")
+    return set_consented(matching_set=matching_set, call=call, resident_ids=members)
+
+
+def set_consented(*, matching_set: MatchingSet, call: AgencyCall, resident_ids) -> list[int]:
+    """Return those of RESIDENT_IDS whose consent is in force now, or all of them where the set needs none."""
     scope = catalogue.scopes_all()[matching_set.kind.scope]
-    if scope.consent_required:
-        consented = consent_resident_ids(agency=call.agency, scope=scope.code, purpose=call.purpose)
-        members = [resident_id for resident_id in members if resident_id in consented]
-    return members
+    if not scope.consent_required:
+        return list(resident_ids)
+    consented = consent_resident_ids(agency=call.agency, scope=scope.code, purpose=call.purpose)
+    return [resident_id for resident_id in resident_ids if resident_id in consented]

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from cards.crypto import national_id_lookup_hash
 from cards.models import Card
 from ledger.api import subject_pseudonym
+from services.core.models import Consent
 from services.grants.models import Application
 from services.matching import protocol
 from services.matching.models import MatchingSession
@@ -123,6 +124,32 @@ def test_insured_months_matches_only_residents_who_consented(partner, commit_pat
     assert matched == [long_insured.national_id]
     entries = ledger_sequenced(action="matching.insured_months.match")
     assert [(e["subject"], e["object"]) for e in entries] == [(subject_pseudonym(long_insured), "insured-months:12")]
+
+
+def test_a_consent_withdrawn_during_the_session_takes_the_resident_out_of_the_answer(
+    partner, commit_path, ledger_sequenced
+):
+    agency, gateway = partner
+    staying, leaving = ResidentFactory(), ResidentFactory()
+    start = timezone.localdate().replace(day=1) - datetime.timedelta(days=800)
+    for resident in (staying, leaving):
+        contribute(resident, employer(), start, 12, insurances=["pension"])
+        consent(resident, agency, "matching:insured-months", PURPOSE)
+    original = gateway.post
+
+    def post_withdrawing_before_the_answer(path, body):
+        if path.endswith("/answer"):
+            Consent.objects.filter(resident=leaving).update(revoked_at=timezone.now())
+        return original(path, body)
+
+    gateway.post = post_withdrawing_before_the_answer
+
+    with commit_path():
+        matched = tool.match(gateway, set_name="insured-months:12", ids=[staying.national_id, leaving.national_id])
+
+    assert matched == [staying.national_id]
+    entries = ledger_sequenced(action="matching.insured_months.match")
+    assert [entry["subject"] for entry in entries] == [subject_pseudonym(staying)]
 
 
 def test_grant_recipient_matches_the_residents_awarded_that_programme(partner, commit_path, ledger_sequenced):
