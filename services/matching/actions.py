@@ -79,6 +79,7 @@ def matching_session_start(*, set_text, setup_text, call: AgencyCall) -> ChunkRe
     if count > limits.max_ids_per_call():
         raise ListTooLarge(f"the list has {count} IDs; one call accepts at most {limits.max_ids_per_call()}")
     matching_sessions_end_expired()
+    _quota_check(call=call, count=count)  # before the set is read; again under the lock below
     members = set_members(matching_set=matching_set, call=call)
     padded = protocol.padded_size(len(members))
     order = array("q", members)
@@ -87,12 +88,7 @@ def matching_session_start(*, set_text, setup_text, call: AgencyCall) -> ChunkRe
     key = protocol.client_key_new()
     with transaction.atomic():
         agency_lock(agency_id=call.agency.pk)
-        used = matching_ids_used_today(agency=call.agency)
-        if used + count > limits.max_ids_per_day():
-            raise QuotaExceeded(
-                f"{call.agency.code} has matched {used} IDs today; {count} more would pass the daily limit of "
-                f"{limits.max_ids_per_day()}"
-            )
+        _quota_check(call=call, count=count)
         session = MatchingSession.objects.create(
             agency=call.agency,
             purpose=call.purpose,
@@ -107,6 +103,15 @@ def matching_session_start(*, set_text, setup_text, call: AgencyCall) -> ChunkRe
             partner_setup=setup,
         )
     return ChunkRequest(session=session, number=0, request=_chunk_request(session, 0, key))
+
+
+def _quota_check(*, call: AgencyCall, count: int) -> None:
+    used = matching_ids_used_today(agency=call.agency)
+    if used + count > limits.max_ids_per_day():
+        raise QuotaExceeded(
+            f"{call.agency.code} has matched {used} IDs today; {count} more would pass the daily limit of "
+            f"{limits.max_ids_per_day()}"
+        )
 
 
 def _chunk_request(session: MatchingSession, number: int, key: bytes) -> str:
@@ -158,7 +163,9 @@ def matching_chunk_answer(*, session_id, number: int, response_text, call: Agenc
                 raise MessageInvalid("the responses match more residents than the list has IDs")
         session.matched = matched.tobytes()
         session.chunks_done += 1
+        changed = ["matched", "chunks_done", "client_key"]
         if session.chunks_done == session.chunks and session.recheck_from is None and matched:
+            changed += ["order", "recheck_from", "chunks"]
             recheck = array("q", matched)
             secrets.SystemRandom().shuffle(recheck)
             session.order = recheck.tobytes()
@@ -170,7 +177,9 @@ def matching_chunk_answer(*, session_id, number: int, response_text, call: Agenc
         session.client_key = resident_data_seal(key, label=_KEY_LABEL) if key else b""
         if inconsistent is not None:
             _session_end(session)
-        session.save()
+            changed += ["ended_at", *_ENDED]
+        # The set's order (8 bytes a resident) and the partner's list are not written again for each chunk.
+        session.save(update_fields=sorted(set(changed)))
     if inconsistent is not None:
         raise inconsistent
     if following is None:
@@ -201,5 +210,5 @@ def matching_session_answer(*, session_id, request_text, call: AgencyCall) -> tu
         )
         session.matched_count = len(national_ids)
         _session_end(session)
-        session.save()
+        session.save(update_fields=["matched_count", "ended_at", *_ENDED])
     return setup, response
