@@ -23,6 +23,7 @@ SUITES = [
     "cards_bench",
     "services_bench",
     "matching_bench",
+    "statistics_bench",
 ]
 
 # name: (comparison, target) — ">=" or "<=" on the ratio when a baseline exists, else on the value.

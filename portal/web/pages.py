@@ -42,6 +42,7 @@ from services.core import catalogue
 from services.core.actions import consent_grant, consent_revoke
 from services.core.selectors import consent_list_for_resident, consent_receipt
 from services.health.coverage import coverage_on
+from services.statistics.selectors import privacy_loss_for_resident
 
 # Where each catalogue section lives in the portal; a catalogue service with a
 # portal section must have its page named here (a test checks every one does).
@@ -371,6 +372,7 @@ def access_history(request):
         query["before"] = page.next_before
         next_url = f"?{query.urlencode()}"
     context = {"form": form, "rows": labelled, "next_url": next_url, "first_url": None}
+    context["statistics"] = privacy_loss_for_resident(resident=request.resident)
     if before:
         query = request.GET.copy()
         query.pop("before", None)
