@@ -7,7 +7,7 @@ from portal.roles import roles_sync_migration
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("portal", "0013_roles_photos"),
+        ("portal", "0014_proxy_grants"),
         ("ledger", "0009_sealed_accesses"),
     ]
 
