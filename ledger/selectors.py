@@ -111,7 +111,10 @@ def _witness_keys() -> list[str]:
 
 
 def entry_list_for_subject(*, subject, limit: int = 200, before: int | None = None) -> list[dict]:
-    """Return the newest sequenced entries about SUBJECT (below index BEFORE) under every pseudonym key version."""
+    """Return the newest sequenced entries about SUBJECT (below index BEFORE) under every pseudonym key version.
+
+    A sealed access (ledger.sealing) is among them with only its index, subject, chain fields and "sealed".
+    """
     import json
 
     from ledger.pseudonyms import subject_pseudonyms
