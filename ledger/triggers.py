@@ -1,6 +1,7 @@
 """Database triggers that refuse UPDATE, DELETE and TRUNCATE on the ledger's append-only tables.
 
-Installed by migration 0003. PostgreSQL triggers are ``ENABLE ALWAYS`` so that
+Installed by migration 0003; migration 0010 adds the index nodes and the
+sealed openings. PostgreSQL triggers are ``ENABLE ALWAYS`` so that
 ``session_replication_role = replica`` does not silence them. Nothing in
 OneCard removes or disables them: only a database owner can, and
 ``ledger verify`` catches whatever such an owner then changes.
@@ -20,6 +21,9 @@ import threading
 from django.core.exceptions import ImproperlyConfigured
 
 APPEND_ONLY_TABLES = ("ledger_entry", "ledger_node", "ledger_checkpoint", "ledger_cosignature")
+# Guarded the same way since migration 0010: the subjects' index and the published openings of sealed accesses.
+LATER_APPEND_ONLY_TABLES = ("ledger_indexnode", "ledger_sealedopening")
+ALL_APPEND_ONLY_TABLES = APPEND_ONLY_TABLES + LATER_APPEND_ONLY_TABLES
 
 POSTGRESQL_FUNCTION = """
 CREATE OR REPLACE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -36,11 +40,11 @@ def trigger_names(table: str) -> list[str]:
     return [f"{table}_no_update", f"{table}_no_delete", f"{table}_no_truncate"]
 
 
-def create_statements(vendor: str) -> list[str]:
-    """Return the SQL that installs every append-only trigger on VENDOR's database."""
+def create_statements(vendor: str, tables: tuple = APPEND_ONLY_TABLES) -> list[str]:
+    """Return the SQL that installs the append-only triggers of TABLES on VENDOR's database."""
     if vendor == "postgresql":
         statements = [POSTGRESQL_FUNCTION]
-        for table in APPEND_ONLY_TABLES:
+        for table in tables:
             update, delete, truncate = trigger_names(table)
             statements += [
                 f"CREATE TRIGGER {update} BEFORE UPDATE ON {table} "
@@ -54,7 +58,7 @@ def create_statements(vendor: str) -> list[str]:
         return statements
     if vendor == "sqlite":
         statements = []
-        for table in APPEND_ONLY_TABLES:
+        for table in tables:
             update, delete, _ = trigger_names(table)
             for name, operation in ((update, "UPDATE"), (delete, "DELETE")):
                 statements.append(
@@ -65,13 +69,12 @@ def create_statements(vendor: str) -> list[str]:
     raise ImproperlyConfigured(f"the ledger needs PostgreSQL or SQLite for its append-only triggers, not {vendor}")
 
 
-def drop_statements(vendor: str) -> list[str]:
-    """Return the SQL that removes the triggers, for unapplying migration 0003 only."""
+def drop_statements(vendor: str, tables: tuple = APPEND_ONLY_TABLES, *, function: bool = True) -> list[str]:
+    """Return the SQL that removes the triggers of TABLES (and the shared function if FUNCTION), for unapplying."""
     if vendor == "postgresql":
-        return [
-            f"DROP TRIGGER IF EXISTS {name} ON {table}" for table in APPEND_ONLY_TABLES for name in trigger_names(table)
-        ] + ["DROP FUNCTION IF EXISTS ledger_refuse_change()"]
-    return [f"DROP TRIGGER IF EXISTS {name}" for table in APPEND_ONLY_TABLES for name in trigger_names(table)]
+        statements = [f"DROP TRIGGER IF EXISTS {name} ON {table}" for table in tables for name in trigger_names(table)]
+        return statements + (["DROP FUNCTION IF EXISTS ledger_refuse_change()"] if function else [])
+    return [f"DROP TRIGGER IF EXISTS {name}" for table in tables for name in trigger_names(table)]
 
 
 PENDING_TABLE = "ledger_pendingentry"

@@ -235,18 +235,44 @@ class IndexMap:
         return node[0] if node is not None else EMPTY
 
     def _build(self, depth: int, prefix: int, items: list, numbers: list, lo: int, hi: int) -> bytes:
-        """Write the subtree holding exactly ITEMS[LO:HI] where nothing is stored below (DEPTH, PREFIX)."""
-        if hi - lo == 1:
-            _, key, count, last = items[lo]
-            value = _sha256(b"\x00" + key + count.to_bytes(8, "big") + last.to_bytes(8, "big")).digest()
-            return self._put((depth, prefix), (value, (key, count, last)))
-        if depth >= KEY_BITS:
-            raise CompletenessError("two different leaves for one key")
-        middle = bisect.bisect_left(numbers, (prefix << 1 | 1) << (KEY_BITS - 1 - depth), lo, hi)
-        down = depth + 1
-        left = self._build(down, prefix << 1, items, numbers, lo, middle) if middle > lo else EMPTY
-        right = self._build(down, prefix << 1 | 1, items, numbers, middle, hi) if hi > middle else EMPTY
-        return self._put((depth, prefix), (_sha256(b"\x01" + left + right).digest(), None))
+        """Write the subtree holding exactly ITEMS[LO:HI] where nothing is stored below (DEPTH, PREFIX).
+
+        One pass over the sorted keys with a stack, no recursion: a key's leaf sits one below the longest
+        prefix it shares with a neighbour; climbing from it, a node takes its left sibling from the stack,
+        or an empty one, until it is the child of the branching point with the next key.
+        """
+        put, sha256, empty = self._put, _sha256, EMPTY
+        top = KEY_BITS
+        stack: list = []  # (depth, hash) of finished left subtrees, deepest last
+        previous_shared = depth - 1
+        for at in range(lo, hi):
+            number, key, count, last = items[at]
+            if at + 1 < hi:
+                difference = number ^ numbers[at + 1]
+                if not difference:
+                    raise CompletenessError("two different leaves for one key")
+                next_shared = top - difference.bit_length()
+            else:
+                next_shared = depth - 1
+            level = max(previous_shared, next_shared) + 1
+            value = sha256(b"\x00" + key + count.to_bytes(8, "big") + last.to_bytes(8, "big")).digest()
+            put((level, number >> (top - level)), (value, (key, count, last)))
+            target = next_shared + 1
+            while True:
+                if stack and stack[-1][0] == level:
+                    value = sha256(b"\x01" + stack.pop()[1] + value).digest()
+                elif level > target:
+                    if (number >> (top - level)) & 1:
+                        value = sha256(b"\x01" + empty + value).digest()
+                    else:
+                        value = sha256(b"\x01" + value + empty).digest()
+                else:
+                    break
+                level -= 1
+                put((level, number >> (top - level)), (value, None))
+            stack.append((level, value))
+            previous_shared = next_shared
+        return stack[-1][1]
 
     def take_changed(self) -> dict:
         """Return, and forget, the nodes written since the last call."""

@@ -371,3 +371,16 @@ def test_the_recomputed_index_matches_the_signed_one_after_100000_entries():
 def _check_count(subject) -> int:
     log_seal()
     return _check(completeness_bundle(subject=subject))["count"]
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_to_change_an_index_node(ledger_context):
+    from django.db import DatabaseError, connection, transaction
+
+    record(action="cards.residents.lookup", subject="resident:a")
+    sequence()
+
+    for statement in ("UPDATE ledger_indexnode SET leaf_count = 7", "DELETE FROM ledger_indexnode"):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement)
+    assert IndexNode.objects.count() == 1
