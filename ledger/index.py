@@ -172,10 +172,16 @@ class IndexState:
     size: int = 0  # the tree size the window reaches
     log_root: bytes | None = None  # the signed log root at SIZE
     folded_at: float = field(default_factory=time.monotonic)
+    # {tag: (count, last index)} of every leaf, kept while the whole map is in memory (built here from empty).
+    leaves: dict | None = None
 
     def heads(self, tags: list[str]) -> dict:
         """Return {tag: (count, last index)} of TAGS at the window's end, loading (and checking) map paths."""
-        heads = {tag: self.window[tag] for tag in tags if tag in self.window}
+        window = self.window
+        if self.leaves is not None:
+            leaves, none = self.leaves, (0, None)
+            return {tag: window.get(tag) or leaves.get(tag, none) for tag in tags}
+        heads = {tag: window[tag] for tag in tags if tag in window}
         rest = [tag for tag in tags if tag not in heads]
         if rest:
             self.index.preload([vindex.key_of(tag) for tag in rest])
@@ -204,9 +210,11 @@ class IndexState:
         _store(using, self.size, index.take_changed())
         update_totals["heads"] += len(self.window)
         update_totals["seconds"] += time.perf_counter() - started
+        if self.leaves is not None:
+            self.leaves.update(self.window)
         index.version, self.root, self.window, self.folded_at = self.size, root, {}, time.monotonic()
         if len(index.nodes) > CACHE_LIMIT:
-            index.nodes, index.complete = {}, False
+            index.nodes, index.complete, self.leaves = {}, False, None
         return root
 
 
@@ -248,7 +256,7 @@ def state_open(*, using: str, size: int, log_root: bytes | None, log_key: str, f
         .first()
     )
     if latest is None:
-        state = IndexState(StoredIndex(0, using=using, nodes={}, complete=True), None)
+        state = IndexState(StoredIndex(0, using=using, nodes={}, complete=True), None, leaves={})
         start, frontier = 0, merkle.Frontier()
     else:
         version, root, index_root, signed = latest
@@ -308,7 +316,9 @@ def _store(using: str, version: int, changed: dict) -> None:
     rows = []
     for (depth, prefix), (hash_, leaf) in changed.items():
         key, count, last = leaf if leaf is not None else (None, None, None)
-        rows.append((node_name(depth, prefix), version, hash_, key, count, last))
+        length = (depth + 7) >> 3
+        name = depth.to_bytes(2, "big") + (prefix << ((length << 3) - depth)).to_bytes(length, "big")
+        rows.append((name, version, hash_, key, count, last))
     if not rows:
         return
     connection = connections[using]

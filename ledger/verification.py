@@ -381,11 +381,14 @@ def _verify_scan(checkpoints, target, progress, entries, index_check) -> int:
             good_size = tree_size
             checkpoint = next(pending_checkpoints, None)
 
-    def check_chain(index: int, subject: str, data: bytes) -> None:
-        """Fail, naming why, for an entry whose chain fields the fast path in the loop did not accept."""
+    def check_chain(index: int, subject: str, data: bytes, chained: bool):
+        """Return the subject's new head for an entry the loop's substring tests missed, or None for an entry
+        from before chains began; fail, naming why, for a broken chain."""
         found = chain_search(data)
         if found is None:
-            fail(index, f"entry {index}: it carries no subject_seq and subject_prev")
+            if chained:
+                fail(index, f"entry {index}: it carries no subject_seq and subject_prev")
+            return None
         count, last = heads.get(subject, (0, None))
         prev = None if found[1] == b"null" else int(found[1])
         if int(found[2]) != count + 1 or prev != last:
@@ -394,6 +397,7 @@ def _verify_scan(checkpoints, target, progress, entries, index_check) -> int:
                 f"entry {index}: its chain says entry {found[2].decode()} of {subject} after entry {prev}, "
                 f"the log gives entry {count + 1} after entry {last}",
             )
+        return (count + 1, index)
 
     def check_subtrees(lo: int, hi: int, computed: list[bytes]) -> None:
         count, joined = _node_block(lo, hi)
@@ -427,24 +431,23 @@ def _verify_scan(checkpoints, target, progress, entries, index_check) -> int:
             fail(index, f"entry {index}: its bytes name another index")
         if f'"subject":"{subject}"'.encode() not in data:
             fail(index, f"entry {index}: its subject column does not match its bytes")
-        # The chain, written out as the rest: the fast path only compares; check_chain names a failure.
-        found = chain_search(data)
-        if found is not None:
-            head = heads_get(subject)
-            if head is None:
-                head = (1, index)
-                if found[2] != b"1" or found[1] != b"null":
-                    check_chain(index, subject, data)
-            else:
-                if found[2] != b"%d" % (head[0] + 1) or found[1] != b"%d" % head[1]:
-                    check_chain(index, subject, data)
-                head = (head[0] + 1, index)
+        # The chain, written out as the rest: two substring tests, as for the index and the subject; a
+        # miss goes to check_chain, which parses the fields and names the failure.
+        head = heads_get(subject)
+        if head is None:
+            head = (1, index)
+            held = b'"subject_prev":null,"subject_seq":1,' in data or b'"subject_prev":null,"subject_seq":1}' in data
+        else:
+            needle = b'"subject_prev":%d,"subject_seq":%d' % (head[1], head[0] + 1)
+            head = (head[0] + 1, index)
+            held = needle + b"," in data or needle + b"}" in data
+        if not held:
+            head = check_chain(index, subject, data, chained)
+        if head is not None:
             heads[subject] = head
             if track_changes:
                 changed[subject] = head
             chained = True
-        elif chained:
-            check_chain(index, subject, data)
         # Appending leaf INDEX completes one subtree per trailing 1 bit of INDEX.
         position = index
         while position & 1:

@@ -7,6 +7,15 @@
   "use strict";
   var encoder = new TextEncoder();
   var EMPTY = new Uint8Array(32);
+  // Sealed entries (docs/ledger.md, "Sealed accesses"): SHA-256("onecard-sealed/v1" || 0x00 || salt || contents).
+  var SEALED_DOMAIN = concatPrefix("onecard-sealed/v1");
+
+  function concatPrefix(text) {
+    var bytes = new TextEncoder().encode(text);
+    var out = new Uint8Array(bytes.length + 1);
+    out.set(bytes, 0);
+    return out;
+  }
 
   function b64decode(text) {
     if (typeof text !== "string") { fail("malformed: a base64 value is missing"); }
@@ -226,7 +235,17 @@
         if (!equal(computed, root)) { fail("bad inclusion proof: entry " + item.index + " is not in the signed tree"); }
         if (!chains[entry.subject]) { fail("entry " + item.index + " is about another subject than the bundle's"); }
         chains[entry.subject].push(entry);
-        if (entry.sealed && typeof entry.sealed === "object") { sealed.push({ index: entry.index, unseal_on: entry.sealed.unseal_on }); }
+        if (entry.sealed && typeof entry.sealed === "object") {
+          if (item.opening) {
+            // A released sealed entry: its contents and salt must hash to the commitment the log holds.
+            var opened = await sha256(concat(SEALED_DOMAIN, b64decode(item.opening.salt), encoder.encode(item.opening.contents)));
+            if (!equal(opened, b64decode(entry.sealed.commitment))) {
+              fail("bad opening: sealed entry " + item.index + "'s released contents do not match its commitment");
+            }
+          } else {
+            sealed.push({ index: entry.index, unseal_on: entry.sealed.unseal_on });
+          }
+        }
         if (entry.time) { newest = entry.time; }
       }
       Object.keys(chains).forEach(function (tag) { chainCheck(tag, chains[tag], expected[tag].count, expected[tag].last); });
