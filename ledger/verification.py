@@ -338,6 +338,10 @@ def _verify_streams(checkpoints, target, progress, entries, index: bool = True) 
         index_check.close()
 
 
+_LAST = (1 << 48) - 1
+_ONE = 1 << 48
+
+
 def _index_bad(size: int, good_before: int):
     raise _Bad(
         good_before,
@@ -356,8 +360,8 @@ def _verify_scan(checkpoints, target, progress, entries, index_check) -> int:
     good_size = 0
     # The subjects' chains and index, recomputed: heads {tag: (count, last index)}, and the heads
     # changed since the last checkpoint, applied to the index at each checkpoint that signs one.
-    heads: dict[str, tuple[int, int]] = {}
-    changed: dict[str, tuple[int, int]] = {}
+    heads: dict[str, int] = {}
+    changed: dict[str, int] = {}
     chained = False
     chain_search, heads_get, track_changes = CHAIN_FIELDS.search, heads.get, index_check.enabled
 
@@ -376,7 +380,8 @@ def _verify_scan(checkpoints, target, progress, entries, index_check) -> int:
             if body != note.checkpoint_body(origin, tree_size, root, index_root) or bytes(stored_root) != root:
                 raise _Bad(good_size, f"checkpoint {tree_size} does not match entries {good_size} to {tree_size - 1}")
             if index_root is not None:
-                index_check.check(tree_size, good_size, list(changed.items()), index_root)
+                items = [(tag, (head >> 48, head & _LAST)) for tag, head in changed.items()]
+                index_check.check(tree_size, good_size, items, index_root)
                 changed.clear()
             good_size = tree_size
             checkpoint = next(pending_checkpoints, None)
@@ -389,7 +394,8 @@ def _verify_scan(checkpoints, target, progress, entries, index_check) -> int:
             if chained:
                 fail(index, f"entry {index}: it carries no subject_seq and subject_prev")
             return None
-        count, last = heads.get(subject, (0, None))
+        head = heads.get(subject)
+        count, last = (head >> 48, head & _LAST) if head is not None else (0, None)
         prev = None if found[1] == b"null" else int(found[1])
         if int(found[2]) != count + 1 or prev != last:
             fail(
@@ -397,7 +403,7 @@ def _verify_scan(checkpoints, target, progress, entries, index_check) -> int:
                 f"entry {index}: its chain says entry {found[2].decode()} of {subject} after entry {prev}, "
                 f"the log gives entry {count + 1} after entry {last}",
             )
-        return (count + 1, index)
+        return (count + 1) << 48 | index
 
     def check_subtrees(lo: int, hi: int, computed: list[bytes]) -> None:
         count, joined = _node_block(lo, hi)
@@ -433,13 +439,14 @@ def _verify_scan(checkpoints, target, progress, entries, index_check) -> int:
             fail(index, f"entry {index}: its subject column does not match its bytes")
         # The chain, written out as the rest: two substring tests, as for the index and the subject; a
         # miss goes to check_chain, which parses the fields and names the failure.
+        # A head is one int, count << 48 | last index: no tuple for the garbage collector to walk.
         head = heads_get(subject)
         if head is None:
-            head = (1, index)
+            head = _ONE | index
             held = b'"subject_prev":null,"subject_seq":1,' in data or b'"subject_prev":null,"subject_seq":1}' in data
         else:
-            needle = b'"subject_prev":%d,"subject_seq":%d' % (head[1], head[0] + 1)
-            head = (head[0] + 1, index)
+            needle = b'"subject_prev":%d,"subject_seq":%d' % (head & _LAST, (head >> 48) + 1)
+            head = (head & ~_LAST) + _ONE | index
             held = needle + b"," in data or needle + b"}" in data
         if not held:
             head = check_chain(index, subject, data, chained)
