@@ -5,8 +5,12 @@
 Prints one JSON row per figure: {"name", "value", "unit", "baseline", "ratio"}.
 It creates its own database (onecard_bench_ledger, next to the one in
 DATABASE_URL) and drops it afterwards; it never touches the configured one.
-For the verify row the baseline is a raw psycopg scan plus a SHA-256 loop
-over the same rows in the same run; the others have no baseline and are held to their targets.
+For the verify rows the baseline is a raw psycopg scan plus a SHA-256 loop
+over the same rows in the same run: ``ledger.verify.vs_raw_scan`` is verify as
+it runs (the subjects' index recomputed), ``ledger.verify.log_pass_vs_raw_scan``
+its log pass alone (``log_verify(index=False)``). The others have no baseline
+and are held to their targets. ONECARD_BENCH_DATABASE names the bench
+database, so two developers' runs on one server do not drop each other's.
 """
 
 import argparse
