@@ -32,10 +32,10 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
 
-from ledger import merkle, note, tiles, triggers
+from ledger import leaves, merkle, note, tiles, triggers
 from ledger.alerts import alert_raise
 from ledger.errors import LedgerError
-from ledger.models import Alert, Checkpoint, Entry, Node, PendingEntry
+from ledger.models import Alert, Checkpoint, Entry, Node, PendingEntry, PreviousCheckpoint
 
 logger = logging.getLogger(__name__)
 
@@ -275,22 +275,42 @@ def _sequence_batch(using: str, batch_size: int) -> tuple[int, int, bytes, merkl
     if not pending and root is not None:
         return 0, size, root, None
     entries, nodes = [], []
-    for index, row in enumerate(pending, start=size):
+    if size == 0:
+        start = _log_start(using)
+        if start is not None:
+            leaf = merkle.leaf_hash(leaves.leaf_bytes(entry_bytes=start, salt=b""))
+            frontier.append(leaf, nodes)
+            entries.append((0, "", start, leaf, b""))
+    for row, salt in zip(pending, leaves.salts_new(len(pending)), strict=True):
+        index = frontier.size
         data = entry_bytes(index=index, row=row)
-        leaf = merkle.leaf_hash(data)
+        leaf = merkle.leaf_hash(leaves.leaf_bytes(entry_bytes=data, salt=salt))
         frontier.append(leaf, nodes)
-        entries.append((index, row["subject"], data, leaf))
+        entries.append((index, row["subject"], data, leaf, salt))
     _insert(using, entries, nodes)
     root = frontier.root()
     checkpoint_sign(tree_size=frontier.size, root=root, using=using)
     return len(entries), frontier.size, root, frontier
 
 
+def _log_start(using: str) -> bytes | None:
+    """Return the bytes of leaf 0 when this log continues a sealed previous one (migration 0008), else None."""
+    final = PreviousCheckpoint.objects.using(using).order_by("-tree_size").values_list("note", flat=True).first()
+    if final is None:
+        return None
+    if final.split("\n", 1)[0] == settings.ONECARD_LEDGER_ORIGIN:
+        raise LogTampered(
+            f"the previous log was signed under the origin {settings.ONECARD_LEDGER_ORIGIN!r}: the new log needs "
+            "another (ONECARD_LEDGER_ORIGIN), or the witnesses would see a fork"
+        )
+    return leaves.log_start_bytes(previous_checkpoint=final)
+
+
 def _insert(using: str, entries: list[tuple], nodes: list[tuple]) -> None:
     connection = connections[using]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            with cursor.copy('COPY ledger_entry ("index", subject, entry_bytes, leaf_hash) FROM STDIN') as copy:
+            with cursor.copy('COPY ledger_entry ("index", subject, entry_bytes, leaf_hash, salt) FROM STDIN') as copy:
                 for row in entries:
                     copy.write_row(row)
             with cursor.copy("COPY ledger_node (key, hash) FROM STDIN") as copy:
@@ -298,7 +318,7 @@ def _insert(using: str, entries: list[tuple], nodes: list[tuple]) -> None:
                     copy.write_row(row)
         return
     Entry.objects.using(using).bulk_create(
-        [Entry(index=i, subject=s, entry_bytes=d, leaf_hash=h) for i, s, d, h in entries], batch_size=1000
+        [Entry(index=i, subject=s, entry_bytes=d, leaf_hash=h, salt=t) for i, s, d, h, t in entries], batch_size=1000
     )
     Node.objects.using(using).bulk_create([Node(key=k, hash=h) for k, h in nodes], batch_size=2000)
 

@@ -2,8 +2,9 @@
 
 Tiles are derived data. The sequencer's checkpoints stay the source of truth:
 after each batch commits, ``tiles_publish`` reads the new entries, builds the
-hash tiles and entry bundles they complete (``ledger/tools/tlog.py``, the same
-code outside clients run), checks that the tiles hash to every signed
+hash tiles and entry bundles of public leaves they complete
+(``ledger.leaves``; ``ledger/tools/tlog.py``, the same code outside clients
+run), checks that the tiles hash to every signed
 checkpoint they pass, and writes them to the ``ledger_tiles`` storage. A small
 state object there (``tiles-state.json``: tree size and root) says how far the
 tiles go, so a crash or a storage outage only delays them: the next run
@@ -23,6 +24,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, storages
 from django.utils import timezone
 
+from ledger.leaves import leaf_bytes
 from ledger.models import Alert, Checkpoint, Entry
 from ledger.tools import tlog
 
@@ -65,11 +67,6 @@ class TileFileSystemStorage(FileSystemStorage):
             os.unlink(temporary)
             raise
         return name
-
-
-def leaf_bytes(*, entry_bytes: bytes) -> bytes:
-    """Return the bytes of an entry's public leaf: what an entry bundle carries and the tree hashes."""
-    return entry_bytes
 
 
 def tiles_storage():
@@ -177,10 +174,10 @@ def _publish(*, rebuild: bool, progress) -> int:
     while builder.size < target:
         first = builder.size
         rows = Entry.objects.filter(index__gte=first, index__lt=min(first + CHUNK, target)).order_by("index")
-        rows = list(rows.values_list("index", "entry_bytes"))
+        rows = list(rows.values_list("index", "entry_bytes", "salt"))
         if not rows or rows[-1][0] != first + len(rows) - 1:
             raise TilesMismatch(f"entries are missing from the log after index {first - 1}")
-        leaves = [leaf_bytes(entry_bytes=bytes(data)) for _, data in rows]
+        leaves = [leaf_bytes(entry_bytes=bytes(data), salt=bytes(salt)) for _, data, salt in rows]
         while leaves:
             take = min(len(leaves), next_size - builder.size)
             builder.extend(leaves[:take])

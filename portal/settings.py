@@ -66,7 +66,9 @@ ONECARD_CREDENTIAL_ISSUER_URL = env.str("ONECARD_CREDENTIAL_ISSUER_URL", default
 ONECARD_CARD_FONT = env.str("ONECARD_CARD_FONT", default="")
 # Ledger checkpoints: an Ed25519 seed and the log's origin line (also the key name).
 ONECARD_LEDGER_SIGNING_KEY = KEYS.secret("ONECARD_LEDGER_SIGNING_KEY")
-ONECARD_LEDGER_ORIGIN = env.str("ONECARD_LEDGER_ORIGIN", default="onecard.example/ledger")
+# Log format v2 (public leaves are commitments) runs under a new origin: the format v1 log was
+# "onecard.example/ledger", and a witness never cosigns two trees under one origin (docs/ledger.md).
+ONECARD_LEDGER_ORIGIN = env.str("ONECARD_LEDGER_ORIGIN", default="onecard.example/ledger/v2")
 ONECARD_AUDITOR_GROUP = env.str("ONECARD_AUDITOR_GROUP", default="auditor")
 ONECARD_LEDGER_STAFF_DEFAULT_PURPOSE = env.str("ONECARD_LEDGER_STAFF_DEFAULT_PURPOSE", default="staff-duty")
 # With a broker, beat sweeps the pending table into the log this often: an access is in a
@@ -241,11 +243,6 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
-# Entry bundles (/log/tile/entries/...) carry each entry's bytes: actions, purposes, agencies and
-# subject pseudonyms. They stay private until public leaves are commitments (docs/ledger.md);
-# hash tiles and the checkpoint are always public.
-ONECARD_LEDGER_PUBLIC_ENTRY_BUNDLES = env.bool("ONECARD_LEDGER_PUBLIC_ENTRY_BUNDLES", default=False)
-
 # "ledger_tiles" holds the ledger's tlog-tiles (ledger/tiles.py): var/tiles/ by default, or any Django
 # storage backend given as a JSON STORAGES entry in ONECARD_LEDGER_TILES_STORAGE (docs/operations.md).
 STORAGES = {

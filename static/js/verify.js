@@ -1,6 +1,7 @@
-// Verify a ledger proof bundle in the browser: the entry's RFC 9162 inclusion proof,
-// the log's Ed25519 signature on the C2SP checkpoint, and witness tlog-cosignature/v1 lines.
-// Uses only WebCrypto (SHA-256, Ed25519); nothing is sent anywhere.
+// Verify a ledger proof bundle in the browser: the entry against its public leaf (log format v2:
+// a salted commitment, docs/ledger.md "Leaves"; v1 bundles, whose leaf is the entry, still verify),
+// the leaf's RFC 9162 inclusion proof, the log's Ed25519 signature on the C2SP checkpoint, and
+// witness tlog-cosignature/v1 lines. Uses only WebCrypto (SHA-256, Ed25519); nothing is sent anywhere.
 (function () {
   "use strict";
   var encoder = new TextEncoder();
@@ -36,6 +37,27 @@
     error.verification = true;
     error.code = code || "format";
     throw error;
+  }
+
+  // The public leaf of an entry, as ledger/tools/tlog.py leaf_bytes computes it.
+  var COMMITMENT_DOMAIN = encoder.encode("onecard ledger entry commitment v2\u0000");
+
+  async function leafBytes(entryBytes, salt) {
+    if (salt.length === 32) {
+      return concat(new Uint8Array([1]), await sha256(concat(COMMITMENT_DOMAIN, salt, entryBytes)));
+    }
+    if (salt.length === 0) { return concat(new Uint8Array([2]), entryBytes); }
+    fail("a salt is 32 bytes", "format");
+  }
+
+  async function bundleLeaf(bundle, entryBytes) {
+    if (bundle.format === "onecard-proof-bundle/v1") { return entryBytes; }
+    if (bundle.format !== "onecard-proof-bundle/v2") { fail("unknown bundle format", "format"); }
+    var leaf = await leafBytes(entryBytes, b64decode(bundle.salt || ""));
+    if (bundle.leaf !== undefined && !equal(b64decode(bundle.leaf), leaf)) {
+      fail("the entry and its salt do not open the leaf", "commitment");
+    }
+    return leaf;
   }
 
   // RFC 9162 section 2.1.3.2.
@@ -120,14 +142,13 @@
   // TRUSTED_LOG_KEY, when given (the key served at /ledger/key), must equal the bundle's.
   async function verifyBundle(bundle, trustedLogKey) {
     try {
-      if (bundle.format !== "onecard-proof-bundle/v1") { fail("unknown bundle format", "format"); }
       if (trustedLogKey && trustedLogKey.trim() !== bundle.verifier_key.trim()) {
         fail("the bundle names another log key than the one the log publishes", "log-key");
       }
       var entryBytes = b64decode(bundle.entry_bytes);
       var entry = JSON.parse(new TextDecoder().decode(entryBytes));
       if (entry.index !== bundle.index) { fail("entry index differs from the bundle's", "inclusion"); }
-      var leaf = await sha256(concat(new Uint8Array([0]), entryBytes));
+      var leaf = await sha256(concat(new Uint8Array([0]), await bundleLeaf(bundle, entryBytes)));
       var root = await rootFromInclusion(bundle.index, bundle.tree_size, leaf, bundle.path.map(b64decode));
       var note = splitNote(bundle.checkpoint);
       var body = note.body.split("\n");

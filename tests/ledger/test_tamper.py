@@ -23,6 +23,7 @@ from ledger.models import Alert, Checkpoint, Entry, Node
 from ledger.publication import checkpoint_published
 from ledger.sequencer import LogTampered, log_verifier_key, sequence
 from ledger.witnessing import checkpoints_push
+from tests.ledger.brute import public_leaf
 from tests.ledger.database import triggers_drop
 
 SIZE = 30  # sealed in batches of 10: checkpoints 10, 20 and 30, the last one witnessed
@@ -38,11 +39,12 @@ def _entry(index):
 
 
 def _forge(index, *, leaf=False, subject=None):
-    data = bytes(_entry(index).entry_bytes).replace(f"object {index}".encode(), b"object forged")
+    entry = _entry(index)
+    data = bytes(entry.entry_bytes).replace(f"object {index}".encode(), b"object forged")
     if leaf:
         _sql(
             'UPDATE ledger_entry SET entry_bytes = %s, leaf_hash = %s WHERE "index" = %s',
-            [data, merkle.leaf_hash(data), index],
+            [data, merkle.leaf_hash(public_leaf(data, bytes(entry.salt))), index],
         )
     else:
         _sql('UPDATE ledger_entry SET entry_bytes = %s WHERE "index" = %s', [data, index])
@@ -63,10 +65,11 @@ def _append_forged(*, with_subtree):
     data = json.dumps(
         {**honest, "index": SIZE, "object": "object forged"}, sort_keys=True, separators=(",", ":")
     ).encode()
-    leaf = merkle.leaf_hash(data)
+    salt = bytes(32)
+    leaf = merkle.leaf_hash(public_leaf(data, salt))
     _sql(
-        'INSERT INTO ledger_entry ("index", subject, entry_bytes, leaf_hash) VALUES (%s, %s, %s, %s)',
-        [SIZE, honest["subject"], data, leaf],
+        'INSERT INTO ledger_entry ("index", subject, entry_bytes, leaf_hash, salt) VALUES (%s, %s, %s, %s, %s)',
+        [SIZE, honest["subject"], data, leaf, salt],
     )
     if with_subtree:
         # Entry 30 completes the two-leaf subtree of entries 30 and 31 only with 31; insert a level-1 node at 31.
@@ -77,8 +80,8 @@ def _swap(first, second):
     a, b = _entry(first), _entry(second)
     for target, source in ((first, b), (second, a)):
         _sql(
-            'UPDATE ledger_entry SET entry_bytes = %s, leaf_hash = %s, subject = %s WHERE "index" = %s',
-            [bytes(source.entry_bytes), bytes(source.leaf_hash), source.subject, target],
+            'UPDATE ledger_entry SET entry_bytes = %s, leaf_hash = %s, subject = %s, salt = %s WHERE "index" = %s',
+            [bytes(source.entry_bytes), bytes(source.leaf_hash), source.subject, bytes(source.salt), target],
         )
 
 
