@@ -135,6 +135,9 @@ class PreviousNode(AppendOnlyModel):
     class Meta:
         ordering = ["key"]
 
+    def __str__(self) -> str:
+        return f"previous log node {self.key >> 6}/{self.key & 63}"
+
 
 class PreviousCheckpoint(AppendOnlyModel):
     """A signed checkpoint of the previous log, under its own origin."""
@@ -146,6 +149,9 @@ class PreviousCheckpoint(AppendOnlyModel):
 
     class Meta:
         ordering = ["-tree_size"]
+
+    def __str__(self) -> str:
+        return f"previous log checkpoint at size {self.tree_size}"
 
 
 class PreviousCosignature(AppendOnlyModel):
@@ -162,6 +168,9 @@ class PreviousCosignature(AppendOnlyModel):
         constraints = [
             models.UniqueConstraint(fields=["tree_size", "witness_name"], name="ledger_previous_one_cosignature")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.witness_name} on previous log size {self.tree_size}"
 
 
 class Witness(models.Model):

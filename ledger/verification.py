@@ -191,7 +191,7 @@ def _cosignatures_check(checkpoints) -> None:
 
 
 def _previous_check(target: int) -> None:
-    """Recompute the sealed previous log (format v1), and check that leaf 0 of this log commits to its final checkpoint."""
+    """Recompute the sealed previous log (format v1); check that leaf 0 of this log names its final checkpoint."""
     final = PreviousCheckpoint.objects.order_by("-tree_size").first()
     first = Entry.objects.filter(index=0).values_list("entry_bytes", "salt").first() if target else None
     starts = first is not None and not bytes(first[1])
@@ -204,12 +204,13 @@ def _previous_check(target: int) -> None:
     if first is not None and not starts:
         raise _Bad(0, "entry 0 does not commit to the previous log's final checkpoint")
     if starts and bytes(first[0]) != leaves.log_start_bytes(previous_checkpoint=final.note):
-        raise _Bad(0, f"entry 0 names another final checkpoint of the previous log than the stored one ({final.tree_size})")
+        raise _Bad(0, f"entry 0 names another final checkpoint of the previous log than its {final.tree_size}")
     origin = final.note.split("\n", 1)[0]
     key = note.verifier_key(origin, note.public_bytes(signing_key()))
-    checkpoints = {size: (bytes(root), signed) for size, root, signed in PreviousCheckpoint.objects.values_list(
-        "tree_size", "root_hash", "note"
-    )}
+    checkpoints = {
+        size: (bytes(root), signed)
+        for size, root, signed in PreviousCheckpoint.objects.values_list("tree_size", "root_hash", "note")
+    }
     frontier, nodes = merkle.Frontier(), []
 
     def bad(reason: str) -> _Bad:
