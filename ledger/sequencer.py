@@ -269,8 +269,49 @@ def _signed_state(using: str) -> tuple[int, bytes | None, merkle.Frontier]:
     return size, root, frontier
 
 
+# The checkpoints held outside the database that this process last found the log extends, with the
+# signed state it checked them against: the check costs two queries only when either changes.
+_outside_checked: tuple | None = None
+
+
+def _outside_check(using: str, size: int, root: bytes | None) -> None:
+    """Refuse unless the signed log extends every checkpoint of this log held outside its database.
+
+    The database is the operator's to roll back: delete the newest entries and
+    checkpoints, and the last signed state the sequencer reads is an older one.
+    What the tile storage published and what the witnesses cosigned is not in
+    the database, so the sequencer signs only on top of a log that extends it.
+    """
+    global _outside_checked
+    held = tiles.checkpoints_held_outside()
+    if _outside_checked == (held, size, root):
+        return
+    for source, held_size, held_root in held:
+        if held_size > size:
+            raise LogTampered(
+                f"checkpoint {held_size}, held by {source}, is beyond the newest signed checkpoint in the database "
+                f"({size}): the log was rolled back, and signing on top of it would fork what was published"
+            )
+        ranges = merkle.consistency_ranges(held_size, size)
+        try:
+            hashes = subtree_hashes(
+                [subtree for start, end in ranges for subtree in merkle.range_subtrees(start, end)], using=using
+            )
+        except LookupError as error:
+            raise LogTampered(f"{error}, under checkpoint {size}") from None
+        hashes, path = iter(hashes), []
+        for start, end in ranges:
+            path.append(merkle.fold([next(hashes) for _ in merkle.range_subtrees(start, end)]))
+        if not tiles.tlog.verify_consistency(held_size, size, held_root, root or merkle.EMPTY_ROOT, path):
+            raise LogTampered(
+                f"the signed log of {size} entries does not extend checkpoint {held_size} held by {source}: it forked"
+            )
+    _outside_checked = (held, size, root)
+
+
 def _sequence_batch(using: str, batch_size: int) -> tuple[int, int, bytes, merkle.Frontier | None]:
     size, root, frontier = _signed_state(using)
+    _outside_check(using, size, root)
     pending = _pending_take(using, batch_size)
     if not pending and root is not None:
         return 0, size, root, None

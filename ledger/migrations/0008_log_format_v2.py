@@ -4,7 +4,9 @@ The v1 tables are renamed, not copied: on a large log this is a few catalogue
 changes, and no append-only row is ever deleted or updated. The new tables
 start empty; the sequencer's first run writes the new log's leaf 0, which
 names the previous log's final checkpoint (docs/ledger.md, "Log format v2 and
-the previous log"). The triggers are put back on both sets of tables.
+the previous log"). The triggers are put back on both sets of tables. The v1
+log's tiles are deleted from the tile storage: its entry bundles were the
+entries themselves, and entry bundles are public from now on.
 
 Unapplying drops the v2 log's tables with their rows: only for test databases.
 """
@@ -67,6 +69,14 @@ def seal_backwards(apps, schema_editor):
 
 def triggers_forwards(apps, schema_editor):
     _execute(schema_editor, create_statements(schema_editor.connection.vendor))
+
+
+def v1_tiles_remove(apps, schema_editor):
+    """Delete the v1 log's tiles: its entry bundles hold the entries, which entry bundles now serve to anyone."""
+    from ledger import tiles
+
+    if tiles._other_log_in_storage():
+        tiles.tiles_clear()
 
 
 def triggers_backwards(apps, schema_editor):
@@ -149,4 +159,5 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(triggers_forwards, triggers_backwards, elidable=False),
+        migrations.RunPython(v1_tiles_remove, migrations.RunPython.noop, elidable=False),
     ]
