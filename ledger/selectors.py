@@ -32,6 +32,13 @@ def checkpoint_note_get(*, tree_size: int | None = None) -> str:
     return checkpoint.note + "".join(f"{line}\n" for line in lines)
 
 
+def log_mirrors() -> list[str]:
+    """Return the tlog-tiles URLs of the mirrors residents may read the log from (ONECARD_LEDGER_MIRROR_URLS)."""
+    from django.conf import settings
+
+    return list(getattr(settings, "ONECARD_LEDGER_MIRROR_URLS", []))
+
+
 def verifier_key_get() -> str:
     """Return the note verifier key of the log."""
     return log_verifier_key()

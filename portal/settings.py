@@ -7,6 +7,7 @@ See docs/settings.md for the table of variables.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -376,6 +377,15 @@ ONECARD_ACTIVATION_RATE_PER_NATIONAL_ID = env.str("ONECARD_ACTIVATION_RATE_PER_N
 # A sensitive action needs a one-time password entered within this many seconds.
 ONECARD_STEP_UP_SECONDS = env.int("ONECARD_STEP_UP_SECONDS", default=5 * 60)
 OTP_TOTP_ISSUER = "OneCard"
+# Mirrors of the ledger (ledger/tools/onecard_mirror.py --listen) whose tlog-tiles a resident's
+# browser may check an access against instead of this site's /log/: their base URLs, comma-separated.
+ONECARD_LEDGER_MIRROR_URLS = [url.rstrip("/") for url in env.list("ONECARD_LEDGER_MIRROR_URLS", default=[])]
+ONECARD_LEDGER_MIRROR_ORIGINS = sorted(
+    {f"{urlsplit(url).scheme}://{urlsplit(url).netloc}" for url in ONECARD_LEDGER_MIRROR_URLS}
+)
+if any(not origin.startswith(("https://", "http://")) for origin in ONECARD_LEDGER_MIRROR_ORIGINS):
+    raise ImproperlyConfigured("ONECARD_LEDGER_MIRROR_URLS must be http(s) URLs")
+
 # No inline script or style anywhere; every asset is served from this origin.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -383,7 +393,8 @@ CONTENT_SECURITY_POLICY = {
         "script-src": ["'self'"],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
-        "connect-src": ["'self'"],
+        # The access history's Verify reads the published log from this site or a mirror (docs/ledger.md).
+        "connect-src": ["'self'", *ONECARD_LEDGER_MIRROR_ORIGINS],
         "object-src": ["'none'"],
         "base-uri": ["'none'"],
         "frame-ancestors": ["'none'"],
