@@ -52,6 +52,11 @@ def card_get_for_user(*, user) -> Card | None:
         resident = user.resident
     except Resident.DoesNotExist:
         return None
+    return card_get_for_resident(resident=resident)
+
+
+def card_get_for_resident(*, resident: Resident) -> Card | None:
+    """Return RESIDENT's current card (pending, active or suspended; else the latest), recording the read."""
     cards = list(Card.objects.filter(resident=resident).order_by("-id")[:20])
     for card in cards:
         card.resident = resident

@@ -17,6 +17,7 @@ urlpatterns = [
     path("ledger/", include("ledger.urls")),
     path("log/", include("ledger.log_urls")),
     path("api/", include("portal.api.urls")),
+    path("statistics/", include("services.statistics.urls")),
     path("", include("cards.urls")),
     path("", include("portal.web.urls")),
 ]
