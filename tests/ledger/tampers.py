@@ -1,4 +1,4 @@
-"""The tamper classes of issue 21, as an insider with database access would try them; shared by the tamper tests.
+"""The tamper classes, as an insider with database access would try them; shared by the tamper tests.
 
 Each class is one ``Tamper``: raw SQL as the attacker runs it, whether the
 database refuses it outright ("prevented") or it goes through and must be

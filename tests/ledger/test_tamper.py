@@ -1,4 +1,4 @@
-"""The tamper classes of issue 21, against ``ledger verify`` and the sequencer.
+"""The tamper classes against ``ledger verify`` and the sequencer.
 
 The classes are ``tests.ledger.tampers.TAMPERS``. Every test here runs the
 sequencer and ``ledger verify`` after one and checks that nothing forged was
