@@ -188,7 +188,11 @@ def test_every_portal_url_refuses_another_residents_identifiers(client, resident
 
     application_b = apply(ProgrammeFactory(), resident_b_record)
     report_b = AccessReport.objects.create(
-        resident=resident_b_record, entry_summary="x", text="B-report-text", caseworker_note="B-answer", answered_at=now()
+        resident=resident_b_record,
+        entry_summary="x",
+        text="B-report-text",
+        caseworker_note="B-answer",
+        answered_at=now(),
     )
     sign_in(client, user_a, device_a, step_up=True)
     identifiers = {
