@@ -4,6 +4,7 @@ import datetime
 import re
 from dataclasses import dataclass, field
 
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -11,11 +12,14 @@ from django.utils.translation import gettext as _
 from cards.models import Card, Resident
 from ledger.api import action_get, pending_list_for_subject, record, subject_pseudonyms
 from portal import wording
-from portal.models import AccessReport, NotificationSetting
+from portal.models import AccessReport, NotificationSetting, ProxyGrant
 from services.core import catalogue
 from services.core.models import Agency, Consent
 
 ACTOR_FILTERS = ("others", "all", "agency", "staff", "resident", "system")
+# What a resident did for a family member: kept in view with the default filter, since it was not about their
+# own data.
+PROXY_ACTED = ("portal.proxies.start", "portal.proxies.act", "portal.proxies.stop")
 
 
 def _localized(name_en: str, name_zh_hans: str) -> str:
@@ -75,6 +79,8 @@ class AccessRow:
     sentence: str = ""
     what: str = ""
     why: str = ""
+    # For a family-proxy entry: the other person of the grant it names (portal.proxies.*).
+    other_person: str = ""
 
     @property
     def sealed(self) -> bool:
@@ -82,8 +88,11 @@ class AccessRow:
 
     @property
     def folded(self) -> bool:
-        """Return whether the page folds this access away by default: OneCard's own work, or the resident's."""
-        return self.actor_type == "system" or self.own
+        """Return whether the page folds this access away by default: OneCard's own work, or the resident's.
+
+        What the resident did for a family member (PROXY_ACTED) stays in view.
+        """
+        return self.actor_type == "system" or (self.own and self.action not in PROXY_ACTED)
 
     @property
     def outcome_label(self) -> str:
@@ -100,6 +109,12 @@ class AccessRow:
         )
 
 
+def _other_person(action: str, object: str, proxies) -> str:
+    if not action.startswith("portal.proxies."):
+        return ""
+    return proxies[1].get(object.split(" ", 1)[0], "")
+
+
 def _service_of(action: str) -> str:
     declared = action_get(action)
     return declared.service if declared is not None else ""
@@ -113,10 +128,31 @@ def service_label(code: str) -> str:
         return _("Your OneCard account") if code == "portal" else _("Other")
 
 
+_NO_PROXIES: tuple[dict[str, str], dict[str, str]] = ({}, {})
+
+
 def _access_row(
-    *, reference, index, time, actor_type, actor_id, role, channel, action, purpose, outcome, request_id, own, agencies
+    *,
+    reference,
+    index,
+    time,
+    actor_type,
+    actor_id,
+    role,
+    channel,
+    action,
+    purpose,
+    outcome,
+    request_id,
+    object,
+    own,
+    agencies,
+    proxies=_NO_PROXIES,
 ) -> AccessRow:
-    who = wording.who(actor_type=actor_type, actor_id=actor_id, role=role, own=own, agencies=agencies)
+    if actor_type == "resident" and actor_id in proxies[0]:
+        who = _("%(name)s, acting for you") % {"name": proxies[0][actor_id]}
+    else:
+        who = wording.who(actor_type=actor_type, actor_id=actor_id, role=role, own=own, agencies=agencies)
     told = wording.sentence(who_name=who, action=action, purpose=purpose)
     return AccessRow(
         reference=reference,
@@ -137,6 +173,7 @@ def _access_row(
         sentence=told.text,
         what=told.did,
         why=told.why,
+        other_person=_other_person(action, object, proxies),
     )
 
 
@@ -215,6 +252,7 @@ def access_history_for_resident(
     pseudonyms = subject_pseudonyms(resident)
     agencies = {agency.code: agency for agency in Agency.objects.all()}
     own = set(pseudonyms)
+    proxies = _proxy_names(resident)
     folding = actor in ("others", "")
 
     def matches(row: AccessRow) -> bool:
@@ -248,21 +286,21 @@ def access_history_for_resident(
             pending = pending.filter(actor_type=actor)
         for row in pending[: page_size + FOLDED_LIMIT]:
             if len(result) < page_size:
-                take(_pending_access_row(row, own, agencies))
+                take(_pending_access_row(row, own, agencies, proxies))
     cursor, more = before, True
     while len(result) < page_size and more:
-        chunk = _sequenced_rows(resident, own, agencies, before=cursor, limit=_SCAN_CHUNK)
+        chunk = _sequenced_rows(resident, own, agencies, before=cursor, limit=_SCAN_CHUNK, proxies=proxies)
         more = len(chunk) == _SCAN_CHUNK
         for position, row in enumerate(chunk):
             cursor = row.index
             if take(row) and len(result) == page_size:
                 more = more or position < len(chunk) - 1
                 break
-    told = _summary(resident, own, agencies) if summary else None
+    told = _summary(resident, own, agencies, proxies) if summary else None
     return AccessPage(result, cursor if more and cursor else None, folded, folded_more, told)
 
 
-def _summary(resident: Resident, own: set[str], agencies: dict, *, days: int = SUMMARY_DAYS) -> AccessSummary:
+def _summary(resident: Resident, own: set[str], agencies: dict, proxies, *, days: int = SUMMARY_DAYS) -> AccessSummary:
     start = timezone.now() - datetime.timedelta(days=days)
     by_who: dict[tuple[str, str], OrganisationSummary] = {}
     accesses = folded = 0
@@ -283,10 +321,10 @@ def _summary(resident: Resident, own: set[str], agencies: dict, *, days: int = S
             item.whats.append(row.what)
 
     for row in pending_list_for_subject(subject=resident).filter(time__gte=start):
-        count(_pending_access_row(row, own, agencies))
+        count(_pending_access_row(row, own, agencies, proxies))
     cursor, more = None, True
     while more:
-        chunk = _sequenced_rows(resident, own, agencies, before=cursor, limit=_SCAN_CHUNK)
+        chunk = _sequenced_rows(resident, own, agencies, before=cursor, limit=_SCAN_CHUNK, proxies=proxies)
         more = len(chunk) == _SCAN_CHUNK
         for row in chunk:
             cursor = row.index
@@ -298,7 +336,7 @@ def _summary(resident: Resident, own: set[str], agencies: dict, *, days: int = S
     return AccessSummary(days=days, since=start, organisations=organisations, accesses=accesses, folded=folded)
 
 
-def _pending_access_row(row, own: set[str], agencies: dict) -> AccessRow:
+def _pending_access_row(row, own: set[str], agencies: dict, proxies=_NO_PROXIES) -> AccessRow:
     return _access_row(
         reference=f"p{row.pk}",
         index=None,
@@ -311,13 +349,21 @@ def _pending_access_row(row, own: set[str], agencies: dict) -> AccessRow:
         purpose=row.purpose,
         outcome=row.outcome,
         request_id=row.request_id,
+        object=row.object,
         own=own,
         agencies=agencies,
+        proxies=proxies,
     )
 
 
 def _sequenced_rows(
-    resident: Resident, own: set[str], agencies: dict, *, before: int | None = None, limit: int = _SCAN_CHUNK
+    resident: Resident,
+    own: set[str],
+    agencies: dict,
+    *,
+    before: int | None = None,
+    limit: int = _SCAN_CHUNK,
+    proxies=_NO_PROXIES,
 ) -> list[AccessRow]:
     from ledger.api import entry_list_for_subject
 
@@ -337,8 +383,10 @@ def _sequenced_rows(
                 purpose=entry["purpose"],
                 outcome=entry["outcome"],
                 request_id=entry.get("request_id", ""),
+                object=entry.get("object", ""),
                 own=own,
                 agencies=agencies,
+                proxies=proxies,
             )
         )
     return rows
@@ -361,7 +409,7 @@ def access_entry_get_for_resident(*, resident: Resident, reference: str) -> Acce
         agencies = {agency.code: agency for agency in Agency.objects.all()}
         own = set(subject_pseudonyms(resident))
         index = int(reference)
-        found = _sequenced_rows(resident, own, agencies, before=index + 1, limit=1)
+        found = _sequenced_rows(resident, own, agencies, before=index + 1, limit=1, proxies=_proxy_names(resident))
         return found[0] if found and found[0].index == index else None
     if not reference.startswith("p") or entry_number(reference[1:]) is None:
         return None
@@ -370,7 +418,7 @@ def access_entry_get_for_resident(*, resident: Resident, reference: str) -> Acce
     if row is None:
         return None
     agencies = {agency.code: agency for agency in Agency.objects.filter(code=row.actor_id)}
-    return _pending_access_row(row, set(pseudonyms), agencies)
+    return _pending_access_row(row, set(pseudonyms), agencies, _proxy_names(resident))
 
 
 def access_reports_for_resident(*, resident: Resident) -> list[AccessReport]:
@@ -419,3 +467,89 @@ def notifications_for_resident(*, resident: Resident, card: Card | None) -> list
                 )
             )
     return notes
+
+
+def proxy_grant_in_force(*, proxy: Resident, grant_id) -> ProxyGrant | None:
+    """Return the grant GRANT_ID if PROXY may act under it today, else None.
+
+    This is the permission check of every request made while acting for someone:
+    an ended grant, another resident's grant or a child who turned 18 gives None.
+    Nothing is recorded here: what the proxy then reads is recorded as it happens.
+    """
+    if not isinstance(grant_id, int):
+        return None
+    grant = ProxyGrant.objects.select_related("dependant", "proxy").filter(pk=grant_id, proxy=proxy).first()
+    if grant is None or not grant.in_force(timezone.localdate()):
+        return None
+    return grant
+
+
+@dataclass(frozen=True)
+class FamilyProxies:
+    """Who may act for a resident (GIVEN, with their open invitations) and for whom the resident may act (HELD)."""
+
+    given: list[ProxyGrant]
+    invitations: list[ProxyGrant]
+    held: list[ProxyGrant]
+
+
+def proxy_grants_for_resident(*, resident: Resident) -> FamilyProxies:
+    """Return RESIDENT's family proxies in force and open invitations, recording the read."""
+    today, now = timezone.localdate(), timezone.now()
+    given = ProxyGrant.objects.filter(dependant=resident, ended_at=None).select_related("proxy")
+    held = ProxyGrant.objects.filter(proxy=resident, ended_at=None).select_related("dependant")
+    record(action="portal.proxies.list", subject=resident)
+    return FamilyProxies(
+        given=[grant for grant in given if grant.in_force(today)],
+        invitations=[
+            grant
+            for grant in given
+            if grant.proxy_id is None and grant.invitation_expires_at and grant.invitation_expires_at > now
+        ],
+        held=[grant for grant in held if grant.in_force(today)],
+    )
+
+
+def proxy_grant_get_for_resident(*, resident: Resident, grant_id: int) -> ProxyGrant | None:
+    """Return the open grant or invitation GRANT_ID if RESIDENT is one of its two people, else None.
+
+    Not recorded on its own: ending it, which follows, records under both people.
+    """
+    return (
+        ProxyGrant.objects.filter(Q(dependant=resident) | Q(proxy=resident), pk=grant_id, ended_at=None)
+        .select_related("dependant", "proxy")
+        .first()
+    )
+
+
+def _proxy_names(resident: Resident) -> tuple[dict[str, str], dict[str, str]]:
+    """Return who acted for RESIDENT (actor pseudonym to name) and the other person of each of their grants.
+
+    Ended grants count too: the history keeps naming who acted, after it ended.
+    """
+    acted_by: dict[str, str] = {}
+    others: dict[str, str] = {}
+    grants = ProxyGrant.objects.filter(Q(dependant=resident) | Q(proxy=resident)).select_related("dependant", "proxy")
+    for grant in grants:
+        if grant.proxy is None:
+            continue
+        if grant.dependant_id == resident.pk:
+            for pseudonym in subject_pseudonyms(grant.proxy):
+                acted_by[pseudonym] = grant.proxy.full_name
+            others[grant.ledger_object] = grant.proxy.full_name
+        else:
+            others[grant.ledger_object] = grant.dependant.full_name
+    return acted_by, others
+
+
+# Services whose data is health data (PIPL art. 28: sensitive personal information).
+HEALTH_DATA_SERVICES = ("health", "pharmacy")
+
+
+def scope_is_health_data(scope: str) -> bool:
+    """Return whether a consent to SCOPE opens health data."""
+    return any(
+        any(declared.code == scope for declared in service.scopes)
+        for service in catalogue.services_all()
+        if service.code in HEALTH_DATA_SERVICES
+    )

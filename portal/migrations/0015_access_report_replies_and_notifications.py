@@ -13,7 +13,7 @@ def answered_at_from_updated_at(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("cards", "0005_resident_photos"),
-        ("portal", "0013_roles_photos"),
+        ("portal", "0014_proxy_grants"),
     ]
 
     operations = [
