@@ -17,6 +17,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from cards.models import Resident
 from ledger.api import entry_list_for_subject, record, subject_pseudonyms
@@ -100,11 +101,11 @@ def _message(*, told: list[dict], since: datetime.datetime | None, channel: str)
         for item in told:
             counts[item["who"]] = counts.get(item["who"], 0) + 1
         names = _("; ").join(f"{who} ({count})" for who, count in counts.items())
-        text = _("OneCard: %(count)s accesses to your data by %(names)s. Who, when and why: %(url)s") % {
-            "count": len(told),
-            "names": names,
-            "url": history,
-        }
+        text = ngettext(
+            "OneCard: %(count)s access to your data by %(names)s. Who, when and why: %(url)s",
+            "OneCard: %(count)s accesses to your data by %(names)s. Who, when and why: %(url)s",
+            len(told),
+        ) % {"count": len(told), "names": names, "url": history}
         return subject, text
     if since is None:
         opening = _("These organisations accessed your data:")
