@@ -37,8 +37,30 @@ class AccessReportAdmin(ResidentDataAdmin):
     list_display = ["id", "created_at", "entry_index", "status"]
     list_filter = ["status"]
     # The resident is shown by id: opening their record goes through the resident admin, which records it.
-    readonly_fields = ["resident_id", "ledger_entry", "entry_summary", "text", "created_at"]
-    fields = ["resident_id", "ledger_entry", "entry_summary", "text", "status", "caseworker_note", "created_at"]
+    readonly_fields = [
+        "resident_id",
+        "ledger_entry",
+        "entry_summary",
+        "text",
+        "created_at",
+        "answered_at",
+        "resident_reply",
+        "replied_at",
+    ]
+    # The resident sees the answer on their access history and may reply once; a reply sets the status
+    # to "replied", which puts the report on the replies worklist.
+    fields = [
+        "resident_id",
+        "ledger_entry",
+        "entry_summary",
+        "text",
+        "status",
+        "caseworker_note",
+        "created_at",
+        "answered_at",
+        "resident_reply",
+        "replied_at",
+    ]
 
     @admin.display(description=_("ledger entry"))
     def ledger_entry(self, obj: AccessReport):

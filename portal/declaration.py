@@ -23,6 +23,12 @@ purpose_register(
     name_zh_hans="调查居民报告的不明访问",
     legal_basis="PIPL art. 50 and 54: handling the resident's request; compliance audits",
 )
+purpose_register(
+    "access-notification",
+    name_en="Telling you who accessed your data, as you asked",
+    name_zh_hans="按您的要求告知谁访问了您的数据",
+    legal_basis="PIPL art. 44: the resident's right to know how their data is handled; sent at their request",
+)
 
 purpose_register(
     "family-proxy",
@@ -40,7 +46,12 @@ actions_register(
     ("portal.otp_devices.enrol", _("You set up an authenticator app for signing in"), False),
     ("portal.access_reports.open", _("You reported an access you do not recognise"), False),
     ("portal.access_reports.answer", _("A caseworker answered your report of an access"), False),
+    ("portal.access_reports.reply", _("You replied to a caseworker's answer about an access"), False),
     ("portal.access_history.read", _("You read who accessed your data"), True),
+    ("portal.access_history.digest", _("OneCard read who accessed your data to send you a summary"), True),
+    ("portal.access_digests.send", _("A summary of who accessed your data was sent to you"), False),
+    ("portal.notification_settings.read", _("Your notification settings were viewed"), True),
+    ("portal.notification_settings.update", _("Your notification settings were changed"), False),
     *admin_actions("portal.access_reports", _("Your reports of accesses")),
     # Family proxies: recorded under both people (except act, under the proxy only: the accesses
     # themselves are under the dependant, with the proxy as actor). The object names the grant.

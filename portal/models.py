@@ -52,6 +52,7 @@ class AccessReport(models.Model):
         INVESTIGATING = "investigating", _("being investigated")
         EXPLAINED = "explained", _("explained")
         UPHELD = "upheld", _("upheld: the access was not allowed")
+        REPLIED = "replied", _("the resident replied to the answer")
 
     resident = models.ForeignKey("cards.Resident", on_delete=models.PROTECT, related_name="access_reports")
     entry_index = models.BigIntegerField(_("ledger entry index"), null=True, blank=True, db_index=True)
@@ -59,6 +60,10 @@ class AccessReport(models.Model):
     text = models.TextField(_("what the resident says"), max_length=2000)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
     caseworker_note = models.TextField(_("caseworker's answer"), blank=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    # The resident may reply once to the answer; the reply sends the report back to the caseworkers' worklist.
+    resident_reply = models.TextField(_("the resident's reply"), max_length=2000, blank=True)
+    replied_at = models.DateTimeField(_("replied at"), null=True, blank=True)
     created_at = models.DateTimeField(_("reported at"), auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -69,6 +74,79 @@ class AccessReport(models.Model):
 
     def __str__(self) -> str:
         return f"report #{self.pk} ({self.status})"
+
+    @property
+    def answered(self) -> bool:
+        """Return whether a caseworker has given the resident an answer."""
+        return bool(self.caseworker_note) and self.answered_at is not None
+
+    @property
+    def may_reply(self) -> bool:
+        """Return whether the resident may still reply: once, to an answer."""
+        return self.answered and self.replied_at is None
+
+
+class NotificationSetting(models.Model):
+    """How a resident wants to be told about accesses to their data by organisations: channel, how often, language.
+
+    ``sent_through_index`` is the last ledger index a digest has covered: the next digest
+    tells only of later entries, so no access is told twice.
+    """
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("e-mail")
+        SMS = "sms", _("text message (SMS)")
+
+    class Frequency(models.TextChoices):
+        NEVER = "never", _("never")
+        DAILY = "daily", _("once a day")
+        WEEKLY = "weekly", _("once a week")
+
+    resident = models.OneToOneField("cards.Resident", on_delete=models.CASCADE, related_name="notification_setting")
+    channel = models.CharField(_("how"), max_length=8, choices=Channel.choices, default=Channel.EMAIL)
+    frequency = models.CharField(_("how often"), max_length=8, choices=Frequency.choices, default=Frequency.NEVER)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default="en")
+    sent_through_index = models.BigIntegerField(default=-1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("notification setting")
+        verbose_name_plural = _("notification settings")
+
+    def __str__(self) -> str:
+        return f"notification setting #{self.pk} ({self.frequency} by {self.channel})"
+
+
+class AccessDigest(models.Model):
+    """One message telling a resident who accessed their data: ledger entries after FROM_INDEX up to THROUGH_INDEX.
+
+    Made once per resident and period (``period``: a date, or an ISO week); it keeps its text so a
+    retry sends the very same message, and ``sent_at`` so it is never sent twice.
+    """
+
+    resident = models.ForeignKey("cards.Resident", on_delete=models.CASCADE, related_name="access_digests")
+    channel = models.CharField(max_length=8, choices=NotificationSetting.Channel.choices)
+    frequency = models.CharField(max_length=8, choices=NotificationSetting.Frequency.choices)
+    period = models.CharField(max_length=10)
+    language = models.CharField(max_length=8)
+    from_index = models.BigIntegerField()
+    through_index = models.BigIntegerField()
+    accesses = models.PositiveIntegerField()
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["resident", "frequency", "period"], name="portal_access_digest_once"),
+            models.UniqueConstraint(fields=["resident", "from_index"], name="portal_access_digest_entries_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"access digest #{self.pk} ({self.period}, entries {self.from_index + 1}-{self.through_index})"
 
 
 def totp_key_seal(key: bytes) -> bytes:

@@ -458,3 +458,18 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 # Celery's Django fixup closes the database connection around every task unless this is set, so each
 # sequencer run paid a new PostgreSQL connection; portal.celery checks connections as Django does per request.
 CELERY_DB_REUSE_MAX = 1_000_000
+# Access notifications (docs/portal.md): the text-message backend by dotted path (portal.sms), the
+# portal's public address for the links in messages, and when beat sends the digests
+# (00:30 UTC is 08:30 in Asia/Shanghai; the weekly one on Mondays).
+ONECARD_SMS_BACKEND = env.str("ONECARD_SMS_BACKEND", default="portal.sms.ConsoleSmsBackend")
+ONECARD_PORTAL_URL = env.str("ONECARD_PORTAL_URL", default=ONECARD_CREDENTIAL_ISSUER_URL).rstrip("/")
+CELERY_BEAT_SCHEDULE["access-digests-daily"] = {
+    "task": "portal.tasks.access_digests_send",
+    "schedule": crontab(hour=0, minute=30),
+    "args": ("daily",),
+}
+CELERY_BEAT_SCHEDULE["access-digests-weekly"] = {
+    "task": "portal.tasks.access_digests_send",
+    "schedule": crontab(hour=0, minute=30, day_of_week="mon"),
+    "args": ("weekly",),
+}

@@ -67,6 +67,15 @@ WORKLISTS: list[Worklist] = [
         description="Residents' reports of an access they do not recognise, each with its ledger entry.",
     ),
     Worklist(
+        code="access-report-replies",
+        title="Replies to answered access reports",
+        model="portal.AccessReport",
+        filters="status__exact=replied",
+        permission="portal.view_accessreport",
+        count=_count_status("replied"),
+        description="Residents who replied to the answer to their report of an access: read the reply, answer again.",
+    ),
+    Worklist(
         code="benefit-claims",
         title="Benefit claims",
         model="social_security.UnemploymentClaim",

@@ -1,6 +1,7 @@
 """Forms of the resident portal: they validate input, actions do the work."""
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
@@ -8,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cards.national_id import NationalIdFormField, parse_national_id
 from ledger.api import purposes_all as ledger_purposes_all
-from portal.models import ProxyGrant
+from portal.models import NotificationSetting, ProxyGrant
 from services.core import catalogue
 
 _OTP_WIDGET = forms.TextInput(
@@ -146,12 +147,12 @@ class AccessFilterForm(forms.Form):
         label=_("Who"),
         required=False,
         choices=[
-            ("others", _("Everyone but me")),
-            ("all", _("Everyone, including me")),
-            ("agency", _("Partner agencies")),
+            ("others", _("Organisations and caseworkers")),
+            ("all", _("Everyone, including OneCard and you")),
+            ("agency", _("Partner organisations")),
             ("staff", _("Caseworkers")),
-            ("resident", _("Residents (me)")),
-            ("system", _("OneCard system")),
+            ("resident", _("You")),
+            ("system", _("OneCard itself")),
         ],
     )
     service = forms.ChoiceField(label=_("Service"), required=False)
@@ -174,9 +175,9 @@ class AccessFilterForm(forms.Form):
     def __init__(self, *args, service_choices=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["service"].choices = [("", _("Any")), *service_choices]
-        self.fields["purpose"].choices = [("", _("Any"))] + [
-            (purpose.code, purpose.code) for purpose in ledger_purposes_all()
-        ]
+        self.fields["purpose"].choices = [("", _("Any"))] + sorted(
+            ((purpose.code, purpose.name) for purpose in ledger_purposes_all()), key=lambda choice: choice[1]
+        )
 
 
 class AccessReportForm(forms.Form):
@@ -185,6 +186,24 @@ class AccessReportForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 5}),
     )
+
+
+class AccessReportReplyForm(forms.Form):
+    text = forms.CharField(
+        label=_("Your reply to the caseworker (you can reply once)"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class NotificationSettingForm(forms.Form):
+    frequency = forms.ChoiceField(
+        label=_("Tell me when an organisation or a caseworker accessed my data"),
+        choices=NotificationSetting.Frequency.choices,
+        widget=forms.RadioSelect,
+    )
+    channel = forms.ChoiceField(label=_("How"), choices=NotificationSetting.Channel.choices, widget=forms.RadioSelect)
+    language = forms.ChoiceField(label=_("In which language"), choices=settings.LANGUAGES)
 
 
 class ClaimApplyForm(forms.Form):

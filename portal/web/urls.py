@@ -61,4 +61,6 @@ urlpatterns = [
     path("me/access/", pages.access_history, name="access-history"),
     path("me/access/<str:reference>/proof.json", pages.access_proof, name="access-proof"),
     path("me/access/<str:reference>/report/", pages.access_report, name="access-report"),
+    path("me/access/reports/<int:report_id>/reply/", pages.access_report_reply, name="access-report-reply"),
+    path("me/notifications/", pages.notification_settings, name="notification-settings"),
 ]

@@ -50,6 +50,7 @@ def mirror(live_server, tmp_path, settings):
 
 def _verify_row(page, row):
     result = row.locator(".verify-result")
+    row.locator("summary").click()  # each access is folded in a <details>: open it on its proof
     row.get_by_role("button", name="Verify").click()
     page.wait_for_function(
         "el => /ok|fail|unwitnessed/.test(el.className) && el.querySelector('strong')",
@@ -70,7 +71,7 @@ def test_verify_reads_the_published_log_from_the_mirror_the_resident_chose(page,
 
     page.goto(f"{live_server.url}/me/access/?mirror={mirror.url}")
     assert page.locator("#verify-source").input_value() == mirror.url
-    row = page.locator("tr", has_text="Riverside Pharmacy")
+    row = page.locator("li.access-entry", has_text="Riverside Pharmacy").first
     result = _verify_row(page, row)
 
     assert "verify-result ok" in result.get_attribute("class"), result.inner_text()
@@ -93,7 +94,7 @@ def test_verify_fails_when_the_mirror_serves_a_tile_that_does_not_hold_the_entry
 
     page.route(f"{mirror.url}/tile/**", forged)
     page.goto(f"{live_server.url}/me/access/?mirror={mirror.url}")
-    result = _verify_row(page, page.locator("tr", has_text="Riverside Pharmacy"))
+    result = _verify_row(page, page.locator("li.access-entry", has_text="Riverside Pharmacy").first)
 
     assert "verify-result fail" in result.get_attribute("class")
     assert "the inclusion proof does not lead to the signed checkpoint" in result.inner_text()

@@ -143,7 +143,7 @@ def world() -> dict:
         consent = consent_grant(
             resident=resident, agency=agency, scope="residents:verify", purpose="identity-verification"
         )
-        access_report_open(resident=resident, entry_index=None, entry_summary="an access", text="not me")
+        report = access_report_open(resident=resident, entry_index=None, entry_summary="an access", text="not me")
     pharmacy = Agency.objects.filter(kind="pharmacy").first() or agency
     SettlementReport.objects.get_or_create(
         pharmacy=pharmacy,
@@ -162,7 +162,14 @@ def world() -> dict:
     AccessLog.objects.create(username=user.username, **common)
     AccessFailureLog.objects.create(username=user.username, locked_out=False, **common)
     call_command("ledger", "seal", stdout=io.StringIO())
-    return {"user": user, "resident": resident, "card": card, "device": device, "consent": consent}
+    return {
+        "user": user,
+        "resident": resident,
+        "card": card,
+        "device": device,
+        "consent": consent,
+        "report": report,
+    }
 
 
 def _dispensation(resident, card, pharmacy) -> None:
@@ -291,6 +298,7 @@ def portal_pages(seeded: dict):
         "reference": own.index if own is not None else 0,
         "uidb64": "MQ",
         "token": "set-password",
+        "report_id": seeded["report"].pk,
     }
     resolver = get_resolver()
     portal = next(
