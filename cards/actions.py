@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from cards import credentials, images, lock_objects, signing
 from cards.crypto import national_id_lookup_hash
@@ -730,7 +731,10 @@ def card_credential_sd_jwt_issue(*, card: Card, insured: bool, holder_jwk: dict 
 
 
 def card_credential_mdoc_issue(*, card: Card, insured: bool, holder_jwk: dict | None = None) -> bytes:
-    """Sign an issuer-signed mdoc (ISO/IEC 18013-5 Document, CBOR) of an active card with every data element."""
+    """Sign an issuer-signed mdoc (ISO/IEC 18013-5 Document, CBOR) of an active card, bound to the device key."""
+    if holder_jwk is None:
+        # ISO/IEC 18013-5 requires deviceKeyInfo: without the device key no reader can check the holder.
+        raise HolderKeyInvalid(gettext("An mdoc needs the wallet's device key: send it as holder_jwk."))
     claims, holder_jwk = _card_credential_claims(card=card, insured=insured, holder_jwk=holder_jwk, kind="mdoc")
     return credentials.mdoc_build(card=card, claims=claims, holder_jwk=holder_jwk, now=timezone.now())
 

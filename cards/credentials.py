@@ -11,6 +11,9 @@ import hashlib
 import json
 import secrets
 
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from django.conf import settings
 from django.db.models import Max
 from django.urls import reverse
@@ -126,8 +129,12 @@ def _tdate(moment: datetime.datetime) -> offline.CborTag:
     return offline.CborTag(0, moment.astimezone(datetime.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"))
 
 
-def mdoc_build(*, card: Card, claims: dict, holder_jwk: dict | None, now: datetime.datetime) -> bytes:
-    """Sign an ISO/IEC 18013-5 issuer-signed mdoc Document of CARD (CBOR): the items and the MSO in COSE_Sign1."""
+def mdoc_build(*, card: Card, claims: dict, holder_jwk: dict, now: datetime.datetime) -> bytes:
+    """Sign an ISO/IEC 18013-5 issuer-signed mdoc Document of CARD bound to the wallet's device key (CBOR).
+
+    The MSO is signed ES256 by the document signer, whose certificate is the
+    x5chain of issuerAuth; readers check it up to the IACA certificate.
+    """
     wrapped_items = []
     digests = {}
     for digest_id, name in enumerate(name for name in SELECTIVELY_DISCLOSABLE if name in claims):
@@ -145,30 +152,44 @@ def mdoc_build(*, card: Card, claims: dict, holder_jwk: dict | None, now: dateti
         wrapped = offline.CborTag(24, offline.cbor_encode(item))
         wrapped_items.append(wrapped)
         digests[digest_id] = hashlib.sha256(offline.cbor_encode(wrapped)).digest()
+    signer_key, signer_certificate, _ = signing.mdoc_document_signer()
     end_of_card = datetime.datetime.combine(card.expires_on, datetime.time.max, tzinfo=datetime.UTC)
+    # Never valid beyond the document signer's certificate: a reader would refuse it then anyway.
+    valid_until = min(now + SD_JWT_VC_LIFETIME, end_of_card, signer_certificate.not_valid_after_utc)
     mso = {
         "version": "1.0",
         "digestAlgorithm": "SHA-256",
         "valueDigests": {offline.MDOC_NAMESPACE: digests},
+        "deviceKeyInfo": {"deviceKey": _cose_key(holder_jwk)},
         "docType": offline.MDOC_DOCTYPE,
-        "validityInfo": {
-            "signed": _tdate(now),
-            "validFrom": _tdate(now),
-            "validUntil": _tdate(min(now + SD_JWT_VC_LIFETIME, end_of_card)),
-        },
+        "validityInfo": {"signed": _tdate(now), "validFrom": _tdate(now), "validUntil": _tdate(valid_until)},
         "status": card_status_reference(card),
     }
-    if holder_jwk is not None:
-        mso["deviceKeyInfo"] = {"deviceKey": _cose_key(holder_jwk)}
-    protected = offline.cbor_encode({offline.COSE_HEADER_ALG: offline.COSE_ALG_EDDSA})
+    protected = offline.cbor_encode({offline.COSE_HEADER_ALG: offline.COSE_ALG_ES256})
     payload = offline.cbor_encode(offline.CborTag(24, offline.cbor_encode(mso)))
-    kid, signature = signing.raw_sign(offline.cbor_encode(["Signature1", protected, b"", payload]))
-    issuer_auth = [protected, {offline.COSE_HEADER_KID: kid.encode("ascii")}, payload, signature]
+    issuer_auth = [
+        protected,
+        {offline.COSE_HEADER_X5CHAIN: signer_certificate.public_bytes(serialization.Encoding.DER)},
+        payload,
+        es256_sign(signer_key, offline.cbor_encode(["Signature1", protected, b"", payload])),
+    ]
     document = {
         "docType": offline.MDOC_DOCTYPE,
         "issuerSigned": {"nameSpaces": {offline.MDOC_NAMESPACE: wrapped_items}, "issuerAuth": issuer_auth},
     }
     return offline.cbor_encode(document)
+
+
+def es256_sign(key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
+    """Sign DATA with ECDSA P-256 and SHA-256; return the COSE form of the signature, r || s, 64 bytes."""
+    r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+def mdoc_iaca_pem() -> bytes:
+    """Return the IACA certificate readers trust for OneCard mdocs, in PEM."""
+    _, _, iaca = signing.mdoc_document_signer()
+    return iaca.public_bytes(serialization.Encoding.PEM)
 
 
 def holder_jwk_clean(jwk) -> dict:

@@ -9,4 +9,5 @@ urlpatterns = [
     path(".well-known/jwt-vc-issuer", views.jwt_vc_issuer, name="jwt-vc-issuer"),
     path("cards/status", views.status_list, name="status-list"),
     path("cards/status-list", views.token_status_list, name="token-status-list"),
+    path("cards/mdoc/iaca.pem", views.mdoc_iaca, name="mdoc-iaca"),
 ]
