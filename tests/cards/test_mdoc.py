@@ -82,7 +82,8 @@ def test_the_mso_is_signed_es256_by_the_document_signer_in_x5chain_over_the_item
     assert tool.cbor_decode(auth[0]) == {1: -7}
     assert signer.public_bytes(signing.serialization.Encoding.DER) == settings.ONECARD_MDOC_SIGNER.certificate_der
     assert auth[1][33] == settings.ONECARD_MDOC_SIGNER.certificate_der  # the IACA itself is not in x5chain
-    assert tool.cose_key_public(mso["deviceKeyInfo"]["deviceKey"])[1].public_numbers() == key.public_key().public_numbers()
+    _, device_key = tool.cose_key_public(mso["deviceKeyInfo"]["deviceKey"])
+    assert device_key.public_numbers() == key.public_key().public_numbers()
     assert mso["version"] == "1.0" and mso["docType"] == tool.MDOC_DOCTYPE
     for wrapped in document["issuerSigned"]["nameSpaces"][tool.MDOC_NAMESPACE]:
         item = tool.cbor_decode(wrapped.value)
@@ -171,9 +172,10 @@ def test_the_iaca_certificate_is_public_pem(client):
     response = client.get("/cards/mdoc/iaca.pem")
 
     assert response.status_code == 200 and response["Content-Type"] == "application/x-pem-file"
-    assert tool.trust_anchors_load(response.content)[0].public_bytes(
-        signing.serialization.Encoding.DER
-    ) == settings.ONECARD_MDOC_SIGNER.iaca_certificate_der
+    assert (
+        tool.trust_anchors_load(response.content)[0].public_bytes(signing.serialization.Encoding.DER)
+        == settings.ONECARD_MDOC_SIGNER.iaca_certificate_der
+    )
 
 
 def run_file(directory, name, *, expect_json: bool = True):
