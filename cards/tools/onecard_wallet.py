@@ -9,6 +9,8 @@ ISO/IEC 18013-5 proximity presentation, holder side (the reader is onecard_mdoc.
    show, signs DeviceAuthentication over the SessionTranscript with the device key (deviceSignature, ES256
    or EdDSA; or deviceMac, HMAC-SHA256 under EMacKey) and returns the encrypted SessionData.
 
+For OpenID4VCI issuance it signs the key proof (``oid4vci_proof``) with the same device key.
+
 The device key is the key whose public half the wallet sent as ``holder_jwk`` when the card was issued;
 the MSO names it in deviceKeyInfo. Needs Python 3.11 and ``cryptography``.
 
@@ -65,6 +67,26 @@ def _sign(private_key, data: bytes) -> tuple[int, bytes]:
         return verify.COSE_ALG_EDDSA, private_key.sign(data)
     r, s = decode_dss_signature(private_key.sign(data, ec.ECDSA(hashes.SHA256())))
     return verify.COSE_ALG_ES256, r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+def oid4vci_proof(private_key, *, audience: str, nonce: str, now: float | None = None) -> str:
+    """Return an OpenID4VCI key proof (openid4vci-proof+jwt) by the device key for the issuer's c_nonce."""
+    import time
+
+    alg = "EdDSA" if isinstance(private_key, Ed25519PrivateKey) else "ES256"
+    header = {"typ": "openid4vci-proof+jwt", "alg": alg, "jwk": public_jwk(private_key)}
+    payload = {"aud": audience, "iat": int(time.time() if now is None else now), "nonce": nonce}
+    signing_input = ".".join(
+        verify.b64url_encode(json.dumps(part, separators=(",", ":")).encode()) for part in (header, payload)
+    )
+    _, signature = _sign(private_key, signing_input.encode("ascii"))
+    return signing_input + "." + verify.b64url_encode(signature)
+
+
+def issued_mdoc_document(credential: str, doc_type: str = verify.MDOC_DOCTYPE) -> bytes:
+    """Return the Document a wallet keeps from an OpenID4VCI mso_mdoc credential (base64url IssuerSigned)."""
+    issuer_signed = cbor_decode(verify.b64url_decode(credential))
+    return cbor_encode({"docType": doc_type, "issuerSigned": issuer_signed})
 
 
 class MdocWallet:
