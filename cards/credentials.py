@@ -49,6 +49,26 @@ SELECTIVELY_DISCLOSABLE = (
 )
 
 
+# How many digests every SD-JWT VC's _sd holds: the disclosable claims padded with decoys (RFC 9901 4.2.5),
+# so a verifier cannot count the claims, e.g. tell whether the holder has a photo.
+SD_DIGEST_COUNT = 12
+# The name of each disclosable claim for wallets and verifiers, in English and Simplified Chinese.
+CLAIM_LABELS = {
+    "name": ("Name", "姓名"),
+    "birthdate": ("Date of birth", "出生日期"),
+    "age_over_18": ("Aged 18 or over", "年满18周岁"),
+    "age_over_60": ("Aged 60 or over", "年满60周岁"),
+    "card_number": ("Card number", "卡号"),
+    "card_status": ("Card status", "卡片状态"),
+    "insured": ("Covered by medical insurance", "享有医疗保险"),
+    "portrait": ("Photo", "照片"),
+}
+CARD_DISPLAY = [
+    {"locale": "en", "name": "OneCard", "description": "Resident card with social security and health cover"},
+    {"locale": "zh-Hans", "name": "一卡通", "description": "居民社会保障卡，含医疗保险信息"},
+]
+
+
 def issuer_url() -> str:
     """Return the credential issuer identifier: an https URL, the 'iss' of SD-JWT VCs and mdocs."""
     return settings.ONECARD_CREDENTIAL_ISSUER_URL.rstrip("/")
@@ -90,6 +110,44 @@ def card_claims(*, card: Card, insured: bool, portrait: bytes | None, today: dat
     return claims
 
 
+def card_vct() -> str:
+    """Return the vct of OneCard's SD-JWT VCs: an https URL under the issuer that serves the type metadata."""
+    return offline.card_vct(issuer_url())
+
+
+def card_type_metadata() -> bytes:
+    """Return the SD-JWT VC type metadata document of the card (draft-ietf-oauth-sd-jwt-vc, Type Metadata), as served.
+
+    The bytes are fixed for a deployment, so credentials can carry their hash as vct#integrity.
+    """
+    document = {
+        "vct": card_vct(),
+        "name": "OneCard resident card",
+        "description": "A resident's OneCard: identity, age, photo, card number and medical insurance cover.",
+        "display": CARD_DISPLAY,
+        "claims": [
+            {
+                "path": [name],
+                "display": [{"locale": "en", "label": english}, {"locale": "zh-Hans", "label": chinese}],
+                "sd": "always",
+                "mandatory": name != "portrait",
+            }
+            for name, (english, chinese) in CLAIM_LABELS.items()
+        ],
+    }
+    return json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def card_type_metadata_integrity() -> str:
+    """Return the W3C SRI "integrity metadata" of the type metadata document: sha256-<base64 digest>."""
+    return "sha256-" + base64.b64encode(hashlib.sha256(card_type_metadata()).digest()).decode("ascii")
+
+
+def decoy_digest() -> str:
+    """Return a decoy digest (RFC 9901 4.2.5): the hash of a random number, like a digest no disclosure matches."""
+    return offline.b64url_encode(hashlib.sha256(secrets.token_bytes(32)).digest())
+
+
 def disclosure_make(name: str, value) -> str:
     """Return an RFC 9901 object-property disclosure: base64url of [salt, name, value] in JSON."""
     salt = offline.b64url_encode(secrets.token_bytes(16))
@@ -104,12 +162,17 @@ def sd_jwt_vc_build(
     end_of_card = datetime.datetime.combine(card.expires_on, datetime.time.max, tzinfo=datetime.UTC)
     payload = {
         "iss": issuer_url(),
-        "vct": offline.CARD_VCT,
+        "vct": card_vct(),
+        "vct#integrity": card_type_metadata_integrity(),
         "iat": int(now.timestamp()),
         "exp": int(min(now + SD_JWT_VC_LIFETIME, end_of_card).timestamp()),
         "status": card_status_reference(card),
-        # Sorted, so the order of the digests says nothing about the order or names of the claims.
-        "_sd": sorted(offline.sd_digest(disclosure) for disclosure in disclosures),
+        # Padded with decoys to a fixed count and sorted, so the digests say nothing about how many claims
+        # there are, nor their order or names.
+        "_sd": sorted(
+            [offline.sd_digest(disclosure) for disclosure in disclosures]
+            + [decoy_digest() for _ in range(SD_DIGEST_COUNT - len(disclosures))]
+        ),
         "_sd_alg": offline.SD_ALG,
     }
     if holder_jwk is not None:

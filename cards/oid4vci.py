@@ -11,7 +11,7 @@ import urllib.parse
 
 from django.urls import reverse
 
-from cards.credentials import SELECTIVELY_DISCLOSABLE, issuer_url
+from cards.credentials import CARD_DISPLAY, CLAIM_LABELS, SELECTIVELY_DISCLOSABLE, card_vct, issuer_url
 from cards.tools import onecard_card_verify as offline
 
 PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
@@ -30,31 +30,15 @@ def endpoint(name: str) -> str:
 
 
 def _claims_metadata(*, mdoc: bool) -> list[dict]:
-    names = {
-        "name": ("Name", "姓名"),
-        "birthdate": ("Date of birth", "出生日期"),
-        "age_over_18": ("Aged 18 or over", "年满18周岁"),
-        "age_over_60": ("Aged 60 or over", "年满60周岁"),
-        "card_number": ("Card number", "卡号"),
-        "card_status": ("Card status", "卡片状态"),
-        "insured": ("Covered by medical insurance", "享有医疗保险"),
-        "portrait": ("Photo", "照片"),
-    }
     claims = []
     for name in SELECTIVELY_DISCLOSABLE:
-        english, chinese = names[name]
+        english, chinese = CLAIM_LABELS[name]
         element = "birth_date" if (mdoc and name == "birthdate") else name
         path = [offline.MDOC_NAMESPACE, element] if mdoc else [element]
         claims.append(
             {"path": path, "display": [{"name": english, "locale": "en"}, {"name": chinese, "locale": "zh-Hans"}]}
         )
     return claims
-
-
-CARD_DISPLAY = [
-    {"name": "OneCard", "locale": "en", "description": "Resident card with social security and health cover"},
-    {"name": "一卡通", "locale": "zh-Hans", "description": "居民社会保障卡，含医疗保险信息"},
-]
 
 
 def credential_issuer_metadata() -> dict:
@@ -68,7 +52,7 @@ def credential_issuer_metadata() -> dict:
         "credential_configurations_supported": {
             SD_JWT_CONFIGURATION: {
                 "format": "dc+sd-jwt",
-                "vct": offline.CARD_VCT,
+                "vct": card_vct(),
                 "cryptographic_binding_methods_supported": ["jwk"],
                 "credential_signing_alg_values_supported": ["EdDSA"],
                 "proof_types_supported": proof_types,

@@ -255,7 +255,17 @@ def credential_verify(
 SD_JWT_VC_TYPE = "dc+sd-jwt"
 KB_JWT_TYPE = "kb+jwt"
 TOKEN_STATUS_LIST_TYPE = "statuslist+jwt"
+# The type of a card's SD-JWT VC: an https URL under the issuer, where its type metadata is served.
+CARD_VCT_PATH = "/vct/card/1"
+# The type credentials issued before it had, accepted while they last (30 days at most).
 CARD_VCT = "urn:onecard:vct:card:1"
+
+
+def card_vct(issuer: str) -> str:
+    """Return the vct of a card's SD-JWT VC from ISSUER (the credential's iss)."""
+    return issuer.rstrip("/") + CARD_VCT_PATH
+
+
 SD_ALG = "sha-256"
 # Token Status List values (draft-ietf-oauth-status-list section 7.1).
 STATUS_VALID, STATUS_INVALID, STATUS_SUSPENDED = 0x00, 0x01, 0x02
@@ -537,7 +547,9 @@ def sd_jwt_vc_verify(
         vct, iss, iat, exp = (claims.get(name) for name in ("vct", "iss", "iat", "exp"))
         if not (isinstance(vct, str) and isinstance(iss, str) and _is_int(iat) and _is_int(exp)):
             raise CredentialRefused(INVALID_CLAIMS)
-        if vct != CARD_VCT:
+        if vct not in (CARD_VCT, card_vct(iss)):
+            raise CredentialRefused(INVALID_CLAIMS)
+        if "vct#integrity" in claims and not isinstance(claims["vct#integrity"], str):
             raise CredentialRefused(INVALID_CLAIMS)
         if issuer is not None and iss != issuer:
             raise CredentialRefused(WRONG_ISSUER)
@@ -572,7 +584,7 @@ def sd_jwt_vc_verify(
 
 
 # The always-visible claims of an SD-JWT VC; everything else was selectively disclosed.
-_SD_JWT_VC_FRAME = ("vct", "iss", "iat", "exp", "nbf", "cnf", "status", "sub")
+_SD_JWT_VC_FRAME = ("vct", "vct#integrity", "iss", "iat", "exp", "nbf", "cnf", "status", "sub")
 
 
 CACHE_KEYS_FILE = "jwt-vc-issuer.json"

@@ -228,7 +228,7 @@ def test_the_metadata_names_the_endpoints_and_every_claim_in_both_languages(clie
     assert metadata["nonce_endpoint"] == issuer_url() + "/oid4vci/nonce"
     assert oauth["token_endpoint"] == issuer_url() + "/oid4vci/token"
     sd_jwt = metadata["credential_configurations_supported"]["onecard_sd_jwt_vc"]
-    assert (sd_jwt["format"], sd_jwt["vct"]) == ("dc+sd-jwt", tool.CARD_VCT)
+    assert (sd_jwt["format"], sd_jwt["vct"]) == ("dc+sd-jwt", issuer_url() + tool.CARD_VCT_PATH)
     assert [claim["path"] for claim in sd_jwt["credential_metadata"]["claims"]] == [
         [n] for n in SELECTIVELY_DISCLOSABLE
     ]
