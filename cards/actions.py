@@ -1,5 +1,6 @@
 """Write to the resident register and the cards it issues."""
 
+import base64
 import datetime
 import hashlib
 import hmac
@@ -806,6 +807,50 @@ def card_presentation_verify(
         reason=reason,
         claims=verdict.claims,
         holder_bound=verdict.holder_bound,
+    )
+
+
+@transaction.atomic
+def card_mdoc_presentation_verify(*, device_response: bytes, session_transcript: bytes) -> PresentationVerification:
+    """Verify an ISO/IEC 18013-5 DeviceResponse a reader received in a session, and the card's status now.
+
+    The reader sends the decrypted response and its SessionTranscript; the device
+    must have signed (deviceSignature): a deviceMac only its reader can check.
+    """
+    _, _, iaca = signing.mdoc_document_signer()
+    verdict = offline.mdoc_device_response_verify(
+        device_response, session_transcript=session_transcript, trust_anchors=[iaca], status_list=None
+    )
+    if verdict.claims is None:
+        _verification_record(subject=UNRESOLVED_SUBJECT, card=None, reason=verdict.reason, dynamic=None)
+        return PresentationVerification(False, verdict.format, None, verdict.reason, None, None)
+    entry = (verdict.status_reference or {}).get("status_list")
+    index = entry.get("idx") if isinstance(entry, dict) else None
+    card = Card.objects.select_related("resident").filter(pk=index).first() if isinstance(index, int) else None
+    if card is None:
+        _verification_record(subject=UNRESOLVED_SUBJECT, card=None, reason=UNKNOWN_CARD, dynamic=None)
+        return PresentationVerification(False, verdict.format, None, UNKNOWN_CARD, None, True)
+    reason = STATUS_REASONS.get(card.status)
+    record(
+        action="cards.credentials.verify",
+        subject=card.resident,
+        object=f"{card.ledger_object} v{card.version} mdoc {reason or 'valid'} " + ",".join(sorted(verdict.claims)),
+        outcome="ok" if reason is None else "invalid",
+    )
+    claims = {}
+    for name, value in verdict.claims.items():
+        if name == "portrait" and isinstance(value, bytes):
+            value = "data:image/jpeg;base64," + base64.b64encode(value).decode("ascii")
+        elif isinstance(value, bytes):
+            value = offline.b64url_encode(value)
+        claims[name] = value
+    return PresentationVerification(
+        valid=reason is None,
+        format=verdict.format,
+        status="valid" if reason is None else reason,
+        reason=reason,
+        claims=claims,
+        holder_bound=True,
     )
 
 
