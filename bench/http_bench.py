@@ -69,6 +69,7 @@ VARIANTS = {
 
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 TOTP_SECRET = re.compile(r'id="totp-secret">([A-Z2-7]+)<')
+ENROLMENT_CODE = re.compile(r"this code: (\d+)")
 
 
 def _totp(secret_b32: str, *, at: float | None = None) -> str:
@@ -116,12 +117,24 @@ class _Browser:
         return self.request("POST", path, {**fields, "csrfmiddlewaretoken": token.group(1)})
 
 
-def _sign_in(base_url: str, *, username: str, password: str) -> str:
-    """Sign in through the login form, enrol a TOTP device and pass its check; return the session cookie."""
+def _sign_in(base_url: str, *, username: str, password: str, mail_dir: Path) -> str:
+    """Sign in through the login form, prove the e-mail address, enrol a TOTP device; return the session cookie."""
     browser = _Browser(base_url)
     status, location, _ = browser.post_form("/login/", {"username": username, "password": password})
     if status != 302:
         raise RuntimeError(f"the login form answered {status}, not a redirect")
+    # A first authenticator needs the code e-mailed to the registered address, as a resident would get it.
+    sent_before = set(mail_dir.glob("*")) if mail_dir.exists() else set()
+    status, _, _ = browser.post_form("/account/otp/enrol/email/", {"send": "1"})
+    if status != 200:
+        raise RuntimeError(f"asking for the e-mailed enrolment code answered {status}")
+    mails = sorted(set(mail_dir.glob("*")) - sent_before, key=lambda path: path.stat().st_mtime)
+    code = ENROLMENT_CODE.search(mails[-1].read_text()) if mails else None
+    if code is None:
+        raise RuntimeError(f"no enrolment code was e-mailed to {mail_dir}")
+    status, _, _ = browser.post_form("/account/otp/enrol/email/", {"code": code.group(1)})
+    if status != 302:
+        raise RuntimeError(f"the e-mailed enrolment code answered {status}, not a redirect")
     status, location, page = browser.request("GET", "/account/otp/enrol/")
     secret = TOTP_SECRET.search(page)
     if status != 200 or secret is None:
@@ -289,7 +302,9 @@ def run(rounds: int = 24, seconds: int = 3) -> list[dict]:
         # The pages run on their own server, whose urlconf adds the bare page to the portal's.
         pages = stack.start_web(name="web-pages", port=free_port(), settings_module="bench.settings_bare_page")
         # Once through the real login form and OTP enrolment, as a resident would; wrk reuses that cookie.
-        session = _sign_in(pages, username=citizen["username"], password=citizen["password"])
+        session = _sign_in(
+            pages, username=citizen["username"], password=citizen["password"], mail_dir=stack.directory / "mail"
+        )
         cookie = [f"Cookie: sessionid={session}"]
         for path in ("/me/", BARE_PAGE):
             status, _, body = http("GET", pages + path, headers={"Cookie": f"sessionid={session}"})

@@ -3,15 +3,13 @@
 import base64
 import logging
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from ledger import note
+from ledger.alerts import alert_raise
 from ledger.errors import LedgerError
-from ledger.models import Alert, Checkpoint, Cosignature, VerificationRun, Witness
+from ledger.models import Checkpoint, Cosignature, VerificationRun, Witness
 from ledger.verification import Anchor, log_verify
 
 logger = logging.getLogger(__name__)
@@ -132,27 +130,6 @@ class _ProgressReporter:
 
 
 @transaction.atomic
-def alert_raise(*, message: str, verification: VerificationRun | None = None) -> Alert:
-    """Store an alert for the admin and email every active auditor."""
-    alert = Alert(created_at=timezone.now(), message=message, verification=verification)
-    alert.full_clean()
-    alert.save()
-    recipients = list(
-        get_user_model()
-        .objects.filter(is_active=True, groups__name=settings.ONECARD_AUDITOR_GROUP)
-        .exclude(email="")
-        .values_list("email", flat=True)
-        .distinct()
-    )
-    if recipients:
-        transaction.on_commit(
-            lambda: send_mail("OneCard ledger alert", message, None, recipients, fail_silently=False), robust=True
-        )
-    else:
-        logger.error("ledger alert with no auditor to email: %s", message)
-    return alert
-
-
 @transaction.atomic
 def witness_register(*, verifier_key: str) -> Witness:
     """Register (or re-key) the witness named in a cosignature verifier key."""

@@ -10,7 +10,9 @@ from ledger.context import (
     purpose_override,
 )
 from ledger.errors import NoAccessContext, UnknownPurpose
-from ledger.recording import actor_pseudonym, record, record_bulk, recorded, subject_pseudonym, subject_pseudonyms
+from ledger.pseudonyms import actor_pseudonym, subject_pseudonym, subject_pseudonyms
+from ledger.publication import checkpoint_published, publication_lag
+from ledger.recording import record, record_bulk, recorded
 from ledger.selectors import (
     ProofUnavailable,
     entry_get,
@@ -25,7 +27,7 @@ from ledger.statistics import access_counts, log_health
 from ledger.verification import log_verify as verify
 from ledger.views import PROBLEM_TYPES
 from ledger.vocabulary import Purpose, action_get, actions_register, purpose_check, purpose_register, purposes_all
-from ledger.witnessing import checkpoint_published, checkpoints_push, log_seal, publication_lag
+from ledger.witnessing import checkpoints_push, log_seal
 
 __all__ = [
     "AccessContext",

@@ -103,7 +103,7 @@ def proof_bundle(*, index: int) -> dict:
 
 def _witness_keys() -> list[str]:
     """Return the cosignature keys of the policy's witnesses, then any other registered witness's."""
-    from ledger.witnessing import policy_get
+    from ledger.publication import policy_get
 
     keys = [witness.verifier_key for witness in policy_get().witnesses.values()]
     registered = Witness.objects.filter(is_active=True).values_list("verifier_key", flat=True)
@@ -114,7 +114,7 @@ def entry_list_for_subject(*, subject, limit: int = 200, before: int | None = No
     """Return the newest sequenced entries about SUBJECT (below index BEFORE) under every pseudonym key version."""
     import json
 
-    from ledger.recording import subject_pseudonyms
+    from ledger.pseudonyms import subject_pseudonyms
 
     rows = Entry.objects.filter(subject__in=subject_pseudonyms(subject))
     if before is not None:
@@ -126,7 +126,7 @@ def entry_list_for_subject(*, subject, limit: int = 200, before: int | None = No
 def pending_list_for_subject(*, subject):
     """Return the pending (not yet sequenced) entries about SUBJECT, newest first, as a queryset to filter."""
     from ledger.models import PendingEntry
-    from ledger.recording import subject_pseudonyms
+    from ledger.pseudonyms import subject_pseudonyms
 
     return PendingEntry.objects.filter(subject__in=subject_pseudonyms(subject)).order_by("-id")
 
@@ -207,7 +207,7 @@ def ledger_health(
         age = verification["since_first_checkpoint_s"]
     verification["ok"] = verification["last_ok"] is not False and age <= max_verification_age_seconds
     verification["max_age_s"] = max_verification_age_seconds
-    from ledger.witnessing import publication_lag
+    from ledger.publication import publication_lag
 
     publication = publication_lag()
     publication["max_lag_s"] = max_publication_lag_seconds

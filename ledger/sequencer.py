@@ -33,8 +33,9 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from ledger import merkle, note, tiles, triggers
+from ledger.alerts import alert_raise
 from ledger.errors import LedgerError
-from ledger.models import Checkpoint, Entry, Node, PendingEntry
+from ledger.models import Alert, Checkpoint, Entry, Node, PendingEntry
 
 logger = logging.getLogger(__name__)
 
@@ -172,9 +173,6 @@ def sequence(*, batch_size: int = BATCH_SIZE, wait: bool = True) -> SealResult:
 
 def _refusal_report(message: str) -> None:
     """Log the refusal and raise one alert for it (not one per sweep)."""
-    from ledger.actions import alert_raise
-    from ledger.models import Alert
-
     text = f"The sequencer refused to sign: {message}"
     logger.error("ledger: %s", text)
     if not Alert.objects.filter(message=text).exists():

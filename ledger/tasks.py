@@ -12,7 +12,7 @@ def sequence_pending() -> None:
     except LogTampered:
         # Logged and alerted by the sequencer; the rows stay pending until an operator has looked.
         return
-    from ledger.witnessing import policy_get
+    from ledger.publication import policy_get
 
     if result.sequenced and policy_get().witnesses:
         checkpoints_push.delay()

@@ -11,8 +11,8 @@ from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from ledger import selectors, tiles
 from ledger.actions import CosignatureRejected, cosignature_add
+from ledger.publication import checkpoint_published
 from ledger.tools import tlog
-from ledger.witnessing import checkpoint_published
 
 # The problem types these endpoints answer with: {slug: (status, title)}. They share OneCard's one
 # problem scheme (/api/problems/<slug>, docs/api.md); the API gateway publishes them there, since

@@ -123,6 +123,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Public tiles next, like static files: no session, locale, CSRF, auth or CSP work for them.
+    "ledger.middleware.LogTileMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "portal.middleware.SessionRefreshMiddleware",
     "django.middleware.locale.LocaleMiddleware",

@@ -9,10 +9,11 @@ from ledger import merkle
 from ledger.actions import witness_register
 from ledger.api import record
 from ledger.models import Cosignature
+from ledger.publication import EMBEDDED_WITNESS_NAME, policy_get
 from ledger.selectors import proof_bundle
 from ledger.sequencer import log_verifier_key, sequence
 from ledger.tools import onecard_verify, onecard_witness
-from ledger.witnessing import EMBEDDED_WITNESS_NAME, checkpoints_push, policy_get
+from ledger.witnessing import checkpoints_push
 from tests.factories import UserFactory
 from tests.factories.core import agency_with_key
 from tests.ledger import brute

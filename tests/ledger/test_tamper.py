@@ -20,8 +20,9 @@ from django.db import DatabaseError, connection, transaction
 from ledger import merkle, note
 from ledger.api import record
 from ledger.models import Alert, Checkpoint, Entry, Node
+from ledger.publication import checkpoint_published
 from ledger.sequencer import LogTampered, log_verifier_key, sequence
-from ledger.witnessing import checkpoint_published, checkpoints_push
+from ledger.witnessing import checkpoints_push
 from tests.ledger.database import triggers_drop
 
 SIZE = 30  # sealed in batches of 10: checkpoints 10, 20 and 30, the last one witnessed

@@ -88,6 +88,25 @@ def test_the_tiles_of_a_sequenced_batch_are_written_only_once_it_commits(ledger_
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_tile_is_served_like_a_static_file_whatever_session_or_language_the_request_carries(
+    ledger_context, client, django_user_model
+):
+    _grow(256)
+    resident = django_user_model.objects.create_user(username="tile-reader", password="x" * 20)
+    client.force_login(resident)
+
+    response = client.get("/log/tile/0/000", HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    assert response.status_code == 200
+    # Identical bytes for everyone, so any cache or CDN may share them: nothing varies, nothing is set.
+    assert "Set-Cookie" not in response.headers
+    assert "Vary" not in response.headers
+    assert "Content-Language" not in response.headers
+    assert response["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert client.post("/log/tile/0/000").status_code == 405
+
+
+@pytest.mark.django_db(transaction=True)
 def test_reading_a_tile_costs_no_database_query(ledger_context, client, django_assert_num_queries):
     _grow(300)
 

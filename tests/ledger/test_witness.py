@@ -15,10 +15,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger import merkle, note
 from ledger.api import record
+from ledger.publication import checkpoint_published, publication_lag
 from ledger.selectors import consistency_proof
 from ledger.sequencer import log_verifier_key, sequence, signing_key
 from ledger.tools import onecard_witness
-from ledger.witnessing import checkpoint_published, checkpoints_push, publication_lag
+from ledger.witnessing import checkpoints_push
 
 TOOL = Path(onecard_witness.__file__)
 

@@ -7,8 +7,7 @@ from django.test import Client
 from django.utils import timezone
 
 from cards.models import CardPayment
-from ledger.api import Actor, access_context
-from ledger.recording import actor_pseudonym
+from ledger.api import Actor, access_context, actor_pseudonym
 from services.grants import actions
 from services.grants.models import Application, Cycle, Disbursement, Programme
 from tests.factories import ResidentFactory

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from ledger.recording import actor_pseudonym
+from ledger.api import actor_pseudonym
 from services.pharmacy.models import Dispensation, SettlementReport, SuspiciousPatternFlag
 from services.pharmacy.tasks import settlement_reports_daily, suspicious_patterns_flag
 from tests.factories.pharmacy import pharmacy_with_client, prescription, qr_token

@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from ledger.recording import actor_pseudonym
+from ledger.api import actor_pseudonym
 from services.health.models import Prescription, Visit
 from services.social_security.models import UnemploymentClaim
 from tests.factories import ResidentFactory
