@@ -1090,7 +1090,8 @@ def issuer_items_check(name_spaces, mso: dict) -> dict[str, dict]:
             item = cbor_decode(wrapped.value)
             if not isinstance(item, dict) or not isinstance(item.get("elementIdentifier"), str):
                 raise CredentialRefused(DISCLOSURE_INVALID)
-            expected = digests.get(item.get("digestID"))
+            digest_id = item.get("digestID")
+            expected = digests.get(digest_id) if _is_int(digest_id) else None
             if expected is None or hashlib.sha256(cbor_encode(wrapped)).digest() != expected:
                 raise CredentialRefused(DISCLOSURE_INVALID)
             name = item["elementIdentifier"]
@@ -1247,8 +1248,10 @@ def mdoc_device_response_verify(
         response = cbor_decode(device_response)
         if not isinstance(response, dict) or response.get("version") != "1.0" or response.get("status") != 0:
             raise CredentialRefused(MALFORMED)
-        documents = [doc for doc in response.get("documents") or [] if isinstance(doc, dict)]
-        ours = [doc for doc in documents if doc.get("docType") == MDOC_DOCTYPE]
+        documents = response.get("documents") or []
+        if not isinstance(documents, list):
+            raise CredentialRefused(MALFORMED)
+        ours = [doc for doc in documents if isinstance(doc, dict) and doc.get("docType") == MDOC_DOCTYPE]
         if len(ours) != 1:
             raise CredentialRefused(INVALID_CLAIMS)
         claims, mso, signer = _mdoc_document_check(ours[0], trust_anchors, now=now)

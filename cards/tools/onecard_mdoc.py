@@ -94,7 +94,9 @@ def device_engagement_parse(engagement) -> tuple[bytes, ec.EllipticCurvePublicKe
         decoded = cbor_decode(engagement)
     except CredentialRefused:
         raise CredentialRefused(SESSION_INVALID) from None
-    security = decoded.get(1) if isinstance(decoded, dict) else None
+    if not isinstance(decoded, dict):
+        raise CredentialRefused(SESSION_INVALID)
+    security = decoded.get(1)
     if not (isinstance(decoded.get(0), str) and decoded[0].startswith("1.")) or not isinstance(security, list):
         raise CredentialRefused(SESSION_INVALID)
     if len(security) != 2 or security[0] != CIPHER_SUITE:

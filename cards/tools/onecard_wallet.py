@@ -177,8 +177,10 @@ class MdocWallet:
             items_request = doc_request.get("itemsRequest") if isinstance(doc_request, dict) else None
             try:
                 items = cbor_decode(items_request.value)
-                doc_type = items["docType"]
-                asked = list(items["nameSpaces"].get(verify.MDOC_NAMESPACE, {}))
+                doc_type, requested = items["docType"], items["nameSpaces"].get(verify.MDOC_NAMESPACE, {})
+                if not (isinstance(doc_type, str) and isinstance(requested, dict)):
+                    raise TypeError
+                asked = [name for name in requested if isinstance(name, str)]
             except (AttributeError, KeyError, TypeError, CredentialRefused):
                 return cbor_encode({"version": "1.0", "status": 12})
             if doc_type != self.doc_type:

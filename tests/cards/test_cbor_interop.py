@@ -81,3 +81,43 @@ def test_cbor2_reads_a_whole_device_response_as_18013_5_shapes_it(caseworker_con
     assert document["deviceSigned"]["nameSpaces"] == cbor2.CBORTag(24, b"\xa0")
     assert cbor2.loads(document["issuerSigned"]["issuerAuth"][0]) == {1: -7}
     assert isinstance(document["issuerSigned"]["issuerAuth"][1][33], bytes)
+
+
+# Whatever arrives, the reader and the wallet answer with a reason, never an exception.
+@given(values)
+def test_any_cbor_as_a_device_response_gets_a_reason(value):
+    verdict = tool.mdoc_device_response_verify(
+        tool.cbor_encode(value), session_transcript=b"\x80", trust_anchors=[], status_list=None
+    )
+
+    assert verdict.valid is False and isinstance(verdict.reason, str)
+
+
+@given(st.dictionaries(st.sampled_from(["version", "documents", "status"]), values, max_size=3), values)
+def test_any_document_shape_gets_a_reason(response, document):
+    response = {"version": "1.0", "status": 0, **response}
+    response.setdefault("documents", [document])
+
+    verdict = tool.mdoc_device_response_verify(
+        tool.cbor_encode(response), session_transcript=b"\x80", trust_anchors=[], status_list=None
+    )
+
+    assert verdict.valid is False and isinstance(verdict.reason, str)
+
+
+@given(values)
+def test_any_cbor_as_an_engagement_is_refused_cleanly(value):
+    with pytest.raises(tool.CredentialRefused):
+        mdoc.device_engagement_parse(tool.cbor_encode(value))
+
+
+@given(values)
+def test_any_cbor_as_a_device_request_gets_a_device_response(value):
+    wallet = MdocWallet(
+        device_key=device_key_generate(),
+        document=tool.cbor_encode({"docType": tool.MDOC_DOCTYPE, "issuerSigned": {"issuerAuth": [], "nameSpaces": {}}}),
+    )
+
+    response = tool.cbor_decode(wallet.device_response(value, session_transcript=b"\x80"))
+
+    assert response["version"] == "1.0" and response["status"] in (0, 12)
