@@ -149,6 +149,4 @@ def wallet_offer(request):
         else:
             context["offer_uri"] = oid4vci.credential_offer_uri(code)
             context["offer_svg"] = qr_svg(context["offer_uri"])
-    response = render(request, "portal/me/wallet_offer.html", context)
-    response["Cache-Control"] = "no-store"
-    return response
+    return render(request, "portal/me/wallet_offer.html", context)
