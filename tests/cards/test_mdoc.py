@@ -195,3 +195,15 @@ def run_file(directory, name, *, expect_json: bool = True):
     )
     assert "Traceback" not in done.stderr, done.stderr
     return done.returncode, (json.loads(done.stdout) if expect_json else done.stdout)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refresh_downloads_the_iaca_certificate_with_the_keys_and_the_status_list(live_server, tmp_path):
+    written = tool.cache_refresh(live_server.url, str(tmp_path))
+
+    names = sorted(path.rsplit("/", 1)[-1] for path in written)
+    assert names == sorted([tool.CACHE_KEYS_FILE, tool.CACHE_STATUS_FILE, tool.CACHE_IACA_FILE])
+    anchors = tool.trust_anchors_load((tmp_path / tool.CACHE_IACA_FILE).read_bytes())
+    assert (
+        anchors[0].public_bytes(signing.serialization.Encoding.DER) == settings.ONECARD_MDOC_SIGNER.iaca_certificate_der
+    )
