@@ -15,7 +15,16 @@ from bench.common import ROOT, machine, settle
 
 # The HTTP suite goes first: it is the most sensitive to the disk writes and page cache the
 # bulk suites leave behind, and its ratios compare variants that all run under it.
-SUITES = ["http_bench", "tiles_bench", "import_bench", "ledger_bench", "cards_bench", "services_bench"]
+SUITES = [
+    "http_bench",
+    "tiles_bench",
+    "import_bench",
+    "ledger_bench",
+    "cards_bench",
+    "services_bench",
+    "matching_bench",
+    "statistics_bench",
+]
 
 # name: (comparison, target) — ">=" or "<=" on the ratio when a baseline exists, else on the value.
 TARGETS = {

@@ -23,7 +23,7 @@ from ledger.selectors import (
     proof_bundle,
     verifier_key_get,
 )
-from ledger.statistics import access_counts, log_health
+from ledger.statistics import access_counts, agency_accesses_by_subject, log_health
 from ledger.verification import log_verify as verify
 from ledger.views import PROBLEM_TYPES
 from ledger.vocabulary import Purpose, action_get, actions_register, purpose_check, purpose_register, purposes_all
@@ -41,6 +41,7 @@ __all__ = [
     "UnknownPurpose",
     "access_context",
     "access_counts",
+    "agency_accesses_by_subject",
     "action_get",
     "actions_register",
     "actor_pseudonym",

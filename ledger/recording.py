@@ -65,19 +65,19 @@ def _access_values(context, *, action: str, purpose: str | None, object: str, ou
     }
 
 
-def record_bulk(*, action: str, subjects, purpose: str | None = None, outcome: str = "ok") -> int:
-    """Record ACTION once for each of SUBJECTS with one INSERT per batch; return how many."""
+def record_bulk(*, action: str, subjects, purpose: str | None = None, object: str = "", outcome: str = "ok") -> int:
+    """Record ACTION (on OBJECT) once for each of SUBJECTS with one INSERT per batch; return how many."""
     context = context_get()
     if not settings.ONECARD_LEDGER_RECORDING:
         return 0
-    shared = _access_values(context, action=action, purpose=purpose, object="", outcome=outcome)
+    shared = _access_values(context, action=action, purpose=purpose, object=object, outcome=outcome)
     subjects = list(subjects)
     for subject in subjects:
         collected_add(
             action=action,
             subject=getattr(subject, "ledger_subject", subject),
             purpose=shared["purpose"],
-            object="",
+            object=shared["object"],
             outcome=outcome,
         )
     connection = transaction.get_connection()

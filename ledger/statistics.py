@@ -79,3 +79,43 @@ def log_health() -> dict:
             {"finished_at": run.finished_at, "ok": run.ok, "first_bad_index": run.first_bad_index} if run else None
         ),
     }
+
+
+def agency_accesses_by_subject(
+    *, since: datetime.datetime, until: datetime.datetime, exclude_actions: tuple[str, ...] = ()
+) -> dict[tuple[str, str], int]:
+    """Return how many accesses each agency made to each subject pseudonym in [SINCE, UNTIL).
+
+    Keyed by (subject pseudonym, agency code); sequenced and pending entries
+    both count. For statistics that bound each resident's contribution; the
+    caller never learns more than the pseudonyms it can compute itself.
+    """
+    counts: dict[tuple[str, str], int] = {}
+    table = Entry._meta.db_table
+    if connection.vendor == "postgresql":
+        document = "convert_from(entry_bytes, 'UTF8')::jsonb"
+        actor_id, actor_type = f"{document} #>> '{{actor,id}}'", f"{document} #>> '{{actor,type}}'"
+        time, action = f"{document} ->> 'time'", f"{document} ->> 'action'"
+    else:
+        document = "CAST(entry_bytes AS TEXT)"
+        actor_id = f"json_extract({document}, '$.actor.id')"
+        actor_type = f"json_extract({document}, '$.actor.type')"
+        time, action = f"json_extract({document}, '$.time')", f"json_extract({document}, '$.action')"
+    stamp = "%Y-%m-%dT%H:%M:%S.%fZ"
+    params = [since.astimezone(datetime.UTC).strftime(stamp), until.astimezone(datetime.UTC).strftime(stamp)]
+    where = [f"{actor_type} = 'agency'", f"{time} >= %s", f"{time} < %s"]
+    if exclude_actions:
+        where.append(f"{action} NOT IN ({', '.join(['%s'] * len(exclude_actions))})")
+        params.extend(exclude_actions)
+    sql = f"SELECT subject, {actor_id}, COUNT(*) FROM {table} WHERE {' AND '.join(where)} GROUP BY subject, {actor_id}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for subject, agency, count in cursor.fetchall():
+            counts[(subject, agency)] = count
+    pending = PendingEntry.objects.filter(actor_type="agency", time__gte=since, time__lt=until).exclude(
+        action__in=exclude_actions
+    )
+    for row in pending.values("subject", "actor_id").annotate(count=Count("id")).order_by():
+        key = (row["subject"], row["actor_id"])
+        counts[key] = counts.get(key, 0) + row["count"]
+    return counts

@@ -12,16 +12,21 @@ of a resident's account opens in the admin at all.
 
 from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from cards.admin_base import ResidentDataAdmin
-from portal.actions import access_report_answer
-from portal.models import AccessReport, BackupCodeDevice, TOTPDevice
+from cards.national_id import NationalIdFormField
+from cards.selectors import resident_get_by_national_id
+from portal.actions import access_report_answer, proxy_grant_end, proxy_minor_link, proxy_minor_link_check
+from portal.errors import ProxyRefused
+from portal.models import AccessReport, BackupCodeDevice, ProxyGrant, TOTPDevice
 
 
 @admin.register(AccessReport)
@@ -55,6 +60,131 @@ class AccessReportAdmin(ResidentDataAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ProxyLinkForm(forms.ModelForm):
+    """A caseworker links a minor child to a parent or guardian, from the documents in front of them."""
+
+    parent_national_id = NationalIdFormField(label=_("National ID of the parent or guardian"))
+    child_national_id = NationalIdFormField(label=_("National ID of the child (under 18)"))
+    relationship = forms.ChoiceField(
+        label=_("The adult is the child's"),
+        choices=[
+            (ProxyGrant.Relationship.PARENT, ProxyGrant.Relationship.PARENT.label),
+            (ProxyGrant.Relationship.GUARDIAN, ProxyGrant.Relationship.GUARDIAN.label),
+        ],
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Why the link is made, e.g. the parent asked at the service centre."),
+    )
+    document_reference = forms.CharField(
+        label=_("Document reference"),
+        max_length=100,
+        help_text=_("The number of the birth certificate, household register (hukou) page or court order you saw."),
+    )
+
+    class Meta:
+        model = ProxyGrant
+        fields = ["relationship", "reason", "document_reference"]
+
+    def clean(self):
+        cleaned = super().clean()
+        parent_id, child_id = cleaned.get("parent_national_id"), cleaned.get("child_national_id")
+        if not parent_id or not child_id or self.errors:
+            return cleaned
+        parent = resident_get_by_national_id(national_id=parent_id)
+        child = resident_get_by_national_id(national_id=child_id)
+        errors = {}
+        if parent is None:
+            errors["parent_national_id"] = _("No resident is registered with this national ID.")
+        if child is None:
+            errors["child_national_id"] = _("No resident is registered with this national ID.")
+        if errors:
+            raise ValidationError(errors)
+        try:
+            proxy_minor_link_check(
+                proxy=parent,
+                dependant=child,
+                relationship=cleaned.get("relationship", ""),
+                reason=cleaned.get("reason", ""),
+                document_reference=cleaned.get("document_reference", ""),
+            )
+        except ProxyRefused as error:
+            raise ValidationError(str(error)) from None
+        cleaned["proxy"], cleaned["dependant"] = parent, child
+        return cleaned
+
+
+@admin.register(ProxyGrant)
+class ProxyGrantAdmin(ResidentDataAdmin):
+    """Family proxies: caseworkers link a minor to a parent or guardian, see every grant, and end one."""
+
+    ledger_prefix = "portal.proxies"
+    list_display = ["id", "kind", "relationship", "dependant_id", "proxy_id", "created_at", "ends_on", "ended_at"]
+    list_filter = ["kind", "ended_by"]
+    # Residents are shown by id: opening their record goes through the resident admin, which records it.
+    fields = [
+        "kind",
+        "relationship",
+        "dependant_id",
+        "proxy_id",
+        "reason",
+        "document_reference",
+        "created_at",
+        "accepted_at",
+        "ends_on",
+        "ended_at",
+        "ended_by",
+    ]
+    readonly_fields = fields
+    actions = ["end_grants"]
+
+    def resident_of(self, obj):
+        return obj.dependant
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("dependant")
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ProxyLinkForm
+            kwargs["fields"] = ["relationship", "reason", "document_reference"]
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["parent_national_id", "child_national_id", "relationship", "reason", "document_reference"]
+        return self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def has_change_permission(self, request, obj=None):
+        # A grant is never edited: it is made (here, or by the residents in the portal) and ended.
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        grant = proxy_minor_link(
+            proxy=form.cleaned_data["proxy"],
+            dependant=form.cleaned_data["dependant"],
+            relationship=form.cleaned_data["relationship"],
+            reason=form.cleaned_data["reason"],
+            document_reference=form.cleaned_data["document_reference"],
+        )
+        # The admin keeps using OBJ after save_model for its log entry and redirect.
+        vars(obj).update(vars(grant))
+
+    @admin.action(description=_("End the selected family proxies"), permissions=["change"])
+    def end_grants(self, request, queryset):
+        for grant in queryset.filter(ended_at=None):
+            proxy_grant_end(grant=grant, by=ProxyGrant.EndedBy.CASEWORKER)
+        self.message_user(request, _("The selected family proxies have ended."), messages.SUCCESS)
 
 
 class StaffDeviceAdmin(admin.ModelAdmin):

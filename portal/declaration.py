@@ -24,6 +24,16 @@ purpose_register(
     legal_basis="PIPL art. 50 and 54: handling the resident's request; compliance audits",
 )
 
+purpose_register(
+    "family-proxy",
+    name_en="Acting for a family member in the portal",
+    name_zh_hans="在门户中为家人代办",
+    legal_basis=(
+        "PIPL art. 31: a minor's parent or guardian; PIPL art. 13(1): the adult's own consent, "
+        "given and withdrawn in the portal"
+    ),
+)
+
 actions_register(
     "portal",
     ("portal.accounts.activate", _("You activated your OneCard account"), False),
@@ -32,4 +42,15 @@ actions_register(
     ("portal.access_reports.answer", _("A caseworker answered your report of an access"), False),
     ("portal.access_history.read", _("You read who accessed your data"), True),
     *admin_actions("portal.access_reports", _("Your reports of accesses")),
+    # Family proxies: recorded under both people (except act, under the proxy only: the accesses
+    # themselves are under the dependant, with the proxy as actor). The object names the grant.
+    ("portal.proxies.link", _("Family proxy linked by a caseworker"), False),
+    ("portal.proxies.invite", _("Family proxy invitation made"), False),
+    ("portal.proxies.accept", _("Family proxy invitation taken up"), False),
+    ("portal.proxies.end", _("Family proxy ended"), False),
+    ("portal.proxies.start", _("Started acting for a family member"), False),
+    ("portal.proxies.stop", _("Stopped acting for a family member"), False),
+    ("portal.proxies.act", _("Acted for a family member"), False),
+    ("portal.proxies.list", _("Your family proxies were listed"), True),
+    *admin_actions("portal.proxies", _("Your family proxies")),
 )

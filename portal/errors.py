@@ -19,3 +19,7 @@ class OneTimePasswordInvalid(PortalError):
 
 class AccessEntryUnknown(PortalError):
     """No ledger entry about this resident has that reference."""
+
+
+class ProxyRefused(PortalError):
+    """A family proxy cannot be linked, invited, taken up or used as asked."""

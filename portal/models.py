@@ -181,3 +181,95 @@ class BackupCode(models.Model):
 
     def __str__(self) -> str:
         return f"backup code #{self.pk}"
+
+
+def adulthood_date(birth_date):
+    """Return the day a resident born on BIRTH_DATE turns 18 (1 March for a 29 February birthday)."""
+    try:
+        return birth_date.replace(year=birth_date.year + 18)
+    except ValueError:
+        return birth_date.replace(year=birth_date.year + 18, month=3, day=1)
+
+
+class ProxyGrant(models.Model):
+    """Leave for one resident (the proxy) to act in the portal for another (the dependant).
+
+    A caseworker links a minor child to a parent or guardian from documents; the
+    link ends by itself on the child's 18th birthday. An adult grants it in the
+    portal with an invitation code that the proxy enters, and either of them may
+    end it at any time. An invitation has no proxy until it is taken up. The
+    ledger holds no foreign key to this table: entries name a grant as
+    ``proxy-grant:<id>`` in their object.
+    """
+
+    class Kind(models.TextChoices):
+        MINOR = "minor", _("parent or guardian of a minor")
+        ADULT = "adult", _("chosen by an adult")
+
+    class Relationship(models.TextChoices):
+        # What the proxy is to the dependant.
+        PARENT = "parent", _("parent")
+        GUARDIAN = "guardian", _("legal guardian")
+        CHILD = "child", _("son or daughter")
+        SPOUSE = "spouse", _("spouse or partner")
+        SIBLING = "sibling", _("brother or sister")
+        RELATIVE = "relative", _("other relative")
+        OTHER = "other", _("someone else you trust")
+
+    class EndedBy(models.TextChoices):
+        DEPENDANT = "dependant", _("the person acted for")
+        PROXY = "proxy", _("the person acting")
+        CASEWORKER = "caseworker", _("a caseworker")
+        ADULTHOOD = "adulthood", _("the child turned 18")
+
+    dependant = models.ForeignKey(
+        "cards.Resident", on_delete=models.PROTECT, related_name="proxy_grants_given", verbose_name=_("acted for")
+    )
+    proxy = models.ForeignKey(
+        "cards.Resident",
+        on_delete=models.PROTECT,
+        related_name="proxy_grants_held",
+        null=True,
+        blank=True,
+        verbose_name=_("acting"),
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    relationship = models.CharField(_("relationship"), max_length=16, choices=Relationship.choices)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    document_reference = models.CharField(_("document reference"), max_length=100, blank=True)
+    invitation_code_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    invitation_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    accepted_at = models.DateTimeField(_("in force since"), null=True, blank=True, editable=False)
+    ends_on = models.DateField(_("ends on"), null=True, blank=True, editable=False)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True, editable=False)
+    ended_by = models.CharField(_("ended by"), max_length=16, choices=EndedBy.choices, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("family proxy")
+        verbose_name_plural = _("family proxies")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(proxy__isnull=True) | ~models.Q(proxy=models.F("dependant")),
+                name="portal_proxygrant_not_oneself",
+            ),
+            models.UniqueConstraint(
+                fields=["proxy", "dependant"],
+                condition=models.Q(ended_at__isnull=True),
+                name="portal_proxygrant_one_open_per_pair",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"proxy grant #{self.pk} ({self.kind})"
+
+    @property
+    def ledger_object(self) -> str:
+        return f"proxy-grant:{self.pk}"
+
+    def in_force(self, today) -> bool:
+        """Return whether the proxy may act for the dependant on TODAY."""
+        if self.ended_at is not None or self.accepted_at is None or self.proxy_id is None:
+            return False
+        return self.ends_on is None or today < self.ends_on

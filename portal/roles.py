@@ -44,6 +44,7 @@ ROLES: dict[str, Role] = {
                 *_model_permissions("cards.resident", "view", "add", "change"),
                 *_model_permissions("cards.residentphoto", "view", "add", "change"),
                 *_model_permissions("services_core.consent", "view", "add"),
+                *_model_permissions("portal.proxygrant", "view", "add", "change"),
             ],
             purposes=["registration", "consent-management"],
         ),

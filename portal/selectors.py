@@ -11,11 +11,13 @@ from django.utils.translation import gettext as _
 
 from cards.models import Card, Resident
 from ledger.api import UnknownPurpose, action_get, pending_list_for_subject, purpose_check, record, subject_pseudonyms
-from portal.models import AccessReport
+from portal.models import AccessReport, ProxyGrant
 from services.core import catalogue
 from services.core.models import Agency, Consent
 
 ACTOR_FILTERS = ("others", "all", "agency", "staff", "resident", "system")
+# What a resident did for a family member: shown with "everyone but me", since it was not about their own data.
+PROXY_ACTED = ("portal.proxies.start", "portal.proxies.act", "portal.proxies.stop")
 
 
 def _localized(name_en: str, name_zh_hans: str) -> str:
@@ -70,6 +72,8 @@ class AccessRow:
     purpose_label: str
     outcome: str
     request_id: str
+    # For a family-proxy entry: the other person of the grant it names (portal.proxies.*).
+    other_person: str = ""
 
     @property
     def sealed(self) -> bool:
@@ -80,6 +84,12 @@ class AccessRow:
             f"{self.time.isoformat()} {self.actor_type}:{self.who} role={self.role} {self.action} "
             f"purpose={self.purpose} outcome={self.outcome} request={self.request_id}"
         )
+
+
+def _other_person(action: str, object: str, proxies) -> str:
+    if not action.startswith("portal.proxies."):
+        return ""
+    return proxies[1].get(object.split(" ", 1)[0], "")
 
 
 def _service_of(action: str) -> str:
@@ -95,7 +105,14 @@ def service_label(code: str) -> str:
         return _("Your OneCard account") if code == "portal" else code
 
 
-def _who(actor_type: str, actor_id: str, role: str, own: set[str], agencies: dict[str, Agency]) -> str:
+_NO_PROXIES: tuple[dict[str, str], dict[str, str]] = ({}, {})
+
+
+def _who(
+    actor_type: str, actor_id: str, role: str, own: set[str], agencies: dict[str, Agency], proxies=_NO_PROXIES
+) -> str:
+    if actor_type == "resident" and actor_id in proxies[0]:
+        return _("%(name)s, acting for you") % {"name": proxies[0][actor_id]}
     if actor_type == "agency":
         agency = agencies.get(actor_id)
         return _localized(agency.name_en, agency.name_zh_hans) if agency else actor_id
@@ -139,9 +156,12 @@ def access_history_for_resident(
     pseudonyms = subject_pseudonyms(resident)
     agencies = {agency.code: agency for agency in Agency.objects.all()}
     own = set(pseudonyms)
+    proxies = _proxy_names(resident)
 
     def keep(row: AccessRow) -> bool:
-        if actor == "others" and row.actor_type == "resident" and row.who == _("You"):
+        # What the resident did for a family member stays in view: it is not their own data.
+        acted = row.action in PROXY_ACTED
+        if actor == "others" and row.actor_type == "resident" and row.who == _("You") and not acted:
             return False
         if actor not in ("others", "all", "") and row.actor_type != actor:
             return False
@@ -155,16 +175,18 @@ def access_history_for_resident(
     if before is None:
         pending = pending_list_for_subject(subject=resident)
         if actor == "others":
-            pending = pending.exclude(Q(actor_type="resident") & Q(actor_id__in=pseudonyms))
+            pending = pending.exclude(
+                Q(actor_type="resident") & Q(actor_id__in=pseudonyms) & ~Q(action__in=PROXY_ACTED)
+            )
         elif actor in ACTOR_FILTERS and actor != "all":
             pending = pending.filter(actor_type=actor)
         for row in pending[:page_size]:
-            access = _pending_access_row(row, own, agencies)
+            access = _pending_access_row(row, own, agencies, proxies)
             if keep(access):
                 result.append(access)
     cursor, more = before, True
     while len(result) < page_size and more:
-        chunk = _sequenced_rows(resident, own, agencies, before=cursor, limit=_SCAN_CHUNK)
+        chunk = _sequenced_rows(resident, own, agencies, before=cursor, limit=_SCAN_CHUNK, proxies=proxies)
         more = len(chunk) == _SCAN_CHUNK
         for position, row in enumerate(chunk):
             cursor = row.index
@@ -176,13 +198,13 @@ def access_history_for_resident(
     return AccessPage(result, cursor if more and cursor else None)
 
 
-def _pending_access_row(row, own: set[str], agencies: dict) -> AccessRow:
+def _pending_access_row(row, own: set[str], agencies: dict, proxies=_NO_PROXIES) -> AccessRow:
     return AccessRow(
         reference=f"p{row.pk}",
         index=None,
         time=row.time,
         actor_type=row.actor_type,
-        who=_who(row.actor_type, row.actor_id, row.role, own, agencies),
+        who=_who(row.actor_type, row.actor_id, row.role, own, agencies, proxies),
         role=row.role,
         channel=row.channel,
         action=row.action,
@@ -191,11 +213,18 @@ def _pending_access_row(row, own: set[str], agencies: dict) -> AccessRow:
         purpose_label=purpose_name(row.purpose),
         outcome=row.outcome,
         request_id=row.request_id,
+        other_person=_other_person(row.action, row.object, proxies),
     )
 
 
 def _sequenced_rows(
-    resident: Resident, own: set[str], agencies: dict, *, before: int | None = None, limit: int = _SCAN_CHUNK
+    resident: Resident,
+    own: set[str],
+    agencies: dict,
+    *,
+    before: int | None = None,
+    limit: int = _SCAN_CHUNK,
+    proxies=_NO_PROXIES,
 ) -> list[AccessRow]:
     from ledger.api import entry_list_for_subject
 
@@ -208,7 +237,7 @@ def _sequenced_rows(
                 index=item["index"],
                 time=datetime.datetime.fromisoformat(entry["time"].replace("Z", "+00:00")),
                 actor_type=actor["type"],
-                who=_who(actor["type"], actor["id"], actor["role"], own, agencies),
+                who=_who(actor["type"], actor["id"], actor["role"], own, agencies, proxies),
                 role=actor["role"],
                 channel=entry["channel"],
                 action=entry["action"],
@@ -217,6 +246,7 @@ def _sequenced_rows(
                 purpose_label=purpose_name(entry["purpose"]),
                 outcome=entry["outcome"],
                 request_id=entry.get("request_id", ""),
+                other_person=_other_person(entry["action"], entry["object"], proxies),
             )
         )
     return rows
@@ -239,7 +269,7 @@ def access_entry_get_for_resident(*, resident: Resident, reference: str) -> Acce
         agencies = {agency.code: agency for agency in Agency.objects.all()}
         own = set(subject_pseudonyms(resident))
         index = int(reference)
-        found = _sequenced_rows(resident, own, agencies, before=index + 1, limit=1)
+        found = _sequenced_rows(resident, own, agencies, before=index + 1, limit=1, proxies=_proxy_names(resident))
         return found[0] if found and found[0].index == index else None
     if not reference.startswith("p") or entry_number(reference[1:]) is None:
         return None
@@ -253,7 +283,7 @@ def access_entry_get_for_resident(*, resident: Resident, reference: str) -> Acce
         index=None,
         time=row.time,
         actor_type=row.actor_type,
-        who=_who(row.actor_type, row.actor_id, row.role, set(pseudonyms), agencies),
+        who=_who(row.actor_type, row.actor_id, row.role, set(pseudonyms), agencies, proxies := _proxy_names(resident)),
         role=row.role,
         channel=row.channel,
         action=row.action,
@@ -262,6 +292,7 @@ def access_entry_get_for_resident(*, resident: Resident, reference: str) -> Acce
         purpose_label=purpose_name(row.purpose),
         outcome=row.outcome,
         request_id=row.request_id,
+        other_person=_other_person(row.action, row.object, proxies),
     )
 
 
@@ -299,3 +330,89 @@ def notifications_for_resident(*, resident: Resident, card: Card | None) -> list
                 )
             )
     return notes
+
+
+def proxy_grant_in_force(*, proxy: Resident, grant_id) -> ProxyGrant | None:
+    """Return the grant GRANT_ID if PROXY may act under it today, else None.
+
+    This is the permission check of every request made while acting for someone:
+    an ended grant, another resident's grant or a child who turned 18 gives None.
+    Nothing is recorded here: what the proxy then reads is recorded as it happens.
+    """
+    if not isinstance(grant_id, int):
+        return None
+    grant = ProxyGrant.objects.select_related("dependant", "proxy").filter(pk=grant_id, proxy=proxy).first()
+    if grant is None or not grant.in_force(timezone.localdate()):
+        return None
+    return grant
+
+
+@dataclass(frozen=True)
+class FamilyProxies:
+    """Who may act for a resident (GIVEN, with their open invitations) and for whom the resident may act (HELD)."""
+
+    given: list[ProxyGrant]
+    invitations: list[ProxyGrant]
+    held: list[ProxyGrant]
+
+
+def proxy_grants_for_resident(*, resident: Resident) -> FamilyProxies:
+    """Return RESIDENT's family proxies in force and open invitations, recording the read."""
+    today, now = timezone.localdate(), timezone.now()
+    given = ProxyGrant.objects.filter(dependant=resident, ended_at=None).select_related("proxy")
+    held = ProxyGrant.objects.filter(proxy=resident, ended_at=None).select_related("dependant")
+    record(action="portal.proxies.list", subject=resident)
+    return FamilyProxies(
+        given=[grant for grant in given if grant.in_force(today)],
+        invitations=[
+            grant
+            for grant in given
+            if grant.proxy_id is None and grant.invitation_expires_at and grant.invitation_expires_at > now
+        ],
+        held=[grant for grant in held if grant.in_force(today)],
+    )
+
+
+def proxy_grant_get_for_resident(*, resident: Resident, grant_id: int) -> ProxyGrant | None:
+    """Return the open grant or invitation GRANT_ID if RESIDENT is one of its two people, else None.
+
+    Not recorded on its own: ending it, which follows, records under both people.
+    """
+    return (
+        ProxyGrant.objects.filter(Q(dependant=resident) | Q(proxy=resident), pk=grant_id, ended_at=None)
+        .select_related("dependant", "proxy")
+        .first()
+    )
+
+
+def _proxy_names(resident: Resident) -> tuple[dict[str, str], dict[str, str]]:
+    """Return who acted for RESIDENT (actor pseudonym to name) and the other person of each of their grants.
+
+    Ended grants count too: the history keeps naming who acted, after it ended.
+    """
+    acted_by: dict[str, str] = {}
+    others: dict[str, str] = {}
+    grants = ProxyGrant.objects.filter(Q(dependant=resident) | Q(proxy=resident)).select_related("dependant", "proxy")
+    for grant in grants:
+        if grant.proxy is None:
+            continue
+        if grant.dependant_id == resident.pk:
+            for pseudonym in subject_pseudonyms(grant.proxy):
+                acted_by[pseudonym] = grant.proxy.full_name
+            others[grant.ledger_object] = grant.proxy.full_name
+        else:
+            others[grant.ledger_object] = grant.dependant.full_name
+    return acted_by, others
+
+
+# Services whose data is health data (PIPL art. 28: sensitive personal information).
+HEALTH_DATA_SERVICES = ("health", "pharmacy")
+
+
+def scope_is_health_data(scope: str) -> bool:
+    """Return whether a consent to SCOPE opens health data."""
+    return any(
+        any(declared.code == scope for declared in service.scopes)
+        for service in catalogue.services_all()
+        if service.code in HEALTH_DATA_SERVICES
+    )

@@ -118,6 +118,8 @@ INSTALLED_APPS = [
     "services.checks",
     "services.pharmacy",
     "services.grants",
+    "services.matching",
+    "services.statistics",
 ]
 
 MIDDLEWARE = [
@@ -224,6 +226,12 @@ CELERY_BEAT_SCHEDULE["ledger-witness-push"] = {
     "options": {"expires": 30.0},
 }
 CELERY_BEAT_SCHEDULE["ledger-verify-hourly"] = {"task": "ledger.tasks.verify_log", "schedule": 3600.0}
+# Official statistics: the 4th of each month at 03:00 in Asia/Shanghai (19:00 UTC on the 3rd), when the month
+# before and the ISO week holding its last Thursday (which may run 3 days into this month) have both ended.
+CELERY_BEAT_SCHEDULE["statistics-publish-monthly"] = {
+    "task": "services.statistics.tasks.statistics_publish_last_closed",
+    "schedule": crontab(minute=0, hour=19, day_of_month=3),
+}
 CELERY_BEAT_SCHEDULE["idempotency-keys-purge"] = {
     "task": "services.core.tasks.idempotency_keys_purge",
     "schedule": 3600.0,
@@ -409,6 +417,25 @@ CELERY_BEAT_SCHEDULE["pharmacy-flags-hourly"] = {
     "task": "services.pharmacy.tasks.suspicious_patterns_flag",
     "schedule": 3600.0,
 }
+# Private matching: a session left unanswered keeps the partner's blinded list no longer than its expiry.
+CELERY_BEAT_SCHEDULE["matching-sessions-end-expired"] = {
+    "task": "services.matching.tasks.matching_sessions_end_expired_task",
+    "schedule": 300.0,
+}
+# Official statistics (docs/statistics.md): the zCDP budget (rho) of each month, each table's share of it,
+# and the most one resident's grant payments can add to a month's total, in fen.
+ONECARD_STATISTICS_RHO_PER_PERIOD = env.float("ONECARD_STATISTICS_RHO_PER_PERIOD", default=0.5)
+ONECARD_STATISTICS_TABLE_SHARES = env.json(
+    "ONECARD_STATISTICS_TABLE_SHARES",
+    default={"residents": 0.2, "card-uses": 0.2, "grant-payments": 0.2, "prescriptions": 0.2, "partner-accesses": 0.2},
+)
+ONECARD_STATISTICS_GRANT_AMOUNT_CAP_FEN = env.int("ONECARD_STATISTICS_GRANT_AMOUNT_CAP_FEN", default=500_000)
+if not ONECARD_STATISTICS_RHO_PER_PERIOD > 0 or not all(
+    isinstance(share, int | float) and share > 0 for share in ONECARD_STATISTICS_TABLE_SHARES.values()
+):
+    raise ImproperlyConfigured(
+        "ONECARD_STATISTICS_RHO_PER_PERIOD and every share in ONECARD_STATISTICS_TABLE_SHARES must be more than 0"
+    )
 # Benchmark baseline only (bench/http_bench.py): ONECARD_LEDGER_RECORDING=off turns record() into a
 # no-op so the cost of recording can be measured. Production mode refuses it.
 ONECARD_LEDGER_RECORDING = env.bool("ONECARD_LEDGER_RECORDING", default=True)

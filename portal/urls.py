@@ -17,7 +17,9 @@ urlpatterns = [
     path("ledger/", include("ledger.urls")),
     path("log/", include("ledger.log_urls")),
     path("api/", include("portal.api.urls")),
+    path("statistics/", include("services.statistics.urls")),
     path("", include("cards.urls")),
+    path("", include("services.pharmacy.urls")),
     path("", include("portal.web.urls")),
 ]
 

@@ -6,6 +6,14 @@ context (actor = the resident's pseudonym, purpose ``self-service``) unless a
 middleware already opened one for the request, in which case it reuses it.
 Sensitive actions add ``step_up_required``: a one-time password entered within
 ``ONECARD_STEP_UP_SECONDS``.
+
+While the signed-in resident acts for a family member (a proxy grant named in
+the session), ``resident_required`` checks that grant on every request, makes
+``request.resident`` the dependant, and opens a context whose actor is the
+proxy in role ``proxy`` under purpose ``family-proxy``; every access the page
+records is then also summed up in one ``portal.proxies.act`` entry under the
+proxy. An ended grant ends the mode at once. Pages about one's own account
+(``proxy=False``) refuse to open while acting for someone.
 """
 
 import contextlib
@@ -14,16 +22,23 @@ import time
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect
+from django.http import Http404
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django_otp import devices_for_user
 
-from ledger.api import Actor, access_context, context_get_or_none, subject_pseudonym
+from ledger.api import Actor, access_context, accesses_collected, context_get_or_none, subject_pseudonym
+from portal.actions import PROXY_PURPOSE, proxy_accesses_record
+from portal.selectors import proxy_grant_in_force
 
 RESIDENT_PURPOSE = "self-service"
+PROXY_ROLE = "proxy"
 STEP_UP_SESSION_KEY = "onecard_step_up_at"
+ACTING_FOR_SESSION_KEY = "onecard_acting_for"
 
 
 @contextlib.contextmanager
@@ -39,6 +54,82 @@ def resident_context(resident):
         purpose=RESIDENT_PURPOSE,
     ) as context:
         yield context
+
+
+@contextlib.contextmanager
+def proxy_context(grant):
+    """Run the block as GRANT's proxy acting for its dependant, in this request's context (its request id)."""
+    outer = context_get_or_none()
+    with access_context(
+        actor=Actor(type="resident", id=subject_pseudonym(grant.proxy)),
+        role=PROXY_ROLE,
+        channel="web",
+        purpose=PROXY_PURPOSE,
+        request_id=outer.request_id if outer is not None else None,
+    ) as context:
+        yield context
+
+
+def acting_for(request, resident):
+    """Return the proxy grant under which signed-in RESIDENT acts in this session, or None.
+
+    The grant is checked on every request: a grant ended by either person, one
+    that is not RESIDENT's, or a child's that ran out at 18 ends the mode at once.
+    """
+    grant_id = request.session.get(ACTING_FOR_SESSION_KEY)
+    if grant_id is None:
+        return None
+    grant = proxy_grant_in_force(proxy=resident, grant_id=grant_id if type(grant_id) is int else None)
+    if grant is None:
+        request.session.pop(ACTING_FOR_SESSION_KEY, None)
+        messages.warning(request, _("You are no longer acting for someone else: that permission has ended."))
+    return grant
+
+
+def acting_for_start(request, grant) -> None:
+    """Act for GRANT's dependant from the next request on."""
+    request.session[ACTING_FOR_SESSION_KEY] = grant.pk
+
+
+def acting_for_stop(request) -> None:
+    """Act as oneself again from the next request on."""
+    request.session.pop(ACTING_FOR_SESSION_KEY, None)
+
+
+def _as_proxy(function, request, grant, *args, **kwargs):
+    with proxy_context(grant), accesses_collected() as collected:
+        try:
+            response = function(request, *args, **kwargs)
+        except (Http404, PermissionDenied):
+            _accesses_record(grant, collected)
+            raise
+        _accesses_record(grant, collected)
+        return response
+
+
+def _accesses_record(grant, collected: list[dict]) -> None:
+    # Starting and stopping are recorded under both people already.
+    names = [access["action"] for access in collected if not access["action"].startswith("portal.proxies.")]
+    if names:
+        proxy_accesses_record(grant=grant, actions=names)
+
+
+def refused_while_acting(request, grant):
+    """Return the page that says this is not done for someone else (HTTP 403)."""
+    return render(request, "portal/me/proxy_refused.html", {"grant": grant}, status=403)
+
+
+def own_account_only(view):
+    """Refuse VIEW while the session acts for someone (for account pages outside resident_required)."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        session = getattr(request, "session", None)
+        if session is not None and session.get(ACTING_FOR_SESSION_KEY) is not None:
+            return render(request, "portal/me/proxy_refused.html", {"grant": None}, status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 @contextlib.contextmanager
@@ -66,8 +157,12 @@ def _with_next(name: str, request) -> str:
     return f"{reverse(name)}?{urlencode({'next': request.get_full_path()})}"
 
 
-def resident_required(view=None, *, otp: bool = True):
-    """Let in signed-in residents (OTP-verified unless OTP is False) and open their access context."""
+def resident_required(view=None, *, otp: bool = True, proxy: bool = True):
+    """Let in signed-in residents (OTP-verified unless OTP is False) and open their access context.
+
+    While the resident acts for a family member, the page is about the dependant (PROXY true) or
+    refused (PROXY false: one's own password, one-time passwords, e-mail and family proxies).
+    """
 
     def decorate(function):
         @functools.wraps(function)
@@ -81,7 +176,14 @@ def resident_required(view=None, *, otp: bool = True):
                 if has_confirmed_device(request.user):
                     return redirect(_with_next("portal:otp-verify", request))
                 return redirect(_with_next("portal:otp-enrol", request))
+            request.signed_in_resident = resident
             request.resident = resident
+            request.proxy_grant = grant = acting_for(request, resident)
+            if grant is not None:
+                if not proxy:
+                    return refused_while_acting(request, grant)
+                request.resident = grant.dependant
+                return _as_proxy(function, request, grant, *args, **kwargs)
             with resident_context(resident):
                 return function(request, *args, **kwargs)
 

@@ -21,6 +21,7 @@ from portal.errors import AccountAlreadyActive, ActivationRefused, OneTimePasswo
 from portal.models import TOTPDevice
 from portal.web.access import (
     has_confirmed_device,
+    own_account_only,
     resident_context,
     resident_of,
     resident_required,
@@ -97,7 +98,7 @@ def activate(request):
 
 
 @require_http_methods(["GET", "POST"])
-@resident_required(otp=False)
+@resident_required(otp=False, proxy=False)
 def otp_enrol(request):
     """Enrol an authenticator app: show its QR code, confirm with a code, then show backup codes once."""
     if has_confirmed_device(request.user) and request.method == "GET" and not request.GET.get("again"):
@@ -178,7 +179,7 @@ def step_up(request):
 
 
 @require_http_methods(["GET", "POST"])
-@resident_required
+@resident_required(proxy=False)
 @step_up_required
 def backup_codes(request):
     """Replace the backup codes and show the new ones once."""
@@ -190,17 +191,23 @@ def backup_codes(request):
     return render(request, "portal/accounts/backup_codes_confirm.html")
 
 
-password_reset = auth_views.PasswordResetView.as_view(
-    template_name="portal/accounts/password_reset.html",
-    email_template_name="portal/accounts/password_reset_email.txt",
-    subject_template_name="portal/accounts/password_reset_subject.txt",
-    success_url=reverse_lazy("portal:password-reset-sent"),
+password_reset = own_account_only(
+    auth_views.PasswordResetView.as_view(
+        template_name="portal/accounts/password_reset.html",
+        email_template_name="portal/accounts/password_reset_email.txt",
+        subject_template_name="portal/accounts/password_reset_subject.txt",
+        success_url=reverse_lazy("portal:password-reset-sent"),
+    )
 )
-password_reset_sent = auth_views.PasswordResetDoneView.as_view(template_name="portal/accounts/password_reset_sent.html")
-password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(
-    template_name="portal/accounts/password_reset_confirm.html",
-    success_url=reverse_lazy("portal:password-reset-complete"),
+password_reset_sent = own_account_only(
+    auth_views.PasswordResetDoneView.as_view(template_name="portal/accounts/password_reset_sent.html")
 )
-password_reset_complete = auth_views.PasswordResetCompleteView.as_view(
-    template_name="portal/accounts/password_reset_complete.html"
+password_reset_confirm = own_account_only(
+    auth_views.PasswordResetConfirmView.as_view(
+        template_name="portal/accounts/password_reset_confirm.html",
+        success_url=reverse_lazy("portal:password-reset-complete"),
+    )
+)
+password_reset_complete = own_account_only(
+    auth_views.PasswordResetCompleteView.as_view(template_name="portal/accounts/password_reset_complete.html")
 )

@@ -92,7 +92,7 @@ def _check(request, code: str) -> bool:
 
 
 @require_http_methods(["GET", "POST"])
-@resident_required(otp=False)
+@resident_required(otp=False, proxy=False)
 def enrolment_email(request):
     """Prove the registered e-mail address before a first authenticator enrolment."""
     email = request.resident.email

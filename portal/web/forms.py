@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cards.national_id import NationalIdFormField, parse_national_id
 from ledger.api import purposes_all as ledger_purposes_all
+from portal.models import ProxyGrant
 from services.core import catalogue
 
 _OTP_WIDGET = forms.TextInput(
@@ -195,4 +196,28 @@ class ClaimApplyForm(forms.Form):
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class ProxyInvitationForm(forms.Form):
+    """An adult invites a family member to act for them."""
+
+    relationship = forms.ChoiceField(
+        label=_("Who is this person to you?"),
+        choices=[
+            (value, label)
+            for value, label in ProxyGrant.Relationship.choices
+            if value != ProxyGrant.Relationship.GUARDIAN
+        ],
+    )
+
+
+class ProxyAcceptForm(forms.Form):
+    """A resident enters the invitation code a family member gave them."""
+
+    code = forms.CharField(
+        label=_("Invitation code"),
+        max_length=20,
+        help_text=_("The 10-character code your family member got when they invited you, e.g. ABCDE-FGHIJ."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}),
     )

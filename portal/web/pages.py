@@ -24,11 +24,11 @@ from cards.actions import (
 )
 from cards.errors import CardTransitionRefused, HolderKeyInvalid, PhotoInvalid
 from cards.models import Card
-from cards.selectors import card_get_for_user, resident_photo_jpeg, resident_photo_list
+from cards.selectors import card_get_for_resident, resident_photo_jpeg, resident_photo_list
 from cards.tools.onecard_card_verify import DYNAMIC_LIFETIME_SECONDS
 from ledger.api import proof_bundle
 from portal import actions, selectors
-from portal.errors import ActivationRefused
+from portal.errors import ActivationRefused, ProxyRefused
 from portal.web.access import resident_required, step_up_required
 from portal.web.forms import (
     AccessFilterForm,
@@ -39,9 +39,10 @@ from portal.web.forms import (
     ReportLostForm,
 )
 from services.core import catalogue
-from services.core.actions import consent_grant, consent_revoke
+from services.core.actions import consent_revoke
 from services.core.selectors import consent_list_for_resident, consent_receipt
 from services.health.coverage import coverage_on
+from services.statistics.selectors import privacy_loss_for_resident
 
 # Where each catalogue section lives in the portal; a catalogue service with a
 # portal section must have its page named here (a test checks every one does).
@@ -69,7 +70,7 @@ def _tiles() -> list[dict]:
 @resident_required
 def dashboard(request):
     """Show the card and its status, a tile per service, and notifications."""
-    card = card_get_for_user(user=request.user)
+    card = card_get_for_resident(resident=request.resident)
     context = {
         "card": card,
         "tiles": _tiles(),
@@ -82,13 +83,13 @@ def dashboard(request):
 @resident_required
 def card(request):
     """Show the card with its static QR code, downloads, and the way to report it lost."""
-    held = card_get_for_user(user=request.user)
+    held = card_get_for_resident(resident=request.resident)
     svg = card_qr_svg(card=held) if held is not None and held.status == Card.Status.ACTIVE else None
     return render(request, "portal/me/card.html", {"card": held, "qr_svg": svg})
 
 
 def _active_card(request) -> Card:
-    held = card_get_for_user(user=request.user)
+    held = card_get_for_resident(resident=request.resident)
     if held is None or held.status != Card.Status.ACTIVE:
         raise Http404("no active card")
     return held
@@ -139,7 +140,7 @@ def card_printable_pdf_download(request):
 @step_up_required
 def card_report_lost_view(request):
     """Block the card at once when the resident reports it lost."""
-    held = card_get_for_user(user=request.user)
+    held = card_get_for_resident(resident=request.resident)
     if held is None or held.status not in Card.IN_FORCE:
         raise Http404("no card in force")
     form = ReportLostForm(request.POST or None)
@@ -174,7 +175,7 @@ def _card_credential_download(request, issue, *, content_type: str, filename: st
 
 
 @require_http_methods(["GET", "POST"])
-@resident_required
+@resident_required(proxy=False)
 def card_credential_sd_jwt_download(request):
     """Download the card as an SD-JWT VC with every disclosure; a wallet POSTs its public key as holder_jwk."""
     return _card_credential_download(
@@ -183,7 +184,7 @@ def card_credential_sd_jwt_download(request):
 
 
 @require_http_methods(["GET", "POST"])
-@resident_required
+@resident_required(proxy=False)
 def card_credential_mdoc_download(request):
     """Download the card as an issuer-signed mdoc (CBOR); a wallet POSTs its public key as holder_jwk."""
     return _card_credential_download(
@@ -229,7 +230,7 @@ def card_photo_download(request):
 @step_up_required
 def card_activate_view(request):
     """Activate the pending card (a replacement) with the code sent for it; the old card stays replaced."""
-    held = card_get_for_user(user=request.user)
+    held = card_get_for_resident(resident=request.resident)
     if held is None or held.status != Card.Status.PENDING:
         raise Http404("no card waiting for activation")
     form = CardActivationForm(request.POST or None)
@@ -248,7 +249,7 @@ def card_activate_view(request):
 @resident_required
 def pharmacy(request):
     """Show the 60-second QR code for the pharmacy counter."""
-    held = card_get_for_user(user=request.user)
+    held = card_get_for_resident(resident=request.resident)
     active = held is not None and held.status == Card.Status.ACTIVE
     return render(
         request, "portal/me/pharmacy.html", {"card": held, "active": active, "lifetime": DYNAMIC_LIFETIME_SECONDS}
@@ -296,11 +297,21 @@ def consent_grant_view(request):
             form.add_error("agency", _("This agency is not available."))
         else:
             try:
-                consent_grant(
+                actions.resident_consent_grant(
                     resident=request.resident,
                     agency=agency,
                     scope=form.cleaned_data["scope"],
                     purpose=form.cleaned_data["purpose"],
+                    proxy_grant=request.proxy_grant,
+                )
+            except ProxyRefused:
+                form.add_error(
+                    None,
+                    _(
+                        "%(name)s must give a consent that opens their health data themselves: "
+                        "you cannot give it while acting for them."
+                    )
+                    % {"name": request.resident.full_name},
                 )
             except ValidationError as error:
                 form.add_error(None, _("This purpose cannot be used with that permission."))
@@ -371,6 +382,7 @@ def access_history(request):
         query["before"] = page.next_before
         next_url = f"?{query.urlencode()}"
     context = {"form": form, "rows": labelled, "next_url": next_url, "first_url": None}
+    context["statistics"] = privacy_loss_for_resident(resident=request.resident)
     if before:
         query = request.GET.copy()
         query.pop("before", None)

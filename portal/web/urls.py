@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.web import accounts, enrolment, grants, oid4vci, pages, sections
+from portal.web import accounts, enrolment, family, grants, oid4vci, pages, sections
 
 app_name = "portal"
 
@@ -66,6 +66,12 @@ urlpatterns = [
     path("me/services/grants/", sections.grants, name="grants"),
     path("me/grants/<slug:code>/apply/", grants.grant_apply, name="grant-apply"),
     path("me/grants/applications/<int:application_id>/appeal/", grants.grant_appeal, name="grant-appeal"),
+    path("me/family/", family.family, name="family"),
+    path("me/family/invite/", family.family_invite, name="family-invite"),
+    path("me/family/accept/", family.family_accept, name="family-accept"),
+    path("me/family/stop/", family.family_stop, name="family-stop"),
+    path("me/family/<int:grant_id>/act/", family.family_act, name="family-act"),
+    path("me/family/<int:grant_id>/end/", family.family_end, name="family-end"),
     path("me/access/", pages.access_history, name="access-history"),
     path("me/access/<str:reference>/proof.json", pages.access_proof, name="access-proof"),
     path("me/access/<str:reference>/report/", pages.access_report, name="access-report"),

@@ -16,6 +16,8 @@ PAGES = {
     "photo-list": "/admin/cards/residentphoto/",
     "photo-add": "/admin/cards/residentphoto/add/",
     "consent-list": "/admin/services_core/consent/",
+    "proxy-list": "/admin/portal/proxygrant/",
+    "proxy-add": "/admin/portal/proxygrant/add/",
     "agency-list": "/admin/services_core/agency/",
     "agency-key-add": "/admin/services_core/agencykey/add/",
     "groups": "/admin/auth/group/",
@@ -39,7 +41,16 @@ PAGES = {
 
 # The matrix of docs/roles.md: what each role may open; everything else is forbidden.
 ALLOWED = {
-    "registrar": {"resident-list", "resident-add", "photo-list", "photo-add", "consent-list", "worklists"},
+    "registrar": {
+        "resident-list",
+        "resident-add",
+        "photo-list",
+        "photo-add",
+        "consent-list",
+        "proxy-list",
+        "proxy-add",
+        "worklists",
+    },
     "card-officer": {"resident-list", "card-list", "photo-list", "photo-add", "dashboard", "worklists"},
     "social-security-officer": {"resident-list", "worklists", "employment-list", "contribution-list", "claim-list"},
     "health-officer": {"resident-list", "worklists", "visit-list", "prescription-list"},
@@ -109,6 +120,9 @@ def test_the_migration_made_every_role_group_with_its_permissions():
         "change_residentphoto",
         "view_consent",
         "add_consent",
+        "view_proxygrant",
+        "add_proxygrant",
+        "change_proxygrant",
     }
 
 

@@ -175,10 +175,15 @@ def test_every_portal_url_refuses_another_residents_identifiers(client, resident
     from tests.factories.grants import ProgrammeFactory, apply
 
     application_b = apply(ProgrammeFactory(), resident_b_record)
+    from tests.factories import ResidentFactory
+    from tests.portal.web.test_family import given_adult_grant
+
+    proxy_grant_b = given_adult_grant(resident_b_record, ResidentFactory())
     sign_in(client, user_a, device_a, step_up=True)
     identifiers = {
         "code": "no-such-programme",
         "application_id": application_b.pk,
+        "grant_id": proxy_grant_b.pk,
         "receipt_id": consent_b.receipt_id,
         "reference": f"p{entry_b.pk}",
         "uidb64": "x",
@@ -208,7 +213,7 @@ def test_every_portal_url_refuses_another_residents_identifiers(client, resident
             body = response.content.decode(errors="replace") if not response.streaming else ""
             for secret in b_secrets:
                 assert secret not in body, f"{method.upper()} {path} leaked {secret!r}"
-            if {"receipt_id", "reference", "application_id"} & set(names):
+            if {"receipt_id", "reference", "application_id", "grant_id"} & set(names):
                 assert response.status_code in (403, 404, 405), f"{method.upper()} {path} -> {response.status_code}"
             walked += 1
         sign_in(client, user_a, device_a, step_up=True)
@@ -218,6 +223,8 @@ def test_every_portal_url_refuses_another_residents_identifiers(client, resident
     consent_b.refresh_from_db()
     assert consent_b.revoked_at is None
     assert not AccessReport.objects.filter(resident=resident_b_record).exists()
+    proxy_grant_b.refresh_from_db()
+    assert proxy_grant_b.ended_at is None
     assert card_a.pk != card_b.pk
 
 
