@@ -65,6 +65,7 @@ actions_register(
     ("cards.photos.list", _("Your card photos were listed"), True),
     ("cards.credentials.sd_jwt.issue", _("Your card was issued as an SD-JWT credential"), False),
     ("cards.credentials.mdoc.issue", _("Your card was issued as an mdoc credential"), False),
+    ("cards.credentials.offer.create", _("You made an offer to add your card to a wallet app"), False),
     *admin_actions("cards.residents", _("Your register entry")),
     *admin_actions("cards.cards", _("Your card")),
     *admin_actions("cards.photos", _("Your card photos")),

@@ -165,6 +165,38 @@ class CardRedemption(models.Model):
         return f"redemption {self.jti}"
 
 
+class CredentialOffer(models.Model):
+    """An OpenID4VCI pre-authorized code offer the resident made for a wallet; the code and its token are one use.
+
+    Only SHA-256 digests of the code and the access token are stored: both are 256-bit random secrets.
+    """
+
+    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="credential_offers")
+    code_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+    access_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    access_token_expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"credential offer {self.pk} for card {self.card_id}"
+
+
+class CredentialNonce(models.Model):
+    """A c_nonce from the OpenID4VCI nonce endpoint: a key proof must carry it, and it is used once."""
+
+    value_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"nonce {self.value_hash[:12]}"
+
+
 class CardPayment(models.Model):
     """Money credited to a card's account, e.g. a grant; the unique reference makes a second credit fail."""
 

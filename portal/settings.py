@@ -63,6 +63,9 @@ ONECARD_CARD_KEY_ENCRYPTION_KEY = KEYS.secret("ONECARD_CARD_KEY_ENCRYPTION_KEY")
 ONECARD_CARD_ISSUER = env.str("ONECARD_CARD_ISSUER", default="onecard")
 # The public https URL of OneCard: the "iss" of SD-JWT VCs and mdocs, and the base of the Token Status List URI.
 ONECARD_CREDENTIAL_ISSUER_URL = env.str("ONECARD_CREDENTIAL_ISSUER_URL", default="http://127.0.0.1:8000")
+# The mdoc chain (ISO/IEC 18013-5): the document signer's key and certificate, and the IACA certificate
+# readers trust. Generated under var/keys/ in the embedded default; see `manage.py mdoc_certificates`.
+ONECARD_MDOC_SIGNER = KEYS.mdoc_document_signer(issuer_url=ONECARD_CREDENTIAL_ISSUER_URL)
 # A TrueType/OpenType font with CJK glyphs for printable cards; Pillow's default font has none.
 ONECARD_CARD_FONT = env.str("ONECARD_CARD_FONT", default="")
 # Ledger checkpoints: an Ed25519 seed and the log's origin line (also the key name).
