@@ -7,18 +7,25 @@ never show or change the proxy's own data in the dependant's name, and never
 record in the proxy's own resident context while acting.
 """
 
+import datetime
 import io
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from PIL import Image
 
 from cards.actions import resident_photo_set
+from cards.models import ResidentPhoto
 from ledger.api import Actor, access_context, subject_pseudonym
 from ledger.models import PendingEntry
-from portal.actions import proxy_invitation_accept, proxy_invitation_create
+from portal.actions import proxy_invitation_accept, proxy_invitation_create, proxy_minor_link
 from portal.models import ProxyGrant
+from tests.factories import ResidentFactory
+from tests.factories.cards import CardFactory
 from tests.factories.portal import resident_with_account, sign_in
+from tests.idnumbers import make_national_id
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +42,11 @@ URL_ARGUMENTS = {
 
 def _system():
     return access_context(actor=Actor(type="system", id="test"), role="test", channel="task", purpose="family-proxy")
+
+
+def _years_ago(years: int) -> str:
+    today = timezone.localdate()
+    return (today.replace(year=today.year - years) - datetime.timedelta(days=1)).strftime("%Y%m%d")
 
 
 def _photo() -> bytes:
@@ -137,3 +149,34 @@ def test_guessing_invitation_codes_is_throttled_per_client_across_residents(clie
         answers.append(client.post("/me/family/accept/", {"code": "AAAAA-BBBBB"}).status_code)
 
     assert answers == [200, 200, 200, 429]
+
+
+# --- a proxy changing who the card shows -------------------------------------------------------------
+
+
+def test_a_proxy_cannot_put_a_face_on_an_adults_card(acting):
+    client, _proxy, dependant, _grant = acting
+    before = set(ResidentPhoto.objects.filter(resident=dependant).values_list("pk", flat=True))
+
+    response = client.post("/me/card/photo/", {"image": SimpleUploadedFile("me.jpg", _photo(), "image/jpeg")})
+
+    assert response.status_code == 200
+    assert "must send the photo for their card themselves" in response.content.decode()
+    assert set(ResidentPhoto.objects.filter(resident=dependant).values_list("pk", flat=True)) == before
+
+
+def test_a_parent_may_send_a_childs_card_photo(client, resident_a):
+    user, parent, _card, device = resident_a
+    child = ResidentFactory(national_id_value=make_national_id(birth=_years_ago(8), sequence=457))
+    CardFactory(resident=child)
+    with access_context(actor=Actor(type="staff", id="s1"), role="registrar", channel="admin", purpose="registration"):
+        grant = proxy_minor_link(
+            proxy=parent, dependant=child, relationship="parent", reason="at the centre", document_reference="BC-9"
+        )
+    sign_in(client, user, device, step_up=True)
+    client.post(f"/me/family/{grant.pk}/act/")
+
+    response = client.post("/me/card/photo/", {"image": SimpleUploadedFile("child.jpg", _photo(), "image/jpeg")})
+
+    assert response.status_code == 302
+    assert ResidentPhoto.objects.filter(resident=child, status="pending").exists()
