@@ -24,7 +24,10 @@ from portal.actions import proxy_invitation_accept, proxy_invitation_create, pro
 from portal.models import ProxyGrant
 from tests.factories import ResidentFactory
 from tests.factories.cards import CardFactory
+from tests.factories.core import AgencyFactory
+from tests.factories.grants import ProgrammeFactory, apply
 from tests.factories.portal import resident_with_account, sign_in
+from tests.factories.services import consent
 from tests.idnumbers import make_national_id
 
 pytestmark = pytest.mark.django_db
@@ -118,6 +121,30 @@ def test_every_portal_page_while_acting_acts_for_the_dependant_with_both_recorde
             problems.append(f"{method} {path}: {accesses} with {len(acts)} portal.proxies.act entries")
         assert client.session.get("onecard_acting_for") == grant.pk, f"{method} {path} ended the mode"
     assert not problems, "\n".join(problems)
+
+
+def test_pages_naming_the_proxys_own_things_are_not_found_while_acting(acting):
+    client, proxy, _dependant, _grant = acting
+    agency = AgencyFactory()
+    own_consent = consent(proxy, agency, "checks:age", "credit-assessment")
+    own_application = apply(ProgrammeFactory(), proxy)
+    own_entry = PendingEntry.objects.filter(subject=subject_pseudonym(proxy)).order_by("-id").first()
+    mark = _mark()
+
+    answers = {
+        path: client.get(path).status_code
+        for path in (
+            f"/me/consents/{own_consent.receipt_id}/receipt.json",
+            f"/me/consents/{own_consent.receipt_id}/revoke/",
+            f"/me/grants/applications/{own_application.pk}/appeal/",
+            f"/me/access/p{own_entry.pk}/proof.json",
+            f"/me/access/p{own_entry.pk}/report/",
+        )
+    }
+
+    assert set(answers.values()) == {404}, answers
+    own = PendingEntry.objects.filter(id__gt=mark, subject=subject_pseudonym(proxy))
+    assert not own.exclude(action__startswith="portal.proxies.").exists()
 
 
 # --- guessing an invitation code -----------------------------------------------------------------
