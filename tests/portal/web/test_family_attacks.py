@@ -123,6 +123,43 @@ def test_every_portal_page_while_acting_acts_for_the_dependant_with_both_recorde
     assert not problems, "\n".join(problems)
 
 
+def test_every_page_read_while_acting_is_sealed_under_both_people(acting, commit_path, ledger_sequenced):
+    client, proxy, dependant, grant = acting
+    proxy_pseudonym, dependant_pseudonym = subject_pseudonym(proxy), subject_pseudonym(dependant)
+    problems, pages_with_accesses = [], 0
+    seen = len(ledger_sequenced())
+    for path in _portal_paths(grant_id=str(grant.pk)):
+        if path in ("/logout/", "/me/family/stop/"):
+            continue
+        with commit_path():
+            client.get(path)
+        entries = ledger_sequenced()[seen:]
+        seen += len(entries)
+        accesses = [
+            entry["action"]
+            for entry in entries
+            if entry["subject"] == dependant_pseudonym and entry["actor"]["type"] == "resident"
+        ]
+        acts = [
+            entry
+            for entry in entries
+            if entry["action"] == "portal.proxies.act" and entry["subject"] == proxy_pseudonym
+        ]
+        pages_with_accesses += bool(accesses)
+        if any(
+            (entry["actor"]["id"], entry["actor"]["role"]) != (proxy_pseudonym, "proxy")
+            for entry in entries
+            if entry["actor"]["type"] == "resident"
+        ):
+            problems.append(f"{path}: an entry names another resident or role as actor")
+        if accesses and not (
+            len(acts) == 1 and all(name in acts[0]["object"] for name in accesses if not name.startswith("portal."))
+        ):
+            problems.append(f"{path}: {accesses} sealed under the dependant, {len(acts)} act entries under the proxy")
+    assert not problems, "\n".join(problems)
+    assert pages_with_accesses >= 10
+
+
 def test_pages_naming_the_proxys_own_things_are_not_found_while_acting(acting):
     client, proxy, _dependant, _grant = acting
     agency = AgencyFactory()
