@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cards.actions import card_activate, card_activation_code_check
+from cards.actions import card_activate, card_activation_code_check, resident_photo_submit
 from cards.crypto import secret_keyed_hash
 from cards.errors import ActivationCodeInvalid
 from cards.models import Card, Resident
@@ -420,3 +420,15 @@ def resident_consent_grant(*, resident: Resident, agency, scope: str, purpose: s
     if proxy_grant is not None and proxy_grant.kind == ProxyGrant.Kind.ADULT and scope_is_health_data(scope):
         raise ProxyRefused("an adult gives a consent to their health data themselves")
     return consent_grant(resident=resident, agency=agency, scope=scope, purpose=purpose)
+
+
+def resident_card_photo_submit(*, resident: Resident, data: bytes, proxy_grant: ProxyGrant | None):
+    """Send RESIDENT's card photo for approval; a proxy (PROXY_GRANT) of an adult may not.
+
+    The photo is the face a pharmacist compares with the person at the counter
+    and the portrait in the card's credentials: an adult sends their own, as
+    they bind a wallet to the card themselves. A minor's parent or guardian may.
+    """
+    if proxy_grant is not None and proxy_grant.kind == ProxyGrant.Kind.ADULT:
+        raise ProxyRefused("an adult sends the photo for their card themselves")
+    return resident_photo_submit(resident=resident, data=data)

@@ -387,6 +387,9 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # Activation attempts (right or wrong code) allowed per client address and per national ID.
 ONECARD_ACTIVATION_RATE_PER_CLIENT = env.str("ONECARD_ACTIVATION_RATE_PER_CLIENT", default="20/hour")
 ONECARD_ACTIVATION_RATE_PER_NATIONAL_ID = env.str("ONECARD_ACTIVATION_RATE_PER_NATIONAL_ID", default="10/hour")
+# Family invitation codes tried (right or wrong) per client address and per signed-in resident.
+ONECARD_PROXY_ACCEPT_RATE_PER_CLIENT = env.str("ONECARD_PROXY_ACCEPT_RATE_PER_CLIENT", default="20/hour")
+ONECARD_PROXY_ACCEPT_RATE_PER_RESIDENT = env.str("ONECARD_PROXY_ACCEPT_RATE_PER_RESIDENT", default="10/hour")
 # A sensitive action needs a one-time password entered within this many seconds.
 ONECARD_STEP_UP_SECONDS = env.int("ONECARD_STEP_UP_SECONDS", default=5 * 60)
 OTP_TOTP_ISSUER = "OneCard"

@@ -20,7 +20,6 @@ from cards.actions import (
     card_qr_png,
     card_qr_svg,
     card_report_lost,
-    resident_photo_submit,
 )
 from cards.errors import CardTransitionRefused, HolderKeyInvalid, PhotoInvalid
 from cards.models import Card
@@ -204,9 +203,17 @@ def card_photo_view(request):
     form = PhotoSubmitForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            resident_photo_submit(resident=request.resident, data=form.cleaned_data["image"].read())
+            actions.resident_card_photo_submit(
+                resident=request.resident, data=form.cleaned_data["image"].read(), proxy_grant=request.proxy_grant
+            )
         except PhotoInvalid as error:
             form.add_error("image", str(error))
+        except ProxyRefused:
+            form.add_error(
+                None,
+                _("%(name)s must send the photo for their card themselves: you cannot send it while acting for them.")
+                % {"name": request.resident.full_name},
+            )
         else:
             messages.success(request, _("Thank you. A caseworker will check your photo before it is printed."))
             return redirect("portal:card-photo")
