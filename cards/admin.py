@@ -5,7 +5,8 @@ from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from cards.actions import (
     card_issue,
@@ -30,7 +31,7 @@ from cards.validation import resident_fields_clean
 
 
 class ResidentCreationForm(forms.ModelForm):
-    national_id = NationalIdFormField(label="National ID", help_text="18 characters, GB 11643.")
+    national_id = NationalIdFormField(label=_("National ID"), help_text=_("18 characters, GB 11643."))
 
     class Meta:
         model = Resident
@@ -57,7 +58,7 @@ class ResidentAdmin(ResidentDataAdmin):
     ledger_prefix = "cards.residents"
     list_display = ["full_name", "national_id_masked", "phone", "birth_date", "province_code"]
     search_fields = ["full_name"]
-    search_help_text = "Exact national ID, or part of a name or phone number."
+    search_help_text = _("Exact national ID, or part of a name or phone number.")
     readonly_fields = ["national_id_masked", "birth_date", "sex", "province_code", "created_at", "updated_at"]
     fields = ["full_name", "phone", "email", "user", "national_id_masked", "birth_date", "sex", "province_code"]
     raw_id_fields = ["user"]
@@ -66,7 +67,7 @@ class ResidentAdmin(ResidentDataAdmin):
     def has_issue_permission(self, request) -> bool:
         return request.user.has_perm("cards.add_card")
 
-    @admin.action(description="Issue a card to the selected residents", permissions=["issue"])
+    @admin.action(description=_("Issue a card to the selected residents"), permissions=["issue"])
     def issue_card(self, request, queryset):
         for resident in queryset:
             try:
@@ -106,7 +107,7 @@ class ResidentAdmin(ResidentDataAdmin):
 
 
 class CardReasonForm(forms.Form):
-    reason = forms.ChoiceField(choices=CardReason.choices)
+    reason = forms.ChoiceField(label=_("Reason"), choices=CardReason.choices)
 
 
 def _card_transition_action(name: str, verb, description: str):
@@ -130,7 +131,9 @@ def _card_transition_action(name: str, verb, description: str):
             except CardsError as error:
                 modeladmin.message_user(request, f"{card}: {error}", messages.ERROR)
             else:
-                modeladmin.message_user(request, f"{card}: done, now {result}.")
+                modeladmin.message_user(
+                    request, gettext("%(card)s: done, now %(status)s.") % {"card": card, "status": result}
+                )
         return None
 
     action.__name__ = name
@@ -158,10 +161,10 @@ class CardAdmin(ResidentDataAdmin):
     ]
     fields = readonly_fields
     actions = [
-        _card_transition_action("suspend_cards", card_suspend, "Suspend the selected cards"),
-        _card_transition_action("resume_cards", card_resume, "Resume the selected cards"),
-        _card_transition_action("revoke_cards", card_revoke, "Revoke the selected cards"),
-        _card_transition_action("reissue_cards", card_reissue, "Reissue the selected cards"),
+        _card_transition_action("suspend_cards", card_suspend, _("Suspend the selected cards")),
+        _card_transition_action("resume_cards", card_resume, _("Resume the selected cards")),
+        _card_transition_action("revoke_cards", card_revoke, _("Revoke the selected cards")),
+        _card_transition_action("reissue_cards", card_reissue, _("Reissue the selected cards")),
     ]
 
     def has_transition_permission(self, request) -> bool:
@@ -178,7 +181,7 @@ class CardAdmin(ResidentDataAdmin):
         # Status changes go through the actions above, each with a reason; the form is read-only.
         return False
 
-    @admin.display(description="history (from the ledger)")
+    @admin.display(description=_("history (from the ledger)"))
     def history(self, card: Card):
         rows = card_history(card=card)
         if not rows:
@@ -200,14 +203,21 @@ class CardAdmin(ResidentDataAdmin):
                 for row in rows
             ),
         )
-        header = mark_safe("<tr><th>time</th><th>action</th><th>by</th><th>change</th><th>outcome</th></tr>")
+        header = format_html(
+            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            gettext("time"),
+            gettext("action"),
+            gettext("by"),
+            gettext("change"),
+            gettext("outcome"),
+        )
         return format_html("<table>{}{}</table>", header, body)
 
 
 class ResidentPhotoUploadForm(forms.ModelForm):
     image = forms.FileField(
-        label="Photo",
-        help_text="JPEG or PNG, at most 5 MB, at least 240 x 320 pixels. It is re-encoded and its metadata removed.",
+        label=_("Photo"),
+        help_text=_("JPEG or PNG, at most 5 MB, at least 240 x 320 pixels. It is re-encoded and its metadata removed."),
     )
 
     class Meta:
@@ -219,7 +229,12 @@ class ResidentPhotoUploadForm(forms.ModelForm):
         upload = cleaned.get("image")
         if upload is not None:
             if upload.size > PHOTO_MAX_BYTES:
-                raise ValidationError({"image": f"The file is larger than {PHOTO_MAX_BYTES // (1024 * 1024)} MB."})
+                raise ValidationError(
+                    {
+                        "image": gettext("The file is larger than %(limit)d MB.")
+                        % {"limit": PHOTO_MAX_BYTES // (1024 * 1024)}
+                    }
+                )
             data = upload.read()
             try:
                 photo_clean(data)
@@ -289,10 +304,11 @@ class ResidentPhotoAdmin(ResidentDataAdmin):
         response["X-Content-Type-Options"] = "nosniff"
         return response
 
-    @admin.display(description="photo")
+    @admin.display(description=_("photo"))
     def preview(self, photo: ResidentPhoto):
         url = reverse(f"{self.admin_site.name}:cards_residentphoto_image", args=[photo.pk])
-        return format_html('<img src="{}" alt="photo {}" width="180" height="240">', url, photo.pk)
+        alt = gettext("photo %(id)s") % {"id": photo.pk}
+        return format_html('<img src="{}" alt="{}" width="180" height="240">', url, alt)
 
     def _decide(self, request, queryset, verb, done: str):
         for photo in queryset.select_related("resident"):
@@ -301,12 +317,12 @@ class ResidentPhotoAdmin(ResidentDataAdmin):
             except CardsError as error:
                 self.message_user(request, f"{photo}: {error}", messages.ERROR)
             else:
-                self.message_user(request, f"{photo}: {done}.")
+                self.message_user(request, f"{photo}: {done}")
 
-    @admin.action(description="Approve the selected photos (they replace the printed photo)", permissions=["decide"])
+    @admin.action(description=_("Approve the selected photos (they replace the printed photo)"), permissions=["decide"])
     def approve_photos(self, request, queryset):
-        self._decide(request, queryset, resident_photo_approve, "approved")
+        self._decide(request, queryset, resident_photo_approve, _("approved."))
 
-    @admin.action(description="Reject the selected photos", permissions=["decide"])
+    @admin.action(description=_("Reject the selected photos"), permissions=["decide"])
     def reject_photos(self, request, queryset):
-        self._decide(request, queryset, resident_photo_reject, "rejected")
+        self._decide(request, queryset, resident_photo_reject, _("rejected."))

@@ -17,6 +17,7 @@ text inside an element whose `lang` names another language.
 """
 
 import collections
+import json
 import re
 
 import pytest
@@ -25,6 +26,7 @@ from django.db import models
 
 from cards.models import Resident
 from ledger.vocabulary import actions_all, purposes_all
+from services.core.catalogue import scopes_all
 from tests.factories.portal import sign_in
 from tests.portal.staff import admin_login, fast_password_hashing, purpose_state, staff_create  # noqa: F401 (fixture)
 from tests.security.test_probe_admin_portal import admin_pages, portal_pages, shown_text, world
@@ -33,60 +35,96 @@ from tests.support.visible_text import chinese_characters, data_pattern, english
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_password_hashing")]
 
 
+def _strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _strings(item)]
+    if isinstance(value, list | tuple):
+        return [text for item in value for text in _strings(item)]
+    return []
+
+
 def stored_text() -> re.Pattern:
-    """Return every text value stored in the world's rows and every code the interface shows, longest first."""
+    """Return a pattern of every text value stored in the world's rows (JSON included) and every declared code."""
     values: set[str] = set()
     for model in apps.get_models():
-        fields = [f.attname for f in model._meta.concrete_fields if isinstance(f, models.CharField | models.TextField)]
+        kinds = (models.CharField, models.TextField, models.JSONField, models.BinaryField)
+        fields = [field for field in model._meta.concrete_fields if isinstance(field, kinds)]
         if not fields:
             continue
-        for row in model._default_manager.values_list(*fields):
-            values.update(str(value) for value in row if value and not getattr(model._meta, "abstract", False))
+        for row in model._default_manager.values_list(*(field.attname for field in fields)):
+            for field, value in zip(fields, row, strict=True):
+                if isinstance(field, models.BinaryField) and value is not None:
+                    try:
+                        value = json.loads(bytes(value))
+                    except ValueError:
+                        continue
+                values.update(_strings(value))
     values.update(action.code for action in actions_all())
     values.update(purpose.code for purpose in purposes_all())
+    values.update(scopes_all())
     return data_pattern(value for value in values if len(value) > 1)
 
 
 def _findings(client, pages, language: str, data: re.Pattern) -> dict[str, list[str]]:
-    """Open PAGES in LANGUAGE; return {word or characters: [page labels]} of text in the other language."""
+    """Open PAGES in LANGUAGE; return {text piece: [page labels]} for pieces in the other language."""
     found = collections.defaultdict(list)
     client.cookies["django_language"] = language
     for label, method, path, payload in pages:
         response = getattr(client, method)(path, payload or {}, follow=True)
         if "html" not in response.get("Content-Type", ""):
             continue
-        html = shown_text(response)
-        for piece in visible_text(html, language=language):
-            if language == "zh-hans":
-                if english_words(piece, data=data):
-                    found[piece[:150]].append(label)
-            elif chinese_characters(piece, data=data):
-                found[piece[:100]].append(label)
+        for piece in visible_text(shown_text(response), language=language):
+            check = english_words if language == "zh-hans" else chinese_characters
+            wrong = check(piece, data=data)
+            if wrong:
+                found[piece[:160]].append(label)
     return found
 
 
-def test_explore_portal(client):
-    seeded = world()
-    data = stored_text()
-    signed_out = client.__class__()
-    sign_in(client, seeded["user"], seeded["device"], step_up=True)
-    pages = list(portal_pages(seeded))
-    found = {}
-    for language in ("zh-hans", "en"):
-        found.update(_findings(client, [(l, m, p, None) for l, m, p, s in pages if s], language, data))
-        found.update(_findings(signed_out, [(l, m, p, None) for l, m, p, s in pages if not s], language, data))
-    for key, labels in sorted(found.items()):
-        print(key, "|", len(labels), labels[0])
-    assert not found
+def _report(found: dict[str, list[str]]) -> str:
+    return "\n".join(f"{piece!r} on {len(labels)} pages, e.g. {labels[0]}" for piece, labels in sorted(found.items()))
 
 
-def test_explore(client):
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_every_admin_page_speaks_one_language(client, language):
     world()
     residents = list(Resident.objects.all())
     admin_login(client, staff_create("superuser"))
     purpose_state(client, "registration")
+
+    pages = list(admin_pages(residents))
+    found = _findings(client, pages, language, stored_text())
+
+    assert len(pages) > 100
+    assert not found, f"{len(found)} pieces of text in the wrong language:\n" + _report(found)
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_every_portal_page_speaks_one_language(client, language):
+    seeded = world()
+    signed_out = client.__class__()
+    sign_in(client, seeded["user"], seeded["device"], step_up=True)
+    pages = list(portal_pages(seeded))
     data = stored_text()
-    found = _findings(client, list(admin_pages(residents)), "zh-hans", data)
-    for key, labels in sorted(found.items()):
-        print(key, "|", len(labels), labels[0])
-    assert not found
+
+    found = _findings(client, [(label, m, path, None) for label, m, path, signed in pages if signed], language, data)
+    found.update(
+        _findings(
+            signed_out, [(label, m, path, None) for label, m, path, signed in pages if not signed], language, data
+        )
+    )
+
+    assert len(pages) >= 25
+    assert not found, f"{len(found)} pieces of text in the wrong language:\n" + _report(found)
+
+
+def test_the_check_notices_english_in_a_chinese_page():
+    html = '<html lang="zh-hans"><body><p>卡片</p><button title="Close">关闭</button><p>Card requests</p>'
+    html += '<select><option lang="en">English</option></select><script>var x = "Hello";</script>'
+    html += "<p>OneCard API 二维码 https://example.org/x a@b.cn 110105199003071239</p></body></html>"
+
+    pieces = visible_text(html, language="zh-hans")
+
+    assert [word for piece in pieces for word in english_words(piece)] == ["Close", "Card", "requests"]

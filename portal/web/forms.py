@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from cards.national_id import NationalIdFormField, parse_national_id
@@ -120,6 +121,10 @@ class PhotoSubmitForm(forms.Form):
     )
 
 
+def _chinese() -> bool:
+    return (get_language() or "").lower().startswith("zh")
+
+
 class ConsentGrantForm(forms.Form):
     agency = forms.ChoiceField(label=_("Agency"))
     scope = forms.ChoiceField(label=_("What it may do"))
@@ -128,16 +133,15 @@ class ConsentGrantForm(forms.Form):
     def __init__(self, *args, agencies=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["agency"].choices = [
-            (agency.code, f"{agency.name_zh_hans} / {agency.name_en}") for agency in agencies
+            (agency.code, agency.name_zh_hans if _chinese() else agency.name_en) for agency in agencies
         ]
         self.fields["scope"].choices = [
-            (code, scope.description)
+            (code, gettext(scope.description))
             for code, scope in sorted(catalogue.scopes_all().items())
             if scope.consent_required
         ]
         self.fields["purpose"].choices = [
-            (code, f"{purpose.name_zh_hans} / {purpose.name_en}")
-            for code, purpose in sorted(catalogue.purposes_all().items())
+            (code, purpose.name) for code, purpose in sorted(catalogue.purposes_all().items())
         ]
 
 
