@@ -39,7 +39,7 @@ class Agency(models.Model):
         help_text=_("Short name used in the ledger, e.g. 'beijing-union-hospital'."),
     )
     name_en = models.CharField(_("name (English)"), max_length=200)
-    name_zh_hans = models.CharField(_("name (简体中文)"), max_length=200)
+    name_zh_hans = models.CharField(_("name (Simplified Chinese)"), max_length=200)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     is_active = models.BooleanField(
         _("active"), default=True, help_text=_("Untick to refuse every call from this agency at once.")

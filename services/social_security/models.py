@@ -138,4 +138,4 @@ class UnemploymentClaim(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"claim #{self.pk} ({self.get_status_display()})"
+        return _("claim #%(id)s (%(status)s)") % {"id": self.pk, "status": self.get_status_display()}
