@@ -229,12 +229,8 @@ class ResidentPhotoUploadForm(forms.ModelForm):
         upload = cleaned.get("image")
         if upload is not None:
             if upload.size > PHOTO_MAX_BYTES:
-                raise ValidationError(
-                    {
-                        "image": gettext("The file is larger than %(limit)d MB.")
-                        % {"limit": PHOTO_MAX_BYTES // (1024 * 1024)}
-                    }
-                )
+                limit = PHOTO_MAX_BYTES // (1024 * 1024)
+                raise ValidationError({"image": _("The file is larger than %(limit)d MB.") % {"limit": limit}})
             data = upload.read()
             try:
                 photo_clean(data)
@@ -310,7 +306,7 @@ class ResidentPhotoAdmin(ResidentDataAdmin):
         alt = gettext("photo %(id)s") % {"id": photo.pk}
         return format_html('<img src="{}" alt="{}" width="180" height="240">', url, alt)
 
-    def _decide(self, request, queryset, verb, done: str):
+    def _decide(self, request, queryset, verb, done):
         for photo in queryset.select_related("resident"):
             try:
                 verb(photo=photo)
@@ -321,8 +317,8 @@ class ResidentPhotoAdmin(ResidentDataAdmin):
 
     @admin.action(description=_("Approve the selected photos (they replace the printed photo)"), permissions=["decide"])
     def approve_photos(self, request, queryset):
-        self._decide(request, queryset, resident_photo_approve, _("approved."))
+        self._decide(request, queryset, resident_photo_approve, _("approved"))
 
     @admin.action(description=_("Reject the selected photos"), permissions=["decide"])
     def reject_photos(self, request, queryset):
-        self._decide(request, queryset, resident_photo_reject, _("rejected."))
+        self._decide(request, queryset, resident_photo_reject, _("rejected"))
