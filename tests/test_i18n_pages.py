@@ -48,14 +48,10 @@ NOT_YET_TRANSLATED = {
     # A readonly foreign-key id column still takes its label from the column name.
     "admin:portal_proxygrant_": "dependant_id / proxy_id column labels",
     "admin:portal_accessreport_change": "resident_id label",
-    "admin:cards_residentphoto_search": "the pk column label",
+    "admin:cards_residentphoto_": "the pk column label",
     "admin:cards_card_change": "the ledger history's status transitions (codes)",
 }
-NOT_YET_TRANSLATED_EN = {
-    # Inline and form help texts that come out in Chinese in an English page after a Chinese one.
-    "admin:services_core_agency": "inline titles evaluated once",
-    "portal:family-accept": "the invitation code's help text",
-}
+NOT_YET_TRANSLATED_EN: dict[str, str] = {}
 
 
 def _unlisted(found: dict[str, list[str]], language: str, site: str) -> tuple[dict, set[str]]:

@@ -60,6 +60,8 @@ ALLOWED_WORDS = {
     # .admin_list._boolean_icon); a screen reader still reads the icon's meaning from the column.
     "True": "alt text of Django admin's boolean icon",
     "False": "alt text of Django admin's boolean icon",
+    "Search": "alt text of the search icon, written in English in Django admin's search_form.html",
+    "Axes": "django-axes, the login-throttling library, named by its own app config",
 }
 
 SKIPPED_ELEMENTS = {"script", "style", "template", "noscript"}
@@ -73,6 +75,7 @@ CODE_LIKE = re.compile(
       | \S+@\S+                          # e-mail address
       | /\S*                             # path
       | \S*[0-9_./:=#?&<>\\{}\[\]|]\S*   # identifier, number, dotted code, key=value
+      | [A-Z]{3,}(?:-[A-Z]{3,})+\W*       # an example code such as ABCDE-FGHIJ
     )$""",
     re.X,
 )
