@@ -44,7 +44,6 @@ NOT_YET_TRANSLATED = {
     "admin:auth_group_": "permission names stored in English by Django",
     # The API key fields come from djangorestframework-api-key, whose labels are not marked for translation.
     "admin:services_core_agency": "djangorestframework-api-key's field labels",
-    "admin:app_list": "the axes app's name",
     # A readonly foreign-key id column still takes its label from the column name.
     "admin:portal_proxygrant_": "dependant_id / proxy_id column labels",
     "admin:portal_accessreport_change": "resident_id label",
