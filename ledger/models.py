@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from ledger.errors import AppendOnlyViolation
 
@@ -26,25 +27,26 @@ class PendingEntry(models.Model):
     moves it into the entries table and deletes it here in one transaction.
     """
 
-    time = models.DateTimeField()
-    actor_type = models.CharField(max_length=16)
-    actor_id = models.CharField(max_length=80)
-    role = models.CharField(max_length=64)
-    channel = models.CharField(max_length=16)
-    action = models.CharField(max_length=120)
-    purpose = models.CharField(max_length=64)
-    subject = models.CharField(max_length=80)
-    object = models.CharField(max_length=200, blank=True)
-    outcome = models.CharField(max_length=32)
-    request_id = models.CharField(max_length=64)
-    case_id = models.CharField(max_length=64, blank=True)
+    time = models.DateTimeField(_("time"))
+    actor_type = models.CharField(_("actor type"), max_length=16)
+    actor_id = models.CharField(_("actor id"), max_length=80)
+    role = models.CharField(_("role"), max_length=64)
+    channel = models.CharField(_("channel"), max_length=16)
+    action = models.CharField(_("action"), max_length=120)
+    purpose = models.CharField(_("purpose"), max_length=64)
+    subject = models.CharField(_("subject"), max_length=80)
+    object = models.CharField(_("object"), max_length=200, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=32)
+    request_id = models.CharField(_("request id"), max_length=64)
+    case_id = models.CharField(_("case id"), max_length=64, blank=True)
 
     class Meta:
-        verbose_name_plural = "pending entries"
+        verbose_name = _("pending entry")
+        verbose_name_plural = _("pending entries")
         ordering = ["id"]
 
     def __str__(self) -> str:
-        return f"pending #{self.pk} {self.action}"
+        return _("pending #%(id)s %(action)s") % {"id": self.pk, "action": self.action}
 
 
 class Entry(AppendOnlyModel):
@@ -56,15 +58,16 @@ class Entry(AppendOnlyModel):
     the salt is served only with the entry, to whoever may read the entry.
     """
 
-    index = models.BigIntegerField(primary_key=True)
-    subject = models.CharField(max_length=80)
-    entry_bytes = models.BinaryField()
-    leaf_hash = models.BinaryField(max_length=32)
+    index = models.BigIntegerField(_("index"), primary_key=True)
+    subject = models.CharField(_("subject"), max_length=80)
+    entry_bytes = models.BinaryField(_("entry bytes"))
+    leaf_hash = models.BinaryField(_("leaf hash"), max_length=32)
     # 32 random bytes; empty only for the log-start leaf, which names the previous log's final checkpoint.
-    salt = models.BinaryField(max_length=32)
+    salt = models.BinaryField(_("salt"), max_length=32)
 
     class Meta:
-        verbose_name_plural = "entries"
+        verbose_name = _("entry")
+        verbose_name_plural = _("entries")
         ordering = ["index"]
         # A plain index: subjects are only ever looked up by equality. db_index on a
         # CharField would add a second, pattern-matching index on PostgreSQL that the
@@ -72,36 +75,40 @@ class Entry(AppendOnlyModel):
         indexes = [models.Index(fields=["subject"], name="ledger_entry_subject")]
 
     def __str__(self) -> str:
-        return f"entry {self.index}"
+        return _("entry %(index)s") % {"index": self.index}
 
 
 class Node(AppendOnlyModel):
     """The hash of one complete subtree above the leaves, keyed by ``merkle.node_key``."""
 
-    key = models.BigIntegerField(primary_key=True)
-    hash = models.BinaryField(max_length=32)
+    key = models.BigIntegerField(_("key"), primary_key=True)
+    hash = models.BinaryField(_("hash"), max_length=32)
 
     class Meta:
+        verbose_name = _("node")
+        verbose_name_plural = _("nodes")
         ordering = ["key"]
 
     def __str__(self) -> str:
-        return f"node {self.key >> 6}/{self.key & 63}"
+        return _("node %(level)s/%(position)s") % {"level": self.key >> 6, "position": self.key & 63}
 
 
 class Checkpoint(AppendOnlyModel):
     """A signed tree head: a C2SP tlog-checkpoint note over the first TREE_SIZE entries."""
 
-    tree_size = models.BigIntegerField(primary_key=True)
-    root_hash = models.BinaryField(max_length=32)
-    note = models.TextField()
-    created_at = models.DateTimeField()
+    tree_size = models.BigIntegerField(_("tree size"), primary_key=True)
+    root_hash = models.BinaryField(_("root hash"), max_length=32)
+    note = models.TextField(_("note"))
+    created_at = models.DateTimeField(_("created at"))
 
     class Meta:
+        verbose_name = _("checkpoint")
+        verbose_name_plural = _("checkpoints")
         ordering = ["-tree_size"]
         get_latest_by = "tree_size"
 
     def __str__(self) -> str:
-        return f"checkpoint at size {self.tree_size}"
+        return _("checkpoint at size %(size)s") % {"size": self.tree_size}
 
 
 class PreviousEntry(AppendOnlyModel):
@@ -176,14 +183,15 @@ class PreviousCosignature(AppendOnlyModel):
 class Witness(models.Model):
     """A partner that cosigns checkpoints once it has checked their consistency."""
 
-    name = models.CharField(max_length=200, unique=True)
-    public_key = models.BinaryField(max_length=32)
-    verifier_key = models.CharField(max_length=300)
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    public_key = models.BinaryField(_("public key"), max_length=32)
+    verifier_key = models.CharField(_("verifier key"), max_length=300)
+    is_active = models.BooleanField(_("is active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
-        verbose_name_plural = "witnesses"
+        verbose_name = _("witness")
+        verbose_name_plural = _("witnesses")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -193,62 +201,77 @@ class Witness(models.Model):
 class Cosignature(AppendOnlyModel):
     """A witness's tlog-cosignature/v1 line on one checkpoint."""
 
-    tree_size = models.BigIntegerField()
-    witness_name = models.CharField(max_length=200)
-    timestamp = models.BigIntegerField()
-    line = models.TextField()
-    received_at = models.DateTimeField()
+    tree_size = models.BigIntegerField(_("tree size"))
+    witness_name = models.CharField(_("witness name"), max_length=200)
+    timestamp = models.BigIntegerField(_("timestamp"))
+    line = models.TextField(_("line"))
+    received_at = models.DateTimeField(_("received at"))
 
     class Meta:
+        verbose_name = _("cosignature")
+        verbose_name_plural = _("cosignatures")
         ordering = ["-tree_size", "witness_name"]
         constraints = [models.UniqueConstraint(fields=["tree_size", "witness_name"], name="ledger_one_cosignature")]
 
     def __str__(self) -> str:
-        return f"{self.witness_name} on size {self.tree_size}"
+        return _("%(witness)s on size %(size)s") % {"witness": self.witness_name, "size": self.tree_size}
 
 
 class VerificationRun(models.Model):
     """One full recomputation of the log: queued, running with its progress, then its outcome."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "queued"
-        RUNNING = "running", "running"
-        FINISHED = "finished", "finished"
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        FINISHED = "finished", _("finished")
 
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.FINISHED)
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.FINISHED)
     # Entries recomputed so far out of those the newest checkpoint covers.
-    processed = models.BigIntegerField(default=0)
-    total = models.BigIntegerField(null=True, blank=True)
-    ok = models.BooleanField(null=True, blank=True)
-    tree_size = models.BigIntegerField(default=0)
-    checkpoints_checked = models.IntegerField(default=0)
-    first_bad_index = models.BigIntegerField(null=True, blank=True)
-    reason = models.TextField(blank=True)
+    processed = models.BigIntegerField(_("processed"), default=0)
+    total = models.BigIntegerField(_("total"), null=True, blank=True)
+    ok = models.BooleanField(_("ok"), null=True, blank=True)
+    tree_size = models.BigIntegerField(_("tree size"), default=0)
+    checkpoints_checked = models.IntegerField(_("checkpoints checked"), default=0)
+    first_bad_index = models.BigIntegerField(_("first bad index"), null=True, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
     # The checkpoint held outside the database that the run anchored on: its size and who holds it.
-    anchor_size = models.BigIntegerField(null=True, blank=True)
-    anchor_source = models.CharField(max_length=300, blank=True)
+    anchor_size = models.BigIntegerField(_("anchor size"), null=True, blank=True)
+    anchor_source = models.CharField(_("anchor source"), max_length=300, blank=True)
 
     class Meta:
+        verbose_name = _("verification run")
+        verbose_name_plural = _("verification runs")
         ordering = ["-started_at"]
         get_latest_by = "started_at"
         permissions = [("run_verification", "Can queue a verification of the whole log")]
 
     def __str__(self) -> str:
         if self.status != self.Status.FINISHED:
-            return f"verification {self.started_at:%Y-%m-%d %H:%M} {self.status}"
-        return f"verification {self.started_at:%Y-%m-%d %H:%M} {'ok' if self.ok else 'FAILED'}"
+            return _("verification %(started)s %(status)s") % {
+                "started": f"{self.started_at:%Y-%m-%d %H:%M}",
+                "status": self.get_status_display(),
+            }
+        outcome = _("ok") if self.ok else _("FAILED")
+        return _("verification %(started)s %(status)s") % {
+            "started": f"{self.started_at:%Y-%m-%d %H:%M}",
+            "status": outcome,
+        }
 
 
 class Alert(models.Model):
     """A ledger problem raised to the auditors."""
 
-    created_at = models.DateTimeField()
-    message = models.TextField()
-    verification = models.ForeignKey(VerificationRun, on_delete=models.PROTECT, null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    message = models.TextField(_("message"))
+    verification = models.ForeignKey(
+        VerificationRun, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("verification")
+    )
 
     class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

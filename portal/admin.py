@@ -72,6 +72,10 @@ class AccessReportAdmin(ResidentDataAdmin):
             return obj.entry_index
         return format_html('<a href="{}">#{}</a>', url, obj.entry_index)
 
+    @admin.display(description=_("resident"))
+    def resident_id(self, obj: AccessReport):
+        return obj.resident_id
+
     def has_add_permission(self, request):
         return False
 
@@ -166,6 +170,14 @@ class ProxyGrantAdmin(ResidentDataAdmin):
 
     def resident_of(self, obj):
         return obj.dependant
+
+    @admin.display(description=_("acted for (resident)"))
+    def dependant_id(self, obj: ProxyGrant):
+        return obj.dependant_id
+
+    @admin.display(description=_("acting (resident)"))
+    def proxy_id(self, obj: ProxyGrant):
+        return obj.proxy_id
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("dependant")

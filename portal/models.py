@@ -54,7 +54,9 @@ class AccessReport(models.Model):
         UPHELD = "upheld", _("upheld: the access was not allowed")
         REPLIED = "replied", _("the resident replied to the answer")
 
-    resident = models.ForeignKey("cards.Resident", on_delete=models.PROTECT, related_name="access_reports")
+    resident = models.ForeignKey(
+        "cards.Resident", on_delete=models.PROTECT, related_name="access_reports", verbose_name=_("resident")
+    )
     entry_index = models.BigIntegerField(_("ledger entry index"), null=True, blank=True, db_index=True)
     entry_summary = models.CharField(_("entry as shown to the resident"), max_length=500)
     text = models.TextField(_("what the resident says"), max_length=2000)
@@ -65,7 +67,7 @@ class AccessReport(models.Model):
     resident_reply = models.TextField(_("the resident's reply"), max_length=2000, blank=True)
     replied_at = models.DateTimeField(_("replied at"), null=True, blank=True)
     created_at = models.DateTimeField(_("reported at"), auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("unrecognised access report")
@@ -73,7 +75,7 @@ class AccessReport(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"report #{self.pk} ({self.status})"
+        return _("report #%(id)s (%(status)s)") % {"id": self.pk, "status": self.get_status_display()}
 
     @property
     def answered(self) -> bool:
@@ -164,6 +166,23 @@ def backup_code_hash(code: str) -> str:
     return secret_keyed_hash("".join(code.split()).lower(), context=BACKUP_CODE_HASH_CONTEXT)
 
 
+def _device_user():
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        verbose_name=_("user"),
+        help_text=_("The user that this device belongs to."),
+    )
+
+
+def _device_name():
+    return models.CharField(_("name"), max_length=64, help_text=_("The human-readable name of this device."))
+
+
+def _device_confirmed():
+    return models.BooleanField(_("confirmed"), default=True, help_text=_("Is this device ready for use?"))
+
+
 class TOTPDevice(TimestampMixin, ThrottlingMixin, Device):
     """An authenticator app (RFC 6238 TOTP) whose key is stored only sealed (AES-256-GCM).
 
@@ -171,16 +190,21 @@ class TOTPDevice(TimestampMixin, ThrottlingMixin, Device):
     at enrolment. Its fields and checks are those of django-otp's TOTPDevice.
     """
 
-    key_sealed = models.BinaryField(default=totp_key_sealed_random)
-    step = models.PositiveSmallIntegerField(default=30)
-    t0 = models.BigIntegerField(default=0)
-    digits = models.PositiveSmallIntegerField(choices=[(6, 6), (8, 8)], default=6)
-    tolerance = models.PositiveSmallIntegerField(default=1)
-    drift = models.SmallIntegerField(default=0)
-    last_t = models.BigIntegerField(default=-1)
+    # django-otp's fields again, with translatable labels and help.
+    user = _device_user()
+    name = _device_name()
+    confirmed = _device_confirmed()
+    key_sealed = models.BinaryField(_("key sealed"), default=totp_key_sealed_random)
+    step = models.PositiveSmallIntegerField(_("step"), default=30)
+    t0 = models.BigIntegerField(_("t0"), default=0)
+    digits = models.PositiveSmallIntegerField(_("digits"), choices=[(6, 6), (8, 8)], default=6)
+    tolerance = models.PositiveSmallIntegerField(_("tolerance"), default=1)
+    drift = models.SmallIntegerField(_("drift"), default=0)
+    last_t = models.BigIntegerField(_("last t"), default=-1)
 
     class Meta(Device.Meta):
-        verbose_name = "TOTP device"
+        verbose_name = _("TOTP device")
+        verbose_name_plural = _("TOTP devices")
 
     @property
     def bin_key(self) -> bytes:
@@ -231,8 +255,14 @@ class TOTPDevice(TimestampMixin, ThrottlingMixin, Device):
 class BackupCodeDevice(TimestampMixin, ThrottlingMixin, Device):
     """A user's one-use backup codes, stored only as keyed hashes."""
 
+    # django-otp's fields again, with translatable labels and help.
+    user = _device_user()
+    name = _device_name()
+    confirmed = _device_confirmed()
+
     class Meta(Device.Meta):
-        verbose_name = "backup code device"
+        verbose_name = _("backup code device")
+        verbose_name_plural = _("backup code devices")
 
     def get_throttle_factor(self):
         return getattr(settings, "OTP_STATIC_THROTTLE_FACTOR", 1)
@@ -254,11 +284,17 @@ class BackupCodeDevice(TimestampMixin, ThrottlingMixin, Device):
 class BackupCode(models.Model):
     """One unused backup code, as its keyed hash (portal.models.backup_code_hash)."""
 
-    device = models.ForeignKey(BackupCodeDevice, on_delete=models.CASCADE, related_name="codes")
-    code_hash = models.CharField(max_length=64, db_index=True)
+    device = models.ForeignKey(
+        BackupCodeDevice, on_delete=models.CASCADE, related_name="codes", verbose_name=_("device")
+    )
+    code_hash = models.CharField(_("code hash"), max_length=64, db_index=True)
+
+    class Meta:
+        verbose_name = _("backup code")
+        verbose_name_plural = _("backup codes")
 
     def __str__(self) -> str:
-        return f"backup code #{self.pk}"
+        return _("backup code #%(id)s") % {"id": self.pk}
 
 
 def adulthood_date(birth_date):
@@ -315,8 +351,10 @@ class ProxyGrant(models.Model):
     relationship = models.CharField(_("relationship"), max_length=16, choices=Relationship.choices)
     reason = models.CharField(_("reason"), max_length=500, blank=True)
     document_reference = models.CharField(_("document reference"), max_length=100, blank=True)
-    invitation_code_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
-    invitation_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    invitation_code_hash = models.CharField(
+        _("invitation code hash"), max_length=64, blank=True, editable=False, db_index=True
+    )
+    invitation_expires_at = models.DateTimeField(_("invitation expires at"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     accepted_at = models.DateTimeField(_("in force since"), null=True, blank=True, editable=False)
     ends_on = models.DateField(_("ends on"), null=True, blank=True, editable=False)
@@ -340,7 +378,7 @@ class ProxyGrant(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"proxy grant #{self.pk} ({self.kind})"
+        return _("proxy grant #%(id)s (%(kind)s)") % {"id": self.pk, "kind": self.get_kind_display()}
 
     @property
     def ledger_object(self) -> str:

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from cards.national_id import NationalIdFormField, parse_national_id
@@ -121,6 +122,10 @@ class PhotoSubmitForm(forms.Form):
     )
 
 
+def _chinese() -> bool:
+    return (get_language() or "").lower().startswith("zh")
+
+
 class ConsentGrantForm(forms.Form):
     agency = forms.ChoiceField(label=_("Agency"))
     scope = forms.ChoiceField(label=_("What it may do"))
@@ -129,16 +134,15 @@ class ConsentGrantForm(forms.Form):
     def __init__(self, *args, agencies=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["agency"].choices = [
-            (agency.code, f"{agency.name_zh_hans} / {agency.name_en}") for agency in agencies
+            (agency.code, agency.name_zh_hans if _chinese() else agency.name_en) for agency in agencies
         ]
         self.fields["scope"].choices = [
-            (code, scope.description)
+            (code, gettext(scope.description))
             for code, scope in sorted(catalogue.scopes_all().items())
             if scope.consent_required
         ]
         self.fields["purpose"].choices = [
-            (code, f"{purpose.name_zh_hans} / {purpose.name_en}")
-            for code, purpose in sorted(catalogue.purposes_all().items())
+            (code, purpose.name) for code, purpose in sorted(catalogue.purposes_all().items())
         ]
 
 
@@ -196,6 +200,15 @@ class AccessReportReplyForm(forms.Form):
     )
 
 
+class LanguageSelect(forms.Select):
+    """A choice of language, each named in its own language and marked so (lang="..."), as a language switch is."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex=subindex, attrs=attrs)
+        option["attrs"]["lang"] = value
+        return option
+
+
 class NotificationSettingForm(forms.Form):
     frequency = forms.ChoiceField(
         label=_("Tell me when an organisation or a caseworker accessed my data"),
@@ -203,7 +216,7 @@ class NotificationSettingForm(forms.Form):
         widget=forms.RadioSelect,
     )
     channel = forms.ChoiceField(label=_("How"), choices=NotificationSetting.Channel.choices, widget=forms.RadioSelect)
-    language = forms.ChoiceField(label=_("In which language"), choices=settings.LANGUAGES)
+    language = forms.ChoiceField(label=_("In which language"), choices=settings.LANGUAGES, widget=LanguageSelect)
 
 
 class ClaimApplyForm(forms.Form):

@@ -287,7 +287,7 @@ def consents(request):
         {
             "consent": consent,
             "agency": selectors._localized(consent.agency.name_en, consent.agency.name_zh_hans),
-            "scope": scopes[consent.scope].description if consent.scope in scopes else consent.scope,
+            "scope": _(scopes[consent.scope].description) if consent.scope in scopes else consent.scope,
             "purpose": selectors.purpose_name(consent.purpose),
             "active": consent.is_active(),
         }

@@ -32,7 +32,8 @@ from cards.models import Card, Resident
 from ledger import models as ledger_models
 from ledger.api import Actor, access_context, subject_pseudonyms
 from portal import dashboard
-from portal.actions import access_report_open, backup_codes_regenerate
+from portal.actions import access_report_open, backup_codes_regenerate, proxy_invitation_create
+from portal.models import ProxyGrant
 from services.core.actions import consent_grant
 from services.core.models import Agency
 from services.grants import actions as grant_actions
@@ -144,6 +145,7 @@ def world() -> dict:
             resident=resident, agency=agency, scope="residents:verify", purpose="identity-verification"
         )
         report = access_report_open(resident=resident, entry_index=None, entry_summary="an access", text="not me")
+        proxy_invitation_create(dependant=resident, relationship="parent")
     pharmacy = Agency.objects.filter(kind="pharmacy").first() or agency
     SettlementReport.objects.get_or_create(
         pharmacy=pharmacy,
@@ -299,6 +301,7 @@ def portal_pages(seeded: dict):
         "uidb64": "MQ",
         "token": "set-password",
         "report_id": seeded["report"].pk,
+        "grant_id": ProxyGrant.objects.order_by("pk").first().pk,
     }
     resolver = get_resolver()
     portal = next(
