@@ -66,14 +66,14 @@ def private_match(partner_ids: list[str], set_ids: list[str]) -> tuple[list[str]
         positions, chunk_bytes = _chunk(partner_server, setup, [set_ids[i] if i >= 0 else None for i in chunk])
         sent += chunk_bytes
         found.extend(chunk[p] for p in positions if chunk[p] >= 0)
-    # The residents found, reshuffled and sent again: every one must be found again.
-    recheck = list(found)
+    # The residents found, padded to the list's size, reshuffled and sent again: every one must be found again.
+    recheck = list(found) + [-1] * (len(partner_ids) - len(found))
     random.shuffle(recheck)
     for start in range(0, len(recheck), protocol.CHUNK_SIZE):
         chunk = recheck[start : start + protocol.CHUNK_SIZE]
-        positions, chunk_bytes = _chunk(partner_server, setup, [set_ids[i] for i in chunk])
+        positions, chunk_bytes = _chunk(partner_server, setup, [set_ids[i] if i >= 0 else None for i in chunk])
         sent += chunk_bytes
-        if len(positions) != len(chunk):
+        if len(positions) != sum(1 for i in chunk if i >= 0):
             raise AssertionError("a resident found was not found again")
     # Run 2: the partner asks about its list; OneCard answers over the residents it found, and only them.
     partner_client = psi.client.CreateWithNewKey(True)

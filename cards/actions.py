@@ -1,5 +1,6 @@
 """Write to the resident register and the cards it issues."""
 
+import base64
 import datetime
 import hashlib
 import hmac
@@ -22,12 +23,22 @@ from cards.errors import (
     CardTransitionRefused,
     HolderKeyInvalid,
     ImportRejected,
+    IssuanceRefused,
     PhotoTransitionRefused,
     ResidentAlreadyRegistered,
     ResidentInvalid,
     SigningKeyUnknown,
 )
-from cards.models import Card, CardPayment, CardRedemption, CardSigningKey, Resident, ResidentPhoto
+from cards.models import (
+    Card,
+    CardPayment,
+    CardRedemption,
+    CardSigningKey,
+    CredentialNonce,
+    CredentialOffer,
+    Resident,
+    ResidentPhoto,
+)
 from cards.numbers import card_number_generate
 from cards.photos import photo_clean, photo_encrypt
 from cards.reasons import CardReason
@@ -731,7 +742,9 @@ def resident_photo_reject(*, photo: ResidentPhoto) -> ResidentPhoto:
 
 
 # Standard credentials: SD-JWT VC (RFC 9901, draft-ietf-oauth-sd-jwt-vc).
-def _card_credential_claims(*, card: Card, insured: bool, holder_jwk: dict | None, kind: str) -> tuple[dict, dict]:
+def _card_credential_claims(
+    *, card: Card, insured: bool, holder_jwk: dict | None, kind: str, via: str = ""
+) -> tuple[dict, dict]:
     from cards.selectors import resident_photo_jpeg
 
     if card.status != S.ACTIVE:
@@ -744,20 +757,31 @@ def _card_credential_claims(*, card: Card, insured: bool, holder_jwk: dict | Non
     portrait = resident_photo_jpeg(resident=card.resident, shown_to="credential")
     claims = credentials.card_claims(card=card, insured=insured, portrait=portrait, today=timezone.localdate())
     bound = "bound" if holder_jwk is not None else "unbound"
-    record(action=f"cards.credentials.{kind}.issue", subject=card.resident, object=f"{card.ledger_object} {bound}")
+    record(
+        action=f"cards.credentials.{kind}.issue",
+        subject=card.resident,
+        object=f"{card.ledger_object} {bound}" + (f" {via}" if via else ""),
+    )
     return claims, holder_jwk
 
 
-def card_credential_sd_jwt_issue(*, card: Card, insured: bool, holder_jwk: dict | None = None) -> str:
+def card_credential_sd_jwt_issue(*, card: Card, insured: bool, holder_jwk: dict | None = None, via: str = "") -> str:
     """Sign an SD-JWT VC of an active card with every disclosure, bound to HOLDER_JWK when a wallet gave one."""
-    claims, holder_jwk = _card_credential_claims(card=card, insured=insured, holder_jwk=holder_jwk, kind="sd_jwt")
+    claims, holder_jwk = _card_credential_claims(
+        card=card, insured=insured, holder_jwk=holder_jwk, kind="sd_jwt", via=via
+    )
     token, _ = credentials.sd_jwt_vc_build(card=card, claims=claims, holder_jwk=holder_jwk, now=timezone.now())
     return token
 
 
-def card_credential_mdoc_issue(*, card: Card, insured: bool, holder_jwk: dict | None = None) -> bytes:
-    """Sign an issuer-signed mdoc (ISO/IEC 18013-5 Document, CBOR) of an active card with every data element."""
-    claims, holder_jwk = _card_credential_claims(card=card, insured=insured, holder_jwk=holder_jwk, kind="mdoc")
+def card_credential_mdoc_issue(*, card: Card, insured: bool, holder_jwk: dict | None = None, via: str = "") -> bytes:
+    """Sign an issuer-signed mdoc (ISO/IEC 18013-5 Document, CBOR) of an active card, bound to the device key."""
+    if holder_jwk is None:
+        # ISO/IEC 18013-5 requires deviceKeyInfo: without the device key no reader can check the holder.
+        raise HolderKeyInvalid(gettext("An mdoc needs the wallet's device key: send it as holder_jwk."))
+    claims, holder_jwk = _card_credential_claims(
+        card=card, insured=insured, holder_jwk=holder_jwk, kind="mdoc", via=via
+    )
     return credentials.mdoc_build(card=card, claims=claims, holder_jwk=holder_jwk, now=timezone.now())
 
 
@@ -809,3 +833,155 @@ def card_presentation_verify(
         claims=verdict.claims,
         holder_bound=verdict.holder_bound,
     )
+
+
+@transaction.atomic
+def card_mdoc_presentation_verify(*, device_response: bytes, session_transcript: bytes) -> PresentationVerification:
+    """Verify an ISO/IEC 18013-5 DeviceResponse a reader received in a session, and the card's status now.
+
+    The reader sends the decrypted response and its SessionTranscript; the device
+    must have signed (deviceSignature): a deviceMac only its reader can check.
+    """
+    _, _, iaca = signing.mdoc_document_signer()
+    verdict = offline.mdoc_device_response_verify(
+        device_response, session_transcript=session_transcript, trust_anchors=[iaca], status_list=None
+    )
+    if verdict.claims is None:
+        _verification_record(subject=UNRESOLVED_SUBJECT, card=None, reason=verdict.reason, dynamic=None)
+        return PresentationVerification(False, verdict.format, None, verdict.reason, None, None)
+    entry = (verdict.status_reference or {}).get("status_list")
+    index = entry.get("idx") if isinstance(entry, dict) else None
+    card = Card.objects.select_related("resident").filter(pk=index).first() if isinstance(index, int) else None
+    if card is None:
+        _verification_record(subject=UNRESOLVED_SUBJECT, card=None, reason=UNKNOWN_CARD, dynamic=None)
+        return PresentationVerification(False, verdict.format, None, UNKNOWN_CARD, None, True)
+    reason = STATUS_REASONS.get(card.status)
+    record(
+        action="cards.credentials.verify",
+        subject=card.resident,
+        object=f"{card.ledger_object} v{card.version} mdoc {reason or 'valid'} " + ",".join(sorted(verdict.claims)),
+        outcome="ok" if reason is None else "invalid",
+    )
+    claims = {}
+    for name, value in verdict.claims.items():
+        if name == "portrait" and isinstance(value, bytes):
+            value = "data:image/jpeg;base64," + base64.b64encode(value).decode("ascii")
+        elif isinstance(value, bytes):
+            value = offline.b64url_encode(value)
+        claims[name] = value
+    return PresentationVerification(
+        valid=reason is None,
+        format=verdict.format,
+        status="valid" if reason is None else reason,
+        reason=reason,
+        claims=claims,
+        holder_bound=True,
+    )
+
+
+# OpenID for Verifiable Credential Issuance 1.0, pre-authorized code flow (cards/oid4vci.py, portal/web/oid4vci.py).
+CREDENTIAL_OFFER_LIFETIME = datetime.timedelta(minutes=5)
+CREDENTIAL_ACCESS_TOKEN_LIFETIME = datetime.timedelta(minutes=5)
+CREDENTIAL_NONCE_LIFETIME = datetime.timedelta(minutes=5)
+
+
+def _secret_hash(secret: str) -> str:
+    # The secrets are 256-bit random strings, so a plain digest cannot be reversed or guessed.
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+@transaction.atomic
+def credential_offer_create(*, card: Card) -> str:
+    """Make a one-use pre-authorized code that lets a wallet fetch CARD's credentials; return the code."""
+    if card.status != S.ACTIVE:
+        raise CardTransitionRefused(verb="offered to a wallet", status=card.status)
+    code = secrets.token_urlsafe(32)
+    offer = CredentialOffer(
+        card=card, code_hash=_secret_hash(code), expires_at=timezone.now() + CREDENTIAL_OFFER_LIFETIME
+    )
+    offer.full_clean()
+    offer.save()
+    record(action="cards.credentials.offer.create", subject=card.resident, object=f"{card.ledger_object} oid4vci")
+    return code
+
+
+def credential_offer_redeem(*, code: str) -> tuple[str, int]:
+    """Exchange a pre-authorized code for an access token once; return (token, lifetime in seconds).
+
+    A second use of the code is refused and also withdraws the token the first
+    use got, as RFC 6749 section 4.1.2 asks for a reused authorization code.
+    """
+    refused = None
+    with transaction.atomic():
+        offer = (
+            CredentialOffer.objects.select_for_update().filter(code_hash=_secret_hash(code)).first()
+            if isinstance(code, str) and code
+            else None
+        )
+        now = timezone.now()
+        if offer is None:
+            refused = IssuanceRefused("invalid_grant", "the pre-authorized code is not known")
+        elif offer.redeemed_at is not None:
+            offer.access_token_hash = offer.access_token_expires_at = None
+            offer.save(update_fields=["access_token_hash", "access_token_expires_at"])
+            refused = IssuanceRefused("invalid_grant", "the pre-authorized code was already used")
+        elif offer.expires_at <= now:
+            refused = IssuanceRefused("invalid_grant", "the pre-authorized code has expired")
+        else:
+            token = secrets.token_urlsafe(32)
+            offer.redeemed_at = now
+            offer.access_token_hash = _secret_hash(token)
+            offer.access_token_expires_at = now + CREDENTIAL_ACCESS_TOKEN_LIFETIME
+            offer.save(update_fields=["redeemed_at", "access_token_hash", "access_token_expires_at"])
+    if refused is not None:
+        raise refused
+    return token, int(CREDENTIAL_ACCESS_TOKEN_LIFETIME.total_seconds())
+
+
+@transaction.atomic
+def credential_nonce_create() -> str:
+    """Make a c_nonce for one key proof."""
+    nonce = secrets.token_urlsafe(32)
+    CredentialNonce.objects.create(
+        value_hash=_secret_hash(nonce), expires_at=timezone.now() + CREDENTIAL_NONCE_LIFETIME
+    )
+    return nonce
+
+
+def credential_offer_card(*, access_token: str) -> Card:
+    """Return the card an OpenID4VCI access token was granted for, or raise IssuanceRefused (invalid_token)."""
+    offer = (
+        CredentialOffer.objects.select_related("card__resident")
+        .filter(access_token_hash=_secret_hash(access_token), access_token_expires_at__gt=timezone.now())
+        .first()
+        if access_token
+        else None
+    )
+    if offer is None:
+        raise IssuanceRefused("invalid_token", "the access token is unknown, expired or withdrawn", status=401)
+    return offer.card
+
+
+@transaction.atomic
+def card_credential_oid4vci_issue(
+    *, card: Card, configuration: str, holder_jwk: dict, nonce: str, insured: bool
+) -> str:
+    """Issue CARD's credential of CONFIGURATION to a wallet whose key proof carried NONCE; the nonce is used up."""
+    from cards.oid4vci import MDOC_CONFIGURATION, SD_JWT_CONFIGURATION
+
+    used = CredentialNonce.objects.filter(
+        value_hash=_secret_hash(nonce), used_at__isnull=True, expires_at__gt=timezone.now()
+    ).update(used_at=timezone.now())
+    if used != 1:
+        raise IssuanceRefused("invalid_nonce", "the c_nonce is unknown, already used or expired")
+    if card.status != S.ACTIVE:
+        raise IssuanceRefused("credential_request_denied", "the card is not active")
+    if configuration == SD_JWT_CONFIGURATION:
+        return card_credential_sd_jwt_issue(card=card, insured=insured, holder_jwk=holder_jwk, via="oid4vci")
+    if configuration == MDOC_CONFIGURATION:
+        document = offline.cbor_decode(
+            card_credential_mdoc_issue(card=card, insured=insured, holder_jwk=holder_jwk, via="oid4vci")
+        )
+        # OpenID4VCI Appendix A.2.4: an mso_mdoc credential is the base64url IssuerSigned structure.
+        return offline.b64url_encode(offline.cbor_encode(document["issuerSigned"]))
+    raise IssuanceRefused("unknown_credential_configuration", "no such credential configuration")

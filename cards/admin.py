@@ -5,7 +5,7 @@ from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from cards.actions import (
@@ -31,7 +31,7 @@ from cards.validation import resident_fields_clean
 
 
 class ResidentCreationForm(forms.ModelForm):
-    national_id = NationalIdFormField(label="National ID", help_text="18 characters, GB 11643.")
+    national_id = NationalIdFormField(label=_("National ID"), help_text=_("18 characters, GB 11643."))
 
     class Meta:
         model = Resident
@@ -58,7 +58,7 @@ class ResidentAdmin(ResidentDataAdmin):
     ledger_prefix = "cards.residents"
     list_display = ["full_name", "national_id_masked", "phone", "birth_date", "province_code"]
     search_fields = ["full_name"]
-    search_help_text = "Exact national ID, or part of a name or phone number."
+    search_help_text = _("Exact national ID, or part of a name or phone number.")
     readonly_fields = ["national_id_masked", "birth_date", "sex", "province_code", "created_at", "updated_at"]
     fields = ["full_name", "phone", "email", "user", "national_id_masked", "birth_date", "sex", "province_code"]
     raw_id_fields = ["user"]
@@ -67,7 +67,7 @@ class ResidentAdmin(ResidentDataAdmin):
     def has_issue_permission(self, request) -> bool:
         return request.user.has_perm("cards.add_card")
 
-    @admin.action(description="Issue a card to the selected residents", permissions=["issue"])
+    @admin.action(description=_("Issue a card to the selected residents"), permissions=["issue"])
     def issue_card(self, request, queryset):
         for resident in queryset:
             try:
@@ -107,7 +107,7 @@ class ResidentAdmin(ResidentDataAdmin):
 
 
 class CardReasonForm(forms.Form):
-    reason = forms.ChoiceField(choices=CardReason.choices)
+    reason = forms.ChoiceField(label=_("Reason"), choices=CardReason.choices)
 
 
 def _card_transition_action(name: str, verb, description: str):
@@ -131,7 +131,9 @@ def _card_transition_action(name: str, verb, description: str):
             except CardsError as error:
                 modeladmin.message_user(request, f"{card}: {error}", messages.ERROR)
             else:
-                modeladmin.message_user(request, f"{card}: done, now {result}.")
+                modeladmin.message_user(
+                    request, gettext("%(card)s: done, now %(status)s.") % {"card": card, "status": result}
+                )
         return None
 
     action.__name__ = name
@@ -159,10 +161,10 @@ class CardAdmin(ResidentDataAdmin):
     ]
     fields = readonly_fields
     actions = [
-        _card_transition_action("suspend_cards", card_suspend, "Suspend the selected cards"),
-        _card_transition_action("resume_cards", card_resume, "Resume the selected cards"),
-        _card_transition_action("revoke_cards", card_revoke, "Revoke the selected cards"),
-        _card_transition_action("reissue_cards", card_reissue, "Reissue the selected cards"),
+        _card_transition_action("suspend_cards", card_suspend, _("Suspend the selected cards")),
+        _card_transition_action("resume_cards", card_resume, _("Resume the selected cards")),
+        _card_transition_action("revoke_cards", card_revoke, _("Revoke the selected cards")),
+        _card_transition_action("reissue_cards", card_reissue, _("Reissue the selected cards")),
     ]
 
     def has_transition_permission(self, request) -> bool:
@@ -179,7 +181,7 @@ class CardAdmin(ResidentDataAdmin):
         # Status changes go through the actions above, each with a reason; the form is read-only.
         return False
 
-    @admin.display(description="history (from the ledger)")
+    @admin.display(description=_("history (from the ledger)"))
     def history(self, card: Card):
         rows = card_history(card=card)
         if not rows:
@@ -201,7 +203,14 @@ class CardAdmin(ResidentDataAdmin):
                 for row in rows
             ),
         )
-        header = mark_safe("<tr><th>time</th><th>action</th><th>by</th><th>change</th><th>outcome</th></tr>")
+        header = format_html(
+            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            gettext("time"),
+            gettext("action"),
+            gettext("by"),
+            gettext("change"),
+            gettext("outcome"),
+        )
         return format_html("<table>{}{}</table>", header, body)
 
 
@@ -294,7 +303,8 @@ class ResidentPhotoAdmin(ResidentDataAdmin):
     @admin.display(description=_("photo"))
     def preview(self, photo: ResidentPhoto):
         url = reverse(f"{self.admin_site.name}:cards_residentphoto_image", args=[photo.pk])
-        return format_html('<img src="{}" alt="photo {}" width="180" height="240">', url, photo.pk)
+        alt = gettext("photo %(id)s") % {"id": photo.pk}
+        return format_html('<img src="{}" alt="{}" width="180" height="240">', url, alt)
 
     def _decide(self, request, queryset, verb, done):
         for photo in queryset.select_related("resident"):
@@ -303,7 +313,7 @@ class ResidentPhotoAdmin(ResidentDataAdmin):
             except CardsError as error:
                 self.message_user(request, f"{photo}: {error}", messages.ERROR)
             else:
-                self.message_user(request, f"{photo}: {done}.")
+                self.message_user(request, f"{photo}: {done}")
 
     @admin.action(description=_("Approve the selected photos (they replace the printed photo)"), permissions=["decide"])
     def approve_photos(self, request, queryset):

@@ -11,6 +11,9 @@ import hashlib
 import json
 import secrets
 
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from django.conf import settings
 from django.db.models import Max
 from django.urls import reverse
@@ -44,6 +47,26 @@ SELECTIVELY_DISCLOSABLE = (
     "insured",
     "portrait",
 )
+
+
+# How many digests every SD-JWT VC's _sd holds: the disclosable claims padded with decoys (RFC 9901 4.2.5),
+# so a verifier cannot count the claims, e.g. tell whether the holder has a photo.
+SD_DIGEST_COUNT = 12
+# The name of each disclosable claim for wallets and verifiers, in English and Simplified Chinese.
+CLAIM_LABELS = {
+    "name": ("Name", "姓名"),
+    "birthdate": ("Date of birth", "出生日期"),
+    "age_over_18": ("Aged 18 or over", "年满18周岁"),
+    "age_over_60": ("Aged 60 or over", "年满60周岁"),
+    "card_number": ("Card number", "卡号"),
+    "card_status": ("Card status", "卡片状态"),
+    "insured": ("Covered by medical insurance", "享有医疗保险"),
+    "portrait": ("Photo", "照片"),
+}
+CARD_DISPLAY = [
+    {"locale": "en", "name": "OneCard", "description": "Resident card with social security and health cover"},
+    {"locale": "zh-Hans", "name": "一卡通", "description": "居民社会保障卡，含医疗保险信息"},
+]
 
 
 def issuer_url() -> str:
@@ -87,6 +110,44 @@ def card_claims(*, card: Card, insured: bool, portrait: bytes | None, today: dat
     return claims
 
 
+def card_vct() -> str:
+    """Return the vct of OneCard's SD-JWT VCs: an https URL under the issuer that serves the type metadata."""
+    return offline.card_vct(issuer_url())
+
+
+def card_type_metadata() -> bytes:
+    """Return the SD-JWT VC type metadata document of the card (draft-ietf-oauth-sd-jwt-vc, Type Metadata), as served.
+
+    The bytes are fixed for a deployment, so credentials can carry their hash as vct#integrity.
+    """
+    document = {
+        "vct": card_vct(),
+        "name": "OneCard resident card",
+        "description": "A resident's OneCard: identity, age, photo, card number and medical insurance cover.",
+        "display": CARD_DISPLAY,
+        "claims": [
+            {
+                "path": [name],
+                "display": [{"locale": "en", "label": english}, {"locale": "zh-Hans", "label": chinese}],
+                "sd": "always",
+                "mandatory": name != "portrait",
+            }
+            for name, (english, chinese) in CLAIM_LABELS.items()
+        ],
+    }
+    return json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def card_type_metadata_integrity() -> str:
+    """Return the W3C SRI "integrity metadata" of the type metadata document: sha256-<base64 digest>."""
+    return "sha256-" + base64.b64encode(hashlib.sha256(card_type_metadata()).digest()).decode("ascii")
+
+
+def decoy_digest() -> str:
+    """Return a decoy digest (RFC 9901 4.2.5): the hash of a random number, like a digest no disclosure matches."""
+    return offline.b64url_encode(hashlib.sha256(secrets.token_bytes(32)).digest())
+
+
 def disclosure_make(name: str, value) -> str:
     """Return an RFC 9901 object-property disclosure: base64url of [salt, name, value] in JSON."""
     salt = offline.b64url_encode(secrets.token_bytes(16))
@@ -101,12 +162,17 @@ def sd_jwt_vc_build(
     end_of_card = datetime.datetime.combine(card.expires_on, datetime.time.max, tzinfo=datetime.UTC)
     payload = {
         "iss": issuer_url(),
-        "vct": offline.CARD_VCT,
+        "vct": card_vct(),
+        "vct#integrity": card_type_metadata_integrity(),
         "iat": int(now.timestamp()),
         "exp": int(min(now + SD_JWT_VC_LIFETIME, end_of_card).timestamp()),
         "status": card_status_reference(card),
-        # Sorted, so the order of the digests says nothing about the order or names of the claims.
-        "_sd": sorted(offline.sd_digest(disclosure) for disclosure in disclosures),
+        # Padded with decoys to a fixed count and sorted, so the digests say nothing about how many claims
+        # there are, nor their order or names.
+        "_sd": sorted(
+            [offline.sd_digest(disclosure) for disclosure in disclosures]
+            + [decoy_digest() for _ in range(SD_DIGEST_COUNT - len(disclosures))]
+        ),
         "_sd_alg": offline.SD_ALG,
     }
     if holder_jwk is not None:
@@ -126,8 +192,12 @@ def _tdate(moment: datetime.datetime) -> offline.CborTag:
     return offline.CborTag(0, moment.astimezone(datetime.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"))
 
 
-def mdoc_build(*, card: Card, claims: dict, holder_jwk: dict | None, now: datetime.datetime) -> bytes:
-    """Sign an ISO/IEC 18013-5 issuer-signed mdoc Document of CARD (CBOR): the items and the MSO in COSE_Sign1."""
+def mdoc_build(*, card: Card, claims: dict, holder_jwk: dict, now: datetime.datetime) -> bytes:
+    """Sign an ISO/IEC 18013-5 issuer-signed mdoc Document of CARD bound to the wallet's device key (CBOR).
+
+    The MSO is signed ES256 by the document signer, whose certificate is the
+    x5chain of issuerAuth; readers check it up to the IACA certificate.
+    """
     wrapped_items = []
     digests = {}
     for digest_id, name in enumerate(name for name in SELECTIVELY_DISCLOSABLE if name in claims):
@@ -145,30 +215,44 @@ def mdoc_build(*, card: Card, claims: dict, holder_jwk: dict | None, now: dateti
         wrapped = offline.CborTag(24, offline.cbor_encode(item))
         wrapped_items.append(wrapped)
         digests[digest_id] = hashlib.sha256(offline.cbor_encode(wrapped)).digest()
+    signer_key, signer_certificate, _ = signing.mdoc_document_signer()
     end_of_card = datetime.datetime.combine(card.expires_on, datetime.time.max, tzinfo=datetime.UTC)
+    # Never valid beyond the document signer's certificate: a reader would refuse it then anyway.
+    valid_until = min(now + SD_JWT_VC_LIFETIME, end_of_card, signer_certificate.not_valid_after_utc)
     mso = {
         "version": "1.0",
         "digestAlgorithm": "SHA-256",
         "valueDigests": {offline.MDOC_NAMESPACE: digests},
+        "deviceKeyInfo": {"deviceKey": _cose_key(holder_jwk)},
         "docType": offline.MDOC_DOCTYPE,
-        "validityInfo": {
-            "signed": _tdate(now),
-            "validFrom": _tdate(now),
-            "validUntil": _tdate(min(now + SD_JWT_VC_LIFETIME, end_of_card)),
-        },
+        "validityInfo": {"signed": _tdate(now), "validFrom": _tdate(now), "validUntil": _tdate(valid_until)},
         "status": card_status_reference(card),
     }
-    if holder_jwk is not None:
-        mso["deviceKeyInfo"] = {"deviceKey": _cose_key(holder_jwk)}
-    protected = offline.cbor_encode({offline.COSE_HEADER_ALG: offline.COSE_ALG_EDDSA})
+    protected = offline.cbor_encode({offline.COSE_HEADER_ALG: offline.COSE_ALG_ES256})
     payload = offline.cbor_encode(offline.CborTag(24, offline.cbor_encode(mso)))
-    kid, signature = signing.raw_sign(offline.cbor_encode(["Signature1", protected, b"", payload]))
-    issuer_auth = [protected, {offline.COSE_HEADER_KID: kid.encode("ascii")}, payload, signature]
+    issuer_auth = [
+        protected,
+        {offline.COSE_HEADER_X5CHAIN: signer_certificate.public_bytes(serialization.Encoding.DER)},
+        payload,
+        es256_sign(signer_key, offline.cbor_encode(["Signature1", protected, b"", payload])),
+    ]
     document = {
         "docType": offline.MDOC_DOCTYPE,
         "issuerSigned": {"nameSpaces": {offline.MDOC_NAMESPACE: wrapped_items}, "issuerAuth": issuer_auth},
     }
     return offline.cbor_encode(document)
+
+
+def es256_sign(key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
+    """Sign DATA with ECDSA P-256 and SHA-256; return the COSE form of the signature, r || s, 64 bytes."""
+    r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+def mdoc_iaca_pem() -> bytes:
+    """Return the IACA certificate readers trust for OneCard mdocs, in PEM."""
+    _, _, iaca = signing.mdoc_document_signer()
+    return iaca.public_bytes(serialization.Encoding.PEM)
 
 
 def holder_jwk_clean(jwk) -> dict:

@@ -1,6 +1,7 @@
 """What cards declares: its purposes and the ledger actions it records. Loaded by CardsConfig.ready()."""
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from cards.admin_base import admin_actions
 from ledger.api import actions_register, purpose_register
@@ -9,19 +10,19 @@ purpose_register(
     "registration",
     name_en="Registering a resident or correcting their register entry",
     name_zh_hans="居民登记与登记信息更正",
-    legal_basis="PIPL art. 13(3): legal duty; Resident Identity Card Law",
+    legal_basis=gettext_noop("PIPL art. 13(3): legal duty; Resident Identity Card Law"),
 )
 purpose_register(
     "card-administration",
     name_en="Issuing, suspending, resuming, revoking or reissuing a card",
     name_zh_hans="社保卡的签发、挂起、恢复、注销与补换",
-    legal_basis="PIPL art. 13(3): legal duty; Social Insurance Law",
+    legal_basis=gettext_noop("PIPL art. 13(3): legal duty; Social Insurance Law"),
 )
 purpose_register(
     "face-to-face-identification",
     name_en="Identifying the cardholder face to face",
     name_zh_hans="当面核验持卡人身份",
-    legal_basis=(
+    legal_basis=gettext_noop(
         "PIPL art. 13(1) and 29: the resident's consent, given by presenting their one-use QR code at the counter; "
         "Drug Administration Law (dispensing to the patient named on the prescription)"
     ),
@@ -30,7 +31,9 @@ purpose_register(
     "identity-verification",
     name_en="Identity verification",
     name_zh_hans="身份核验",
-    legal_basis="PIPL art. 13(1) consent of the resident; Anti-Money Laundering Law (customer due diligence)",
+    legal_basis=gettext_noop(
+        "PIPL art. 13(1) consent of the resident; Anti-Money Laundering Law (customer due diligence)"
+    ),
 )
 
 # (code, what the resident reads in their history, whether it shows their data to the actor)
@@ -65,6 +68,7 @@ actions_register(
     ("cards.photos.list", _("Your card photos were listed"), True),
     ("cards.credentials.sd_jwt.issue", _("Your card was issued as an SD-JWT credential"), False),
     ("cards.credentials.mdoc.issue", _("Your card was issued as an mdoc credential"), False),
+    ("cards.credentials.offer.create", _("You made an offer to add your card to a wallet app"), False),
     *admin_actions("cards.residents", _("Your register entry")),
     *admin_actions("cards.cards", _("Your card")),
     *admin_actions("cards.photos", _("Your card photos")),

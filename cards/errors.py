@@ -60,3 +60,13 @@ class PhotoTransitionRefused(CardsError):
 
 class HolderKeyInvalid(CardsError):
     """The wallet's key is not a public Ed25519 or P-256 JWK."""
+
+
+class IssuanceRefused(CardsError):
+    """An OpenID4VCI request is refused with the OAuth error code the specification names for it."""
+
+    def __init__(self, error: str, description: str, *, status: int = 400) -> None:
+        self.error = error
+        self.description = description
+        self.status = status
+        super().__init__(f"{error}: {description}")

@@ -18,8 +18,8 @@ class Resident(models.Model):
         MALE = "M", _("male")
         FEMALE = "F", _("female")
 
-    national_id_ciphertext = models.BinaryField(editable=False)
-    national_id_hash = models.CharField(max_length=64, unique=True, editable=False)
+    national_id_ciphertext = models.BinaryField(_("national id ciphertext"), editable=False)
+    national_id_hash = models.CharField(_("national id hash"), max_length=64, unique=True, editable=False)
     full_name = models.CharField(_("full name"), max_length=100)
     phone = models.CharField(_("phone"), max_length=20, blank=True, db_index=True)
     email = models.EmailField(_("email"), blank=True)
@@ -32,9 +32,10 @@ class Resident(models.Model):
         null=True,
         blank=True,
         related_name="resident",
+        verbose_name=_("user"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("resident")
@@ -62,6 +63,8 @@ class Resident(models.Model):
     def national_id_masked(self) -> str:
         return mask_national_id(self.national_id)
 
+    national_id_masked.fget.short_description = _("national ID")  # the admin's column and field label
+
     @property
     def ledger_subject(self) -> str:
         """Return the stable reference the ledger pseudonymises for this resident."""
@@ -88,20 +91,28 @@ class Card(models.Model):
 
     number = models.CharField(_("card number"), max_length=19, db_index=True)
     version = models.PositiveIntegerField(_("version"), default=1)
-    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="cards")
+    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="cards", verbose_name=_("resident"))
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
     status_reason = models.CharField(_("reason of the last change"), max_length=32, blank=True)
     issued_on = models.DateField(_("issued on"))
     expires_on = models.DateField(_("expires on"))
     activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
     replaced_by = models.OneToOneField(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaces", editable=False
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replaces",
+        editable=False,
+        verbose_name=_("replaced by"),
     )
-    activation_code_hash = models.CharField(max_length=64, blank=True, editable=False)
-    activation_code_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
-    activation_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    activation_code_hash = models.CharField(_("activation code hash"), max_length=64, blank=True, editable=False)
+    activation_code_expires_at = models.DateTimeField(
+        _("activation code expires at"), null=True, blank=True, editable=False
+    )
+    activation_attempts = models.PositiveSmallIntegerField(_("activation attempts"), default=0, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("card")
@@ -117,12 +128,18 @@ class Card(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"card {self.number_display} v{self.version} ({self.status})"
+        return _("card %(number)s v%(version)s (%(status)s)") % {
+            "number": self.number_display,
+            "version": self.version,
+            "status": self.get_status_display(),
+        }
 
     @property
     def number_display(self) -> str:
         """Return the number in groups of four, as printed."""
         return " ".join(self.number[i : i + 4] for i in range(0, len(self.number), 4))
+
+    number_display.fget.short_description = _("card number")  # the admin's column and field label
 
     @property
     def ledger_object(self) -> str:
@@ -136,39 +153,77 @@ class CardSigningKey(models.Model):
     and is published in the JWKS.
     """
 
-    kid = models.CharField(max_length=64, unique=True)
-    public_key = models.BinaryField()
-    private_key_ciphertext = models.BinaryField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    retired_at = models.DateTimeField(null=True, blank=True)
+    kid = models.CharField(_("kid"), max_length=64, unique=True)
+    public_key = models.BinaryField(_("public key"))
+    private_key_ciphertext = models.BinaryField(_("private key ciphertext"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    retired_at = models.DateTimeField(_("retired at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("card signing key")
+        verbose_name_plural = _("card signing keys")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"signing key {self.kid}" + (" (retired)" if self.retired_at else "")
+        if self.retired_at:
+            return _("signing key %(kid)s (retired)") % {"kid": self.kid}
+        return _("signing key %(kid)s") % {"kid": self.kid}
 
 
 class CardRedemption(models.Model):
     """One use of a dynamic credential; the unique jti makes a second use fail in the database."""
 
-    jti = models.CharField(max_length=64, unique=True)
-    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="redemptions")
-    redeemed_at = models.DateTimeField(auto_now_add=True)
+    jti = models.CharField(_("jti"), max_length=64, unique=True)
+    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="redemptions", verbose_name=_("card"))
+    redeemed_at = models.DateTimeField(_("redeemed at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    redeemed_by = models.CharField(_("redeemed by"), max_length=80)
+
+    class Meta:
+        verbose_name = _("card redemption")
+        verbose_name_plural = _("card redemptions")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return _("redemption %(jti)s") % {"jti": self.jti}
+
+
+class CredentialOffer(models.Model):
+    """An OpenID4VCI pre-authorized code offer the resident made for a wallet; the code and its token are one use.
+
+    Only SHA-256 digests of the code and the access token are stored: both are 256-bit random secrets.
+    """
+
+    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="credential_offers")
+    code_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
-    redeemed_by = models.CharField(max_length=80)
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+    access_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    access_token_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
 
     def __str__(self) -> str:
-        return f"redemption {self.jti}"
+        return f"credential offer {self.pk} for card {self.card_id}"
+
+
+class CredentialNonce(models.Model):
+    """A c_nonce from the OpenID4VCI nonce endpoint: a key proof must carry it, and it is used once."""
+
+    value_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"nonce {self.value_hash[:12]}"
 
 
 class CardPayment(models.Model):
     """Money credited to a card's account, e.g. a grant; the unique reference makes a second credit fail."""
 
-    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="payments")
+    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="payments", verbose_name=_("card"))
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
     reference = models.CharField(_("reference"), max_length=80, unique=True)
@@ -183,7 +238,11 @@ class CardPayment(models.Model):
         constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="cards_payment_amount_positive")]
 
     def __str__(self) -> str:
-        return f"{self.amount} {self.currency} to {self.card}"
+        return _("%(amount)s %(currency)s to %(card)s") % {
+            "amount": self.amount,
+            "currency": self.currency,
+            "card": self.card,
+        }
 
 
 class ResidentPhoto(models.Model):
@@ -204,12 +263,12 @@ class ResidentPhoto(models.Model):
         CASEWORKER = "caseworker", _("caseworker")
         RESIDENT = "resident", _("resident")
 
-    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="photos")
+    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="photos", verbose_name=_("resident"))
     status = models.CharField(_("status"), max_length=16, choices=Status.choices)
     source = models.CharField(_("submitted by"), max_length=16, choices=Source.choices)
     # version || nonce || AES-256-GCM(JPEG), associated data bound to the resident (cards/photos.py).
-    jpeg_ciphertext = models.BinaryField(editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    jpeg_ciphertext = models.BinaryField(_("jpeg ciphertext"), editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
 
     class Meta:
@@ -225,7 +284,11 @@ class ResidentPhoto(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"photo {self.pk} of resident {self.resident_id} ({self.status})"
+        return _("photo %(photo)s of resident %(resident)s (%(status)s)") % {
+            "photo": self.pk,
+            "resident": self.resident_id,
+            "status": self.get_status_display(),
+        }
 
     @property
     def ledger_object(self) -> str:

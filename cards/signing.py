@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.db import transaction
 
+from cards import mdoc_pki
 from cards.lock_objects import signing_keys_lock
 from cards.models import CardSigningKey
 from cards.tools.onecard_card_verify import b64url_encode
@@ -151,3 +152,16 @@ def jwks_document() -> dict:
             for row in CardSigningKey.objects.filter(retired_at__isnull=True).order_by("-id")
         ]
     }
+
+
+def mdoc_document_signer() -> tuple:
+    """Return the mdoc document signer: (P-256 private key, its certificate, the IACA certificate)."""
+    signer = settings.ONECARD_MDOC_SIGNER
+    cached = _mdoc_cache.get("loaded")
+    if cached is None or cached[0] is not signer:
+        cached = (signer, mdoc_pki.document_signer_load(signer))
+        _mdoc_cache["loaded"] = cached
+    return cached[1]
+
+
+_mdoc_cache: dict = {}

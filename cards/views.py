@@ -7,7 +7,7 @@ from django.http import HttpResponse
 from django.views.decorators.http import require_GET
 
 from cards.actions import status_list_token, token_status_list_token
-from cards.credentials import jwt_vc_issuer_metadata
+from cards.credentials import card_type_metadata, jwt_vc_issuer_metadata, mdoc_iaca_pem
 from cards.signing import jwks_document
 
 # A reported-lost card reaches the published list within this many seconds.
@@ -54,5 +54,23 @@ def token_status_list(request):
         cache.set("cards:token-status-list", token, STATUS_LIST_CACHE_SECONDS)
     response = HttpResponse(token, content_type="application/statuslist+jwt")
     response["Cache-Control"] = f"public, max-age={STATUS_LIST_CACHE_SECONDS}"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_GET
+def mdoc_iaca(request):
+    """Publish the IACA certificate that mdoc readers trust (ISO/IEC 18013-5), in PEM."""
+    response = HttpResponse(mdoc_iaca_pem(), content_type="application/x-pem-file")
+    response["Cache-Control"] = "public, max-age=3600"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_GET
+def card_type_metadata_document(request):
+    """Publish the SD-JWT VC type metadata of the card at its vct URL, the same bytes every time."""
+    response = HttpResponse(card_type_metadata(), content_type="application/json")
+    response["Cache-Control"] = "public, max-age=86400"
     response["Access-Control-Allow-Origin"] = "*"
     return response

@@ -8,6 +8,8 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from ledger.actions import verification_request
 from ledger.models import (
@@ -26,17 +28,29 @@ def sequencer_status() -> str:
     """Describe the sequencer's lag and the newest checkpoint and verification, for auditors."""
     oldest = PendingEntry.objects.order_by("id").values_list("time", flat=True).first()
     pending = PendingEntry.objects.count()
-    lag = f"{(timezone.now() - oldest).total_seconds():.1f} s" if oldest else "none"
+    lag = f"{(timezone.now() - oldest).total_seconds():.1f} s" if oldest else gettext("none")
     checkpoint = Checkpoint.objects.order_by("-tree_size").first()
     run = VerificationRun.objects.filter(status=VerificationRun.Status.FINISHED).order_by("-started_at").first()
-    parts = [f"Sequencer: {pending} pending, oldest waiting {lag}."]
+    parts = [gettext("Sequencer: %(pending)s pending, oldest waiting %(lag)s.") % {"pending": pending, "lag": lag}]
     if checkpoint:
-        parts.append(f"Latest checkpoint: size {checkpoint.tree_size} at {checkpoint.created_at:%Y-%m-%d %H:%M:%S}.")
+        parts.append(
+            gettext("Latest checkpoint: size %(size)s at %(time)s.")
+            % {"size": checkpoint.tree_size, "time": f"{checkpoint.created_at:%Y-%m-%d %H:%M:%S}"}
+        )
     if run:
-        outcome = "ok" if run.ok else f"FAILED at entry {run.first_bad_index}: {run.reason}"
-        parts.append(f"Last verification {run.finished_at:%Y-%m-%d %H:%M}: {outcome}.")
+        if run.ok:
+            outcome = gettext("ok")
+        else:
+            outcome = gettext("FAILED at entry %(index)s: %(reason)s") % {
+                "index": run.first_bad_index,
+                "reason": run.reason,
+            }
+        parts.append(
+            gettext("Last verification %(time)s: %(outcome)s.")
+            % {"time": f"{run.finished_at:%Y-%m-%d %H:%M}", "outcome": outcome}
+        )
     else:
-        parts.append("No verification has run yet.")
+        parts.append(gettext("No verification has run yet."))
     return " ".join(parts)
 
 
@@ -57,27 +71,34 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
 
-def _field(name):
+def _field(name, label):
     def show(obj):
         return json.loads(bytes(obj.entry_bytes)).get(name)
 
-    show.short_description = name.replace("_", " ")
+    show.short_description = label
     return show
 
 
 @admin.register(Entry)
 class EntryAdmin(ReadOnlyAdmin):
-    list_display = ["index", _field("time"), _field("action"), _field("purpose"), _field("channel"), "subject"]
+    list_display = [
+        "index",
+        _field("time", _("time")),
+        _field("action", _("action")),
+        _field("purpose", _("purpose")),
+        _field("channel", _("channel")),
+        "subject",
+    ]
     search_fields = ["=subject", "=index"]
     readonly_fields = ["index", "subject", "entry_text", "leaf_hash_hex"]
     fields = readonly_fields
     show_full_result_count = False
 
-    @admin.display(description="entry bytes")
+    @admin.display(description=_("entry bytes"))
     def entry_text(self, obj):
         return bytes(obj.entry_bytes).decode()
 
-    @admin.display(description="leaf hash")
+    @admin.display(description=_("leaf hash"))
     def leaf_hash_hex(self, obj):
         return bytes(obj.leaf_hash).hex()
 
@@ -87,7 +108,7 @@ class CheckpointAdmin(ReadOnlyAdmin):
     list_display = ["tree_size", "created_at", "cosignatures"]
     fields = ["tree_size", "created_at", "note"]
 
-    @admin.display(description="cosignatures")
+    @admin.display(description=_("cosignatures"))
     def cosignatures(self, obj):
         return Cosignature.objects.filter(tree_size=obj.tree_size).count()
 
@@ -126,16 +147,15 @@ class VerificationRunAdmin(ReadOnlyAdmin):
     ]
     readonly_fields = fields
 
-    @admin.display(description="progress")
+    @admin.display(description=_("progress"))
     def progress(self, obj):
         if obj.total is None:
-            return format_html("<progress></progress> {}", obj.status)
+            return format_html("<progress></progress> {}", obj.get_status_display())
         percent = 100 if not obj.total else min(100, 100 * obj.processed // obj.total)
         return format_html(
-            '<progress max="100" value="{}"></progress> {} / {} entries',
+            '<progress max="100" value="{}"></progress> {}',
             percent,
-            obj.processed,
-            obj.total,
+            gettext("%(processed)s / %(total)s entries") % {"processed": obj.processed, "total": obj.total},
         )
 
     def get_urls(self):
@@ -156,7 +176,7 @@ class VerificationRunAdmin(ReadOnlyAdmin):
         if not request.user.has_perm(RUN_VERIFICATION_PERMISSION):
             raise PermissionDenied
         run = verification_request()
-        self.message_user(request, "Verification queued; this page follows its progress.", messages.INFO)
+        self.message_user(request, _("Verification queued; this page follows its progress."), messages.INFO)
         return HttpResponseRedirect(reverse("admin:ledger_verificationrun_change", args=[run.pk]))
 
 

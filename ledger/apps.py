@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class LedgerConfig(AppConfig):
     name = "ledger"
-    verbose_name = "Access ledger"
+    verbose_name = _("Access ledger")
 
     def ready(self) -> None:
         from django.core import checks

@@ -49,17 +49,17 @@ def completeness_bundle(*, subject) -> dict:
         )
     rows = Entry.objects.filter(subject__in=[item["tag"] for item in subjects], index__lt=size).order_by("index")
     # Entries sequenced before the index existed carry no chain, and no count covers them.
-    rows = [(index, bytes(data)) for index, data in rows.values_list("index", "entry_bytes")]
-    rows = [(index, data) for index, data in rows if b'"subject_seq":' in data]
-    ranges = [merkle.inclusion_ranges(index, size) for index, _ in rows]
+    rows = [(index, bytes(data), bytes(salt)) for index, data, salt in rows.values_list("index", "entry_bytes", "salt")]
+    rows = [(index, data, salt) for index, data, salt in rows if b'"subject_seq":' in data]
+    ranges = [merkle.inclusion_ranges(index, size) for index, _, _ in rows]
     hashes = iter(_range_hashes([piece for pieces in ranges for piece in pieces]) if rows else [])
     entries = [
-        {"index": index, "entry_bytes": _b64(data), "path": [_b64(next(hashes)) for _ in pieces]}
-        for (index, data), pieces in zip(rows, ranges, strict=True)
+        {"index": index, "entry_bytes": _b64(data), "salt": _b64(salt), "path": [_b64(next(hashes)) for _ in pieces]}
+        for (index, data, salt), pieces in zip(rows, ranges, strict=True)
     ]
     # A sealed entry whose date has come carries its opening, which the verifier checks against the commitment.
     commitments = {}
-    for item, (_, data) in zip(entries, rows, strict=True):
+    for item, (_, data, _) in zip(entries, rows, strict=True):
         if b'"sealed":' in data:
             sealed = json.loads(data).get("sealed") or {}
             commitments[base64.b64decode(sealed.get("commitment", ""))] = item

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import connections
 
-from ledger import merkle, note
+from ledger import leaves, merkle, note
 from ledger.models import Checkpoint, Entry, IndexNode
 from ledger.tools import vindex
 
@@ -281,11 +281,13 @@ def state_open(*, using: str, size: int, log_root: bytes | None, log_key: str, f
 def _window_replay(state: IndexState, *, using: str, start: int, size: int, frontier, log_root) -> None:
     rows = Entry.objects.using(using).filter(index__gte=start, index__lt=size).order_by("index")
     expected = start
-    for index, subject, data in rows.values_list("index", "subject", "entry_bytes").iterator(chunk_size=5000):
+    for index, subject, data, salt in rows.values_list("index", "subject", "entry_bytes", "salt").iterator(
+        chunk_size=5000
+    ):
         data = bytes(data)
         if index != expected:
             raise IndexTampered(f"entry {expected} is missing after index checkpoint {start}")
-        frontier.append(merkle.leaf_hash(data), [])
+        frontier.append(merkle.leaf_hash(leaves.leaf_bytes(entry_bytes=data, salt=bytes(salt))), [])
         found = CHAIN_FIELDS.search(data)
         if found is not None:
             state.window[subject] = (int(found[2]), index)

@@ -1,6 +1,6 @@
 """Database triggers that refuse UPDATE, DELETE and TRUNCATE on the ledger's append-only tables.
 
-Installed by migration 0003; migration 0010 adds the index nodes and the
+Installed by migration 0003; migration 0011 adds the index nodes and the
 sealed openings. PostgreSQL triggers are ``ENABLE ALWAYS`` so that
 ``session_replication_role = replica`` does not silence them. Nothing in
 OneCard removes or disables them: only a database owner can, and
@@ -20,8 +20,16 @@ import threading
 
 from django.core.exceptions import ImproperlyConfigured
 
-APPEND_ONLY_TABLES = ("ledger_entry", "ledger_node", "ledger_checkpoint", "ledger_cosignature")
-# Guarded the same way since migration 0010: the subjects' index and the published openings of sealed accesses.
+# The log's tables as migration 0003 found them; 0008 moved them to the previous log's and made new ones.
+LOG_TABLES = ("ledger_entry", "ledger_node", "ledger_checkpoint", "ledger_cosignature")
+PREVIOUS_LOG_TABLES = (
+    "ledger_previousentry",
+    "ledger_previousnode",
+    "ledger_previouscheckpoint",
+    "ledger_previouscosignature",
+)
+APPEND_ONLY_TABLES = LOG_TABLES + PREVIOUS_LOG_TABLES
+# Guarded the same way since migration 0011: the subjects' index and the published openings of sealed accesses.
 LATER_APPEND_ONLY_TABLES = ("ledger_indexnode", "ledger_sealedopening")
 ALL_APPEND_ONLY_TABLES = APPEND_ONLY_TABLES + LATER_APPEND_ONLY_TABLES
 
@@ -40,7 +48,7 @@ def trigger_names(table: str) -> list[str]:
     return [f"{table}_no_update", f"{table}_no_delete", f"{table}_no_truncate"]
 
 
-def create_statements(vendor: str, tables: tuple = APPEND_ONLY_TABLES) -> list[str]:
+def create_statements(vendor: str, tables: tuple[str, ...] = APPEND_ONLY_TABLES) -> list[str]:
     """Return the SQL that installs the append-only triggers of TABLES on VENDOR's database."""
     if vendor == "postgresql":
         statements = [POSTGRESQL_FUNCTION]
@@ -69,11 +77,12 @@ def create_statements(vendor: str, tables: tuple = APPEND_ONLY_TABLES) -> list[s
     raise ImproperlyConfigured(f"the ledger needs PostgreSQL or SQLite for its append-only triggers, not {vendor}")
 
 
-def drop_statements(vendor: str, tables: tuple = APPEND_ONLY_TABLES, *, function: bool = True) -> list[str]:
-    """Return the SQL that removes the triggers of TABLES (and the shared function if FUNCTION), for unapplying."""
+def drop_statements(vendor: str, tables: tuple[str, ...] = APPEND_ONLY_TABLES, *, function: bool = True) -> list[str]:
+    """Return the SQL that removes the triggers of TABLES, for migrations that move or unapply them only."""
     if vendor == "postgresql":
-        statements = [f"DROP TRIGGER IF EXISTS {name} ON {table}" for table in tables for name in trigger_names(table)]
-        return statements + (["DROP FUNCTION IF EXISTS ledger_refuse_change()"] if function else [])
+        return [f"DROP TRIGGER IF EXISTS {name} ON {table}" for table in tables for name in trigger_names(table)] + (
+            ["DROP FUNCTION IF EXISTS ledger_refuse_change()"] if function else []
+        )
     return [f"DROP TRIGGER IF EXISTS {name}" for table in tables for name in trigger_names(table)]
 
 

@@ -10,7 +10,7 @@ that is not declared.
 from dataclasses import dataclass
 
 from django.utils.functional import Promise
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 
 from ledger.errors import UnknownAction, UnknownPurpose
 
@@ -40,8 +40,8 @@ class Purpose:
 
     @property
     def description(self) -> str:
-        """Return the English name and the legal basis, for staff pages and logs."""
-        return f"{self.name_en}. Legal basis: {self.legal_basis}"
+        """Return the name and the legal basis in the active language, for staff pages."""
+        return gettext("%(name)s. Legal basis: %(basis)s") % {"name": self.name, "basis": gettext(self.legal_basis)}
 
 
 @dataclass(frozen=True)

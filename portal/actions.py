@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cards.actions import card_activate, card_activation_code_check
+from cards.actions import card_activate, card_activation_code_check, resident_photo_submit
 from cards.crypto import secret_keyed_hash
 from cards.errors import ActivationCodeInvalid
 from cards.models import Card, Resident
@@ -159,16 +159,40 @@ def access_report_open(*, resident: Resident, entry_index: int | None, entry_sum
 def access_report_answer(*, report: AccessReport, status: str, caseworker_note: str) -> AccessReport:
     """Set REPORT's status and the caseworker's answer, recording the change against its resident."""
     report = AccessReport.objects.select_for_update().select_related("resident").get(pk=report.pk)
-    previous = report.status
+    previous, previous_note = report.status, report.caseworker_note
     report.status = status
     report.caseworker_note = caseworker_note.strip()
+    if report.caseworker_note and report.caseworker_note != previous_note:
+        # A new or changed answer: the resident sees it with its time, and may reply to it.
+        report.answered_at = timezone.now()
     report.full_clean()
-    report.save(update_fields=["status", "caseworker_note", "updated_at"])
+    report.save(update_fields=["status", "caseworker_note", "answered_at", "updated_at"])
     record(
         action="portal.access_reports.answer",
         subject=report.resident,
         object=f"access-report:{report.pk} status {previous}->{report.status}",
     )
+    return report
+
+
+class ReplyRefused(Exception):
+    """The report has no answer to reply to yet, or the resident has replied already."""
+
+
+@transaction.atomic
+def access_report_reply(*, resident: Resident, report_id: int, text: str) -> AccessReport:
+    """Record RESIDENT's one reply to the caseworker's answer on their report REPORT_ID; back to the worklist."""
+    report = AccessReport.objects.select_for_update().filter(pk=report_id, resident=resident).first()
+    if report is None:
+        raise AccessReport.DoesNotExist(f"no report {report_id} of this resident")
+    if not report.may_reply:
+        raise ReplyRefused("this report has no answer to reply to, or was replied to already")
+    report.resident_reply = text.strip()
+    report.replied_at = timezone.now()
+    report.status = AccessReport.Status.REPLIED
+    report.full_clean()
+    report.save(update_fields=["resident_reply", "replied_at", "status", "updated_at"])
+    record(action="portal.access_reports.reply", subject=resident, object=f"access-report:{report.pk}")
     return report
 
 
@@ -396,3 +420,15 @@ def resident_consent_grant(*, resident: Resident, agency, scope: str, purpose: s
     if proxy_grant is not None and proxy_grant.kind == ProxyGrant.Kind.ADULT and scope_is_health_data(scope):
         raise ProxyRefused("an adult gives a consent to their health data themselves")
     return consent_grant(resident=resident, agency=agency, scope=scope, purpose=purpose)
+
+
+def resident_card_photo_submit(*, resident: Resident, data: bytes, proxy_grant: ProxyGrant | None):
+    """Send RESIDENT's card photo for approval; a proxy (PROXY_GRANT) of an adult may not.
+
+    The photo is the face a pharmacist compares with the person at the counter
+    and the portrait in the card's credentials: an adult sends their own, as
+    they bind a wallet to the card themselves. A minor's parent or guardian may.
+    """
+    if proxy_grant is not None and proxy_grant.kind == ProxyGrant.Kind.ADULT:
+        raise ProxyRefused("an adult sends the photo for their card themselves")
+    return resident_photo_submit(resident=resident, data=data)

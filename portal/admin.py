@@ -37,8 +37,30 @@ class AccessReportAdmin(ResidentDataAdmin):
     list_display = ["id", "created_at", "entry_index", "status"]
     list_filter = ["status"]
     # The resident is shown by id: opening their record goes through the resident admin, which records it.
-    readonly_fields = ["resident_id", "ledger_entry", "entry_summary", "text", "created_at"]
-    fields = ["resident_id", "ledger_entry", "entry_summary", "text", "status", "caseworker_note", "created_at"]
+    readonly_fields = [
+        "resident_id",
+        "ledger_entry",
+        "entry_summary",
+        "text",
+        "created_at",
+        "answered_at",
+        "resident_reply",
+        "replied_at",
+    ]
+    # The resident sees the answer on their access history and may reply once; a reply sets the status
+    # to "replied", which puts the report on the replies worklist.
+    fields = [
+        "resident_id",
+        "ledger_entry",
+        "entry_summary",
+        "text",
+        "status",
+        "caseworker_note",
+        "created_at",
+        "answered_at",
+        "resident_reply",
+        "replied_at",
+    ]
 
     @admin.display(description=_("ledger entry"))
     def ledger_entry(self, obj: AccessReport):
@@ -49,6 +71,10 @@ class AccessReportAdmin(ResidentDataAdmin):
         except NoReverseMatch:
             return obj.entry_index
         return format_html('<a href="{}">#{}</a>', url, obj.entry_index)
+
+    @admin.display(description=_("resident"))
+    def resident_id(self, obj: AccessReport):
+        return obj.resident_id
 
     def has_add_permission(self, request):
         return False
@@ -144,6 +170,14 @@ class ProxyGrantAdmin(ResidentDataAdmin):
 
     def resident_of(self, obj):
         return obj.dependant
+
+    @admin.display(description=_("acted for (resident)"))
+    def dependant_id(self, obj: ProxyGrant):
+        return obj.dependant_id
+
+    @admin.display(description=_("acting (resident)"))
+    def proxy_id(self, obj: ProxyGrant):
+        return obj.proxy_id
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("dependant")

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PortalConfig(AppConfig):
     name = "portal"
-    verbose_name = "OneCard portal"
+    verbose_name = _("OneCard portal")
 
     def ready(self) -> None:
         from django.core import checks

@@ -73,3 +73,44 @@ def csv_text(chart: Chart) -> str:
     for label, count in chart.rows:
         writer.writerow([label, cell(count)])
     return buffer.getvalue()
+
+
+def _shortened(label: str, limit: int) -> str:
+    width = sum(2 if ord(character) > 0x2E7F else 1 for character in label)
+    if width <= limit:
+        return label
+    out, used = "", 0
+    for character in label:
+        used += 2 if ord(character) > 0x2E7F else 1
+        if used > limit - 1:
+            break
+        out += character
+    return out + "…"
+
+
+def summary_svg(*, title: str, rows: list[tuple[str, int]], width: int = 320, bar_height: int = 14) -> str:
+    """Return one resident's own counts (label, count) as a bar chart that scales to the width of a phone.
+
+    Unlike bar_svg, nothing is suppressed: the counts are the reader's own accesses, not aggregates over
+    residents. Each label sits above its bar, so long names (and Chinese ones) keep the whole width;
+    a label longer than the chart is shortened with "…" (the page lists each name in full).
+    """
+    label_height, gap, value_width = 16, 10, 36
+    row_height = label_height + bar_height + gap
+    height = max(1, len(rows)) * row_height + 4
+    plot_width = width - value_width
+    longest = max((count for _, count in rows), default=1) or 1
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="onecard-chart summary-chart" viewBox="0 0 {width} {height}" '
+        f'preserveAspectRatio="xMinYMin meet" role="img" aria-label="{escape(title)}">'
+    ]
+    for position, (label, count) in enumerate(rows):
+        y = 2 + position * row_height
+        length = max(2, round(plot_width * count / longest))
+        parts.append(
+            f'<text class="label" x="0" y="{y + 12}">{escape(_shortened(label, 44))}</text>'
+            f'<rect class="bar" x="0" y="{y + label_height}" width="{length}" height="{bar_height}" fill="#0b5394"/>'
+            f'<text class="value" x="{length + 4}" y="{y + label_height + bar_height - 2}">{count}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)

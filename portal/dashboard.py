@@ -11,7 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.safestring import mark_safe
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from cards.selectors import card_counts_by_status
 from ledger.api import access_counts, log_health
@@ -61,36 +65,38 @@ def _dispensations_per_day() -> list[tuple[str, int]]:
 @dataclass(frozen=True)
 class ChartSource:
     code: str
-    title: str
+    title: str | Promise
     rows: Callable[[], list[tuple[str, int]]]
-    note: str = ""
+    note: str | Promise = ""
 
 
 CHARTS: list[ChartSource] = [
-    ChartSource("cards-by-status", "Cards by status", _cards_by_status),
+    ChartSource("cards-by-status", _("Cards by status"), _cards_by_status),
     ChartSource(
         "accesses-by-agency",
-        "Accesses by partner agency",
+        _("Accesses by partner agency"),
         _accesses_by_agency,
-        note=f"Last {ACCESS_WINDOW_DAYS} days, from the ledger.",
+        note=format_lazy(_("Last {days} days, from the ledger."), days=ACCESS_WINDOW_DAYS),
     ),
     ChartSource(
         "accesses-by-purpose",
-        "Accesses by purpose",
+        _("Accesses by purpose"),
         _accesses_by_purpose,
-        note=f"Last {ACCESS_WINDOW_DAYS} days, from the ledger.",
+        note=format_lazy(_("Last {days} days, from the ledger."), days=ACCESS_WINDOW_DAYS),
     ),
     ChartSource(
         "applications-per-week",
-        "Grant applications by state per week",
+        _("Grant applications by state per week"),
         _applications_per_week,
-        note=f"Last {APPLICATION_WEEKS} weeks by the week they were started (Monday shown).",
+        note=format_lazy(
+            _("Last {weeks} weeks by the week they were started (Monday shown)."), weeks=APPLICATION_WEEKS
+        ),
     ),
     ChartSource(
         "dispensations-per-day",
-        "Dispensations per day",
+        _("Dispensations per day"),
         _dispensations_per_day,
-        note=f"Last {DISPENSATION_DAYS} days.",
+        note=format_lazy(_("Last {days} days."), days=DISPENSATION_DAYS),
     ),
 ]
 
@@ -108,15 +114,22 @@ def ledger_health() -> list[tuple[str, str]]:
     health = log_health()
     run = health["verification"]
     if run is None:
-        verification = "none yet"
+        verification = gettext("none yet")
     elif run["ok"]:
-        verification = f"{run['finished_at']:%Y-%m-%d %H:%M} UTC: intact"
+        verification = gettext("%(time)s UTC: intact") % {"time": f"{run['finished_at']:%Y-%m-%d %H:%M}"}
     else:
-        verification = f"{run['finished_at']:%Y-%m-%d %H:%M} UTC: FAILED at entry {run['first_bad_index']}"
+        verification = gettext("%(time)s UTC: FAILED at entry %(index)s") % {
+            "time": f"{run['finished_at']:%Y-%m-%d %H:%M}",
+            "index": run["first_bad_index"],
+        }
+    lag = gettext("%(seconds)s s (%(pending)s entries pending)") % {
+        "seconds": f"{health['lag_seconds']:.1f}",
+        "pending": charts.cell(health["pending"]),
+    }
     return [
-        ("Sequencer lag", f"{health['lag_seconds']:.1f} s ({charts.cell(health['pending'])} entries pending)"),
-        ("Latest checkpoint", f"tree size {health['tree_size']}"),
-        ("Last verification", verification),
+        (gettext("Sequencer lag"), lag),
+        (gettext("Latest checkpoint"), gettext("tree size %(size)s") % {"size": health["tree_size"]}),
+        (gettext("Last verification"), verification),
     ]
 
 

@@ -52,15 +52,22 @@ class AccessReport(models.Model):
         INVESTIGATING = "investigating", _("being investigated")
         EXPLAINED = "explained", _("explained")
         UPHELD = "upheld", _("upheld: the access was not allowed")
+        REPLIED = "replied", _("the resident replied to the answer")
 
-    resident = models.ForeignKey("cards.Resident", on_delete=models.PROTECT, related_name="access_reports")
+    resident = models.ForeignKey(
+        "cards.Resident", on_delete=models.PROTECT, related_name="access_reports", verbose_name=_("resident")
+    )
     entry_index = models.BigIntegerField(_("ledger entry index"), null=True, blank=True, db_index=True)
     entry_summary = models.CharField(_("entry as shown to the resident"), max_length=500)
     text = models.TextField(_("what the resident says"), max_length=2000)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
     caseworker_note = models.TextField(_("caseworker's answer"), blank=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    # The resident may reply once to the answer; the reply sends the report back to the caseworkers' worklist.
+    resident_reply = models.TextField(_("the resident's reply"), max_length=2000, blank=True)
+    replied_at = models.DateTimeField(_("replied at"), null=True, blank=True)
     created_at = models.DateTimeField(_("reported at"), auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("unrecognised access report")
@@ -68,7 +75,80 @@ class AccessReport(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"report #{self.pk} ({self.status})"
+        return _("report #%(id)s (%(status)s)") % {"id": self.pk, "status": self.get_status_display()}
+
+    @property
+    def answered(self) -> bool:
+        """Return whether a caseworker has given the resident an answer."""
+        return bool(self.caseworker_note) and self.answered_at is not None
+
+    @property
+    def may_reply(self) -> bool:
+        """Return whether the resident may still reply: once, to an answer."""
+        return self.answered and self.replied_at is None
+
+
+class NotificationSetting(models.Model):
+    """How a resident wants to be told about accesses to their data by organisations: channel, how often, language.
+
+    ``sent_through_index`` is the last ledger index a digest has covered: the next digest
+    tells only of later entries, so no access is told twice.
+    """
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("e-mail")
+        SMS = "sms", _("text message (SMS)")
+
+    class Frequency(models.TextChoices):
+        NEVER = "never", _("never")
+        DAILY = "daily", _("once a day")
+        WEEKLY = "weekly", _("once a week")
+
+    resident = models.OneToOneField("cards.Resident", on_delete=models.CASCADE, related_name="notification_setting")
+    channel = models.CharField(_("how"), max_length=8, choices=Channel.choices, default=Channel.EMAIL)
+    frequency = models.CharField(_("how often"), max_length=8, choices=Frequency.choices, default=Frequency.NEVER)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default="en")
+    sent_through_index = models.BigIntegerField(default=-1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("notification setting")
+        verbose_name_plural = _("notification settings")
+
+    def __str__(self) -> str:
+        return f"notification setting #{self.pk} ({self.frequency} by {self.channel})"
+
+
+class AccessDigest(models.Model):
+    """One message telling a resident who accessed their data: ledger entries after FROM_INDEX up to THROUGH_INDEX.
+
+    Made once per resident and period (``period``: a date, or an ISO week); it keeps its text so a
+    retry sends the very same message, and ``sent_at`` so it is never sent twice.
+    """
+
+    resident = models.ForeignKey("cards.Resident", on_delete=models.CASCADE, related_name="access_digests")
+    channel = models.CharField(max_length=8, choices=NotificationSetting.Channel.choices)
+    frequency = models.CharField(max_length=8, choices=NotificationSetting.Frequency.choices)
+    period = models.CharField(max_length=10)
+    language = models.CharField(max_length=8)
+    from_index = models.BigIntegerField()
+    through_index = models.BigIntegerField()
+    accesses = models.PositiveIntegerField()
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["resident", "frequency", "period"], name="portal_access_digest_once"),
+            models.UniqueConstraint(fields=["resident", "from_index"], name="portal_access_digest_entries_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"access digest #{self.pk} ({self.period}, entries {self.from_index + 1}-{self.through_index})"
 
 
 def totp_key_seal(key: bytes) -> bytes:
@@ -86,6 +166,23 @@ def backup_code_hash(code: str) -> str:
     return secret_keyed_hash("".join(code.split()).lower(), context=BACKUP_CODE_HASH_CONTEXT)
 
 
+def _device_user():
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        verbose_name=_("user"),
+        help_text=_("The user that this device belongs to."),
+    )
+
+
+def _device_name():
+    return models.CharField(_("name"), max_length=64, help_text=_("The human-readable name of this device."))
+
+
+def _device_confirmed():
+    return models.BooleanField(_("confirmed"), default=True, help_text=_("Is this device ready for use?"))
+
+
 class TOTPDevice(TimestampMixin, ThrottlingMixin, Device):
     """An authenticator app (RFC 6238 TOTP) whose key is stored only sealed (AES-256-GCM).
 
@@ -93,16 +190,21 @@ class TOTPDevice(TimestampMixin, ThrottlingMixin, Device):
     at enrolment. Its fields and checks are those of django-otp's TOTPDevice.
     """
 
-    key_sealed = models.BinaryField(default=totp_key_sealed_random)
-    step = models.PositiveSmallIntegerField(default=30)
-    t0 = models.BigIntegerField(default=0)
-    digits = models.PositiveSmallIntegerField(choices=[(6, 6), (8, 8)], default=6)
-    tolerance = models.PositiveSmallIntegerField(default=1)
-    drift = models.SmallIntegerField(default=0)
-    last_t = models.BigIntegerField(default=-1)
+    # django-otp's fields again, with translatable labels and help.
+    user = _device_user()
+    name = _device_name()
+    confirmed = _device_confirmed()
+    key_sealed = models.BinaryField(_("key sealed"), default=totp_key_sealed_random)
+    step = models.PositiveSmallIntegerField(_("step"), default=30)
+    t0 = models.BigIntegerField(_("t0"), default=0)
+    digits = models.PositiveSmallIntegerField(_("digits"), choices=[(6, 6), (8, 8)], default=6)
+    tolerance = models.PositiveSmallIntegerField(_("tolerance"), default=1)
+    drift = models.SmallIntegerField(_("drift"), default=0)
+    last_t = models.BigIntegerField(_("last t"), default=-1)
 
     class Meta(Device.Meta):
-        verbose_name = "TOTP device"
+        verbose_name = _("TOTP device")
+        verbose_name_plural = _("TOTP devices")
 
     @property
     def bin_key(self) -> bytes:
@@ -153,8 +255,14 @@ class TOTPDevice(TimestampMixin, ThrottlingMixin, Device):
 class BackupCodeDevice(TimestampMixin, ThrottlingMixin, Device):
     """A user's one-use backup codes, stored only as keyed hashes."""
 
+    # django-otp's fields again, with translatable labels and help.
+    user = _device_user()
+    name = _device_name()
+    confirmed = _device_confirmed()
+
     class Meta(Device.Meta):
-        verbose_name = "backup code device"
+        verbose_name = _("backup code device")
+        verbose_name_plural = _("backup code devices")
 
     def get_throttle_factor(self):
         return getattr(settings, "OTP_STATIC_THROTTLE_FACTOR", 1)
@@ -176,11 +284,17 @@ class BackupCodeDevice(TimestampMixin, ThrottlingMixin, Device):
 class BackupCode(models.Model):
     """One unused backup code, as its keyed hash (portal.models.backup_code_hash)."""
 
-    device = models.ForeignKey(BackupCodeDevice, on_delete=models.CASCADE, related_name="codes")
-    code_hash = models.CharField(max_length=64, db_index=True)
+    device = models.ForeignKey(
+        BackupCodeDevice, on_delete=models.CASCADE, related_name="codes", verbose_name=_("device")
+    )
+    code_hash = models.CharField(_("code hash"), max_length=64, db_index=True)
+
+    class Meta:
+        verbose_name = _("backup code")
+        verbose_name_plural = _("backup codes")
 
     def __str__(self) -> str:
-        return f"backup code #{self.pk}"
+        return _("backup code #%(id)s") % {"id": self.pk}
 
 
 def adulthood_date(birth_date):
@@ -237,8 +351,10 @@ class ProxyGrant(models.Model):
     relationship = models.CharField(_("relationship"), max_length=16, choices=Relationship.choices)
     reason = models.CharField(_("reason"), max_length=500, blank=True)
     document_reference = models.CharField(_("document reference"), max_length=100, blank=True)
-    invitation_code_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
-    invitation_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    invitation_code_hash = models.CharField(
+        _("invitation code hash"), max_length=64, blank=True, editable=False, db_index=True
+    )
+    invitation_expires_at = models.DateTimeField(_("invitation expires at"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     accepted_at = models.DateTimeField(_("in force since"), null=True, blank=True, editable=False)
     ends_on = models.DateField(_("ends on"), null=True, blank=True, editable=False)
@@ -262,7 +378,7 @@ class ProxyGrant(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"proxy grant #{self.pk} ({self.kind})"
+        return _("proxy grant #%(id)s (%(kind)s)") % {"id": self.pk, "kind": self.get_kind_display()}
 
     @property
     def ledger_object(self) -> str:

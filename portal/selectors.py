@@ -2,7 +2,7 @@
 
 import datetime
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Q
 from django.utils import timezone
@@ -10,21 +10,15 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from cards.models import Card, Resident
-from ledger.api import (
-    UnknownPurpose,
-    action_get,
-    pending_list_for_subject,
-    purpose_check,
-    record,
-    sealed_contents,
-    subject_pseudonyms,
-)
-from portal.models import AccessReport, ProxyGrant
+from ledger.api import action_get, pending_list_for_subject, record, sealed_contents, subject_pseudonyms
+from portal import wording
+from portal.models import AccessReport, NotificationSetting, ProxyGrant
 from services.core import catalogue
 from services.core.models import Agency, Consent
 
 ACTOR_FILTERS = ("others", "all", "agency", "staff", "resident", "system")
-# What a resident did for a family member: shown with "everyone but me", since it was not about their own data.
+# What a resident did for a family member: kept in view with the default filter, since it was not about their
+# own data.
 PROXY_ACTED = ("portal.proxies.start", "portal.proxies.act", "portal.proxies.stop")
 
 
@@ -38,11 +32,8 @@ def service_name(service: catalogue.Service) -> str:
 
 
 def purpose_name(code: str) -> str:
-    """Return the name of purpose CODE in the active language, or CODE for a purpose no longer declared."""
-    try:
-        return purpose_check(code).name
-    except UnknownPurpose:
-        return code
+    """Return the name of purpose CODE in the active language (never the code, even for a purpose retired since)."""
+    return wording.purpose_label(code)
 
 
 def agencies_for_consent() -> list[Agency]:
@@ -65,7 +56,7 @@ def consent_get_for_resident(*, resident: Resident, receipt_id) -> Consent | Non
 
 @dataclass(frozen=True)
 class AccessRow:
-    """One access to the resident's data, as the history page shows it."""
+    """One access to the resident's data, as the history page shows it: codes for the record, words for the reader."""
 
     reference: str
     index: int | None
@@ -80,6 +71,14 @@ class AccessRow:
     purpose_label: str
     outcome: str
     request_id: str
+    # The actor's pseudonym or agency code, for caseworkers (AccessReport.entry_summary), never shown to the resident.
+    actor_id: str = ""
+    # Made by the resident themself (under any of their pseudonyms).
+    own: bool = False
+    # wording.sentence(): the whole access in one sentence, and what was done and why, in the active language.
+    sentence: str = ""
+    what: str = ""
+    why: str = ""
     # For a family-proxy entry: the other person of the grant it names (portal.proxies.*).
     other_person: str = ""
     # A sealed access still withheld (ledger.sealing): the date its details are disclosed; TIME is then None.
@@ -89,11 +88,27 @@ class AccessRow:
     def sealed(self) -> bool:
         return self.index is not None
 
+    @property
+    def folded(self) -> bool:
+        """Return whether the page folds this access away by default: OneCard's own work, or the resident's.
+
+        What the resident did for a family member (PROXY_ACTED) stays in view.
+        """
+        return self.actor_type == "system" or (self.own and self.action not in PROXY_ACTED)
+
+    @property
+    def outcome_label(self) -> str:
+        return wording.outcome(self.outcome)
+
+    @property
+    def channel_label(self) -> str:
+        return wording.channel(self.channel)
+
     def summary(self) -> str:
         if self.withheld_until is not None:
             return f"entry {self.index}: sealed access, disclosed on {self.withheld_until.isoformat()}"
         return (
-            f"{self.time.isoformat()} {self.actor_type}:{self.who} role={self.role} {self.action} "
+            f"{self.time.isoformat()} {self.actor_type}:{self.actor_id} role={self.role} {self.action} "
             f"purpose={self.purpose} outcome={self.outcome} request={self.request_id}"
         )
 
@@ -114,37 +129,107 @@ def service_label(code: str) -> str:
     try:
         return service_name(catalogue.service_get(code))
     except KeyError:
-        return _("Your OneCard account") if code == "portal" else code
+        return _("Your OneCard account") if code == "portal" else _("Other")
 
 
 _NO_PROXIES: tuple[dict[str, str], dict[str, str]] = ({}, {})
 
 
-def _who(
-    actor_type: str, actor_id: str, role: str, own: set[str], agencies: dict[str, Agency], proxies=_NO_PROXIES
-) -> str:
+def _access_row(
+    *,
+    reference,
+    index,
+    time,
+    actor_type,
+    actor_id,
+    role,
+    channel,
+    action,
+    purpose,
+    outcome,
+    request_id,
+    object,
+    own,
+    agencies,
+    proxies=_NO_PROXIES,
+) -> AccessRow:
     if actor_type == "resident" and actor_id in proxies[0]:
-        return _("%(name)s, acting for you") % {"name": proxies[0][actor_id]}
-    if actor_type == "agency":
-        agency = agencies.get(actor_id)
-        return _localized(agency.name_en, agency.name_zh_hans) if agency else actor_id
-    if actor_type == "staff":
-        return _("Caseworker (%(role)s)") % {"role": role}
-    if actor_type == "resident":
-        return _("You") if actor_id in own else _("Another resident")
-    return _("OneCard system (%(component)s)") % {"component": actor_id}
+        who = _("%(name)s, acting for you") % {"name": proxies[0][actor_id]}
+    else:
+        who = wording.who(actor_type=actor_type, actor_id=actor_id, role=role, own=own, agencies=agencies)
+    told = wording.sentence(who_name=who, action=action, purpose=purpose)
+    return AccessRow(
+        reference=reference,
+        index=index,
+        time=time,
+        actor_type=actor_type,
+        who=who,
+        role=role,
+        channel=channel,
+        action=action,
+        service=_service_of(action),
+        purpose=purpose,
+        purpose_label=wording.purpose_label(purpose),
+        outcome=outcome,
+        request_id=request_id,
+        actor_id=actor_id,
+        own=actor_type == "resident" and actor_id in own,
+        sentence=told.text,
+        what=told.did,
+        why=told.why,
+        other_person=_other_person(action, object, proxies),
+    )
 
 
 @dataclass(frozen=True)
 class AccessPage:
-    """One page of the access history; NEXT_BEFORE is the ledger index the next page starts below, or None."""
+    """One page of the access history; NEXT_BEFORE is the ledger index the next page starts below, or None.
+
+    With the default filter, ROWS holds the accesses by organisations, caseworkers and other residents, and
+    FOLDED the accesses in the same stretch of the ledger by OneCard itself and by the resident (at most
+    FOLDED_LIMIT; FOLDED_MORE says there were more). SUMMARY is the 30-day summary, on the first page only.
+    """
 
     rows: list[AccessRow]
     next_before: int | None
+    folded: list[AccessRow] = field(default_factory=list)
+    folded_more: bool = False
+    summary: "AccessSummary | None" = None
+
+
+@dataclass
+class OrganisationSummary:
+    """Who accessed the resident's data in the summary's period, how often, last when, and why."""
+
+    who: str
+    actor_type: str
+    count: int = 0
+    last: datetime.datetime | None = None
+    whys: list[str] = field(default_factory=list)
+    whats: list[str] = field(default_factory=list)
+
+    def whats_text(self) -> str:
+        return wording.listing(self.whats)
+
+    def whys_text(self) -> str:
+        return wording.listing(self.whys)
+
+
+@dataclass
+class AccessSummary:
+    """The accesses of the last DAYS days by organisation (OneCard's own and the resident's counted apart)."""
+
+    days: int
+    since: datetime.datetime
+    organisations: list[OrganisationSummary]
+    accesses: int
+    folded: int
 
 
 # Sequenced entries are read in chunks of this many until a page is full: filters apply to the entry bytes.
 _SCAN_CHUNK = 500
+FOLDED_LIMIT = 50
+SUMMARY_DAYS = 30
 
 
 def access_history_for_resident(
@@ -158,23 +243,23 @@ def access_history_for_resident(
     until: datetime.date | None = None,
     before: int | None = None,
     page_size: int = 50,
+    summary: bool = False,
 ) -> AccessPage:
     """Return one page of the accesses to RESIDENT's data, newest first, filtered; record that they were read.
 
     The first page (BEFORE is None) starts with the entries still waiting to be sealed; the pages run on
-    down the ledger by index, so a page never shifts when new accesses arrive.
+    down the ledger by index, so a page never shifts when new accesses arrive. ACTOR "others" (the
+    default) folds OneCard's own accesses and the resident's away (AccessPage.folded). With SUMMARY,
+    the page also carries the summary of the last SUMMARY_DAYS days by organisation: one read, one record.
     """
     record(action="portal.access_history.read", subject=resident)
     pseudonyms = subject_pseudonyms(resident)
     agencies = {agency.code: agency for agency in Agency.objects.all()}
     own = set(pseudonyms)
     proxies = _proxy_names(resident)
+    folding = actor in ("others", "")
 
-    def keep(row: AccessRow) -> bool:
-        # What the resident did for a family member stays in view: it is not their own data.
-        acted = row.action in PROXY_ACTED
-        if actor == "others" and row.actor_type == "resident" and row.who == _("You") and not acted:
-            return False
+    def matches(row: AccessRow) -> bool:
         if actor not in ("others", "all", "") and row.actor_type != actor:
             return False
         if (service and row.service != service) or (purpose and row.purpose != purpose):
@@ -186,49 +271,97 @@ def access_history_for_resident(
             return False
         return not (until and timezone.localdate(row.time) > until)
 
-    result = []
+    result, folded = [], []
+    folded_more = False
+
+    def take(row: AccessRow) -> bool:
+        nonlocal folded_more
+        if not matches(row):
+            return False
+        if folding and row.folded:
+            if len(folded) < FOLDED_LIMIT:
+                folded.append(row)
+            else:
+                folded_more = True
+            return False
+        result.append(row)
+        return True
+
     if before is None:
         pending = pending_list_for_subject(subject=resident)
-        if actor == "others":
-            pending = pending.exclude(
-                Q(actor_type="resident") & Q(actor_id__in=pseudonyms) & ~Q(action__in=PROXY_ACTED)
-            )
-        elif actor in ACTOR_FILTERS and actor != "all":
+        if actor in ACTOR_FILTERS and actor not in ("all", "others"):
             pending = pending.filter(actor_type=actor)
-        for row in pending[:page_size]:
-            access = _pending_access_row(row, own, agencies, proxies)
-            if keep(access):
-                result.append(access)
+        for row in pending[: page_size + FOLDED_LIMIT]:
+            if len(result) < page_size:
+                take(_pending_access_row(row, own, agencies, proxies))
     cursor, more = before, True
     while len(result) < page_size and more:
         chunk = _sequenced_rows(resident, own, agencies, before=cursor, limit=_SCAN_CHUNK, proxies=proxies)
         more = len(chunk) == _SCAN_CHUNK
         for position, row in enumerate(chunk):
             cursor = row.index
-            if keep(row):
-                result.append(row)
-                if len(result) == page_size:
-                    more = more or position < len(chunk) - 1
-                    break
-    return AccessPage(result, cursor if more and cursor else None)
+            if take(row) and len(result) == page_size:
+                more = more or position < len(chunk) - 1
+                break
+    told = _summary(resident, own, agencies, proxies) if summary else None
+    return AccessPage(result, cursor if more and cursor else None, folded, folded_more, told)
+
+
+def _summary(resident: Resident, own: set[str], agencies: dict, proxies, *, days: int = SUMMARY_DAYS) -> AccessSummary:
+    start = timezone.now() - datetime.timedelta(days=days)
+    by_who: dict[tuple[str, str], OrganisationSummary] = {}
+    accesses = folded = 0
+
+    def count(row: AccessRow) -> None:
+        nonlocal accesses, folded
+        if row.folded:
+            folded += 1
+            return
+        accesses += 1
+        key = (row.actor_type, row.who)
+        item = by_who.setdefault(key, OrganisationSummary(who=row.who, actor_type=row.actor_type))
+        item.count += 1
+        item.last = max(item.last or row.time, row.time)
+        if row.why not in item.whys:
+            item.whys.append(row.why)
+        if row.what not in item.whats:
+            item.whats.append(row.what)
+
+    for row in pending_list_for_subject(subject=resident).filter(time__gte=start):
+        count(_pending_access_row(row, own, agencies, proxies))
+    cursor, more = None, True
+    while more:
+        chunk = _sequenced_rows(resident, own, agencies, before=cursor, limit=_SCAN_CHUNK, proxies=proxies)
+        more = len(chunk) == _SCAN_CHUNK
+        for row in chunk:
+            cursor = row.index
+            if row.withheld_until is not None:
+                continue  # a sealed access has no time or actor until its date: the page lists it apart
+            if row.time < start:
+                more = False
+                break
+            count(row)
+    organisations = sorted(by_who.values(), key=lambda item: (-item.count, item.who))
+    return AccessSummary(days=days, since=start, organisations=organisations, accesses=accesses, folded=folded)
 
 
 def _pending_access_row(row, own: set[str], agencies: dict, proxies=_NO_PROXIES) -> AccessRow:
-    return AccessRow(
+    return _access_row(
         reference=f"p{row.pk}",
         index=None,
         time=row.time,
         actor_type=row.actor_type,
-        who=_who(row.actor_type, row.actor_id, row.role, own, agencies, proxies),
+        actor_id=row.actor_id,
         role=row.role,
         channel=row.channel,
         action=row.action,
-        service=_service_of(row.action),
         purpose=row.purpose,
-        purpose_label=purpose_name(row.purpose),
         outcome=row.outcome,
         request_id=row.request_id,
-        other_person=_other_person(row.action, row.object, proxies),
+        object=row.object,
+        own=own,
+        agencies=agencies,
+        proxies=proxies,
     )
 
 
@@ -255,21 +388,22 @@ def _sequenced_rows(
             entry = released[item["index"]]
         actor = entry["actor"]
         rows.append(
-            AccessRow(
+            _access_row(
                 reference=str(item["index"]),
                 index=item["index"],
                 time=datetime.datetime.fromisoformat(entry["time"].replace("Z", "+00:00")),
                 actor_type=actor["type"],
-                who=_who(actor["type"], actor["id"], actor["role"], own, agencies, proxies),
+                actor_id=actor["id"],
                 role=actor["role"],
                 channel=entry["channel"],
                 action=entry["action"],
-                service=_service_of(entry["action"]),
                 purpose=entry["purpose"],
-                purpose_label=purpose_name(entry["purpose"]),
                 outcome=entry["outcome"],
                 request_id=entry.get("request_id", ""),
-                other_person=_other_person(entry["action"], entry["object"], proxies),
+                object=entry.get("object", ""),
+                own=own,
+                agencies=agencies,
+                proxies=proxies,
             )
         )
     return rows
@@ -328,27 +462,24 @@ def access_entry_get_for_resident(*, resident: Resident, reference: str) -> Acce
     if row is None:
         return None
     agencies = {agency.code: agency for agency in Agency.objects.filter(code=row.actor_id)}
-    return AccessRow(
-        reference=reference,
-        index=None,
-        time=row.time,
-        actor_type=row.actor_type,
-        who=_who(row.actor_type, row.actor_id, row.role, set(pseudonyms), agencies, proxies := _proxy_names(resident)),
-        role=row.role,
-        channel=row.channel,
-        action=row.action,
-        service=_service_of(row.action),
-        purpose=row.purpose,
-        purpose_label=purpose_name(row.purpose),
-        outcome=row.outcome,
-        request_id=row.request_id,
-        other_person=_other_person(row.action, row.object, proxies),
-    )
+    return _pending_access_row(row, set(pseudonyms), agencies, _proxy_names(resident))
 
 
 def access_reports_for_resident(*, resident: Resident) -> list[AccessReport]:
     """Return RESIDENT's reports of unrecognised access, newest first."""
     return list(AccessReport.objects.filter(resident=resident))
+
+
+def access_report_get_for_resident(*, resident: Resident, report_id: int) -> AccessReport | None:
+    """Return RESIDENT's report REPORT_ID, or None when it is someone else's or does not exist."""
+    return AccessReport.objects.filter(resident=resident, pk=report_id).first()
+
+
+def notification_setting_for_resident(*, resident: Resident) -> NotificationSetting:
+    """Return how RESIDENT wants to be told of accesses (unsaved, never, when not set yet); record the read."""
+    record(action="portal.notification_settings.read", subject=resident)
+    found = NotificationSetting.objects.filter(resident=resident).first()
+    return found or NotificationSetting(resident=resident, language=get_language() or "en")
 
 
 @dataclass(frozen=True)

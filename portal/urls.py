@@ -1,13 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from portal import health, views
 from portal.admin_site import OneCardAdminSite
 
 # No admin page opens without a verified OTP device (portal/admin_site.py).
 admin.site.__class__ = OneCardAdminSite
-admin.site.site_header = "OneCard staff"
-admin.site.site_title = "OneCard staff"
+admin.site.site_header = _("OneCard staff")
+admin.site.site_title = _("OneCard staff")
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -12,17 +12,19 @@ from dataclasses import dataclass
 
 from django.apps import apps
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 
 @dataclass(frozen=True)
 class Worklist:
     code: str
-    title: str
+    title: str | Promise
     model: str  # "app_label.ModelName"
     filters: str  # the changelist query string
     permission: str  # "app_label.codename"
     count: Callable[[type], int]
-    description: str = ""
+    description: str | Promise = ""
 
 
 def _count_status(status: str) -> Callable[[type], int]:
@@ -32,52 +34,63 @@ def _count_status(status: str) -> Callable[[type], int]:
 WORKLISTS: list[Worklist] = [
     Worklist(
         code="card-requests",
-        title="Card requests",
+        title=_("Card requests"),
         model="cards.Card",
         filters="status__exact=pending",
         permission="cards.view_card",
         count=_count_status("pending"),
-        description="Cards issued and waiting for the resident's activation.",
+        description=_("Cards issued and waiting for the resident's activation."),
     ),
     Worklist(
         code="lost-cards",
-        title="Reported-lost cards",
+        title=_("Reported-lost cards"),
         model="cards.Card",
         filters="status__exact=lost",
         permission="cards.view_card",
         count=_count_status("lost"),
-        description="Cards their holder reported lost: reissue or revoke.",
+        description=_("Cards their holder reported lost: reissue or revoke."),
     ),
     Worklist(
         code="photos-to-approve",
-        title="Photos to approve",
+        title=_("Photos to approve"),
         model="cards.ResidentPhoto",
         filters="status__exact=pending",
         permission="cards.change_residentphoto",
         count=_count_status("pending"),
-        description="Card photos residents sent from the portal: approve or reject each.",
+        description=_("Card photos residents sent from the portal: approve or reject each."),
     ),
     Worklist(
         code="unrecognised-access-reports",
-        title="Unrecognised access reports",
+        title=_("Unrecognised access reports"),
         model="portal.AccessReport",
         filters="status__exact=open",
         permission="portal.view_accessreport",
         count=_count_status("open"),
-        description="Residents' reports of an access they do not recognise, each with its ledger entry.",
+        description=_("Residents' reports of an access they do not recognise, each with its ledger entry."),
+    ),
+    Worklist(
+        code="access-report-replies",
+        title=_("Replies to answered access reports"),
+        model="portal.AccessReport",
+        filters="status__exact=replied",
+        permission="portal.view_accessreport",
+        count=_count_status("replied"),
+        description=_(
+            "Residents who replied to the answer to their report of an access: read the reply, answer again."
+        ),
     ),
     Worklist(
         code="benefit-claims",
-        title="Benefit claims",
+        title=_("Benefit claims"),
         model="social_security.UnemploymentClaim",
         filters="status__exact=assessed",
         permission="social_security.view_unemploymentclaim",
         count=_count_status("assessed"),
-        description="Unemployment benefit claims assessed and waiting for an officer's decision.",
+        description=_("Unemployment benefit claims assessed and waiting for an officer's decision."),
     ),
     Worklist(
         code="grant-reviews",
-        title="Grant applications to review",
+        title=_("Grant applications to review"),
         model="grants.Application",
         filters="waiting=reviewer",
         permission="grants.review_application",
@@ -85,25 +98,25 @@ WORKLISTS: list[Worklist] = [
             model.objects.filter(status="eligible").count()
             + model.objects.filter(status="under_review", reviewer__isnull=True).count()
         ),
-        description="Eligible applications waiting for a reviewer (first pair of eyes).",
+        description=_("Eligible applications waiting for a reviewer (first pair of eyes)."),
     ),
     Worklist(
         code="grant-approvals",
-        title="Grant applications to approve",
+        title=_("Grant applications to approve"),
         model="grants.Application",
         filters="waiting=approver",
         permission="grants.approve_application",
         count=lambda model: model.objects.filter(status="under_review", reviewed_at__isnull=False).count(),
-        description="Reviewed applications waiting for an approver who is not the reviewer.",
+        description=_("Reviewed applications waiting for an approver who is not the reviewer."),
     ),
     Worklist(
         code="pharmacy-flags",
-        title="Suspicious dispensing patterns",
+        title=_("Suspicious dispensing patterns"),
         model="pharmacy.SuspiciousPatternFlag",
         filters="status__exact=open",
         permission="pharmacy.view_suspiciouspatternflag",
         count=_count_status("open"),
-        description="Residents seen at several pharmacies in a short time, flagged for a regulator.",
+        description=_("Residents seen at several pharmacies in a short time, flagged for a regulator."),
     ),
 ]
 

@@ -1,3 +1,6 @@
+import base64
+import re
+
 from rest_framework import serializers
 
 from cards.national_id import normalize_national_id
@@ -53,3 +56,22 @@ class PresentationVerifyResponseSerializer(serializers.Serializer):
     reason = serializers.CharField(allow_null=True)
     claims = serializers.DictField(allow_null=True, help_text="Exactly the claims the holder disclosed")
     holder_bound = serializers.BooleanField(allow_null=True)
+
+
+class Base64UrlField(serializers.CharField):
+    """Bytes sent as base64url without padding."""
+
+    def to_internal_value(self, data):
+        text = super().to_internal_value(data)
+        if not re.fullmatch(r"[A-Za-z0-9_-]*", text) or len(text) % 4 == 1:
+            raise serializers.ValidationError("must be base64url without padding")
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class MdocVerifyRequestSerializer(serializers.Serializer):
+    device_response = Base64UrlField(
+        max_length=PRESENTATION_FIELD_MAX_LENGTH, help_text="The decrypted ISO/IEC 18013-5 DeviceResponse (CBOR)"
+    )
+    session_transcript = Base64UrlField(
+        max_length=8192, help_text="The SessionTranscript (CBOR) of the session the reader held with the wallet"
+    )

@@ -255,7 +255,17 @@ def credential_verify(
 SD_JWT_VC_TYPE = "dc+sd-jwt"
 KB_JWT_TYPE = "kb+jwt"
 TOKEN_STATUS_LIST_TYPE = "statuslist+jwt"
+# The type of a card's SD-JWT VC: an https URL under the issuer, where its type metadata is served.
+CARD_VCT_PATH = "/vct/card/1"
+# The type credentials issued before it had, accepted while they last (30 days at most).
 CARD_VCT = "urn:onecard:vct:card:1"
+
+
+def card_vct(issuer: str) -> str:
+    """Return the vct of a card's SD-JWT VC from ISSUER (the credential's iss)."""
+    return issuer.rstrip("/") + CARD_VCT_PATH
+
+
 SD_ALG = "sha-256"
 # Token Status List values (draft-ietf-oauth-status-list section 7.1).
 STATUS_VALID, STATUS_INVALID, STATUS_SUSPENDED = 0x00, 0x01, 0x02
@@ -537,7 +547,9 @@ def sd_jwt_vc_verify(
         vct, iss, iat, exp = (claims.get(name) for name in ("vct", "iss", "iat", "exp"))
         if not (isinstance(vct, str) and isinstance(iss, str) and _is_int(iat) and _is_int(exp)):
             raise CredentialRefused(INVALID_CLAIMS)
-        if vct != CARD_VCT:
+        if vct not in (CARD_VCT, card_vct(iss)):
+            raise CredentialRefused(INVALID_CLAIMS)
+        if "vct#integrity" in claims and not isinstance(claims["vct#integrity"], str):
             raise CredentialRefused(INVALID_CLAIMS)
         if issuer is not None and iss != issuer:
             raise CredentialRefused(WRONG_ISSUER)
@@ -572,22 +584,30 @@ def sd_jwt_vc_verify(
 
 
 # The always-visible claims of an SD-JWT VC; everything else was selectively disclosed.
-_SD_JWT_VC_FRAME = ("vct", "iss", "iat", "exp", "nbf", "cnf", "status", "sub")
+_SD_JWT_VC_FRAME = ("vct", "vct#integrity", "iss", "iat", "exp", "nbf", "cnf", "status", "sub")
 
 
 CACHE_KEYS_FILE = "jwt-vc-issuer.json"
 CACHE_STATUS_FILE = "status-list.jwt"
+CACHE_IACA_FILE = "mdoc-iaca.pem"
 EXIT_VALID, EXIT_REFUSED, EXIT_UNUSABLE, EXIT_STATUS_UNKNOWN = 0, 1, 2, 3
 
 
 def cache_refresh(base_url: str, directory: str, *, timeout: float = 10) -> list[str]:
-    """Download the issuer metadata (with its JWKS) and the Token Status List into DIRECTORY; the only network use."""
+    """Download the issuer metadata (with its JWKS), the Token Status List and the mdoc IACA certificate into DIRECTORY.
+
+    This is the tool's only use of the network.
+    """
     import os
     import urllib.request
 
     written = []
     base = base_url.rstrip("/")
-    for path, name in (("/.well-known/jwt-vc-issuer", CACHE_KEYS_FILE), ("/cards/status-list", CACHE_STATUS_FILE)):
+    for path, name in (
+        ("/.well-known/jwt-vc-issuer", CACHE_KEYS_FILE),
+        ("/cards/status-list", CACHE_STATUS_FILE),
+        ("/cards/mdoc/iaca.pem", CACHE_IACA_FILE),
+    ):
         with urllib.request.urlopen(base + path, timeout=timeout) as response:
             body = response.read()
         target = os.path.join(directory, name)
@@ -681,7 +701,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--photo-dir", default=".", help="where to write a presented photo (default: here)")
     parser.add_argument("--aud", help="the audience a key binding JWT must name")
     parser.add_argument("--nonce", help="the nonce a key binding JWT must carry")
-    parser.add_argument("--issuer", help="the issuer (iss) an SD-JWT VC or mdoc must name")
+    parser.add_argument("--issuer", help="the issuer (iss) an SD-JWT VC must name")
+    parser.add_argument("--iaca", help="file of the IACA certificates (PEM) an mdoc must chain to (default: cache)")
     parser.add_argument("token", nargs="?", help="the credential, - for standard input, or @FILE")
     args = parser.parse_args(argv)
     import os
@@ -753,13 +774,22 @@ def main(argv: list[str] | None = None) -> int:
     elif _COMPACT_JWS.fullmatch(token):
         result = _qr_with_token_status(token, keys, token_list, now=now, max_age_hours=args.max_status_age_hours)
     else:
+        iaca_path = args.iaca or (os.path.join(args.cache, CACHE_IACA_FILE) if args.cache else None)
+        try:
+            with open(iaca_path or "", "rb") as handle:
+                trust_anchors = trust_anchors_load(handle.read())
+        except OSError as error:
+            print(f"error: no IACA certificate to check an mdoc against ({error.strerror})", file=sys.stderr)
+            return EXIT_UNUSABLE
+        except CredentialRefused:
+            print("error: the IACA certificate file is not usable", file=sys.stderr)
+            return EXIT_UNUSABLE
         result = mdoc_verify_text(
             token,
-            keys=keys,
+            trust_anchors=trust_anchors,
             status_list=token_list,
             now=now,
             max_status_age_hours=args.max_status_age_hours,
-            issuer=args.issuer,
             photo_dir=args.photo_dir,
         )
     print(json.dumps(result, ensure_ascii=False))
@@ -768,20 +798,32 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_STATUS_UNKNOWN if result.get("reason") == STATUS_UNKNOWN else EXIT_REFUSED
 
 
-# ISO/IEC 18013-5 mdoc, issuer-signed: a minimal CBOR codec (RFC 8949) and COSE_Sign1 (RFC 9052), by hand so
-# that this file still needs nothing beyond cryptography.
+# ISO/IEC 18013-5 mdoc: a minimal CBOR codec (RFC 8949), COSE_Sign1 and COSE_Mac0 (RFC 9052) and the X.509
+# chain check, by hand so that this file still needs nothing beyond cryptography.
 MDOC_DOCTYPE = "cn.onecard.card.1"
 MDOC_NAMESPACE = "cn.onecard.card.1"
-COSE_ALG_EDDSA = -8
-COSE_HEADER_ALG, COSE_HEADER_KID = 1, 4
+COSE_ALG_ES256, COSE_ALG_EDDSA, COSE_ALG_HMAC256 = -7, -8, 5
+COSE_HEADER_ALG, COSE_HEADER_KID, COSE_HEADER_X5CHAIN = 1, 4, 33
+# id-mdl-kp-mdlDS: the extended key usage of a document signer certificate (ISO/IEC 18013-5 Annex B).
+MDOC_DOCUMENT_SIGNER_EKU = "1.0.18013.5.1.2"
 MDOC_MAX_BYTES = 1024 * 1024
 _CBOR_MAX_DEPTH = 16
+UNTRUSTED_CERTIFICATE = "untrusted_certificate"
+CERTIFICATE_EXPIRED = "certificate_expired"
+DEVICE_AUTH_INVALID = "device_auth_invalid"
 
 
 @dataclass(frozen=True)
 class CborTag:
     tag: int
     value: object
+
+
+@dataclass(frozen=True)
+class CborRaw:
+    """Already-encoded CBOR, written as it is (a SessionTranscript inside DeviceAuthentication)."""
+
+    encoded: bytes
 
 
 def cbor_encode(value) -> bytes:
@@ -810,6 +852,8 @@ def cbor_encode(value) -> bytes:
         return head(5, len(value)) + b"".join(cbor_encode(k) + cbor_encode(v) for k, v in value.items())
     if isinstance(value, CborTag):
         return head(6, value.tag) + cbor_encode(value.value)
+    if isinstance(value, CborRaw):
+        return value.encoded
     raise TypeError(f"cannot encode {type(value).__name__} as CBOR")
 
 
@@ -873,31 +917,132 @@ def _cbor_item(data: bytes, offset: int, depth: int):
     raise CredentialRefused(MALFORMED)
 
 
-def cose_sign1_verify(cose, keys: dict[str, Ed25519PublicKey]) -> bytes:
-    """Check an untagged or tagged (18) COSE_Sign1 with EdDSA against KEYS by kid; return its payload."""
-    if isinstance(cose, CborTag) and cose.tag == 18:
+def cose_key_public(cose_key) -> tuple[int, object]:
+    """Return (COSE alg, public key) of a COSE_Key: EC2 P-256 (ES256) or OKP Ed25519 (EdDSA)."""
+    if not isinstance(cose_key, dict):
+        raise CredentialRefused(MALFORMED)
+    x, y = cose_key.get(-2), cose_key.get(-3)
+    try:
+        if cose_key.get(1) == 2 and cose_key.get(-1) == 1 and isinstance(x, bytes) and isinstance(y, bytes):
+            if len(x) != 32 or len(y) != 32:
+                raise ValueError
+            numbers = ec.EllipticCurvePublicNumbers(int.from_bytes(x, "big"), int.from_bytes(y, "big"), ec.SECP256R1())
+            return COSE_ALG_ES256, numbers.public_key()
+        if cose_key.get(1) == 1 and cose_key.get(-1) == 6 and isinstance(x, bytes):
+            return COSE_ALG_EDDSA, Ed25519PublicKey.from_public_bytes(x)
+    except ValueError:
+        pass
+    raise CredentialRefused(MALFORMED)
+
+
+def cose_signature_valid(alg: int, key, signature, data: bytes) -> bool:
+    """Return whether SIGNATURE (COSE form: r || s for ES256) by KEY over DATA verifies under ALG."""
+    if not isinstance(signature, bytes) or len(signature) != 64:
+        return False
+    try:
+        if alg == COSE_ALG_EDDSA and isinstance(key, Ed25519PublicKey):
+            key.verify(signature, data)
+        elif alg == COSE_ALG_ES256 and isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == "secp256r1":
+            der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
+            key.verify(der, data, ec.ECDSA(hashes.SHA256()))
+        else:
+            return False
+    except InvalidSignature:
+        return False
+    return True
+
+
+def _cose_parts(cose, tag: int) -> tuple[bytes, dict, dict, object, bytes]:
+    """Split a COSE_Sign1 (tag 18) or COSE_Mac0 (tag 17): protected bytes and map, unprotected, payload, signature."""
+    if isinstance(cose, CborTag) and cose.tag == tag:
         cose = cose.value
     if not (isinstance(cose, list) and len(cose) == 4):
         raise CredentialRefused(MALFORMED)
     protected_bytes, unprotected, payload, signature = cose
-    if not (isinstance(protected_bytes, bytes) and isinstance(unprotected, dict) and isinstance(payload, bytes)):
+    if not (isinstance(protected_bytes, bytes) and isinstance(unprotected, dict) and isinstance(signature, bytes)):
         raise CredentialRefused(MALFORMED)
     protected = cbor_decode(protected_bytes) if protected_bytes else {}
-    if not isinstance(protected, dict) or protected.get(COSE_HEADER_ALG) != COSE_ALG_EDDSA:
+    if not isinstance(protected, dict) or "crit" in protected or 2 in protected:
         raise CredentialRefused(UNSUPPORTED_ALGORITHM)
-    kid = protected.get(COSE_HEADER_KID, unprotected.get(COSE_HEADER_KID))
-    kid = kid.decode("ascii", "replace") if isinstance(kid, bytes) else kid
-    key = keys.get(kid) if isinstance(kid, str) else None
-    if key is None:
-        raise CredentialRefused(UNKNOWN_KEY)
-    to_be_signed = cbor_encode(["Signature1", protected_bytes, b"", payload])
-    if not isinstance(signature, bytes) or len(signature) != 64:
-        raise CredentialRefused(BAD_SIGNATURE)
+    return protected_bytes, protected, unprotected, payload, signature
+
+
+def trust_anchors_load(data: bytes) -> list:
+    """Return the IACA certificates (trust anchors) in DATA: PEM, one or more, or a single DER certificate."""
+    from cryptography import x509
+
     try:
-        key.verify(signature, to_be_signed)
-    except InvalidSignature:
-        raise CredentialRefused(BAD_SIGNATURE) from None
-    return payload
+        if b"-----BEGIN CERTIFICATE-----" in data:
+            return x509.load_pem_x509_certificates(data)
+        return [x509.load_der_x509_certificate(data)]
+    except ValueError:
+        raise CredentialRefused(MALFORMED) from None
+
+
+def _certificate_current(certificate, now: float) -> bool:
+    return certificate.not_valid_before_utc.timestamp() <= now <= certificate.not_valid_after_utc.timestamp()
+
+
+def document_signer_check(x5chain, trust_anchors: list, *, now: float):
+    """Return the document signer certificate of an x5chain header once it chains to a trusted IACA.
+
+    ISO/IEC 18013-5 has no intermediate CA: the first certificate must be issued
+    directly by one of TRUST_ANCHORS, be a document signer (extended key usage
+    1.0.18013.5.1.2, digital signature), and both must be valid at NOW.
+    """
+    from cryptography import x509
+
+    ders = [x5chain] if isinstance(x5chain, bytes) else x5chain
+    if not (isinstance(ders, list) and ders and all(isinstance(der, bytes) for der in ders)):
+        raise CredentialRefused(UNTRUSTED_CERTIFICATE)
+    try:
+        leaf = x509.load_der_x509_certificate(ders[0])
+        usage = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        key_usage = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
+    except (ValueError, x509.ExtensionNotFound):
+        raise CredentialRefused(UNTRUSTED_CERTIFICATE) from None
+    if x509.ObjectIdentifier(MDOC_DOCUMENT_SIGNER_EKU) not in usage or not key_usage.digital_signature:
+        raise CredentialRefused(UNTRUSTED_CERTIFICATE)
+    for anchor in trust_anchors:
+        try:
+            leaf.verify_directly_issued_by(anchor)
+            constraints = anchor.extensions.get_extension_for_class(x509.BasicConstraints).value
+        except (ValueError, TypeError, InvalidSignature, x509.ExtensionNotFound):
+            continue
+        if not constraints.ca:
+            continue
+        if not (_certificate_current(leaf, now) and _certificate_current(anchor, now)):
+            raise CredentialRefused(CERTIFICATE_EXPIRED)
+        return leaf
+    raise CredentialRefused(UNTRUSTED_CERTIFICATE)
+
+
+def issuer_auth_check(issuer_auth, trust_anchors: list, *, now: float) -> tuple[dict, object]:
+    """Check an mdoc's issuerAuth (COSE_Sign1 with x5chain) up to a trusted IACA; return (MSO, signer certificate)."""
+    protected_bytes, protected, unprotected, payload, signature = _cose_parts(issuer_auth, 18)
+    if not isinstance(payload, bytes):
+        raise CredentialRefused(MALFORMED)
+    alg = protected.get(COSE_HEADER_ALG)
+    if alg not in (COSE_ALG_ES256, COSE_ALG_EDDSA):
+        raise CredentialRefused(UNSUPPORTED_ALGORITHM)
+    signer = document_signer_check(
+        protected.get(COSE_HEADER_X5CHAIN, unprotected.get(COSE_HEADER_X5CHAIN)), trust_anchors, now=now
+    )
+    to_be_signed = cbor_encode(["Signature1", protected_bytes, b"", payload])
+    if not cose_signature_valid(alg, signer.public_key(), signature, to_be_signed):
+        raise CredentialRefused(BAD_SIGNATURE)
+    return mso_decode(payload), signer
+
+
+def mso_decode(payload: bytes) -> dict:
+    """Decode the MobileSecurityObject from an issuerAuth payload: #6.24(bstr .cbor MSO)."""
+    wrapped = cbor_decode(payload)
+    if not (isinstance(wrapped, CborTag) and wrapped.tag == 24 and isinstance(wrapped.value, bytes)):
+        raise CredentialRefused(MALFORMED)
+    mso = cbor_decode(wrapped.value)
+    if not isinstance(mso, dict):
+        raise CredentialRefused(MALFORMED)
+    return mso
 
 
 def _tdate(value) -> float:
@@ -911,91 +1056,230 @@ def _tdate(value) -> float:
         raise CredentialRefused(INVALID_CLAIMS) from None
 
 
-def mdoc_verify(
-    document: bytes,
-    *,
-    keys: dict[str, Ed25519PublicKey],
-    status_list: TokenStatusList | None,
-    now: float | None = None,
-    max_status_age_hours: float = DEFAULT_STATUS_MAX_AGE_HOURS,
-) -> PresentationVerdict:
-    """Verify an issuer-signed mdoc Document: issuerAuth, each presented item's digest, validity and status."""
-    now = time.time() if now is None else now
+def mso_check(mso: dict, *, doc_type: str, now: float) -> None:
+    """Check the MSO's version, docType, digest algorithm and validity at NOW."""
+    if mso.get("version") != "1.0" or mso.get("docType") != doc_type or mso.get("digestAlgorithm") != "SHA-256":
+        raise CredentialRefused(INVALID_CLAIMS)
+    validity = mso.get("validityInfo")
+    if not isinstance(validity, dict):
+        raise CredentialRefused(INVALID_CLAIMS)
+    if _tdate(validity.get("validFrom")) > now + CLOCK_LEEWAY_SECONDS:
+        raise CredentialRefused(NOT_YET_VALID)
+    if _tdate(validity.get("validUntil")) <= now:
+        raise CredentialRefused(TOKEN_EXPIRED)
 
-    def refused(reason: str) -> PresentationVerdict:
-        return PresentationVerdict(False, "mdoc", reason, None, None)
 
-    try:
-        if len(document) > MDOC_MAX_BYTES:
-            raise CredentialRefused(OVERSIZED)
-        doc = cbor_decode(document)
-        if not isinstance(doc, dict) or doc.get("docType") != MDOC_DOCTYPE:
-            raise CredentialRefused(INVALID_CLAIMS)
-        issuer_signed = doc.get("issuerSigned")
-        if not isinstance(issuer_signed, dict):
-            raise CredentialRefused(MALFORMED)
-        mso_wrapped = cbor_decode(cose_sign1_verify(issuer_signed.get("issuerAuth"), keys))
-        if not (isinstance(mso_wrapped, CborTag) and mso_wrapped.tag == 24 and isinstance(mso_wrapped.value, bytes)):
-            raise CredentialRefused(MALFORMED)
-        mso = cbor_decode(mso_wrapped.value)
-        if not isinstance(mso, dict) or mso.get("docType") != MDOC_DOCTYPE or mso.get("digestAlgorithm") != "SHA-256":
-            raise CredentialRefused(INVALID_CLAIMS)
-        validity = mso.get("validityInfo")
-        if not isinstance(validity, dict):
-            raise CredentialRefused(INVALID_CLAIMS)
-        if _tdate(validity.get("validFrom")) > now + CLOCK_LEEWAY_SECONDS:
-            raise CredentialRefused(NOT_YET_VALID)
-        if _tdate(validity.get("validUntil")) <= now:
-            raise CredentialRefused(TOKEN_EXPIRED)
-        digests = mso.get("valueDigests", {}).get(MDOC_NAMESPACE)
-        items = issuer_signed.get("nameSpaces", {}).get(MDOC_NAMESPACE, [])
+def issuer_items_check(name_spaces, mso: dict) -> dict[str, dict]:
+    """Return {namespace: {element: value}} of the presented IssuerSignedItems, each checked against its MSO digest."""
+    if name_spaces is None:
+        return {}
+    if not isinstance(name_spaces, dict):
+        raise CredentialRefused(MALFORMED)
+    all_digests = mso.get("valueDigests")
+    if not isinstance(all_digests, dict):
+        raise CredentialRefused(MALFORMED)
+    checked: dict[str, dict] = {}
+    for namespace, items in name_spaces.items():
+        digests = all_digests.get(namespace)
         if not isinstance(digests, dict) or not isinstance(items, list):
-            raise CredentialRefused(MALFORMED)
-        claims = {}
+            raise CredentialRefused(DISCLOSURE_INVALID)
+        elements = checked.setdefault(namespace, {})
         for wrapped in items:
             if not (isinstance(wrapped, CborTag) and wrapped.tag == 24 and isinstance(wrapped.value, bytes)):
                 raise CredentialRefused(DISCLOSURE_INVALID)
             item = cbor_decode(wrapped.value)
             if not isinstance(item, dict) or not isinstance(item.get("elementIdentifier"), str):
                 raise CredentialRefused(DISCLOSURE_INVALID)
-            expected = digests.get(item.get("digestID"))
+            digest_id = item.get("digestID")
+            expected = digests.get(digest_id) if _is_int(digest_id) else None
             if expected is None or hashlib.sha256(cbor_encode(wrapped)).digest() != expected:
                 raise CredentialRefused(DISCLOSURE_INVALID)
             name = item["elementIdentifier"]
-            if name in claims:
+            if name in elements:
                 raise CredentialRefused(DISCLOSURE_INVALID)
             value = item.get("elementValue")
-            claims[name] = value.value if isinstance(value, CborTag) and value.tag == 1004 else value
-    except CredentialRefused as error:
-        return refused(error.reason)
+            elements[name] = value.value if isinstance(value, CborTag) and value.tag == 1004 else value
+    return checked
+
+
+def device_authentication_bytes(session_transcript: bytes, doc_type: str, device_name_spaces: CborTag) -> bytes:
+    """Return DeviceAuthenticationBytes: #6.24(bstr .cbor ["DeviceAuthentication", SessionTranscript, DocType, ...])."""
+    device_authentication = ["DeviceAuthentication", CborRaw(session_transcript), doc_type, device_name_spaces]
+    return cbor_encode(CborTag(24, cbor_encode(device_authentication)))
+
+
+def session_transcript_salt(session_transcript: bytes) -> bytes:
+    """Return the HKDF salt of the session keys and EMacKey: SHA-256 of SessionTranscriptBytes (#6.24 of it)."""
+    return hashlib.sha256(cbor_encode(CborTag(24, session_transcript))).digest()
+
+
+def device_mac_key(private_key, public_key, session_transcript: bytes) -> bytes:
+    """Return EMacKey: HKDF-SHA256 of the ECDH secret of the device key and the reader's ephemeral key."""
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    shared = private_key.exchange(ec.ECDH(), public_key)
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=session_transcript_salt(session_transcript), info=b"EMacKey")
+    return hkdf.derive(shared)
+
+
+def device_signed_check(document: dict, *, device_key, session_transcript: bytes, reader_private_key=None) -> None:
+    """Check deviceSigned: the device key's signature (or MAC) over DeviceAuthentication with this SessionTranscript."""
+    import hmac as hmac_module
+
+    device_signed = document.get("deviceSigned")
+    if not isinstance(device_signed, dict):
+        raise CredentialRefused(DEVICE_AUTH_INVALID)
+    name_spaces, device_auth = device_signed.get("nameSpaces"), device_signed.get("deviceAuth")
+    if not (isinstance(name_spaces, CborTag) and name_spaces.tag == 24 and isinstance(name_spaces.value, bytes)):
+        raise CredentialRefused(DEVICE_AUTH_INVALID)
+    if not isinstance(cbor_decode(name_spaces.value), dict) or not isinstance(device_auth, dict):
+        raise CredentialRefused(DEVICE_AUTH_INVALID)
+    alg, public_key = cose_key_public(device_key)
+    data = device_authentication_bytes(session_transcript, document.get("docType"), name_spaces)
+    if "deviceSignature" in device_auth:
+        protected_bytes, protected, _, payload, signature = _cose_parts(device_auth["deviceSignature"], 18)
+        if payload is not None or protected.get(COSE_HEADER_ALG) != alg:
+            raise CredentialRefused(DEVICE_AUTH_INVALID)
+        if not cose_signature_valid(
+            alg, public_key, signature, cbor_encode(["Signature1", protected_bytes, b"", data])
+        ):
+            raise CredentialRefused(DEVICE_AUTH_INVALID)
+        return
+    if "deviceMac" in device_auth:
+        protected_bytes, protected, _, payload, tag = _cose_parts(device_auth["deviceMac"], 17)
+        if payload is not None or protected.get(COSE_HEADER_ALG) != COSE_ALG_HMAC256 or reader_private_key is None:
+            raise CredentialRefused(DEVICE_AUTH_INVALID)
+        if alg != COSE_ALG_ES256:
+            raise CredentialRefused(DEVICE_AUTH_INVALID)
+        key = device_mac_key(reader_private_key, public_key, session_transcript)
+        expected = hmac_module.new(key, cbor_encode(["MAC0", protected_bytes, b"", data]), "sha256").digest()
+        if not hmac_module.compare_digest(expected, tag):
+            raise CredentialRefused(DEVICE_AUTH_INVALID)
+        return
+    raise CredentialRefused(DEVICE_AUTH_INVALID)
+
+
+def _mdoc_document_check(doc, trust_anchors: list, *, now: float) -> tuple[dict, dict, object]:
+    """Check an mdoc Document's issuerSigned part; return (its OneCard claims, the MSO, the signer certificate)."""
+    if not isinstance(doc, dict) or doc.get("docType") != MDOC_DOCTYPE:
+        raise CredentialRefused(INVALID_CLAIMS)
+    issuer_signed = doc.get("issuerSigned")
+    if not isinstance(issuer_signed, dict):
+        raise CredentialRefused(MALFORMED)
+    mso, signer = issuer_auth_check(issuer_signed.get("issuerAuth"), trust_anchors, now=now)
+    mso_check(mso, doc_type=MDOC_DOCTYPE, now=now)
+    checked = issuer_items_check(issuer_signed.get("nameSpaces"), mso)
+    return checked.get(MDOC_NAMESPACE, {}), mso, signer
+
+
+def _mdoc_verdict(claims: dict, mso: dict, signer, *, fmt: str, holder_bound, status_list, now, max_age_hours):
+    from cryptography.x509.oid import NameOID
+
     status_reference = mso.get("status") if isinstance(mso.get("status"), dict) else None
-    status, detail = status_check(status_reference, status_list, now=now, max_age_hours=max_status_age_hours)
+    status, detail = status_check(status_reference, status_list, now=now, max_age_hours=max_age_hours)
     reason = None if status == "valid" else (STATUS_UNKNOWN if status == "unknown" else status)
+    names = signer.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)
     return PresentationVerdict(
         valid=reason is None,
-        format="mdoc",
+        format=fmt,
         reason=reason,
         status=status,
         status_detail=detail,
-        issuer=None,
+        issuer=names[0].value if names else None,
         claims=claims,
-        holder_bound=None,
+        holder_bound=holder_bound,
         status_reference=status_reference,
     )
 
 
-def mdoc_verify_text(
-    token: str, *, keys, status_list, now: float, max_status_age_hours: float, issuer=None, photo_dir: str = "."
-) -> dict:
-    """Verify an mdoc given as base64url or hex text; write a presented portrait to a file."""
+def mdoc_verify(
+    document: bytes,
+    *,
+    trust_anchors: list,
+    status_list: TokenStatusList | None,
+    now: float | None = None,
+    max_status_age_hours: float = DEFAULT_STATUS_MAX_AGE_HOURS,
+) -> PresentationVerdict:
+    """Verify an issuer-signed mdoc Document: the chain to the IACA, issuerAuth, each item's digest, validity, status.
+
+    Nothing proves the holder here: a copied Document verifies too. At a counter,
+    use a DeviceResponse from a session (mdoc_device_response_verify).
+    """
+    now = time.time() if now is None else now
     try:
-        text = token.strip()
-        document = bytes.fromhex(text) if re.fullmatch(r"(?:[0-9a-fA-F]{2})+", text) else b64url_decode(text)
-    except (CredentialRefused, ValueError):
-        return {"valid": False, "format": "unknown", "reason": MALFORMED, "status": None, "status_detail": None}
-    verdict = mdoc_verify(
-        document, keys=keys, status_list=status_list, now=now, max_status_age_hours=max_status_age_hours
+        if len(document) > MDOC_MAX_BYTES:
+            raise CredentialRefused(OVERSIZED)
+        claims, mso, signer = _mdoc_document_check(cbor_decode(document), trust_anchors, now=now)
+    except CredentialRefused as error:
+        return PresentationVerdict(False, "mdoc", error.reason, None, None)
+    return _mdoc_verdict(
+        claims,
+        mso,
+        signer,
+        fmt="mdoc",
+        holder_bound=False,
+        status_list=status_list,
+        now=now,
+        max_age_hours=max_status_age_hours,
     )
+
+
+def mdoc_device_response_verify(
+    device_response: bytes,
+    *,
+    session_transcript: bytes,
+    trust_anchors: list,
+    status_list: TokenStatusList | None,
+    reader_private_key=None,
+    now: float | None = None,
+    max_status_age_hours: float = DEFAULT_STATUS_MAX_AGE_HOURS,
+) -> PresentationVerdict:
+    """Verify an ISO/IEC 18013-5 DeviceResponse received in the session whose SessionTranscript (CBOR) is given.
+
+    Checks the chain to the IACA, the MSO signature, every item's digest, the
+    validity, the device's signature or MAC over this session's transcript (so a
+    response recorded in another session fails), then the status list.
+    """
+    now = time.time() if now is None else now
+    fmt = "mdoc-device-response"
+    try:
+        if len(device_response) > MDOC_MAX_BYTES:
+            raise CredentialRefused(OVERSIZED)
+        response = cbor_decode(device_response)
+        if not isinstance(response, dict) or response.get("version") != "1.0" or response.get("status") != 0:
+            raise CredentialRefused(MALFORMED)
+        documents = response.get("documents") or []
+        if not isinstance(documents, list):
+            raise CredentialRefused(MALFORMED)
+        ours = [doc for doc in documents if isinstance(doc, dict) and doc.get("docType") == MDOC_DOCTYPE]
+        if len(ours) != 1:
+            raise CredentialRefused(INVALID_CLAIMS)
+        claims, mso, signer = _mdoc_document_check(ours[0], trust_anchors, now=now)
+        device_key_info = mso.get("deviceKeyInfo")
+        if not isinstance(device_key_info, dict) or "deviceKey" not in device_key_info:
+            raise CredentialRefused(DEVICE_AUTH_INVALID)
+        device_signed_check(
+            ours[0],
+            device_key=device_key_info["deviceKey"],
+            session_transcript=session_transcript,
+            reader_private_key=reader_private_key,
+        )
+    except CredentialRefused as error:
+        return PresentationVerdict(False, fmt, error.reason, None, None)
+    return _mdoc_verdict(
+        claims,
+        mso,
+        signer,
+        fmt=fmt,
+        holder_bound=True,
+        status_list=status_list,
+        now=now,
+        max_age_hours=max_status_age_hours,
+    )
+
+
+def mdoc_verdict_printable(verdict: PresentationVerdict, photo_dir: str = ".") -> dict:
+    """Return VERDICT as JSON-ready data: a presented portrait written to a file, other bytes as base64url."""
     result = asdict(verdict)
     result.pop("status_reference", None)
     portrait = (verdict.claims or {}).get("portrait")
@@ -1006,6 +1290,25 @@ def mdoc_verify_text(
         if isinstance(value, bytes):
             result["claims"][name] = b64url_encode(value)
     return result
+
+
+def mdoc_verify_text(
+    token: str, *, trust_anchors, status_list, now: float, max_status_age_hours: float, photo_dir: str = "."
+) -> dict:
+    """Verify an issuer-signed mdoc given as base64url or hex text; write a presented portrait to a file."""
+    try:
+        text = token.strip()
+        document = bytes.fromhex(text) if re.fullmatch(r"(?:[0-9a-fA-F]{2})+", text) else b64url_decode(text)
+    except (CredentialRefused, ValueError):
+        return {"valid": False, "format": "unknown", "reason": MALFORMED, "status": None, "status_detail": None}
+    verdict = mdoc_verify(
+        document,
+        trust_anchors=trust_anchors,
+        status_list=status_list,
+        now=now,
+        max_status_age_hours=max_status_age_hours,
+    )
+    return mdoc_verdict_printable(verdict, photo_dir)
 
 
 if __name__ == "__main__":

@@ -308,7 +308,8 @@ def completeness_verify(
 
     Returns {"tree_size", "count", "sealed": [{"index", "unseal_on"}], "entries": [decoded entries],
     "witnesses", "witnessed_at"}. LEAF_OF(item, entry_bytes), if given, returns the bytes the log's leaf
-    hashes for an entry item (the default: the entry bytes themselves).
+    hashes for an entry item; by default the salted commitment of log format v2 when the item has a
+    "salt", else the entry bytes themselves (format v1).
     """
     if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
         raise CompletenessError(f"not a completeness bundle (format {BUNDLE_FORMAT})")
@@ -363,7 +364,15 @@ def completeness_verify(
         if not isinstance(entry, dict) or entry.get("index") != index:
             raise CompletenessError(f"entry {index}'s bytes name another index")
         path = [_b64(hash_, f"entry {index}'s inclusion proof") for hash_ in item.get("path") or []]
-        leaf = leaf_of(item, data) if leaf_of is not None else data
+        if leaf_of is not None:
+            leaf = leaf_of(item, data)
+        elif "salt" in item:  # log format v2: the public leaf is the salted commitment (tlog.leaf_bytes)
+            try:
+                leaf = tlog.leaf_bytes(data, _b64(item["salt"], f"entry {index}'s salt"))
+            except tlog.TlogError as error:
+                raise CompletenessError(f"entry {index}: {error}") from None
+        else:
+            leaf = data
         if not tlog.verify_inclusion(index, size, tlog.leaf_hash(leaf), path, root):
             raise CompletenessError(f"bad inclusion proof: entry {index} is not in the signed tree of size {size}")
         tag = entry.get("subject")

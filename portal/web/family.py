@@ -17,6 +17,7 @@ from portal.errors import ProxyRefused
 from portal.models import ProxyGrant
 from portal.web.access import acting_for_start, acting_for_stop, resident_required, step_up_required
 from portal.web.forms import ProxyAcceptForm, ProxyInvitationForm
+from portal.web.throttles import proxy_accept_attempt_allowed
 
 
 @require_GET
@@ -52,6 +53,9 @@ def family_accept(request):
     """Take up a family member's invitation code, so the resident may act for them."""
     form = ProxyAcceptForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        if not proxy_accept_attempt_allowed(request, resident=request.resident):
+            form.add_error(None, _("Too many codes tried. Wait an hour, then try again."))
+            return render(request, "portal/me/family_accept.html", {"form": form}, status=429)
         try:
             grant = actions.proxy_invitation_accept(proxy=request.resident, code=form.cleaned_data["code"])
         except ProxyRefused:

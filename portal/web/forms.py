@@ -1,14 +1,16 @@
 """Forms of the resident portal: they validate input, actions do the work."""
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from cards.national_id import NationalIdFormField, parse_national_id
 from ledger.api import purposes_all as ledger_purposes_all
-from portal.models import ProxyGrant
+from portal.models import NotificationSetting, ProxyGrant
 from services.core import catalogue
 
 _OTP_WIDGET = forms.TextInput(
@@ -120,6 +122,10 @@ class PhotoSubmitForm(forms.Form):
     )
 
 
+def _chinese() -> bool:
+    return (get_language() or "").lower().startswith("zh")
+
+
 class ConsentGrantForm(forms.Form):
     agency = forms.ChoiceField(label=_("Agency"))
     scope = forms.ChoiceField(label=_("What it may do"))
@@ -128,16 +134,15 @@ class ConsentGrantForm(forms.Form):
     def __init__(self, *args, agencies=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["agency"].choices = [
-            (agency.code, f"{agency.name_zh_hans} / {agency.name_en}") for agency in agencies
+            (agency.code, agency.name_zh_hans if _chinese() else agency.name_en) for agency in agencies
         ]
         self.fields["scope"].choices = [
-            (code, scope.description)
+            (code, gettext(scope.description))
             for code, scope in sorted(catalogue.scopes_all().items())
             if scope.consent_required
         ]
         self.fields["purpose"].choices = [
-            (code, f"{purpose.name_zh_hans} / {purpose.name_en}")
-            for code, purpose in sorted(catalogue.purposes_all().items())
+            (code, purpose.name) for code, purpose in sorted(catalogue.purposes_all().items())
         ]
 
 
@@ -146,12 +151,12 @@ class AccessFilterForm(forms.Form):
         label=_("Who"),
         required=False,
         choices=[
-            ("others", _("Everyone but me")),
-            ("all", _("Everyone, including me")),
-            ("agency", _("Partner agencies")),
+            ("others", _("Organisations and caseworkers")),
+            ("all", _("Everyone, including OneCard and you")),
+            ("agency", _("Partner organisations")),
             ("staff", _("Caseworkers")),
-            ("resident", _("Residents (me)")),
-            ("system", _("OneCard system")),
+            ("resident", _("You")),
+            ("system", _("OneCard itself")),
         ],
     )
     service = forms.ChoiceField(label=_("Service"), required=False)
@@ -174,9 +179,9 @@ class AccessFilterForm(forms.Form):
     def __init__(self, *args, service_choices=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["service"].choices = [("", _("Any")), *service_choices]
-        self.fields["purpose"].choices = [("", _("Any"))] + [
-            (purpose.code, purpose.code) for purpose in ledger_purposes_all()
-        ]
+        self.fields["purpose"].choices = [("", _("Any"))] + sorted(
+            ((purpose.code, purpose.name) for purpose in ledger_purposes_all()), key=lambda choice: choice[1]
+        )
 
 
 class AccessReportForm(forms.Form):
@@ -185,6 +190,33 @@ class AccessReportForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 5}),
     )
+
+
+class AccessReportReplyForm(forms.Form):
+    text = forms.CharField(
+        label=_("Your reply to the caseworker (you can reply once)"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class LanguageSelect(forms.Select):
+    """A choice of language, each named in its own language and marked so (lang="..."), as a language switch is."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex=subindex, attrs=attrs)
+        option["attrs"]["lang"] = value
+        return option
+
+
+class NotificationSettingForm(forms.Form):
+    frequency = forms.ChoiceField(
+        label=_("Tell me when an organisation or a caseworker accessed my data"),
+        choices=NotificationSetting.Frequency.choices,
+        widget=forms.RadioSelect,
+    )
+    channel = forms.ChoiceField(label=_("How"), choices=NotificationSetting.Channel.choices, widget=forms.RadioSelect)
+    language = forms.ChoiceField(label=_("In which language"), choices=settings.LANGUAGES, widget=LanguageSelect)
 
 
 class ClaimApplyForm(forms.Form):

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cards.actions import (
     card_credential_mdoc_issue,
@@ -20,21 +20,24 @@ from cards.actions import (
     card_qr_png,
     card_qr_svg,
     card_report_lost,
-    resident_photo_submit,
 )
 from cards.errors import CardTransitionRefused, HolderKeyInvalid, PhotoInvalid
 from cards.models import Card
 from cards.selectors import card_get_for_resident, resident_photo_jpeg, resident_photo_list
 from cards.tools.onecard_card_verify import DYNAMIC_LIFETIME_SECONDS
-from ledger.api import proof_bundle
-from portal import actions, selectors
+from ledger.api import log_mirrors, proof_bundle
+from portal import actions, charts, selectors
 from portal.errors import ActivationRefused, ProxyRefused
+from portal.models import AccessReport
+from portal.notifications import NotificationRefused, notification_setting_update
 from portal.web.access import resident_required, step_up_required
 from portal.web.forms import (
     AccessFilterForm,
     AccessReportForm,
+    AccessReportReplyForm,
     CardActivationForm,
     ConsentGrantForm,
+    NotificationSettingForm,
     PhotoSubmitForm,
     ReportLostForm,
 )
@@ -200,9 +203,17 @@ def card_photo_view(request):
     form = PhotoSubmitForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            resident_photo_submit(resident=request.resident, data=form.cleaned_data["image"].read())
+            actions.resident_card_photo_submit(
+                resident=request.resident, data=form.cleaned_data["image"].read(), proxy_grant=request.proxy_grant
+            )
         except PhotoInvalid as error:
             form.add_error("image", str(error))
+        except ProxyRefused:
+            form.add_error(
+                None,
+                _("%(name)s must send the photo for their card themselves: you cannot send it while acting for them.")
+                % {"name": request.resident.full_name},
+            )
         else:
             messages.success(request, _("Thank you. A caseworker will check your photo before it is printed."))
             return redirect("portal:card-photo")
@@ -276,7 +287,7 @@ def consents(request):
         {
             "consent": consent,
             "agency": selectors._localized(consent.agency.name_en, consent.agency.name_zh_hans),
-            "scope": scopes[consent.scope].description if consent.scope in scopes else consent.scope,
+            "scope": _(scopes[consent.scope].description) if consent.scope in scopes else consent.scope,
             "purpose": selectors.purpose_name(consent.purpose),
             "active": consent.is_active(),
         }
@@ -358,10 +369,23 @@ def _service_choices():
     ]
 
 
+def _summary_chart(summary: selectors.AccessSummary) -> str:
+    """Return the summary's chart: the organisations with the most accesses, the rest counted together."""
+    shown = [(item.who, item.count) for item in summary.organisations[:CHART_ORGANISATIONS]]
+    rest = sum(item.count for item in summary.organisations[CHART_ORGANISATIONS:])
+    if rest:
+        shown.append((_("Others"), rest))
+    title = _("Accesses to your data in the last %(days)s days, by organisation") % {"days": summary.days}
+    return charts.summary_svg(title=title, rows=shown)
+
+
+CHART_ORGANISATIONS = 6
+
+
 @require_GET
 @resident_required
 def access_history(request):
-    """List every access to the resident's data, with filters, proofs and a way to report one."""
+    """Show who accessed the resident's data: a 30-day summary, then each access in plain words, with proofs."""
     form = AccessFilterForm(request.GET or None, service_choices=_service_choices())
     filters = form.cleaned_data if form.is_valid() else {}
     before = request.GET.get("before", "")
@@ -374,20 +398,88 @@ def access_history(request):
         since=filters.get("since"),
         until=filters.get("until"),
         before=selectors.entry_number(before),
+        summary=not request.GET,
     )
-    labelled = [{"row": row, "service": selectors.service_label(row.service)} for row in page.rows]
+    reports = selectors.access_reports_for_resident(resident=request.resident)
+    by_index: dict[int, list] = {}
+    for report in reports:
+        if report.entry_index is not None:
+            by_index.setdefault(report.entry_index, []).append(report)
+
+    def entry(row):
+        return {"row": row, "service": selectors.service_label(row.service), "reports": by_index.get(row.index, [])}
+
     next_url = None
     if page.next_before is not None:
         query = request.GET.copy()
         query["before"] = page.next_before
         next_url = f"?{query.urlencode()}"
-    context = {"form": form, "rows": labelled, "next_url": next_url, "first_url": None}
+    mirrors = log_mirrors()
+    chosen = request.GET.get("mirror", "")
+    context = {
+        "form": form,
+        "rows": [entry(row) for row in page.rows],
+        "folded": [entry(row) for row in page.folded],
+        "folded_more": page.folded_more,
+        "summary": page.summary,
+        "summary_chart": _summary_chart(page.summary) if page.summary and page.summary.organisations else "",
+        "reports": reports,
+        "reply_form": AccessReportReplyForm(),
+        "next_url": next_url,
+        "first_url": None,
+        # Verify reads the published log from here or from a mirror the resident picks (?mirror=URL).
+        "log_url": reverse("log:checkpoint").removesuffix("checkpoint"),
+        "log_mirrors": mirrors,
+        "log_mirror": chosen if chosen in mirrors else "",
+    }
     context["statistics"] = privacy_loss_for_resident(resident=request.resident)
     if before:
         query = request.GET.copy()
         query.pop("before", None)
         context["first_url"] = f"?{query.urlencode()}"
     return render(request, "portal/me/access_history.html", context)
+
+
+@require_POST
+@resident_required
+def access_report_reply(request, report_id):
+    """Reply once to the caseworker's answer on one of the resident's reports; the reply goes back to them."""
+    if selectors.access_report_get_for_resident(resident=request.resident, report_id=report_id) is None:
+        raise Http404("no such report")
+    form = AccessReportReplyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Please write your reply (at most 2000 characters)."))
+    else:
+        try:
+            actions.access_report_reply(resident=request.resident, report_id=report_id, text=form.cleaned_data["text"])
+        except AccessReport.DoesNotExist:
+            raise Http404("no such report") from None
+        except actions.ReplyRefused:
+            messages.error(request, _("You have already replied to this answer, or there is no answer yet."))
+        else:
+            messages.success(request, _("Thank you. Your reply is with a caseworker."))
+    return redirect(reverse("portal:access-history") + f"#report-{report_id}")
+
+
+@require_http_methods(["GET", "POST"])
+@resident_required
+def notification_settings(request):
+    """Let the resident choose to be told, by e-mail or SMS, daily or weekly, when organisations accessed their data."""
+    setting = selectors.notification_setting_for_resident(resident=request.resident)
+    initial = {"frequency": setting.frequency, "channel": setting.channel, "language": setting.language}
+    form = NotificationSettingForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            notification_setting_update(resident=request.resident, **form.cleaned_data)
+        except NotificationRefused:
+            form.add_error(
+                "channel",
+                _("We have no address for this in the register. Choose the other way, or ask a service centre."),
+            )
+        else:
+            messages.success(request, _("Your notification settings are saved."))
+            return redirect("portal:notification-settings")
+    return render(request, "portal/me/notification_settings.html", {"form": form, "setting": setting})
 
 
 @require_GET

@@ -1,4 +1,4 @@
-"""Limit how often a client, or anyone for one national ID, may try an activation code."""
+"""Limit how often a client, or anyone for one national ID or account, may try an activation or invitation code."""
 
 from axes.helpers import get_client_ip_address
 from django.conf import settings
@@ -33,4 +33,20 @@ def activation_attempt_allowed(request, *, national_id: str) -> bool:
         ),
     ]
     # Every throttle counts the attempt, so a client spreading tries over IDs is still counted per ID.
+    return all([throttle.allow_request(request, None) for throttle in throttles])
+
+
+def proxy_accept_attempt_allowed(request, *, resident) -> bool:
+    """Count one try of a family invitation code; return False when this client or RESIDENT has tried too often."""
+    throttles = [
+        _KeyedThrottle(
+            key=f"onecard:proxy-accept:client:{get_client_ip_address(request)}",
+            rate=settings.ONECARD_PROXY_ACCEPT_RATE_PER_CLIENT,
+        ),
+        _KeyedThrottle(
+            key=f"onecard:proxy-accept:resident:{resident.pk}", rate=settings.ONECARD_PROXY_ACCEPT_RATE_PER_RESIDENT
+        ),
+    ]
+    # Every throttle counts the try: a resident moving between addresses is still counted, and so is a client
+    # moving between accounts.
     return all([throttle.allow_request(request, None) for throttle in throttles])

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.web import accounts, completeness, enrolment, family, grants, pages, sections
+from portal.web import accounts, completeness, enrolment, family, grants, oid4vci, pages, sections
 
 app_name = "portal"
 
@@ -27,6 +27,20 @@ urlpatterns = [
     path("me/card/credential.sd-jwt", pages.card_credential_sd_jwt_download, name="card-credential-sd-jwt"),
     path("me/card/credential.mdoc", pages.card_credential_mdoc_download, name="card-credential-mdoc"),
     path("me/card/photo.jpg", pages.card_photo_download, name="card-photo-jpeg"),
+    path("me/card/wallet/", oid4vci.wallet_offer, name="card-wallet-offer"),
+    path(
+        ".well-known/openid-credential-issuer",
+        oid4vci.credential_issuer_metadata,
+        name="oid4vci-credential-issuer-metadata",
+    ),
+    path(
+        ".well-known/oauth-authorization-server",
+        oid4vci.authorization_server_metadata,
+        name="oid4vci-authorization-server-metadata",
+    ),
+    path("oid4vci/token", oid4vci.token, name="oid4vci-token"),
+    path("oid4vci/nonce", oid4vci.nonce, name="oid4vci-nonce"),
+    path("oid4vci/credential", oid4vci.credential, name="oid4vci-credential"),
     path("me/card/activate/", pages.card_activate_view, name="card-activate"),
     path("me/pharmacy/", pages.pharmacy, name="pharmacy"),
     path("me/pharmacy/qr.svg", pages.pharmacy_qr, name="pharmacy-qr"),
@@ -62,4 +76,6 @@ urlpatterns = [
     path("me/access/completeness.json", completeness.access_completeness, name="access-completeness"),
     path("me/access/<str:reference>/proof.json", pages.access_proof, name="access-proof"),
     path("me/access/<str:reference>/report/", pages.access_report, name="access-report"),
+    path("me/access/reports/<int:report_id>/reply/", pages.access_report_reply, name="access-report-reply"),
+    path("me/notifications/", pages.notification_settings, name="notification-settings"),
 ]

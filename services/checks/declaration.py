@@ -6,6 +6,7 @@ The purposes the checks allow are declared by the apps that own them. Loaded by 
 from enum import StrEnum
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from ledger.api import actions_register
 from services.core.catalogue import Scope, Service, service_register
@@ -40,36 +41,36 @@ service_register(
         scopes=(
             Scope(
                 ChecksScope.CARD_ACTIVE,
-                "Ask whether a resident's card is in force",
+                gettext_noop("Ask whether a resident's card is in force"),
                 purposes=(_CREDIT, _IDENTITY, _ELIGIBILITY, _CLAIMS, _TREATMENT),
             ),
             Scope(
                 ChecksScope.INSURED_MEDICAL,
-                "Ask whether a resident is covered by medical insurance",
+                gettext_noop("Ask whether a resident is covered by medical insurance"),
                 purposes=(_CREDIT, _ELIGIBILITY, _CLAIMS, _TREATMENT),
                 consent_required=True,
             ),
             Scope(
                 ChecksScope.CONTRIBUTION_MONTHS,
-                "Ask whether a resident has contributed for at least N months",
+                gettext_noop("Ask whether a resident has contributed for at least N months"),
                 purposes=(_CREDIT, _ELIGIBILITY),
                 consent_required=True,
             ),
             Scope(
                 ChecksScope.AGE,
-                "Ask whether a resident is at least N years old",
+                gettext_noop("Ask whether a resident is at least N years old"),
                 purposes=(_CREDIT, _IDENTITY, _ELIGIBILITY),
                 consent_required=True,
             ),
             Scope(
                 ChecksScope.RESIDENCE,
-                "Ask whether a resident's ID was issued in a province",
+                gettext_noop("Ask whether a resident's ID was issued in a province"),
                 purposes=(_CREDIT, _ELIGIBILITY),
                 consent_required=True,
             ),
             Scope(
                 ChecksScope.UNEMPLOYMENT_BENEFIT,
-                "Ask whether a resident receives unemployment benefit",
+                gettext_noop("Ask whether a resident receives unemployment benefit"),
                 purposes=(_ELIGIBILITY,),
                 consent_required=True,
             ),

@@ -9,6 +9,8 @@ imports; the purposes its scopes allow are declared with the ledger
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
+
 from ledger.api import Purpose, purpose_check
 
 
@@ -17,7 +19,7 @@ class Scope:
     """A permission an agency can be granted, e.g. ``residents:verify``, and the purposes it may be used for."""
 
     code: str
-    description: str
+    description: str  # English, marked with gettext_noop where declared; shown through gettext()
     purposes: tuple[str, ...]
     consent_required: bool = False
 
@@ -85,12 +87,12 @@ def purpose_scopes(purpose: str) -> tuple[str, ...]:
 
 def scope_choices() -> list[tuple[str, str]]:
     """Return (code, description) pairs for form fields."""
-    return [(code, f"{code}: {scope.description}") for code, scope in sorted(_scopes.items())]
+    return [(code, f"{code}: {gettext(scope.description)}") for code, scope in sorted(_scopes.items())]
 
 
 def purpose_choices() -> list[tuple[str, str]]:
     """Return (code, name) pairs for form fields."""
-    return [(code, f"{code}: {purpose.name_en}") for code, purpose in purposes_all().items()]
+    return [(code, f"{code}: {purpose.name}") for code, purpose in purposes_all().items()]
 
 
 def purpose_allows_scope(purpose: str, scope: str) -> bool:

@@ -7,6 +7,7 @@ endpoints are the gateway's own (services/core/api/). Loaded by CoreConfig.ready
 from enum import StrEnum
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from cards.admin_base import admin_actions
 from ledger.api import actions_register, purpose_register
@@ -25,13 +26,13 @@ purpose_register(
     "consent-management",
     name_en="Granting or revoking a consent",
     name_zh_hans="授权同意的授予与撤回",
-    legal_basis="PIPL art. 14 and 15: the resident's consent and its withdrawal",
+    legal_basis=gettext_noop("PIPL art. 14 and 15: the resident's consent and its withdrawal"),
 )
 purpose_register(
     "partner-administration",
     name_en="Managing a partner agency and its credentials",
     name_zh_hans="合作机构及其凭证管理",
-    legal_basis="PIPL art. 21: supervising those who process personal information on the agency's behalf",
+    legal_basis=gettext_noop("PIPL art. 21: supervising those who process personal information on the agency's behalf"),
 )
 
 actions_register(
@@ -52,7 +53,7 @@ service_register(
         scopes=(
             Scope(
                 CoreScope.RESIDENTS_VERIFY,
-                "Check a national ID and name against the register",
+                gettext_noop("Check a national ID and name against the register"),
                 purposes=("identity-verification",),
                 consent_required=True,
             ),
@@ -68,7 +69,7 @@ service_register(
         scopes=(
             Scope(
                 CoreScope.CARDS_VERIFY,
-                "Verify a card's QR code and status",
+                gettext_noop("Verify a card's QR code and status"),
                 purposes=(
                     "identity-verification",
                     "medical-treatment",
@@ -80,7 +81,7 @@ service_register(
             ),
             Scope(
                 CoreScope.CARDS_PHOTO,
-                "See the cardholder's photo to identify them face to face (each view is recorded)",
+                gettext_noop("See the cardholder's photo to identify them face to face (each view is recorded)"),
                 purposes=("face-to-face-identification",),
             ),
         ),
@@ -93,8 +94,12 @@ service_register(
         name_en="Access ledger",
         name_zh_hans="访问记录",
         scopes=(
-            Scope(CoreScope.LEDGER_AUDIT, "Read ledger entries and inclusion proofs", purposes=("ledger-audit",)),
-            Scope(CoreScope.LEDGER_WITNESS, "Cosign ledger checkpoints", purposes=("ledger-witnessing",)),
+            Scope(
+                CoreScope.LEDGER_AUDIT,
+                gettext_noop("Read ledger entries and inclusion proofs"),
+                purposes=("ledger-audit",),
+            ),
+            Scope(CoreScope.LEDGER_WITNESS, gettext_noop("Cosign ledger checkpoints"), purposes=("ledger-witnessing",)),
         ),
         portal_section="access-history",
     )

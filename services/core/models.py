@@ -39,7 +39,7 @@ class Agency(models.Model):
         help_text=_("Short name used in the ledger, e.g. 'beijing-union-hospital'."),
     )
     name_en = models.CharField(_("name (English)"), max_length=200)
-    name_zh_hans = models.CharField(_("name (简体中文)"), max_length=200)
+    name_zh_hans = models.CharField(_("name (Simplified Chinese)"), max_length=200)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     is_active = models.BooleanField(
         _("active"), default=True, help_text=_("Untick to refuse every call from this agency at once.")
@@ -50,7 +50,7 @@ class Agency(models.Model):
         blank=True,
         help_text=_("Requests allowed per period, e.g. '600/min' or '10000/day'. Empty: the default limit."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("agency")
@@ -70,9 +70,9 @@ class Agency(models.Model):
 class AgencyScope(models.Model):
     """A scope granted to an agency."""
 
-    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="scope_grants")
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="scope_grants", verbose_name=_("agency"))
     scope = models.CharField(_("scope"), max_length=64, validators=[_validate_scope])
-    granted_at = models.DateTimeField(auto_now_add=True)
+    granted_at = models.DateTimeField(_("granted at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("granted scope")
@@ -87,9 +87,11 @@ class AgencyScope(models.Model):
 class AgencyPurpose(models.Model):
     """A purpose an agency may name in X-Purpose (its partner policy)."""
 
-    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="purpose_grants")
+    agency = models.ForeignKey(
+        Agency, on_delete=models.CASCADE, related_name="purpose_grants", verbose_name=_("agency")
+    )
     purpose = models.CharField(_("purpose"), max_length=64, validators=[_validate_purpose])
-    granted_at = models.DateTimeField(auto_now_add=True)
+    granted_at = models.DateTimeField(_("granted at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("allowed purpose")
@@ -104,7 +106,7 @@ class AgencyPurpose(models.Model):
 class AgencyKey(AbstractAPIKey):
     """An agency's API key: only the prefix and a hash are stored."""
 
-    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="keys")
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="keys", verbose_name=_("agency"))
 
     class Meta(AbstractAPIKey.Meta):
         verbose_name = _("API key")
@@ -114,9 +116,11 @@ class AgencyKey(AbstractAPIKey):
 class Consent(models.Model):
     """A resident's consent for one agency to use one scope for one purpose."""
 
-    receipt_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    resident = models.ForeignKey("cards.Resident", on_delete=models.PROTECT, related_name="consents")
-    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="consents")
+    receipt_id = models.UUIDField(_("receipt id"), default=uuid.uuid4, unique=True, editable=False)
+    resident = models.ForeignKey(
+        "cards.Resident", on_delete=models.PROTECT, related_name="consents", verbose_name=_("resident")
+    )
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="consents", verbose_name=_("agency"))
     scope = models.CharField(_("scope"), max_length=64, validators=[_validate_scope])
     purpose = models.CharField(_("purpose"), max_length=64, validators=[_validate_purpose])
     granted_at = models.DateTimeField(_("granted"), default=timezone.now)
@@ -130,7 +134,11 @@ class Consent(models.Model):
         indexes = [models.Index(fields=["resident", "agency", "scope", "purpose"])]
 
     def __str__(self) -> str:
-        return f"{self.agency.code} {self.scope} for {self.purpose}"
+        return _("%(agency)s %(scope)s for %(purpose)s") % {
+            "agency": self.agency.code,
+            "scope": self.scope,
+            "purpose": self.purpose,
+        }
 
     def is_active(self, *, at=None) -> bool:
         at = at or timezone.now()
@@ -148,19 +156,21 @@ class Consent(models.Model):
 class IdempotentRequest(models.Model):
     """The first response to a POST carrying an Idempotency-Key, replayed for repeats."""
 
-    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=255)
-    method = models.CharField(max_length=8)
-    path = models.CharField(max_length=500)
-    fingerprint = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField(null=True)
-    content_type = models.CharField(max_length=100, blank=True)
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+", verbose_name=_("agency"))
+    key = models.CharField(_("key"), max_length=255)
+    method = models.CharField(_("method"), max_length=8)
+    path = models.CharField(_("path"), max_length=500)
+    fingerprint = models.CharField(_("fingerprint"), max_length=64)
+    status_code = models.PositiveSmallIntegerField(_("status code"), null=True)
+    content_type = models.CharField(_("content type"), max_length=100, blank=True)
     # AES-256-GCM sealed (cards.crypto): the response body, the ledger accesses the request recorded
     # and the consents it relied on. The body can hold a resident's data.
-    body = models.BinaryField(default=b"")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    body = models.BinaryField(_("body"), default=b"")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
 
     class Meta:
+        verbose_name = _("idempotent request")
+        verbose_name_plural = _("idempotent requests")
         constraints = [models.UniqueConstraint(fields=["agency", "key"], name="core_idempotency_key_unique")]
 
     def __str__(self) -> str:

@@ -3,6 +3,7 @@
 from enum import StrEnum
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from cards.admin_base import admin_actions
 from ledger.api import actions_register, purpose_register
@@ -18,19 +19,19 @@ purpose_register(
     "grant-disbursement",
     name_en="Paying an approved grant onto the card",
     name_zh_hans="补助发放至社保卡",
-    legal_basis="PIPL art. 13(3): legal duty; the programme's funding decision",
+    legal_basis=gettext_noop("PIPL art. 13(3): legal duty; the programme's funding decision"),
 )
 purpose_register(
     "grant-administration",
     name_en="A caseworker or the eligibility checker handling a grant application",
     name_zh_hans="经办人员或资格核查程序办理补助申请",
-    legal_basis="PIPL art. 13(3): legal duty; the programme's funding decision",
+    legal_basis=gettext_noop("PIPL art. 13(3): legal duty; the programme's funding decision"),
 )
 purpose_register(
     "grant-review",
     name_en="Reviewing or approving a grant application",
     name_zh_hans="补助申请的审核与批准",
-    legal_basis="PIPL art. 13(3): legal duty; the programme's funding decision",
+    legal_basis=gettext_noop("PIPL art. 13(3): legal duty; the programme's funding decision"),
 )
 
 actions_register(
@@ -68,12 +69,12 @@ service_register(
         scopes=(
             Scope(
                 GrantsScope.ELIGIBILITY_READ,
-                "Check a resident's eligibility for a grant",
+                gettext_noop("Check a resident's eligibility for a grant"),
                 purposes=("benefit-eligibility",),
             ),
             Scope(
                 GrantsScope.DISBURSEMENTS,
-                "Fetch scheduled grant disbursements and confirm them paid or failed",
+                gettext_noop("Fetch scheduled grant disbursements and confirm them paid or failed"),
                 purposes=("grant-disbursement",),
             ),
         ),

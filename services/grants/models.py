@@ -58,9 +58,15 @@ class Programme(models.Model):
         help_text=_("Only this agency fetches the disbursements and confirms them."),
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("grant programme")
@@ -103,18 +109,32 @@ class Programme(models.Model):
 class Cycle(models.Model):
     """One payment round of a programme: its batch pays every approved application once."""
 
-    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="cycles")
+    programme = models.ForeignKey(
+        Programme, on_delete=models.PROTECT, related_name="cycles", verbose_name=_("programme")
+    )
     number = models.PositiveIntegerField(_("number"))
     pays_on = models.DateField(_("pays on"))
     batch_started_at = models.DateTimeField(_("batch started"), null=True, blank=True, editable=False)
     batch_finished_at = models.DateTimeField(_("batch finished"), null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     # Four eyes on paying: whoever opens a cycle cannot sign it off, whoever signs it off cannot run it.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("approved by"),
     )
     approved_at = models.DateTimeField(_("signed off"), null=True, blank=True, editable=False)
 
@@ -125,7 +145,7 @@ class Cycle(models.Model):
         constraints = [models.UniqueConstraint(fields=["programme", "number"], name="grants_cycle_number_unique")]
 
     def __str__(self) -> str:
-        return f"{self.programme.code} cycle {self.number}"
+        return _("%(programme)s cycle %(number)s") % {"programme": self.programme.code, "number": self.number}
 
 
 class Application(models.Model):
@@ -143,8 +163,12 @@ class Application(models.Model):
         PAID = "paid", _("paid")
         FAILED = "failed", _("payment failed")
 
-    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="applications")
-    resident = models.ForeignKey("cards.Resident", on_delete=models.PROTECT, related_name="grant_applications")
+    programme = models.ForeignKey(
+        Programme, on_delete=models.PROTECT, related_name="applications", verbose_name=_("programme")
+    )
+    resident = models.ForeignKey(
+        "cards.Resident", on_delete=models.PROTECT, related_name="grant_applications", verbose_name=_("resident")
+    )
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT)
     declared_income = models.DecimalField(
         _("declared monthly income"), **MONEY, null=True, blank=True, validators=_NOT_NEGATIVE
@@ -161,16 +185,21 @@ class Application(models.Model):
     flags = models.JSONField(_("flags for the reviewer"), default=list, blank=True)
     round = models.PositiveSmallIntegerField(_("review round"), default=1)
     reviewer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reviewer"),
     )
-    past_reviewer_ids = models.JSONField(default=list, blank=True, editable=False)
+    past_reviewer_ids = models.JSONField(_("past reviewer ids"), default=list, blank=True, editable=False)
     reviewed_at = models.DateTimeField(_("recommended for approval"), null=True, blank=True)
     decision_reason = models.TextField(_("reason of the last decision"), blank=True, max_length=2000)
     appeal_reason = models.TextField(_("appeal"), blank=True, max_length=2000)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("grant application")
@@ -182,7 +211,7 @@ class Application(models.Model):
         indexes = [models.Index(fields=["payout_account"]), models.Index(fields=["programme", "status"])]
 
     def __str__(self) -> str:
-        return f"application #{self.pk} ({self.get_status_display()})"
+        return _("application #%(id)s (%(status)s)") % {"id": self.pk, "status": self.get_status_display()}
 
     @property
     def ledger_object(self) -> str:
@@ -197,14 +226,20 @@ class SignOff(models.Model):
         APPROVAL = "approval", _("approval")
         REJECTION = "rejection", _("rejection")
 
-    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="sign_offs")
-    round = models.PositiveSmallIntegerField()
-    step = models.CharField(max_length=16, choices=Step.choices)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    reason = models.TextField(max_length=2000)
-    signed_at = models.DateTimeField(default=timezone.now)
+    application = models.ForeignKey(
+        Application, on_delete=models.PROTECT, related_name="sign_offs", verbose_name=_("application")
+    )
+    round = models.PositiveSmallIntegerField(_("round"))
+    step = models.CharField(_("step"), max_length=16, choices=Step.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("user")
+    )
+    reason = models.TextField(_("reason"), max_length=2000)
+    signed_at = models.DateTimeField(_("signed at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("sign-off")
+        verbose_name_plural = _("sign-offs")
         ordering = ["id"]
         constraints = [
             # A second click by the same caseworker on the same step fails in the database.
@@ -212,7 +247,11 @@ class SignOff(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.step} of {self.application} by user {self.user_id}"
+        return _("%(step)s of %(application)s by user %(user)s") % {
+            "step": self.get_step_display(),
+            "application": self.application,
+            "user": self.user_id,
+        }
 
 
 class Disbursement(models.Model):
@@ -224,9 +263,11 @@ class Disbursement(models.Model):
         FAILED = "failed", _("failed")
 
     reference = models.UUIDField(_("reference"), default=uuid.uuid4, unique=True, editable=False)
-    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="disbursements")
-    cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="disbursements")
-    card = models.ForeignKey("cards.Card", on_delete=models.PROTECT, related_name="+")
+    application = models.ForeignKey(
+        Application, on_delete=models.PROTECT, related_name="disbursements", verbose_name=_("application")
+    )
+    cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="disbursements", verbose_name=_("cycle"))
+    card = models.ForeignKey("cards.Card", on_delete=models.PROTECT, related_name="+", verbose_name=_("card"))
     amount = models.DecimalField(_("amount"), **MONEY)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.SCHEDULED)
     bank_reference = models.CharField(_("bank reference"), max_length=80, blank=True)
@@ -248,7 +289,10 @@ class Disbursement(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"disbursement {self.reference} ({self.status})"
+        return _("disbursement %(reference)s (%(status)s)") % {
+            "reference": self.reference,
+            "status": self.get_status_display(),
+        }
 
     @property
     def resident(self):

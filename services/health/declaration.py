@@ -3,6 +3,7 @@
 from enum import StrEnum
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from cards.admin_base import admin_actions
 from ledger.api import actions_register, purpose_register
@@ -20,19 +21,21 @@ purpose_register(
     "medical-treatment",
     name_en="Medical treatment",
     name_zh_hans="医疗诊治",
-    legal_basis="PIPL art. 13(4): necessary to protect life and health; Basic Medical and Health Care Law",
+    legal_basis=gettext_noop(
+        "PIPL art. 13(4): necessary to protect life and health; Basic Medical and Health Care Law"
+    ),
 )
 purpose_register(
     "insurance-claims",
     name_en="Settling an insurance claim",
     name_zh_hans="保险理赔",
-    legal_basis="PIPL art. 13(1) consent of the resident; PIPL art. 13(2) contract with the resident",
+    legal_basis=gettext_noop("PIPL art. 13(1) consent of the resident; PIPL art. 13(2) contract with the resident"),
 )
 purpose_register(
     "health-administration",
     name_en="A health officer reviewing visits and prescriptions",
     name_zh_hans="卫生健康工作人员审核就诊与处方",
-    legal_basis="PIPL art. 13(3): legal duty; Basic Medical and Health Care Law",
+    legal_basis=gettext_noop("PIPL art. 13(3): legal duty; Basic Medical and Health Care Law"),
 )
 
 actions_register(
@@ -56,15 +59,17 @@ service_register(
         scopes=(
             Scope(
                 HealthScope.VISITS_READ,
-                "Read a resident's visits",
+                gettext_noop("Read a resident's visits"),
                 purposes=_TREATMENT_OR_CLAIMS,
                 consent_required=True,
             ),
-            Scope(HealthScope.VISITS_WRITE, "Record a visit", purposes=("medical-treatment",)),
-            Scope(HealthScope.PRESCRIPTIONS_WRITE, "Issue a prescription", purposes=("medical-treatment",)),
+            Scope(HealthScope.VISITS_WRITE, gettext_noop("Record a visit"), purposes=("medical-treatment",)),
+            Scope(
+                HealthScope.PRESCRIPTIONS_WRITE, gettext_noop("Issue a prescription"), purposes=("medical-treatment",)
+            ),
             Scope(
                 HealthScope.COVERAGE_READ,
-                "Check a resident's medical insurance coverage and reimbursement rate",
+                gettext_noop("Check a resident's medical insurance coverage and reimbursement rate"),
                 purposes=_TREATMENT_OR_CLAIMS,
             ),
         ),

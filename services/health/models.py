@@ -16,12 +16,15 @@ ICD10_CODE = re.compile(r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")
 class Visit(models.Model):
     """A visit to a hospital, with the diagnosis, what it cost and what medical insurance pays."""
 
-    resident = models.ForeignKey("cards.Resident", on_delete=models.PROTECT, related_name="visits")
+    resident = models.ForeignKey(
+        "cards.Resident", on_delete=models.PROTECT, related_name="visits", verbose_name=_("resident")
+    )
     hospital = models.ForeignKey(
         "services_core.Agency",
         on_delete=models.PROTECT,
         related_name="visits",
         limit_choices_to={"kind": "hospital"},
+        verbose_name=_("hospital"),
     )
     visited_on = models.DateField(_("visited on"))
     icd10_code = models.CharField(
@@ -74,14 +77,19 @@ class Prescription(models.Model):
     # A controlled drug is prescribed for at most this many days and never with repeats.
     CONTROLLED_MAX_DAYS_SUPPLY = 7
 
-    resident = models.ForeignKey("cards.Resident", on_delete=models.PROTECT, related_name="prescriptions")
+    resident = models.ForeignKey(
+        "cards.Resident", on_delete=models.PROTECT, related_name="prescriptions", verbose_name=_("resident")
+    )
     hospital = models.ForeignKey(
         "services_core.Agency",
         on_delete=models.PROTECT,
         related_name="prescriptions",
         limit_choices_to={"kind": "hospital"},
+        verbose_name=_("hospital"),
     )
-    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, null=True, blank=True, related_name="prescriptions")
+    visit = models.ForeignKey(
+        Visit, on_delete=models.PROTECT, null=True, blank=True, related_name="prescriptions", verbose_name=_("visit")
+    )
     prescriber = models.CharField(_("prescriber"), max_length=100)
     drug_code = models.CharField(_("drug code"), max_length=32)
     drug_name = models.CharField(_("drug name"), max_length=200)

@@ -125,7 +125,8 @@ def matching_chunk_answer(*, session_id, number: int, response_text, call: Agenc
     """Take the partner's answer to chunk NUMBER; return the next chunk, or None when all are answered.
 
     Once every chunk of the set is answered, the residents found are sent
-    again, reshuffled under fresh keys, and must all be found again. A partner
+    again, reshuffled under fresh keys and padded to the list's size, and must
+    all be found again. A partner
     can move answers around inside a chunk (nothing in the protocol proves each
     answer is at its place), which would make other residents look found; such
     a resident cannot be found a second time, since its place can only be
@@ -152,10 +153,11 @@ def matching_chunk_answer(*, session_id, number: int, response_text, call: Agenc
         found = [ids[position] for position in positions if ids[position] != protocol.PADDING]
         matched = _ids(session.matched)
         if session.recheck_from is not None:
-            if len(found) != len(ids):
+            # No count in the refusal: how many were found is told only in the answer, once recorded.
+            if len(found) != sum(1 for resident_id in ids if resident_id != protocol.PADDING):
                 inconsistent = MessageInvalid(
-                    f"{len(ids) - len(found)} of the residents found earlier were not found again: the answers "
-                    "do not agree with each other; the session is ended and nothing was recorded"
+                    "residents found earlier were not found again: the answers do not agree with each other; "
+                    "the session is ended and nothing was recorded"
                 )
         else:
             matched.extend(found)
@@ -164,9 +166,12 @@ def matching_chunk_answer(*, session_id, number: int, response_text, call: Agenc
         session.matched = matched.tobytes()
         session.chunks_done += 1
         changed = ["matched", "chunks_done", "client_key"]
-        if session.chunks_done == session.chunks and session.recheck_from is None and matched:
+        if session.chunks_done == session.chunks and session.recheck_from is None:
             changed += ["order", "recheck_from", "chunks"]
+            # The re-check always holds as many items as the list, padded: nothing is recorded yet, so its
+            # size must not tell the partner whether, or how many, residents were found.
             recheck = array("q", matched)
+            recheck.extend([protocol.PADDING] * (session.list_size - len(matched)))
             secrets.SystemRandom().shuffle(recheck)
             session.order = recheck.tobytes()
             session.recheck_from = session.chunks

@@ -6,6 +6,7 @@ The purposes the scopes allow are declared by the apps that own them. Loaded by 
 from enum import StrEnum
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from ledger.api import actions_register
 from services.core.catalogue import Scope, Service, service_register
@@ -41,18 +42,18 @@ service_register(
         scopes=(
             Scope(
                 MatchingScope.ACTIVE_CARD,
-                "Match a list of national IDs privately against the holders of an active card",
+                gettext_noop("Match a list of national IDs privately against the holders of an active card"),
                 purposes=(_CREDIT, _IDENTITY, _ELIGIBILITY),
             ),
             Scope(
                 MatchingScope.INSURED_MONTHS,
-                "Match a list of national IDs privately against residents insured for at least N months",
+                gettext_noop("Match a list of national IDs privately against residents insured for at least N months"),
                 purposes=(_CREDIT, _ELIGIBILITY),
                 consent_required=True,
             ),
             Scope(
                 MatchingScope.GRANT_RECIPIENT,
-                "Match a list of national IDs privately against the recipients of a grant programme",
+                gettext_noop("Match a list of national IDs privately against the recipients of a grant programme"),
                 purposes=(_ELIGIBILITY,),
                 consent_required=True,
             ),

@@ -6,6 +6,7 @@ Loaded by PharmacyConfig.ready().
 from enum import StrEnum
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from cards.admin_base import admin_actions
 from ledger.api import actions_register, purpose_register
@@ -21,19 +22,19 @@ purpose_register(
     "drug-dispensing",
     name_en="Dispensing prescribed drugs",
     name_zh_hans="处方药调配",
-    legal_basis="PIPL art. 13(3): legal duty; Drug Administration Law",
+    legal_basis=gettext_noop("PIPL art. 13(3): legal duty; Drug Administration Law"),
 )
 purpose_register(
     "pharmacy-regulation",
     name_en="A drug regulator reviewing dispensations, limits, settlement and flags",
     name_zh_hans="药品监管人员审核调配、限量、结算与异常标记",
-    legal_basis="PIPL art. 13(3): legal duty; Drug Administration Law",
+    legal_basis=gettext_noop("PIPL art. 13(3): legal duty; Drug Administration Law"),
 )
 purpose_register(
     "pharmacy-settlement",
     name_en="Settling pharmacies' dispensations with medical insurance",
     name_zh_hans="药店医保结算",
-    legal_basis="PIPL art. 13(3): legal duty; Social Insurance Law",
+    legal_basis=gettext_noop("PIPL art. 13(3): legal duty; Social Insurance Law"),
 )
 
 actions_register(
@@ -58,10 +59,14 @@ service_register(
         scopes=(
             Scope(
                 PharmacyScope.PRESCRIPTIONS_READ,
-                "Read the prescriptions presented at the counter",
+                gettext_noop("Read the prescriptions presented at the counter"),
                 purposes=("drug-dispensing",),
             ),
-            Scope(PharmacyScope.DISPENSE, "Dispense drugs against a prescription", purposes=("drug-dispensing",)),
+            Scope(
+                PharmacyScope.DISPENSE,
+                gettext_noop("Dispense drugs against a prescription"),
+                purposes=("drug-dispensing",),
+            ),
         ),
         portal_section="pharmacy",
         api_urls="services.pharmacy.api.urls",

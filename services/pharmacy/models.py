@@ -17,14 +17,20 @@ TRACEABILITY_CODE = re.compile(r"^[0-9]{20}$")
 class DispensingSession(models.Model):
     """One resident at one pharmacy counter, opened by redeeming their 60-second QR code."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     pharmacy = models.ForeignKey(
-        "services_core.Agency", on_delete=models.PROTECT, related_name="+", limit_choices_to={"kind": "pharmacy"}
+        "services_core.Agency",
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"kind": "pharmacy"},
+        verbose_name=_("pharmacy"),
     )
-    resident = models.ForeignKey("cards.Resident", on_delete=models.PROTECT, related_name="dispensing_sessions")
-    card = models.ForeignKey("cards.Card", on_delete=models.PROTECT, related_name="+")
+    resident = models.ForeignKey(
+        "cards.Resident", on_delete=models.PROTECT, related_name="dispensing_sessions", verbose_name=_("resident")
+    )
+    card = models.ForeignKey("cards.Card", on_delete=models.PROTECT, related_name="+", verbose_name=_("card"))
     # The redeemed credential's jti: one QR code opens at most one session.
-    jti = models.CharField(max_length=64, unique=True)
+    jti = models.CharField(_("jti"), max_length=64, unique=True)
     reimbursement_rate = models.DecimalField(_("reimbursement rate"), max_digits=4, decimal_places=3)
     opened_at = models.DateTimeField(_("opened"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires"))
@@ -35,7 +41,7 @@ class DispensingSession(models.Model):
         ordering = ["-opened_at", "-id"]
 
     def __str__(self) -> str:
-        return f"session {self.public_id}"
+        return _("session %(id)s") % {"id": self.public_id}
 
 
 class ControlledCap(models.Model):
@@ -51,7 +57,11 @@ class ControlledCap(models.Model):
         ordering = ["controlled_class"]
 
     def __str__(self) -> str:
-        return f"{self.controlled_class}: {self.max_days_supply} days per {self.period_days} days"
+        return _("%(class)s: %(days)s days per %(period)s days") % {
+            "class": self.controlled_class,
+            "days": self.max_days_supply,
+            "period": self.period_days,
+        }
 
     def clean(self) -> None:
         from services.health.models import Prescription
@@ -75,7 +85,11 @@ class OtcRestriction(models.Model):
         ordering = ["code"]
 
     def __str__(self) -> str:
-        return f"{self.name}: {self.max_amount_mg} mg per {self.period_days} days"
+        return _("%(name)s: %(amount)s mg per %(period)s days") % {
+            "name": self.name,
+            "amount": self.max_amount_mg,
+            "period": self.period_days,
+        }
 
 
 class OtcProduct(models.Model):
@@ -83,7 +97,9 @@ class OtcProduct(models.Model):
 
     code = models.CharField(_("product code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=200)
-    restriction = models.ForeignKey(OtcRestriction, on_delete=models.PROTECT, related_name="products")
+    restriction = models.ForeignKey(
+        OtcRestriction, on_delete=models.PROTECT, related_name="products", verbose_name=_("restriction")
+    )
     amount_mg = models.PositiveIntegerField(_("restricted ingredient per pack (mg)"), validators=[MinValueValidator(1)])
     is_active = models.BooleanField(_("on sale"), default=True)
 
@@ -99,13 +115,26 @@ class OtcProduct(models.Model):
 class Dispensation(models.Model):
     """Drugs handed over at a pharmacy: a fill of a prescription or a restricted over-the-counter sale."""
 
-    session = models.ForeignKey(DispensingSession, on_delete=models.PROTECT, related_name="dispensations")
-    pharmacy = models.ForeignKey("services_core.Agency", on_delete=models.PROTECT, related_name="+")
-    resident = models.ForeignKey("cards.Resident", on_delete=models.PROTECT, related_name="dispensations")
-    prescription = models.ForeignKey(
-        "health.Prescription", on_delete=models.PROTECT, null=True, blank=True, related_name="dispensations"
+    session = models.ForeignKey(
+        DispensingSession, on_delete=models.PROTECT, related_name="dispensations", verbose_name=_("session")
     )
-    product = models.ForeignKey(OtcProduct, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    pharmacy = models.ForeignKey(
+        "services_core.Agency", on_delete=models.PROTECT, related_name="+", verbose_name=_("pharmacy")
+    )
+    resident = models.ForeignKey(
+        "cards.Resident", on_delete=models.PROTECT, related_name="dispensations", verbose_name=_("resident")
+    )
+    prescription = models.ForeignKey(
+        "health.Prescription",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="dispensations",
+        verbose_name=_("prescription"),
+    )
+    product = models.ForeignKey(
+        OtcProduct, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("product")
+    )
     drug_code = models.CharField(_("drug code"), max_length=32)
     drug_name = models.CharField(_("drug name"), max_length=200)
     quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
@@ -153,7 +182,9 @@ class TraceabilityCode(models.Model):
         unique=True,
         validators=[RegexValidator(TRACEABILITY_CODE, _("A traceability code is 20 digits."))],
     )
-    dispensation = models.ForeignKey(Dispensation, on_delete=models.PROTECT, related_name="traceability_codes")
+    dispensation = models.ForeignKey(
+        Dispensation, on_delete=models.PROTECT, related_name="traceability_codes", verbose_name=_("dispensation")
+    )
 
     class Meta:
         verbose_name = _("traceability code")
@@ -167,7 +198,9 @@ class TraceabilityCode(models.Model):
 class SettlementReport(models.Model):
     """One pharmacy's dispensations of one day, with what insurance owes and what residents paid."""
 
-    pharmacy = models.ForeignKey("services_core.Agency", on_delete=models.PROTECT, related_name="+")
+    pharmacy = models.ForeignKey(
+        "services_core.Agency", on_delete=models.PROTECT, related_name="+", verbose_name=_("pharmacy")
+    )
     day = models.DateField(_("day"))
     dispensation_count = models.PositiveIntegerField(_("dispensations"))
     total_price = models.DecimalField(_("total price"), max_digits=14, decimal_places=2)
@@ -195,7 +228,9 @@ class SuspiciousPatternFlag(models.Model):
         OPEN = "open", _("open")
         REVIEWED = "reviewed", _("reviewed")
 
-    resident = models.ForeignKey("cards.Resident", on_delete=models.PROTECT, related_name="+")
+    resident = models.ForeignKey(
+        "cards.Resident", on_delete=models.PROTECT, related_name="+", verbose_name=_("resident")
+    )
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
     detail = models.CharField(_("detail"), max_length=300)
     raised_at = models.DateTimeField(_("raised"), default=timezone.now)

@@ -6,6 +6,7 @@ Loaded by SocialSecurityConfig.ready().
 from enum import StrEnum
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from cards.admin_base import admin_actions
 from ledger.api import actions_register, purpose_register
@@ -23,31 +24,33 @@ purpose_register(
     "contribution-reporting",
     name_en="Reporting social insurance contributions",
     name_zh_hans="社会保险缴费申报",
-    legal_basis="PIPL art. 13(3): legal duty; Social Insurance Law",
+    legal_basis=gettext_noop("PIPL art. 13(3): legal duty; Social Insurance Law"),
 )
 purpose_register(
     "benefit-eligibility",
     name_en="Checking eligibility for a benefit or grant",
     name_zh_hans="待遇与补助资格审核",
-    legal_basis="PIPL art. 13(3): legal duty; Social Insurance Law",
+    legal_basis=gettext_noop("PIPL art. 13(3): legal duty; Social Insurance Law"),
 )
 purpose_register(
     "credit-assessment",
     name_en="Assessing a resident's application for credit",
     name_zh_hans="信贷申请审核",
-    legal_basis="PIPL art. 13(1) consent of the resident; PIPL art. 13(2) contract the resident asked for",
+    legal_basis=gettext_noop(
+        "PIPL art. 13(1) consent of the resident; PIPL art. 13(2) contract the resident asked for"
+    ),
 )
 purpose_register(
     "benefit-administration",
     name_en="A caseworker or the assessor handling a social security benefit claim",
     name_zh_hans="经办人员或审核程序办理社会保障待遇申请",
-    legal_basis="PIPL art. 13(3): legal duty; Social Insurance Law",
+    legal_basis=gettext_noop("PIPL art. 13(3): legal duty; Social Insurance Law"),
 )
 purpose_register(
     "social-security-administration",
     name_en="A social security officer reviewing employment and contributions",
     name_zh_hans="社保工作人员审核就业与缴费记录",
-    legal_basis="PIPL art. 13(3): legal duty; Social Insurance Law",
+    legal_basis=gettext_noop("PIPL art. 13(3): legal duty; Social Insurance Law"),
 )
 
 actions_register(
@@ -74,22 +77,22 @@ service_register(
         scopes=(
             Scope(
                 SocialSecurityScope.CONTRIBUTIONS_WRITE,
-                "Report an employee's contributions",
+                gettext_noop("Report an employee's contributions"),
                 purposes=("contribution-reporting",),
             ),
             Scope(
                 SocialSecurityScope.EMPLOYMENTS_WRITE,
-                "Report an employee's employment periods",
+                gettext_noop("Report an employee's employment periods"),
                 purposes=("contribution-reporting",),
             ),
             Scope(
                 SocialSecurityScope.ELIGIBILITY_READ,
-                "Check eligibility for a social security benefit",
+                gettext_noop("Check eligibility for a social security benefit"),
                 purposes=("benefit-eligibility",),
             ),
             Scope(
                 SocialSecurityScope.STATEMENT_READ,
-                "Read a resident's contribution statement",
+                gettext_noop("Read a resident's contribution statement"),
                 purposes=("benefit-eligibility", "credit-assessment"),
                 consent_required=True,
             ),

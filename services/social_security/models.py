@@ -19,12 +19,15 @@ class Insurance(models.TextChoices):
 class Employment(models.Model):
     """A period during which an employer employed a resident, as the employer reported it."""
 
-    resident = models.ForeignKey("cards.Resident", on_delete=models.PROTECT, related_name="employments")
+    resident = models.ForeignKey(
+        "cards.Resident", on_delete=models.PROTECT, related_name="employments", verbose_name=_("resident")
+    )
     employer = models.ForeignKey(
         "services_core.Agency",
         on_delete=models.PROTECT,
         related_name="employments",
         limit_choices_to={"kind": "employer"},
+        verbose_name=_("employer"),
     )
     started_on = models.DateField(_("started on"))
     ended_on = models.DateField(_("ended on"), null=True, blank=True)
@@ -53,8 +56,12 @@ class Employment(models.Model):
 class Contribution(models.Model):
     """One month's contribution to one insurance for one resident, as one employer reported it."""
 
-    resident = models.ForeignKey("cards.Resident", on_delete=models.PROTECT, related_name="contributions")
-    employer = models.ForeignKey("services_core.Agency", on_delete=models.PROTECT, related_name="contributions")
+    resident = models.ForeignKey(
+        "cards.Resident", on_delete=models.PROTECT, related_name="contributions", verbose_name=_("resident")
+    )
+    employer = models.ForeignKey(
+        "services_core.Agency", on_delete=models.PROTECT, related_name="contributions", verbose_name=_("employer")
+    )
     month = models.DateField(_("month"), help_text=_("The first day of the month contributed for."))
     insurance = models.CharField(_("insurance"), max_length=16, choices=Insurance.choices)
     base = models.DecimalField(_("contribution base"), max_digits=12, decimal_places=2)
@@ -74,7 +81,7 @@ class Contribution(models.Model):
         indexes = [models.Index(fields=["resident", "insurance", "month"], name="ss_contribution_history")]
 
     def __str__(self) -> str:
-        return f"{self.month:%Y-%m} {self.insurance} {self.employer_amount + self.employee_amount}"
+        return f"{self.month:%Y-%m} {self.get_insurance_display()} {self.employer_amount + self.employee_amount}"
 
     def clean(self) -> None:
         if self.month and self.month.day != 1:
@@ -93,7 +100,9 @@ class UnemploymentClaim(models.Model):
 
     OPEN_STATUSES = (Status.SUBMITTED, Status.ASSESSED)
 
-    resident = models.ForeignKey("cards.Resident", on_delete=models.PROTECT, related_name="unemployment_claims")
+    resident = models.ForeignKey(
+        "cards.Resident", on_delete=models.PROTECT, related_name="unemployment_claims", verbose_name=_("resident")
+    )
     unemployed_since = models.DateField(_("unemployed since"))
     reason = models.TextField(_("reason"), blank=True, max_length=2000)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.SUBMITTED)
@@ -105,7 +114,12 @@ class UnemploymentClaim(models.Model):
     assessed_at = models.DateTimeField(_("assessed"), null=True, blank=True)
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
     )
     decision_note = models.TextField(_("decision note"), blank=True, max_length=2000)
     benefit_starts_on = models.DateField(_("benefit starts"), null=True, blank=True)
@@ -124,4 +138,4 @@ class UnemploymentClaim(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"claim #{self.pk} ({self.get_status_display()})"
+        return _("claim #%(id)s (%(status)s)") % {"id": self.pk, "status": self.get_status_display()}

@@ -6,7 +6,6 @@ happen as one step, and a table already released is found and returned before
 any noise is drawn: a release is final, never redrawn.
 """
 
-from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -19,7 +18,7 @@ from services.statistics.errors import BudgetExhausted, PeriodNotClosed, TableUn
 from services.statistics.mechanisms import MECHANISM, noise_calibrate
 from services.statistics.models import PeriodBudget, Release
 from services.statistics.periods import Period
-from services.statistics.tables import RELEASE_ACTION, TABLES, resident_subject
+from services.statistics.tables import RELEASE_ACTION, TABLES, register_at_end, resident_subject
 
 # Residents recorded per INSERT batch of the ledger's pending table.
 RECORD_BATCH = 50_000
@@ -69,16 +68,17 @@ def period_publish(*, period: Period, tables: list[str] | None = None, now=None)
     needed = sum((table_rho(code, budget.limit_rho) for code in missing), Decimal(0))
     if budget.spent_rho + needed > budget.limit_rho:
         raise BudgetExhausted(period=str(period), needed=needed, spent=budget.spent_rho, limit=budget.limit_rho)
-    new, tables_of = [], defaultdict(list)
+    new, counted = [], set()
     for code in missing:
         release, residents = _release_make(code=code, period=period, rho=table_rho(code, budget.limit_rho))
         new.append(release)
-        for resident in residents:
-            tables_of[resident].append(code)
+        counted |= residents
     if new:
         budget.spent_rho += needed
         budget.save(update_fields=["spent_rho"])
-        _releases_record(period=period, tables_of=tables_of)
+        _releases_record(
+            period=period, codes=[release.table for release in new], residents=register_at_end(period) | counted
+        )
     releases = {release.table: release for release in [*existing.values(), *new]}
     return Published(releases=[releases[code] for code in codes], new=new)
 
@@ -113,17 +113,19 @@ def _release_make(*, code: str, period: Period, rho: Decimal) -> tuple[Release, 
     return release, computed.residents
 
 
-def _releases_record(*, period: Period, tables_of: dict[int, list[str]]) -> int:
-    """Record one ledger entry per resident, naming the period and the tables their data went into."""
-    groups = defaultdict(list)
-    for resident, codes in tables_of.items():
-        groups[" ".join(codes)].append(resident)
+def _releases_record(*, period: Period, codes: list[str], residents: set[int]) -> int:
+    """Record one ledger entry per resident of the month's register, naming the period and every table published.
+
+    Every table is computed over the whole register (a resident without a fill is a zero in the prescriptions
+    table), and its privacy loss applies to each of them. Recording only the residents a table counted would
+    grow the public log by exactly how many there were: the number the noise is there to hide.
+    """
+    subjects = sorted(residents)
     count = 0
-    for codes, residents in groups.items():
-        for start in range(0, len(residents), RECORD_BATCH):
-            count += record_bulk(
-                action=RELEASE_ACTION,
-                subjects=[resident_subject(pk) for pk in residents[start : start + RECORD_BATCH]],
-                object=f"{period} {codes}",
-            )
+    for start in range(0, len(subjects), RECORD_BATCH):
+        count += record_bulk(
+            action=RELEASE_ACTION,
+            subjects=[resident_subject(pk) for pk in subjects[start : start + RECORD_BATCH]],
+            object=f"{period} {' '.join(codes)}",
+        )
     return count

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class StatisticsConfig(AppConfig):
     name = "services.statistics"
     label = "statistics"
-    verbose_name = "Official statistics"
+    verbose_name = _("Official statistics")
 
     def ready(self) -> None:
         from django.core import checks

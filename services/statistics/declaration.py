@@ -6,6 +6,7 @@ Loaded by StatisticsConfig.ready().
 from enum import StrEnum
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from ledger.api import actions_register, purpose_register
 from services.core.catalogue import Scope, Service, service_register
@@ -20,7 +21,9 @@ purpose_register(
     "official-statistics",
     name_en="Publishing trend statistics under differential privacy",
     name_zh_hans="在差分隐私保护下发布趋势统计",
-    legal_basis="PIPL art. 13(3): legal duty under the Statistics Law; published only as noisy aggregates",
+    legal_basis=gettext_noop(
+        "PIPL art. 13(3): legal duty under the Statistics Law; published only as noisy aggregates"
+    ),
 )
 
 actions_register(
@@ -36,7 +39,7 @@ service_register(
         scopes=(
             Scope(
                 StatisticsScope.PUBLISH,
-                "Publish a trend table of a closed month under differential privacy",
+                gettext_noop("Publish a trend table of a closed month under differential privacy"),
                 purposes=("official-statistics",),
             ),
         ),

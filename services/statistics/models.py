@@ -15,7 +15,7 @@ class PeriodBudget(models.Model):
     period = models.CharField(_("period"), max_length=7, unique=True)
     limit_rho = models.DecimalField(_("limit (rho)"), **RHO)
     spent_rho = models.DecimalField(_("spent (rho)"), **RHO, default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("privacy budget")
@@ -29,7 +29,11 @@ class PeriodBudget(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.period}: {self.spent_rho} of {self.limit_rho}"
+        return _("%(period)s: %(spent)s of %(limit)s") % {
+            "period": self.period,
+            "spent": self.spent_rho,
+            "limit": self.limit_rho,
+        }
 
 
 class Release(models.Model):

@@ -143,12 +143,20 @@ def _bounded(
 # -- residents registered by province ---------------------------------------------------------------
 
 
+def _registered(period: Period):
+    return Resident.objects.filter(created_at__lt=period.ends_at)
+
+
+def register_at_end(period: Period) -> set[int]:
+    """Return the ids of the residents in the register at the end of PERIOD: the population every table covers."""
+    return set(_registered(period).values_list("id", flat=True).iterator(chunk_size=20_000))
+
+
 def _residents_by_province(period: Period) -> Computed:
     cells = [Cell(code, english, chinese) for code, english, chinese in PROVINCES]
-    registered = Resident.objects.filter(created_at__lt=period.ends_at)
-    counts = dict(registered.values_list("province_code").annotate(n=Count("id")).order_by())
+    counts = dict(_registered(period).values_list("province_code").annotate(n=Count("id")).order_by())
     values = [counts.get(cell.key, 0) for cell in cells]
-    residents = set(registered.values_list("id", flat=True).iterator(chunk_size=20_000))
+    residents = register_at_end(period)
     return Computed(cells, {MEASURE_COUNT: values}, {MEASURE_COUNT: 1.0}, residents, {MEASURE_COUNT: 0})
 
 

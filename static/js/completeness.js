@@ -56,7 +56,17 @@
   }
 
   // The bytes the log's leaf hashes for an entry item: today the entry bytes themselves.
-  function leafBytes(item, entryBytes) { return entryBytes; }
+  // The public leaf (docs/ledger.md, "Leaves"), as ledger/tools/tlog.py leaf_bytes computes it:
+  // format v2 items carry the salt of the entry's commitment; format v1 leaves are the entry itself.
+  var COMMITMENT_DOMAIN = concatPrefix("onecard ledger entry commitment v2");
+
+  async function leafBytes(item, entryBytes) {
+    if (typeof item.salt !== "string") { return entryBytes; }
+    var salt = b64decode(item.salt);
+    if (salt.length === 32) { return concat(new Uint8Array([1]), await sha256(concat(COMMITMENT_DOMAIN, salt, entryBytes))); }
+    if (salt.length === 0) { return concat(new Uint8Array([2]), entryBytes); }
+    fail("malformed: a salt is 32 bytes");
+  }
 
   // RFC 9162 section 2.1.3.2.
   async function rootFromInclusion(index, treeSize, leafHash, path) {
@@ -230,7 +240,7 @@
         var bytes = b64decode(item.entry_bytes);
         var entry = JSON.parse(new TextDecoder().decode(bytes));
         if (entry.index !== item.index) { fail("entry " + item.index + "'s bytes name another index"); }
-        var leaf = await sha256(concat(new Uint8Array([0]), leafBytes(item, bytes)));
+        var leaf = await sha256(concat(new Uint8Array([0]), await leafBytes(item, bytes)));
         var computed = await rootFromInclusion(item.index, size, leaf, (item.path || []).map(b64decode));
         if (!equal(computed, root)) { fail("bad inclusion proof: entry " + item.index + " is not in the signed tree"); }
         if (!chains[entry.subject]) { fail("entry " + item.index + " is about another subject than the bundle's"); }

@@ -1,20 +1,34 @@
-"""The issuer-signed ISO/IEC 18013-5 mdoc of a card: CBOR, COSE_Sign1 over the MSO, digests of each item."""
+"""The issuer-signed ISO/IEC 18013-5 mdoc of a card: CBOR, COSE_Sign1 over the MSO with x5chain, item digests."""
 
 import hashlib
 import io
 import time
 
 import pytest
+from cryptography import x509
+from django.conf import settings
 from PIL import Image
 
 from cards import signing
 from cards.actions import card_credential_mdoc_issue, card_revoke, resident_photo_set
 from cards.credentials import status_list_uri
+from cards.errors import HolderKeyInvalid
 from cards.tools import onecard_card_verify as tool
+from cards.tools.onecard_wallet import device_key_generate, public_jwk
 from tests.cards.test_offline_counter import cache_fill
 from tests.factories.cards import CardFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def trust_anchors() -> list:
+    """Return the IACA certificate a reader of OneCard mdocs trusts."""
+    return [x509.load_der_x509_certificate(settings.ONECARD_MDOC_SIGNER.iaca_certificate_der)]
+
+
+def issue(card, *, insured: bool = False, key=None) -> bytes:
+    """Issue CARD's mdoc bound to a fresh wallet device key (or KEY)."""
+    return card_credential_mdoc_issue(card=card, insured=insured, holder_jwk=public_jwk(key or device_key_generate()))
 
 
 def jpeg() -> bytes:
@@ -34,7 +48,8 @@ def only(document: bytes, keep: set[str]) -> bytes:
 
 def check(document: bytes, **kwargs) -> tool.PresentationVerdict:
     kwargs.setdefault("status_list", None)
-    return tool.mdoc_verify(document, keys=signing.verification_keys(), **kwargs)
+    kwargs.setdefault("trust_anchors", trust_anchors())
+    return tool.mdoc_verify(document, **kwargs)
 
 
 def test_cbor_round_trips_and_refuses_trailing_bytes():
@@ -49,7 +64,7 @@ def test_an_mdoc_round_trip_gives_every_item_and_the_portrait(caseworker_context
     card = CardFactory()
     resident_photo_set(resident=card.resident, data=jpeg())
 
-    verdict = check(card_credential_mdoc_issue(card=card, insured=True))
+    verdict = check(issue(card, insured=True))
 
     assert verdict.reason == "status_unknown"  # no status list given
     assert verdict.claims["card_number"] == card.number and verdict.claims["insured"] is True
@@ -58,12 +73,18 @@ def test_an_mdoc_round_trip_gives_every_item_and_the_portrait(caseworker_context
     assert verdict.status_reference == {"status_list": {"idx": card.pk, "uri": status_list_uri()}}
 
 
-def test_the_mso_is_signed_over_the_item_digests(caseworker_context):
-    document = tool.cbor_decode(card_credential_mdoc_issue(card=CardFactory(), insured=False))
+def test_the_mso_is_signed_es256_by_the_document_signer_in_x5chain_over_the_item_digests(caseworker_context):
+    key = device_key_generate()
+    document = tool.cbor_decode(issue(CardFactory(), key=key))
 
     auth = document["issuerSigned"]["issuerAuth"]
-    mso = tool.cbor_decode(tool.cbor_decode(tool.cose_sign1_verify(auth, signing.verification_keys())).value)
-    assert tool.cbor_decode(auth[0]) == {1: -8}
+    mso, signer = tool.issuer_auth_check(auth, trust_anchors(), now=time.time())
+    assert tool.cbor_decode(auth[0]) == {1: -7}
+    assert signer.public_bytes(signing.serialization.Encoding.DER) == settings.ONECARD_MDOC_SIGNER.certificate_der
+    assert auth[1][33] == settings.ONECARD_MDOC_SIGNER.certificate_der  # the IACA itself is not in x5chain
+    _, device_key = tool.cose_key_public(mso["deviceKeyInfo"]["deviceKey"])
+    assert device_key.public_numbers() == key.public_key().public_numbers()
+    assert mso["version"] == "1.0" and mso["docType"] == tool.MDOC_DOCTYPE
     for wrapped in document["issuerSigned"]["nameSpaces"][tool.MDOC_NAMESPACE]:
         item = tool.cbor_decode(wrapped.value)
         assert len(item["random"]) >= 16
@@ -72,7 +93,7 @@ def test_the_mso_is_signed_over_the_item_digests(caseworker_context):
 
 
 def test_a_subset_of_items_verifies_and_the_rest_stay_unknown(caseworker_context):
-    document = card_credential_mdoc_issue(card=CardFactory(), insured=True)
+    document = issue(CardFactory(), insured=True)
 
     verdict = check(only(document, {"age_over_18"}))
 
@@ -80,7 +101,7 @@ def test_a_subset_of_items_verifies_and_the_rest_stay_unknown(caseworker_context
 
 
 def test_a_changed_item_fails(caseworker_context):
-    document = tool.cbor_decode(card_credential_mdoc_issue(card=CardFactory(), insured=False))
+    document = tool.cbor_decode(issue(CardFactory()))
     items = document["issuerSigned"]["nameSpaces"][tool.MDOC_NAMESPACE]
     for index, wrapped in enumerate(items):
         item = tool.cbor_decode(wrapped.value)
@@ -92,7 +113,7 @@ def test_a_changed_item_fails(caseworker_context):
 
 
 def test_a_changed_mso_fails(caseworker_context):
-    document = tool.cbor_decode(card_credential_mdoc_issue(card=CardFactory(), insured=False))
+    document = tool.cbor_decode(issue(CardFactory()))
     auth = document["issuerSigned"]["issuerAuth"]
     auth[2] = auth[2].replace(b"SHA-256", b"SHA-257")
 
@@ -103,7 +124,7 @@ def test_a_revoked_card_mdoc_is_invalid_with_the_status_list(caseworker_context)
     from cards.actions import token_status_list_token
 
     card = CardFactory()
-    document = card_credential_mdoc_issue(card=card, insured=False)
+    document = issue(card)
     card_revoke(card=card, reason="suspected-fraud")
     status_list = tool.token_status_list_load(token_status_list_token(), signing.verification_keys())
 
@@ -122,8 +143,9 @@ def test_garbage_is_malformed_not_a_crash():
 def test_the_offline_tool_checks_a_binary_mdoc_file_and_writes_the_photo(client, caseworker_context, tmp_path):
     card = CardFactory()
     resident_photo_set(resident=card.resident, data=jpeg())
-    (tmp_path / "card.mdoc").write_bytes(card_credential_mdoc_issue(card=card, insured=True))
+    (tmp_path / "card.mdoc").write_bytes(issue(card, insured=True))
     cache_fill(client, tmp_path)
+    (tmp_path / tool.CACHE_IACA_FILE).write_bytes(client.get("/cards/mdoc/iaca.pem").content)
 
     code, result = run_file(tmp_path, "card.mdoc")
 
@@ -132,7 +154,31 @@ def test_the_offline_tool_checks_a_binary_mdoc_file_and_writes_the_photo(client,
     assert Image.open(tmp_path / result["photo"]).format == "JPEG"
 
 
-def run_file(directory, name):
+def test_an_mdoc_needs_the_wallet_device_key(caseworker_context):
+    with pytest.raises(HolderKeyInvalid):
+        card_credential_mdoc_issue(card=CardFactory(), insured=False)
+
+
+def test_the_offline_tool_without_an_iaca_certificate_cannot_check_an_mdoc(client, caseworker_context, tmp_path):
+    (tmp_path / "card.mdoc").write_bytes(issue(CardFactory()))
+    cache_fill(client, tmp_path)
+
+    code, _ = run_file(tmp_path, "card.mdoc", expect_json=False)
+
+    assert code == tool.EXIT_UNUSABLE
+
+
+def test_the_iaca_certificate_is_public_pem(client):
+    response = client.get("/cards/mdoc/iaca.pem")
+
+    assert response.status_code == 200 and response["Content-Type"] == "application/x-pem-file"
+    assert (
+        tool.trust_anchors_load(response.content)[0].public_bytes(signing.serialization.Encoding.DER)
+        == settings.ONECARD_MDOC_SIGNER.iaca_certificate_der
+    )
+
+
+def run_file(directory, name, *, expect_json: bool = True):
     import json
     import subprocess
     import sys
@@ -148,4 +194,16 @@ def run_file(directory, name):
         check=False,
     )
     assert "Traceback" not in done.stderr, done.stderr
-    return done.returncode, json.loads(done.stdout)
+    return done.returncode, (json.loads(done.stdout) if expect_json else done.stdout)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refresh_downloads_the_iaca_certificate_with_the_keys_and_the_status_list(live_server, tmp_path):
+    written = tool.cache_refresh(live_server.url, str(tmp_path))
+
+    names = sorted(path.rsplit("/", 1)[-1] for path in written)
+    assert names == sorted([tool.CACHE_KEYS_FILE, tool.CACHE_STATUS_FILE, tool.CACHE_IACA_FILE])
+    anchors = tool.trust_anchors_load((tmp_path / tool.CACHE_IACA_FILE).read_bytes())
+    assert (
+        anchors[0].public_bytes(signing.serialization.Encoding.DER) == settings.ONECARD_MDOC_SIGNER.iaca_certificate_der
+    )

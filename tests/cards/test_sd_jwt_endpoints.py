@@ -113,13 +113,27 @@ def test_the_api_refuses_garbage_with_a_reason_not_a_500(verifier):
     assert (body["valid"], body["reason"]) == (False, "malformed")
 
 
-def test_a_resident_downloads_their_mdoc(client):
+def test_a_resident_downloads_their_mdoc_bound_to_the_wallet_device_key(client):
+    from cards.tools.onecard_wallet import device_key_generate, public_jwk
+
     user, _resident, card, device = resident_with_account()
     sign_in(client, user, device)
 
-    response = client.get("/me/card/credential.mdoc")
+    response = client.post("/me/card/credential.mdoc", {"holder_jwk": json.dumps(public_jwk(device_key_generate()))})
 
     assert response.status_code == 200 and response["Content-Type"] == "application/cbor"
     document = tool.cbor_decode(response.content)
     assert document["docType"] == tool.MDOC_DOCTYPE
     assert PendingEntry.objects.filter(action="cards.credentials.mdoc.issue").exists()
+
+
+def test_an_mdoc_without_a_device_key_is_refused_in_the_residents_language(client):
+    user, _resident, _card, device = resident_with_account()
+    sign_in(client, user, device)
+
+    english = client.get("/me/card/credential.mdoc")
+    chinese = client.get("/me/card/credential.mdoc", HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    assert english.status_code == 400 and b"device key" in english.content
+    assert chinese.status_code == 400 and "设备密钥" in chinese.content.decode()
+    assert not PendingEntry.objects.filter(action="cards.credentials.mdoc.issue").exists()

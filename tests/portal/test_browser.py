@@ -217,9 +217,9 @@ def test_partner_access_appears_in_who_accessed_my_data(page, live_server):
 
     page.goto(f"{live_server.url}/me/access/")
 
-    row = page.locator("tr", has_text="Riverside Pharmacy")
+    row = page.locator("li.access-entry", has_text="Riverside Pharmacy")
     assert row.count() == 1
-    assert "Identity verification" in row.inner_text()
+    assert "Riverside Pharmacy checked that your card is valid to check who you are." in row.inner_text()
     screenshot(page, "access-history-partner")
 
 
@@ -476,8 +476,9 @@ def test_partner_access_is_sequenced_witnessed_and_verifies_in_the_browser_then_
     sequence()  # what the beat sweep does twice a second
     with witness_cosigns_over_http(tmp_path, settings, "witness.test/riverside-audit"):
         page.goto(f"{live_server.url}/me/access/")
-        row = page.locator("tr", has_text="Riverside Pharmacy")
+        row = page.locator("li.access-entry", has_text="Riverside Pharmacy")
         assert row.count() == 1
+        row.locator("summary").click()  # each access opens on its details and its proof
         row.get_by_role("button", name="Verify").focus()
         page.keyboard.press("Enter")
         result = row.locator(".verify-result")
@@ -503,5 +504,5 @@ def test_partner_access_is_sequenced_witnessed_and_verifies_in_the_browser_then_
         page.keyboard.press("Enter")
         page.wait_for_function("el => el.className.includes('fail')", arg=result.element_handle(), timeout=10_000)
 
-        assert result.inner_text().startswith("Verification FAILED: the inclusion proof does not lead")
+        assert result.inner_text().startswith("Verification FAILED: the entry does not open its public leaf")
         screenshot(page, "access-history-tampered-proof")

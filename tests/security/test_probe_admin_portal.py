@@ -32,7 +32,8 @@ from cards.models import Card, Resident
 from ledger import models as ledger_models
 from ledger.api import Actor, access_context, subject_pseudonyms
 from portal import dashboard
-from portal.actions import access_report_open, backup_codes_regenerate
+from portal.actions import access_report_open, backup_codes_regenerate, proxy_invitation_create
+from portal.models import ProxyGrant
 from services.core.actions import consent_grant
 from services.core.models import Agency
 from services.grants import actions as grant_actions
@@ -143,7 +144,8 @@ def world() -> dict:
         consent = consent_grant(
             resident=resident, agency=agency, scope="residents:verify", purpose="identity-verification"
         )
-        access_report_open(resident=resident, entry_index=None, entry_summary="an access", text="not me")
+        report = access_report_open(resident=resident, entry_index=None, entry_summary="an access", text="not me")
+        proxy_invitation_create(dependant=resident, relationship="parent")
     pharmacy = Agency.objects.filter(kind="pharmacy").first() or agency
     SettlementReport.objects.get_or_create(
         pharmacy=pharmacy,
@@ -162,7 +164,14 @@ def world() -> dict:
     AccessLog.objects.create(username=user.username, **common)
     AccessFailureLog.objects.create(username=user.username, locked_out=False, **common)
     call_command("ledger", "seal", stdout=io.StringIO())
-    return {"user": user, "resident": resident, "card": card, "device": device, "consent": consent}
+    return {
+        "user": user,
+        "resident": resident,
+        "card": card,
+        "device": device,
+        "consent": consent,
+        "report": report,
+    }
 
 
 def _dispensation(resident, card, pharmacy) -> None:
@@ -291,6 +300,8 @@ def portal_pages(seeded: dict):
         "reference": own.index if own is not None else 0,
         "uidb64": "MQ",
         "token": "set-password",
+        "report_id": seeded["report"].pk,
+        "grant_id": ProxyGrant.objects.order_by("pk").first().pk,
     }
     resolver = get_resolver()
     portal = next(

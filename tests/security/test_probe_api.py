@@ -25,7 +25,7 @@ from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from PIL import Image
 
-from cards.actions import card_credential_sd_jwt_issue, resident_photo_set
+from cards.actions import card_credential_mdoc_issue, card_credential_sd_jwt_issue, resident_photo_set
 from ledger.api import Actor, access_context, entry_list_for_subject
 from ledger.sequencer import sequence
 from services.core import catalogue
@@ -268,6 +268,29 @@ def _presentation(world, who, agency):
     return {}, {}, {"presentation": world.extras["sd_jwt"]}
 
 
+def _mdoc_presentation(world, who, agency):
+    """A proximity session with the visible resident's wallet, as a counter's reader would have read it."""
+    from cards.tools import onecard_card_verify as tool
+    from cards.tools import onecard_mdoc as mdoc
+    from cards.tools.onecard_wallet import MdocWallet, device_key_generate, public_jwk
+
+    key = device_key_generate()
+    with _staff_context():
+        document = card_credential_mdoc_issue(card=world.card, insured=True, holder_jwk=public_jwk(key))
+    wallet = MdocWallet(device_key=key, document=document)
+    reader = mdoc.MdocReader(wallet.engage())
+    answer = wallet.respond(reader.establishment(dict.fromkeys(("name", "portrait"), False)))
+    response = reader.response(answer)
+    return (
+        {},
+        {},
+        {
+            "device_response": tool.b64url_encode(response),
+            "session_transcript": tool.b64url_encode(reader.session_transcript),
+        },
+    )
+
+
 def _session_open(world, who, agency):
     return {}, {}, {"token": qr_token(world.card)}
 
@@ -380,6 +403,7 @@ CALLS = {
     "agency_get": _agency_get,
     "cards_verify": _cards_verify,
     "cards_presentations_verify": _presentation,
+    "cards_mdoc_verify": _mdoc_presentation,
     "checks_evaluate": _checks,
     "consents_list": _consents,
     "grants_disbursements_list": _disbursements_list,

@@ -9,7 +9,7 @@ import environ
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.keys import generate_all
+from portal.keys import MDOC_KEY_NAMES, generate_all, mdoc_chain_generate
 
 
 def env_file_read(path: Path) -> dict[str, str]:
@@ -50,6 +50,11 @@ class Command(BaseCommand):
         fresh = generate_all(sorted(set(settings.KEYS.names)))
         fresh["DJANGO_SECRET_KEY"] = secrets.token_urlsafe(50)
         kept = {name: before.get(name) or value for name, value in fresh.items()}
+        # The mdoc chain is kept or made as a whole: a document signer belongs to one IACA.
+        if all(before.get(name) for name in MDOC_KEY_NAMES):
+            kept |= {name: before[name] for name in MDOC_KEY_NAMES}
+        else:
+            kept |= mdoc_chain_generate(issuer_url=options["issuer_url"])[0]
         chosen = {
             "DJANGO_DEBUG": "0",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",

@@ -5,10 +5,11 @@ from dataclasses import asdict
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.response import Response
 
-from cards.actions import card_presentation_verify, card_token_verify
+from cards.actions import card_mdoc_presentation_verify, card_presentation_verify, card_token_verify
 from cards.api.serializers import (
     CardVerifyRequestSerializer,
     CardVerifyResponseSerializer,
+    MdocVerifyRequestSerializer,
     PresentationVerifyRequestSerializer,
     PresentationVerifyResponseSerializer,
 )
@@ -67,5 +68,25 @@ class CardPresentationVerifyView(GatewayAPIView):
         data = serializer.validated_data
         result = card_presentation_verify(
             presentation=data["presentation"], aud=data.get("aud"), nonce=data.get("nonce")
+        )
+        return Response(PresentationVerifyResponseSerializer(asdict(result)).data)
+
+
+class CardMdocVerifyView(GatewayAPIView):
+    """Check an ISO/IEC 18013-5 DeviceResponse read in a session: chain, MSO, digests, device signature, status now."""
+
+    required_scope = "cards:verify"
+
+    @extend_schema(
+        operation_id="cards_mdoc_verify",
+        request=MdocVerifyRequestSerializer,
+        responses={200: PresentationVerifyResponseSerializer},
+    )
+    def post(self, request):
+        serializer = MdocVerifyRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        result = card_mdoc_presentation_verify(
+            device_response=data["device_response"], session_transcript=data["session_transcript"]
         )
         return Response(PresentationVerifyResponseSerializer(asdict(result)).data)

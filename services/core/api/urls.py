@@ -12,6 +12,7 @@ urlpatterns = [
         cards.CardPresentationVerifyView.as_view(),
         name="api-cards-presentations-verify",
     ),
+    path("cards/mdoc/verify", cards.CardMdocVerifyView.as_view(), name="api-cards-mdoc-verify"),
     path("ledger/entries/<int:index>", ledger.LedgerEntryView.as_view(), name="api-ledger-entry"),
     path("ledger/proof/inclusion", ledger.InclusionProofView.as_view(), name="api-ledger-inclusion"),
 ]

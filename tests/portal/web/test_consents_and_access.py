@@ -2,6 +2,7 @@ import json
 import re
 
 import pytest
+from django.utils.timezone import now
 
 from ledger.api import Actor, access_context
 from ledger.models import PendingEntry
@@ -134,13 +135,24 @@ def test_access_history_shows_an_agency_access_with_filters(client_a, resident_a
     assert ledger_rows()[mark:] == [("portal.access_history.read", *SELF)] * 2
 
 
-def test_access_history_hides_my_own_reads_by_default(client_a, resident_a):
+def _main_and_folded(page: str) -> tuple[str, str]:
+    """Split the history page into its main list of accesses and the folded section after it."""
+    listed = page.split('<section class="access-list"', 1)[1]
+    main, _sep, folded = listed.partition('<details class="access-folded">')
+    return main, folded.split("</details>\n  {% endif %}", 1)[0]
+
+
+def test_access_history_folds_my_own_and_onecards_accesses_away_by_default(client_a, resident_a):
     client_a.get("/me/card/")
+    own_read = "You made the QR code of your card for your own use."
 
-    response = client_a.get("/me/access/")
+    main, folded = _main_and_folded(client_a.get("/me/access/").content.decode())
+    everyone, _nothing_folded = _main_and_folded(client_a.get("/me/access/?actor=all").content.decode())
 
-    assert "cards.credentials.static.issue" not in response.content.decode()
-    assert "cards.credentials.static.issue" in client_a.get("/me/access/?actor=all").content.decode()
+    assert own_read not in main
+    assert own_read in folded
+    assert own_read in everyone
+    assert "cards.credentials.static.issue" not in main + folded + everyone
 
 
 def test_reporting_an_unrecognised_access_opens_a_case(client_a, resident_a, ledger_rows):
@@ -175,6 +187,13 @@ def test_every_portal_url_refuses_another_residents_identifiers(client, resident
     from tests.factories.grants import ProgrammeFactory, apply
 
     application_b = apply(ProgrammeFactory(), resident_b_record)
+    report_b = AccessReport.objects.create(
+        resident=resident_b_record,
+        entry_summary="x",
+        text="B-report-text",
+        caseworker_note="B-answer",
+        answered_at=now(),
+    )
     from tests.factories import ResidentFactory
     from tests.portal.web.test_family import given_adult_grant
 
@@ -189,6 +208,7 @@ def test_every_portal_url_refuses_another_residents_identifiers(client, resident
         "uidb64": "x",
         "token": "x",
         "section": "health",
+        "report_id": report_b.pk,
     }
     b_secrets = [
         card_b.number,
@@ -198,6 +218,8 @@ def test_every_portal_url_refuses_another_residents_identifiers(client, resident
         "Broken wrist",
         "Oxycodone",
         "B-claim-reason",
+        "B-report-text",
+        "B-answer",
     ]
     from portal.web import urls as portal_urls
 
@@ -213,7 +235,7 @@ def test_every_portal_url_refuses_another_residents_identifiers(client, resident
             body = response.content.decode(errors="replace") if not response.streaming else ""
             for secret in b_secrets:
                 assert secret not in body, f"{method.upper()} {path} leaked {secret!r}"
-            if {"receipt_id", "reference", "application_id", "grant_id"} & set(names):
+            if {"receipt_id", "reference", "application_id", "report_id", "grant_id"} & set(names):
                 assert response.status_code in (403, 404, 405), f"{method.upper()} {path} -> {response.status_code}"
             walked += 1
         sign_in(client, user_a, device_a, step_up=True)
@@ -222,7 +244,9 @@ def test_every_portal_url_refuses_another_residents_identifiers(client, resident
     assert card_b.status == "active"
     consent_b.refresh_from_db()
     assert consent_b.revoked_at is None
-    assert not AccessReport.objects.filter(resident=resident_b_record).exists()
+    assert list(AccessReport.objects.filter(resident=resident_b_record)) == [report_b]
+    report_b.refresh_from_db()
+    assert report_b.replied_at is None
     proxy_grant_b.refresh_from_db()
     assert proxy_grant_b.ended_at is None
     assert card_a.pk != card_b.pk
@@ -242,9 +266,10 @@ def test_access_history_pages_down_the_ledger_keeping_the_filters(client_a, resi
     older = re.search(r'href="(\?[^"]*before=\d+[^"]*)">Older accesses', first.content.decode())
     second = client_a.get("/me/access/" + html.unescape(older.group(1)))
 
-    assert first.content.decode().count("<tr>") - 1 == 50
+    assert first.content.decode().count('<li class="access-entry') == 50
     assert "actor=agency" in older.group(1)
-    assert second.content.decode().count("Demo Bank") == 10
+    assert second.content.decode().count('<li class="access-entry') == 10
+    assert second.content.decode().count("Demo Bank listed your cards to check who you are.") == 10
     assert "Older accesses" not in second.content.decode()
     assert "Newest accesses" in second.content.decode()
 

@@ -195,3 +195,19 @@ def test_printable_card_downloads_as_pdf(client_a, resident_a, ledger_rows):
     assert response.content.startswith(b"%PDF-")
     actions = [row[0] for row in ledger_rows()[rendered:]]
     assert actions[:2] == ["cards.cards.read", "cards.cards.print"]
+
+
+def test_the_wallet_page_records_a_card_read_and_the_offer_once_asked(client_a, ledger_rows):
+    shown = client_a.get("/me/card/wallet/")
+    assert shown.status_code == 200 and shown.context["offer_uri"] is None
+    assert ledger_rows() == [("cards.cards.read", *SELF)]
+
+    offered = client_a.post("/me/card/wallet/")
+
+    assert offered.context["offer_uri"].startswith("openid-credential-offer://")
+    assert "no-store" in offered["Cache-Control"]
+    assert ledger_rows() == [
+        ("cards.cards.read", *SELF),
+        ("cards.cards.read", *SELF),
+        ("cards.credentials.offer.create", *SELF),
+    ]

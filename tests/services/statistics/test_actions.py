@@ -98,7 +98,7 @@ def test_statistics_release_entries_are_in_the_log_for_the_residents_used(statis
 
     entries = ledger_sequenced(action="statistics.release")
     assert [(entry["subject"], entry["object"], entry["purpose"]) for entry in entries] == [
-        (subject_pseudonym(counted), "2025-09 residents card-uses", "official-statistics")
+        (subject_pseudonym(counted), f"2025-09 {' '.join(TABLES)}", "official-statistics")
     ]
     assert subject_pseudonym(registered_later) not in {entry["subject"] for entry in entries}
     assert not PendingEntry.objects.filter(action="statistics.release").exists()

@@ -142,9 +142,11 @@ def test_the_access_history_shows_the_releases_a_resident_was_counted_in_and_the
     page = client.get("/me/access/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
     assert "Your data in published statistics" in page
-    assert "counted in 2 published tables" in page  # not in prescriptions: no fill
+    # Without a fill the resident is a zero in the prescriptions table: computed over their data all the same.
+    assert "counted in 3 published tables" in page
     assert "Residents registered, by province" in page and "Card uses, by service and ISO week" in page
-    assert "Your privacy loss this year: ρ = 0.2," in page
+    assert "Prescriptions dispensed, by drug class and month" in page
+    assert "Your privacy loss this year: ρ = 0.3," in page
 
 
 def test_a_resident_not_counted_is_told_so(client):

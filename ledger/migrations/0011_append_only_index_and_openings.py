@@ -16,6 +16,6 @@ def remove(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("ledger", "0009_sealed_accesses")]
+    dependencies = [("ledger", "0010_completeness_index_and_sealed_accesses")]
 
     operations = [migrations.RunPython(install, remove, elidable=False)]

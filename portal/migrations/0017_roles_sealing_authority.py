@@ -7,8 +7,8 @@ from portal.roles import roles_sync_migration
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("portal", "0014_proxy_grants"),
-        ("ledger", "0009_sealed_accesses"),
+        ("portal", "0016_translatable_labels"),
+        ("ledger", "0011_append_only_index_and_openings"),
     ]
 
     operations = [migrations.RunPython(roles_sync_migration, migrations.RunPython.noop)]
