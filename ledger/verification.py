@@ -189,7 +189,7 @@ def _anchors_check(checkpoints, held) -> None:
 
 def _cosignatures_check(checkpoints) -> None:
     """Fail if a witness's stored cosignature names a checkpoint the local table no longer has."""
-    local = {size for size, _, _ in checkpoints}
+    local = {size for size, *_ in checkpoints}
     orphan = Cosignature.objects.exclude(tree_size__in=local).order_by("tree_size").first()
     if orphan is not None:
         below = max((size for size in local if size < orphan.tree_size), default=0)

@@ -39,6 +39,12 @@ def _leaks(text: str) -> list[str]:
     return [marker for marker in markers if marker in text]
 
 
+def sealed_entry_index(resident) -> int:
+    tag = subject_pseudonym(resident)
+    rows = Entry.objects.filter(subject=tag).values_list("index", "entry_bytes")
+    return next(index for index, data in rows if b'"sealed":' in bytes(data))
+
+
 def _tiles_text() -> str:
     tiles_publish()
     root = Path(tiles_storage().location)
@@ -106,7 +112,9 @@ def test_on_its_date_the_access_is_disclosed_checked_against_its_commitment_and_
 
     page = client_a.get("/me/access/").content.decode()
     assert "1 sealed access" not in page
-    assert "cards.residents.lookup" in page
+    assert "access-withheld" not in page
+    # Disclosed: the entry is listed as the access it was (its sentence, no longer the withheld line).
+    assert f'id="access-{sealed_entry_index(resident)}"' in page
     bundle = client_a.get("/me/access/completeness.json").json()
     result = vindex.completeness_verify(bundle, log_key=log_verifier_key(), witness_keys=bundle["witness_keys"])
     assert result["sealed"] == []
