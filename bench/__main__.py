@@ -22,6 +22,7 @@ SUITES = [
     "ledger_bench",
     "cards_bench",
     "services_bench",
+    "matching_bench",
     "statistics_bench",
 ]
 

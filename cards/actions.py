@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from cards import credentials, images, lock_objects, signing
 from cards.crypto import national_id_lookup_hash
@@ -673,17 +674,42 @@ def resident_photo_submit(*, resident: Resident, data: bytes) -> ResidentPhoto:
 
 
 def _photo_decide(*, photo: ResidentPhoto, status: str, action: str) -> ResidentPhoto:
+    # The statuses are read only once both locks are held: a decision that committed while this one
+    # waited is seen here, so two caseworkers deciding at once are decided one after the other.
     lock_objects.resident_lock(resident_id=photo.resident_id)
     photos = lock_objects.photos_of_resident_lock(resident_id=photo.resident_id)
     current = next((row for row in photos if row.pk == photo.pk), None)
     if current is None or current.status != ResidentPhoto.Status.PENDING:
-        raise PhotoTransitionRefused(f"photo {photo.pk} is not waiting for a decision")
+        state = current.get_status_display() if current is not None else gettext("gone")
+        raise PhotoTransitionRefused(
+            gettext("photo %(photo)s is not waiting for a decision (it is %(state)s)")
+            % {"photo": photo.pk, "state": state}
+        )
     now = timezone.now()
     if status == ResidentPhoto.Status.APPROVED:
+        newer = [
+            row
+            for row in photos
+            if row.status == ResidentPhoto.Status.APPROVED and row.decided_at and row.decided_at >= current.created_at
+        ]
+        if newer:
+            # Approving would silently replace a photo someone approved after this one was sent.
+            raise PhotoTransitionRefused(
+                gettext(
+                    "photo %(newer)s of this resident was approved after photo %(photo)s was sent; "
+                    "look at the resident's photos again"
+                )
+                % {"newer": newer[0].pk, "photo": photo.pk}
+            )
         for old in photos:
             if old.status == ResidentPhoto.Status.APPROVED:
                 old.status = ResidentPhoto.Status.SUPERSEDED
                 old.save(update_fields=["status"])
+            elif old.status == ResidentPhoto.Status.PENDING and old.pk != current.pk:
+                # Only one photo waits at a time; the decision closes any other still waiting.
+                old.status = ResidentPhoto.Status.SUPERSEDED
+                old.decided_at = now
+                old.save(update_fields=["status", "decided_at"])
     current.status = status
     current.decided_at = now
     current.save(update_fields=["status", "decided_at"])

@@ -6,6 +6,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
 
 from cards.actions import (
     card_issue,
@@ -206,8 +207,8 @@ class CardAdmin(ResidentDataAdmin):
 
 class ResidentPhotoUploadForm(forms.ModelForm):
     image = forms.FileField(
-        label="Photo",
-        help_text="JPEG or PNG, at most 5 MB, at least 240 x 320 pixels. It is re-encoded and its metadata removed.",
+        label=_("Photo"),
+        help_text=_("JPEG or PNG, at most 5 MB, at least 240 x 320 pixels. It is re-encoded and its metadata removed."),
     )
 
     class Meta:
@@ -219,7 +220,8 @@ class ResidentPhotoUploadForm(forms.ModelForm):
         upload = cleaned.get("image")
         if upload is not None:
             if upload.size > PHOTO_MAX_BYTES:
-                raise ValidationError({"image": f"The file is larger than {PHOTO_MAX_BYTES // (1024 * 1024)} MB."})
+                limit = PHOTO_MAX_BYTES // (1024 * 1024)
+                raise ValidationError({"image": _("The file is larger than %(limit)d MB.") % {"limit": limit}})
             data = upload.read()
             try:
                 photo_clean(data)
@@ -289,12 +291,12 @@ class ResidentPhotoAdmin(ResidentDataAdmin):
         response["X-Content-Type-Options"] = "nosniff"
         return response
 
-    @admin.display(description="photo")
+    @admin.display(description=_("photo"))
     def preview(self, photo: ResidentPhoto):
         url = reverse(f"{self.admin_site.name}:cards_residentphoto_image", args=[photo.pk])
         return format_html('<img src="{}" alt="photo {}" width="180" height="240">', url, photo.pk)
 
-    def _decide(self, request, queryset, verb, done: str):
+    def _decide(self, request, queryset, verb, done):
         for photo in queryset.select_related("resident"):
             try:
                 verb(photo=photo)
@@ -303,10 +305,10 @@ class ResidentPhotoAdmin(ResidentDataAdmin):
             else:
                 self.message_user(request, f"{photo}: {done}.")
 
-    @admin.action(description="Approve the selected photos (they replace the printed photo)", permissions=["decide"])
+    @admin.action(description=_("Approve the selected photos (they replace the printed photo)"), permissions=["decide"])
     def approve_photos(self, request, queryset):
-        self._decide(request, queryset, resident_photo_approve, "approved")
+        self._decide(request, queryset, resident_photo_approve, _("approved"))
 
-    @admin.action(description="Reject the selected photos", permissions=["decide"])
+    @admin.action(description=_("Reject the selected photos"), permissions=["decide"])
     def reject_photos(self, request, queryset):
-        self._decide(request, queryset, resident_photo_reject, "rejected")
+        self._decide(request, queryset, resident_photo_reject, _("rejected"))

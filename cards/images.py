@@ -1,45 +1,62 @@
 """QR codes and the printable card image."""
 
+import contextlib
 import functools
 import io
-import os
+import threading
+from dataclasses import dataclass
 
 import qrcode
 import qrcode.image.svg
-from django.conf import settings
 from django.core.cache import cache
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from cards import card_fonts
 from cards.models import Card, ResidentPhoto
 
 # ISO/IEC 7810 ID-1 at 300 dpi.
 CARD_SIZE = (1012, 638)
 CARD_WIDTH_MM, CARD_HEIGHT_MM = 85.6, 53.98
-# Adobe's Simplified Chinese CID font: every PDF reader supplies it, so no font file ships or is embedded.
-PDF_CJK_FONT = "STSong-Light"
-# Common locations of a CJK font on Debian/Ubuntu, Fedora, Arch, Alpine and macOS, for the PNG.
-CJK_FONT_CANDIDATES = (
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/google-noto-sans-cjk-fonts/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/wenquanyi/wqy-microhei/wqy-microhei.ttc",
-    "/usr/share/fonts/wenquanyi/wqy-zenhei/wqy-zenhei.ttc",
-    "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc",
-    "/usr/share/fonts/wqy-zenhei/wqy-zenhei.ttc",
-    "/usr/share/fonts/truetype/arphic/uming.ttc",
-    "/System/Library/Fonts/PingFang.ttc",
-    "/System/Library/Fonts/STHeiti Light.ttc",
-)
 # A render holds the photo and the name: kept an hour at most, then drawn again on the next download.
 PRINTABLE_CACHE_SECONDS = 60 * 60
 # The photo box of the card layout, in PNG pixels: left, top, right, bottom.
 PHOTO_BOX = (40, 130, 260, 400)
 _PHOTO_BORDER = 3
+# The QR code's square, in PNG pixels, at the bottom right.
+QR_SIDE, QR_MARGIN = 330, 30
+# Where a line of text sits: its baseline is this share of the size below the top of the line.
+_BASELINE = 0.88
+
+
+@dataclass(frozen=True)
+class CardText:
+    """One line of the card: its top-left corner in PNG pixels, its size in pixels, text and colour."""
+
+    left: int
+    top: int
+    size: int
+    text: str
+    color: str
+
+
+def card_texts(*, card: Card, photo: bool) -> list[CardText]:
+    """Return every line of text on the printable card, labels in Chinese and English, for the PNG and the PDF."""
+    resident = card.resident
+    grey, label = "#444444", "#666666"
+    texts = [
+        CardText(40, 22, 44, "OneCard 一卡通", "white"),
+        CardText(300, 108, 20, "姓名 Name", label),
+        CardText(300, 134, 44, resident.full_name, "black"),
+        CardText(300, 196, 20, "公民身份号码 ID number", label),
+        CardText(300, 220, 32, resident.national_id_masked, "black"),
+        CardText(300, 266, 20, f"有效期至 Valid until {card.expires_on.isoformat()}", grey),
+        CardText(40, 424, 20, "卡号 Card number", label),
+        CardText(40, 450, 48, card.number_display, "black"),
+        CardText(40, 540, 24, f"版本 Version {card.version}", grey),
+    ]
+    if not photo:
+        texts.append(CardText(88, 250, 28, "照片 Photo", "#888888"))
+    return texts
 
 
 def _qr(text: str, **kwargs) -> qrcode.QRCode:
@@ -62,24 +79,18 @@ def qr_png(text: str, *, box_size: int = 8) -> bytes:
     return buffer.getvalue()
 
 
-def card_font_path(*, candidates: tuple[str, ...] | None = None) -> str:
-    """Return ONECARD_CARD_FONT, else the first CJK font found among CANDIDATES, else an empty string."""
-    if settings.ONECARD_CARD_FONT:
-        return settings.ONECARD_CARD_FONT
-    candidates = CJK_FONT_CANDIDATES if candidates is None else candidates
-    return next((path for path in candidates if os.path.isfile(path)), "")
+@functools.lru_cache(maxsize=64)
+def _pillow_font(face: card_fonts.Face, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(face.path, size, index=face.index)
 
 
-def _font(size: int) -> ImageFont.ImageFont:
-    path = card_font_path()
-    if path:
-        try:
-            return ImageFont.truetype(path, size)
-        except OSError:
-            if path == settings.ONECARD_CARD_FONT:
-                raise
-            # A found system file that Pillow cannot read must not stop the card from printing.
-    return ImageFont.load_default(size)
+def card_text_draw(draw: ImageDraw.ImageDraw, line: CardText, *, faces: tuple[card_fonts.Face, ...]) -> None:
+    """Draw LINE with Pillow, each run of characters in the first of FACES that has them, on one baseline."""
+    x, baseline = float(line.left), line.top + line.size * _BASELINE
+    for face, run in card_fonts.text_runs(line.text, faces):
+        font = _pillow_font(face, line.size)
+        draw.text((x, baseline), run, fill=line.color, font=font, anchor="ls")
+        x += draw.textlength(run, font=font)
 
 
 def _photo_fitted(photo: bytes) -> Image.Image:
@@ -90,88 +101,107 @@ def _photo_fitted(photo: bytes) -> Image.Image:
 
 def card_printable_render(*, card: Card, token: str, photo: bytes | None = None) -> bytes:
     """Draw the printable card: name, masked ID, number, photo (or its empty box) and QR code, as PNG."""
+    faces = card_fonts.card_faces()
     image = Image.new("RGB", CARD_SIZE, "white")
     draw = ImageDraw.Draw(image)
     draw.rectangle((0, 0, CARD_SIZE[0], 90), fill="#1f4e79")
-    draw.text((40, 22), "OneCard", fill="white", font=_font(44))
     draw.rectangle(PHOTO_BOX, outline="#888888", width=_PHOTO_BORDER)
-    if photo is None:
-        draw.text((95, 255), "PHOTO", fill="#888888", font=_font(28))
-    else:
+    if photo is not None:
         image.paste(_photo_fitted(photo), (PHOTO_BOX[0] + _PHOTO_BORDER, PHOTO_BOX[1] + _PHOTO_BORDER))
-    resident = card.resident
-    draw.text((300, 140), resident.full_name, fill="black", font=_font(44))
-    draw.text((300, 210), resident.national_id_masked, fill="black", font=_font(32))
-    draw.text((300, 270), f"Valid until {card.expires_on.isoformat()}", fill="#444444", font=_font(26))
-    draw.text((40, 470), card.number_display, fill="black", font=_font(48))
-    draw.text((40, 540), f"Version {card.version}", fill="#444444", font=_font(24))
+    for line in card_texts(card=card, photo=photo is not None):
+        card_text_draw(draw, line, faces=faces)
     qr = Image.open(io.BytesIO(qr_png(token, box_size=3))).convert("RGB")
-    qr.thumbnail((330, 330))
-    image.paste(qr, (CARD_SIZE[0] - qr.width - 30, CARD_SIZE[1] - qr.height - 30))
+    qr.thumbnail((QR_SIDE, QR_SIDE))
+    image.paste(qr, (CARD_SIZE[0] - qr.width - QR_MARGIN, CARD_SIZE[1] - qr.height - QR_MARGIN))
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
 
 
-@functools.cache
-def _pdf_cjk_font() -> str:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+# reportlab keeps registered fonts in process-wide tables; one PDF registers, draws and forgets at a time.
+_PDF_FONTS_LOCK = threading.Lock()
 
-    pdfmetrics.registerFont(UnicodeCIDFont(PDF_CJK_FONT))
-    return PDF_CJK_FONT
+
+@contextlib.contextmanager
+def _pdf_fonts(runs_by_face: dict[card_fonts.Face, str]):
+    """Register a subset of each face with the characters it draws; yield {face: reportlab font name}."""
+    from reportlab.lib import fonts as reportlab_fonts
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    with _PDF_FONTS_LOCK:
+        names = {}
+        try:
+            for face, characters in runs_by_face.items():
+                name, data = card_fonts.face_subset(face, characters)
+                pdfmetrics.registerFont(TTFont(name, io.BytesIO(data)))
+                names[face] = name
+            yield names
+        finally:
+            for name in names.values():
+                font = pdfmetrics._fonts.pop(name, None)
+                if font is not None:
+                    pdfmetrics._dynFaceNames.pop(font.face.name, None)
+                for bold, italic in ((0, 0), (0, 1), (1, 0), (1, 1)):
+                    reportlab_fonts._tt2ps_map.pop((name.lower(), bold, italic), None)
+                reportlab_fonts._ps2tt_map.pop(name.lower(), None)
 
 
 def card_printable_render_pdf(*, card: Card, token: str, photo: bytes | None = None) -> bytes:
-    """Draw the printable card as a one-page vector PDF at ID-1 size, the layout of the PNG, text in a CJK font."""
+    """Draw the printable card as a one-page vector PDF at ID-1 size, the PNG's layout, with its fonts embedded."""
     from reportlab.lib.units import mm
+    from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfgen import canvas
 
     width, height = CARD_WIDTH_MM * mm, CARD_HEIGHT_MM * mm
     scale = width / CARD_SIZE[0]  # points per pixel of the PNG layout
-    font = _pdf_cjk_font()
+    faces = card_fonts.card_faces()
+    lines = [(line, card_fonts.text_runs(line.text, faces)) for line in card_texts(card=card, photo=photo is not None)]
+    characters: dict[card_fonts.Face, str] = {}
+    for _line, runs in lines:
+        for face, run in runs:
+            characters[face] = characters.get(face, "") + run
     buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=(width, height), pageCompression=1)
-    pdf.setTitle(f"OneCard {card.number_display}")
-
-    def box(left, top, right, bottom, **kwargs):
-        pdf.rect(left * scale, height - bottom * scale, (right - left) * scale, (bottom - top) * scale, **kwargs)
-
-    def text(left, top, size, value, color):
-        # Pillow places the top of the text at TOP; PDF places the baseline, about 0.85 of the size lower.
-        pdf.setFillColor(color)
-        pdf.setFont(font, size * scale)
-        pdf.drawString(left * scale, height - (top + size * 0.85) * scale, value)
-
-    pdf.setFillColor("#1f4e79")
-    box(0, 0, CARD_SIZE[0], 90, stroke=0, fill=1)
-    text(40, 22, 44, "OneCard 一卡通", "white")
-    pdf.setStrokeColor("#888888")
-    pdf.setLineWidth(_PHOTO_BORDER * scale)
-    box(*PHOTO_BOX, stroke=1, fill=0)
-    if photo is None:
-        text(122, 255, 28, "照片", "#888888")
-    else:
-        from reportlab.lib.utils import ImageReader
-
-        left, top, right, bottom = PHOTO_BOX
-        fitted = _photo_fitted(photo)
-        pdf.drawImage(
-            ImageReader(fitted),
-            (left + _PHOTO_BORDER) * scale,
-            height - (bottom - _PHOTO_BORDER) * scale,
-            width=fitted.width * scale,
-            height=fitted.height * scale,
+    with _pdf_fonts(characters) as font_names:
+        first_font = next(iter(font_names.values()))
+        pdf = canvas.Canvas(
+            buffer, pagesize=(width, height), pageCompression=1, initialFontName=first_font, initialFontSize=10
         )
-    resident = card.resident
-    text(300, 140, 44, resident.full_name, "black")
-    text(300, 210, 32, resident.national_id_masked, "black")
-    text(300, 270, 26, f"有效期至 {card.expires_on.isoformat()}", "#444444")
-    text(40, 470, 48, card.number_display, "black")
-    text(40, 540, 24, f"版本 {card.version}", "#444444")
-    _pdf_qr(pdf, token, left=(CARD_SIZE[0] - 330 - 30) * scale, bottom=30 * scale, side=330 * scale)
-    pdf.showPage()
-    pdf.save()
+        pdf.setTitle(f"OneCard {card.number_display}")
+
+        def box(left, top, right, bottom, **kwargs):
+            pdf.rect(left * scale, height - bottom * scale, (right - left) * scale, (bottom - top) * scale, **kwargs)
+
+        pdf.setFillColor("#1f4e79")
+        box(0, 0, CARD_SIZE[0], 90, stroke=0, fill=1)
+        pdf.setStrokeColor("#888888")
+        pdf.setLineWidth(_PHOTO_BORDER * scale)
+        box(*PHOTO_BOX, stroke=1, fill=0)
+        if photo is not None:
+            from reportlab.lib.utils import ImageReader
+
+            left, top, right, bottom = PHOTO_BOX
+            fitted = _photo_fitted(photo)
+            pdf.drawImage(
+                ImageReader(fitted),
+                (left + _PHOTO_BORDER) * scale,
+                height - (bottom - _PHOTO_BORDER) * scale,
+                width=fitted.width * scale,
+                height=fitted.height * scale,
+            )
+        for line, runs in lines:
+            # The same baseline as the PNG; each run in its own face, one after the other.
+            x, baseline = line.left * scale, height - (line.top + line.size * _BASELINE) * scale
+            pdf.setFillColor(line.color)
+            for face, run in runs:
+                name = font_names[face]
+                pdf.setFont(name, line.size * scale)
+                pdf.drawString(x, baseline, run)
+                x += pdfmetrics.stringWidth(run, name, line.size * scale)
+        side = QR_SIDE * scale
+        _pdf_qr(pdf, token, left=(CARD_SIZE[0] - QR_SIDE - QR_MARGIN) * scale, bottom=QR_MARGIN * scale, side=side)
+        pdf.showPage()
+        pdf.save()
     return buffer.getvalue()
 
 

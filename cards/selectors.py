@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from cards.crypto import national_id_lookup_hash
+from cards.crypto import national_id_decrypt, national_id_lookup_hash
 from cards.models import Card, CardPayment, Resident, ResidentPhoto
 from cards.national_id import normalize_national_id, parse_national_id
 from cards.photos import photo_decrypt
@@ -169,3 +169,14 @@ def resident_photo_list(*, resident: Resident, limit: int = 10) -> list[Resident
     photos = list(ResidentPhoto.objects.filter(resident=resident).order_by("-id")[:limit])
     record(action="cards.photos.list", subject=resident)
     return photos
+
+
+def resident_ids_with_active_card() -> list[int]:
+    """Return the ids of every resident holding an active card; the caller records what it reveals of whom."""
+    return list(Card.objects.filter(status=Card.Status.ACTIVE).values_list("resident_id", flat=True).distinct())
+
+
+def national_ids_for_residents(*, resident_ids) -> dict[int, str]:
+    """Return {resident id: national ID} for RESIDENT_IDS; the caller records what it reveals of whom."""
+    rows = Resident.objects.filter(pk__in=list(resident_ids)).values_list("pk", "national_id_ciphertext")
+    return {pk: national_id_decrypt(ciphertext) for pk, ciphertext in rows.iterator(chunk_size=5000)}

@@ -197,6 +197,8 @@ DEMO_AGENCIES = [
             "checks:contribution-months",
             "grants:disbursements",
             "social-security:statement:read",
+            "matching:active-card",
+            "matching:insured-months",
         ],
         "purposes": ["identity-verification", "credit-assessment", "grant-disbursement"],
     },
@@ -329,7 +331,12 @@ def seed_services(*, residents: list[dict]) -> None:
     today = timezone.localdate()
     for citizen in residents:
         resident, national_id = citizen["resident"], citizen["national_id"]
-        for scope in ("checks:insured-medical", "checks:contribution-months", "social-security:statement:read"):
+        for scope in (
+            "checks:insured-medical",
+            "checks:contribution-months",
+            "social-security:statement:read",
+            "matching:insured-months",
+        ):
             if not consent_active_exists(resident=resident, agency=bank, scope=scope, purpose="credit-assessment"):
                 consent_grant(resident=resident, agency=bank, scope=scope, purpose="credit-assessment")
         if contribution_month_count(resident=resident) == 0:

@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "services.checks",
     "services.pharmacy",
     "services.grants",
+    "services.matching",
     "services.statistics",
 ]
 
@@ -417,6 +418,11 @@ CELERY_BEAT_SCHEDULE["pharmacy-settlement-daily"] = {
 CELERY_BEAT_SCHEDULE["pharmacy-flags-hourly"] = {
     "task": "services.pharmacy.tasks.suspicious_patterns_flag",
     "schedule": 3600.0,
+}
+# Private matching: a session left unanswered keeps the partner's blinded list no longer than its expiry.
+CELERY_BEAT_SCHEDULE["matching-sessions-end-expired"] = {
+    "task": "services.matching.tasks.matching_sessions_end_expired_task",
+    "schedule": 300.0,
 }
 # Official statistics (docs/statistics.md): the zCDP budget (rho) of each month, each table's share of it,
 # and the most one resident's grant payments can add to a month's total, in fen.

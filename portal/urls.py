@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/", include("portal.api.urls")),
     path("statistics/", include("services.statistics.urls")),
     path("", include("cards.urls")),
+    path("", include("services.pharmacy.urls")),
     path("", include("portal.web.urls")),
 ]
 

@@ -292,3 +292,17 @@ def national_id_lookup(*, national_id: str) -> str:
     except ValidationError as error:
         raise NationalIdInvalid(str(error.messages[0])) from None
     return national_id_lookup_hash(number)
+
+
+def consent_resident_ids(*, agency: Agency, scope: str, purpose: str) -> set[int]:
+    """Return the ids of residents whose consent for AGENCY, SCOPE and PURPOSE is in force now."""
+    now = timezone.now()
+    rows = Consent.objects.filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now),
+        agency=agency,
+        scope=scope,
+        purpose=purpose,
+        revoked_at__isnull=True,
+        granted_at__lte=now,
+    )
+    return set(rows.values_list("resident_id", flat=True))

@@ -224,3 +224,20 @@ def application_counts_by_week_and_state(*, weeks: int = 8) -> list[tuple[dateti
     states = [status for status in Application.Status.values if any(key[1] == status for key in counts)]
     mondays = [first + datetime.timedelta(weeks=n) for n in range(weeks)]
     return [(monday, status, counts.get((monday, status), 0)) for monday in mondays for status in states]
+
+
+RECIPIENT_STATES = (
+    Application.Status.APPROVED,
+    Application.Status.SCHEDULED,
+    Application.Status.PAID,
+    Application.Status.FAILED,
+)
+
+
+def programme_recipient_ids(*, code: str) -> list[int] | None:
+    """Return the ids of residents awarded programme CODE (approved, paid or not yet); None for no such programme."""
+    programme = Programme.objects.filter(code=code).first()
+    if programme is None:
+        return None
+    rows = Application.objects.filter(programme=programme, status__in=RECIPIENT_STATES)
+    return list(rows.values_list("resident_id", flat=True).distinct())

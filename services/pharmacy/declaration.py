@@ -40,6 +40,7 @@ actions_register(
     "pharmacy",
     ("pharmacy.sessions.open", _("A pharmacy scanned your one-use QR code"), True),
     ("pharmacy.prescriptions.read", _("Your prescriptions were read at a pharmacy"), True),
+    ("pharmacy.holders.read", _("Your name was shown at a pharmacy counter, to check that it was you"), True),
     ("pharmacy.dispensations.create", _("Drugs were dispensed to you"), False),
     ("pharmacy.dispensations.read", _("Your drug purchases were read"), True),
     ("pharmacy.settlements.export", _("Your drug purchases were settled with medical insurance"), True),

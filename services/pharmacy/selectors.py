@@ -9,7 +9,7 @@ from django.db.models import Max, QuerySet, Sum
 from django.utils import timezone
 
 from cards.models import Resident
-from cards.selectors import resident_photo_jpeg
+from cards.selectors import resident_photo_approved, resident_photo_jpeg
 from cards.spreadsheet import csv_writer
 from ledger.api import record, record_bulk
 from services.core.models import Agency
@@ -154,8 +154,7 @@ def dispensation_counts_per_day(*, days: int = 14) -> list[tuple[datetime.date, 
     ]
 
 
-def session_photo(*, pharmacy: Agency, session_id) -> bytes:
-    """Return the card photo of an open session's cardholder, for the counter to compare faces; record the view."""
+def _session_open_get(*, pharmacy: Agency, session_id) -> DispensingSession:
     session = (
         DispensingSession.objects.select_related("resident")
         .filter(public_id=session_id, pharmacy=pharmacy, expires_at__gt=timezone.now())
@@ -163,6 +162,29 @@ def session_photo(*, pharmacy: Agency, session_id) -> bytes:
     )
     if session is None:
         raise SessionInvalid("no open session with this id was opened by this pharmacy")
+    return session
+
+
+@dataclass(frozen=True)
+class SessionHolder:
+    session: DispensingSession
+    full_name: str
+    has_photo: bool
+
+
+def session_holder(*, pharmacy: Agency, session_id) -> SessionHolder:
+    """Return the name of an open session's cardholder and whether a card photo is approved; record the read."""
+    session = _session_open_get(pharmacy=pharmacy, session_id=session_id)
+    with transaction.atomic():
+        record(action="pharmacy.holders.read", subject=session.resident, object=f"session:{session.public_id}")
+        # Whether a photo exists, not its pixels: showing it is its own recorded view (session_photo).
+        has_photo = resident_photo_approved(resident=session.resident) is not None
+    return SessionHolder(session=session, full_name=session.resident.full_name, has_photo=has_photo)
+
+
+def session_photo(*, pharmacy: Agency, session_id) -> bytes:
+    """Return the card photo of an open session's cardholder, for the counter to compare faces; record the view."""
+    session = _session_open_get(pharmacy=pharmacy, session_id=session_id)
     jpeg = resident_photo_jpeg(resident=session.resident, shown_to=f"session:{session.public_id}")
     if jpeg is None:
         raise PhotoMissing("the cardholder has no approved card photo; check their identity another way")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from cards.models import Resident
@@ -149,3 +149,13 @@ def unemployment_benefit_is_paid(*, resident: Resident, on: datetime.date) -> bo
         benefit_starts_on__lte=on,
         benefit_ends_on__gt=on,
     ).exists()
+
+
+def resident_ids_with_contribution_months(*, months: int) -> list[int]:
+    """Return the ids of residents with contributions for at least MONTHS calendar months (any insurance)."""
+    return list(
+        Contribution.objects.values("resident_id")
+        .annotate(months=Count("month", distinct=True))
+        .filter(months__gte=months)
+        .values_list("resident_id", flat=True)
+    )

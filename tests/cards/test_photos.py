@@ -2,6 +2,7 @@ import io
 
 import pytest
 from django.db import IntegrityError
+from django.utils import translation
 from PIL import Image
 
 from cards.actions import (
@@ -227,3 +228,29 @@ def test_a_new_photo_is_never_served_from_an_old_render(caseworker_context):
     resident_photo_set(resident=card.resident, data=image_bytes())
 
     assert card_printable_cached(card=card) is None
+
+
+@pytest.mark.parametrize(
+    ("data", "chinese"),
+    [
+        (b"", "文件为空。"),
+        (b"GIF89a not a photo", "这不是 JPEG 或 PNG 图片。"),
+        (image_bytes(size=(100, 100)), "照片为 100 x 100 像素；至少应为 240 x 320 像素。"),
+    ],
+)
+def test_photo_problems_are_told_in_chinese(data, chinese):
+    with translation.override("zh-hans"), pytest.raises(PhotoInvalid) as refused:
+        photo_clean(data)
+
+    assert str(refused.value) == chinese
+
+
+def test_a_refused_decision_is_told_in_chinese(caseworker_context):
+    resident = ResidentFactory()
+    submitted = resident_photo_submit(resident=resident, data=image_bytes())
+    resident_photo_reject(photo=submitted)
+
+    with translation.override("zh-hans"), pytest.raises(PhotoTransitionRefused) as refused:
+        resident_photo_approve(photo=submitted)
+
+    assert str(refused.value) == f"照片 {submitted.pk} 不在待审核状态（当前状态：已驳回）"

@@ -10,12 +10,14 @@ For each operation, called once with a valid key and purpose:
   registered resident (no consent needed), naming one leaves an entry in their ledger.
 """
 
+import base64
 import datetime
 import io
 import itertools
 import json
 from dataclasses import dataclass, field
 
+import private_set_intersection.python as psi
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -308,6 +310,72 @@ def _statement(world, who, agency):
     return {}, {}, {"national_id": _id(world, who), "format": "json"}
 
 
+def _statistics_publish(world, who, agency):
+    # A month surely closed: the one before last. Counting residents names none of them in the answer.
+    month = (timezone.localdate().replace(day=1) - datetime.timedelta(days=32)).strftime("%Y-%m")
+    return {}, {}, {"table": "residents", "period": month}
+
+
+def _matching_partner(world, agency):
+    """Return the partner's PSI server over the visible resident's ID, granting AGENCY the active-card set."""
+    if "matching" not in world.extras:
+        from services.core.actions import agency_grants_set
+        from services.core.selectors import agency_purposes, agency_scopes
+
+        scopes = (*agency_scopes(agency=agency), "matching:active-card")
+        agency_grants_set(agency=agency, scopes=scopes, purposes=tuple(agency_purposes(agency=agency)))
+        world.extras["matching"] = psi.server.CreateWithNewKey(True)
+    return world.extras["matching"]
+
+
+def _matching_setup(world, agency) -> dict:
+    server = _matching_partner(world, agency)
+    setup = server.CreateSetupMessage(0.0, 1, [world.visible.national_id], psi.DataStructure.RAW)
+    return {"set": "active-card", "setup": base64.b64encode(setup.SerializeToString()).decode()}
+
+
+def _matching_response(world, agency, step: dict) -> dict:
+    request = psi.Request()
+    request.ParseFromString(base64.b64decode(step["request"]))
+    response = _matching_partner(world, agency).ProcessRequest(request)
+    return {"response": base64.b64encode(response.SerializeToString()).decode()}
+
+
+def _matching_started(world, agency) -> dict:
+    _agency, key, purpose = world.agencies["checks:insured-medical"]
+    response = api(key, purpose).post(
+        "/api/v1/matching/sessions",
+        _matching_setup(world, agency),
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=f"probe-{next(_keys)}",
+    )
+    assert response.status_code in (200, 201), response.content
+    return response.json()
+
+
+def _matching_start(world, who, agency):
+    return {}, {}, _matching_setup(world, agency)
+
+
+def _matching_chunk(world, who, agency):
+    step = _matching_started(world, agency)
+    return {"session_id": step["session"], "number": 0}, {}, _matching_response(world, agency, step)
+
+
+def _matching_answer(world, who, agency):
+    step = _matching_started(world, agency)
+    _agency, key, purpose = world.agencies["checks:insured-medical"]
+    answered = api(key, purpose).post(
+        f"/api/v1/matching/sessions/{step['session']}/chunks/0",
+        _matching_response(world, agency, step),
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=f"probe-{next(_keys)}",
+    )
+    assert answered.status_code == 200, answered.content
+    request = psi.client.CreateWithNewKey(True).CreateRequest([world.visible.national_id])
+    return {"session_id": step["session"]}, {}, {"request": base64.b64encode(request.SerializeToString()).decode()}
+
+
 CALLS = {
     "agency_get": _agency_get,
     "cards_verify": _cards_verify,
@@ -326,19 +394,29 @@ CALLS = {
     "pharmacy_dispensations_create": _dispense,
     "pharmacy_otc_dispensations_create": _otc,
     "pharmacy_sessions_open": _session_open,
+    "pharmacy_sessions_holder": _session_photo,
     "pharmacy_sessions_photo": _session_photo,
     "residents_verify": _residents_verify,
     "social_security_claims_query": _national_id_only,
     "social_security_contributions_report": _contributions,
     "social_security_employments_report": _employments,
     "social_security_statement": _statement,
+    "statistics_release_publish": _statistics_publish,
+    "matching_session_start": _matching_start,
+    "matching_chunk_answer": _matching_chunk,
+    "matching_session_answer": _matching_answer,
 }
 
 
 def call(world: World, method: str, template: str, operation_id: str, who: str, *, replay: bool = False):
     """Call the operation for WHO (REPLAY: again, with the last call's key); return (response, request, queries)."""
     no_uuid = "00000000-0000-0000-0000-000000000000"
-    view = view_of(template.replace("{index}", "0").replace("{reference}", no_uuid).replace("{session_id}", no_uuid))
+    view = view_of(
+        template.replace("{index}", "0")
+        .replace("{reference}", no_uuid)
+        .replace("{session_id}", no_uuid)
+        .replace("{number}", "0")
+    )
     agency, key, purpose = partner(world, view)
     if replay:
         params, query, body, idempotency_key = world.extras["last"]

@@ -42,6 +42,15 @@ class SessionSerializer(serializers.Serializer):
         return str(1 - opened.session.reimbursement_rate)
 
 
+class SessionHolderSerializer(serializers.Serializer):
+    session = serializers.UUIDField(source="session.public_id")
+    expires_at = serializers.DateTimeField(source="session.expires_at")
+    full_name = serializers.CharField(help_text="The cardholder's name, as printed on the card")
+    photo = serializers.BooleanField(
+        source="has_photo", help_text="Whether an approved card photo can be fetched from the photo endpoint"
+    )
+
+
 class _DispenseSerializer(serializers.Serializer):
     session = serializers.UUIDField()
     quantity = serializers.IntegerField(min_value=1, max_value=100000)

@@ -14,11 +14,12 @@ from services.pharmacy.api.serializers import (
     DispensationCreateSerializer,
     DispensationSerializer,
     OtcDispensationCreateSerializer,
+    SessionHolderSerializer,
     SessionOpenSerializer,
     SessionSerializer,
 )
 from services.pharmacy.declaration import PharmacyScope
-from services.pharmacy.selectors import session_photo
+from services.pharmacy.selectors import session_holder, session_photo
 
 
 class SessionOpenView(GatewayAPIView):
@@ -34,6 +35,24 @@ class SessionOpenView(GatewayAPIView):
         serializer.is_valid(raise_exception=True)
         opened = session_open(pharmacy=self.call.agency, token=serializer.validated_data["token"])
         return Response(SessionSerializer(opened).data, status=status.HTTP_201_CREATED)
+
+
+class SessionHolderView(GatewayAPIView):
+    """Return the name of an open session's cardholder and whether a card photo is approved, for the counter.
+
+    Needs the scope ``cards:photo`` with the purpose ``face-to-face-identification``,
+    like the photo itself: the name and the photo are what the counter compares
+    with the person. Every call is its own ledger entry.
+    """
+
+    required_scope = "cards:photo"
+
+    @extend_schema(operation_id="pharmacy_sessions_holder", responses={200: SessionHolderSerializer})
+    def get(self, request, session_id):
+        holder = session_holder(pharmacy=self.call.agency, session_id=session_id)
+        response = Response(SessionHolderSerializer(holder).data)
+        response["Cache-Control"] = "no-store, private"
+        return response
 
 
 class SessionPhotoView(GatewayAPIView):

@@ -1,14 +1,17 @@
 """The card photo at the counter: only with cards:photo and a purpose that allows it; each view recorded."""
 
+import datetime
 import io
 
 import pytest
+from django.utils import timezone
 from PIL import Image
 
 from cards.actions import resident_photo_set
 from ledger.api import Actor, access_context
 from ledger.models import PendingEntry
 from portal.selectors import access_history_for_resident
+from services.pharmacy.models import DispensingSession
 from tests.factories.core import agency_with_key
 from tests.factories.pharmacy import DISPENSING, PHARMACY_SCOPES, qr_token
 from tests.factories.services import api
@@ -128,3 +131,59 @@ def test_the_resident_sees_that_the_pharmacy_viewed_their_photo(counter, card, d
         page = access_history_for_resident(resident=card.resident)
     seen = [(row.action, row.who) for row in page.rows if row.action == "cards.photos.view"]
     assert len(seen) == 1 and (agency.code in seen[0][1] or agency.name_en in seen[0][1])
+
+
+def test_the_counter_reads_the_cardholders_name_and_whether_a_photo_is_approved(counter, card):
+    agency, dispensing, face_to_face = counter
+    give_photo(card.resident)
+    session = open_session(dispensing, card)
+
+    response = face_to_face.get(f"/api/v1/pharmacy/sessions/{session}/holder")
+
+    assert response.status_code == 200, response.content
+    assert response["Cache-Control"] == "no-store, private"
+    body = response.json()
+    assert (body["session"], body["full_name"], body["photo"]) == (session, card.resident.full_name, True)
+    reads = PendingEntry.objects.filter(action="pharmacy.holders.read")
+    assert [(r.actor_id, r.purpose, r.object) for r in reads] == [(agency.code, FACE_TO_FACE, f"session:{session}")]
+    # Saying that a photo exists opens no photo: only the photo endpoint is a view of it.
+    assert not PendingEntry.objects.filter(action="cards.photos.view").exists()
+
+
+def test_the_holder_of_a_cardholder_without_a_photo_says_so(counter, card):
+    _, dispensing, face_to_face = counter
+    session = open_session(dispensing, card)
+
+    response = face_to_face.get(f"/api/v1/pharmacy/sessions/{session}/holder")
+
+    assert response.status_code == 200
+    assert response.json()["photo"] is False
+
+
+def test_the_holder_needs_the_photo_scope(pharmacy, card):
+    _, dispensing = pharmacy
+    session = open_session(dispensing, card)
+    _, key = agency_with_key(kind="pharmacy", scopes=PHARMACY_SCOPES, purposes=[DISPENSING, FACE_TO_FACE])
+
+    response = api(key, FACE_TO_FACE).get(f"/api/v1/pharmacy/sessions/{session}/holder")
+
+    assert response.status_code == 403
+    assert card.resident.full_name not in response.content.decode()
+    assert not PendingEntry.objects.filter(action="pharmacy.holders.read").exists()
+
+
+def test_an_expired_session_shows_neither_name_nor_photo(counter, card):
+    _, dispensing, face_to_face = counter
+    give_photo(card.resident)
+    session = open_session(dispensing, card)
+    DispensingSession.objects.filter(public_id=session).update(
+        expires_at=timezone.now() - datetime.timedelta(seconds=1)
+    )
+
+    holder = face_to_face.get(f"/api/v1/pharmacy/sessions/{session}/holder")
+    photo = face_to_face.get(f"/api/v1/pharmacy/sessions/{session}/photo")
+
+    assert (holder.status_code, photo.status_code) == (409, 409)
+    assert holder.json()["type"].endswith("session-invalid")
+    assert card.resident.full_name not in holder.content.decode()
+    assert not PendingEntry.objects.filter(action__in=["pharmacy.holders.read", "cards.photos.view"]).exists()
