@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WIDTHS = (360, 1280)
 LOCALES = {"en": "en-GB", "zh-hans": "zh-CN"}
 VENDOR = Path(__file__).resolve().parents[2] / "static" / "vendor" / "govuk-frontend"
-PUBLIC_PAGES = ["/", "/login/", "/activate/", "/password-reset/", "/statistics/"]
+PUBLIC_PAGES = ["/", "/login/", "/activate/", "/password-reset/", "/statistics/", "/pharmacy/counter/"]
 ADMIN_PAGES = [
     "/admin/",
     "/admin/purpose/",
