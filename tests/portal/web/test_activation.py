@@ -49,7 +49,8 @@ def activation_data(national_id: str, code: str, **changes) -> dict:
 
 def form_errors(response) -> list[str]:
     """Return the error summary's messages: the form's own and each field's."""
-    summary = re.findall(r'<ul class="govuk-list govuk-error-summary__list">(.*?)</ul>', response.content.decode(), re.S)
+    page = response.content.decode()
+    summary = re.findall(r'<ul class="govuk-list govuk-error-summary__list">(.*?)</ul>', page, re.S)
     return [re.sub(r"<[^>]+>", "", item).strip() for item in re.findall(r"<li>(.*?)</li>", "".join(summary), re.S)]
 
 
