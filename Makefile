@@ -15,7 +15,7 @@ help:
 	@echo "make test   - ruff, lint-imports, makemigrations --check, check --deploy, pytest"
 	@echo "make bench  - benchmarks on PostgreSQL and Redis, results in bench/results.json"
 	@echo "make frontend - build GOV.UK Frontend into static/vendor/ with npm (run, test and up do it)"
-	@echo "make up     - the production-shaped stack (gunicorn, celery worker and beat) on PostgreSQL and Redis; Ctrl-C stops it"
+	@echo "make up     - the production-shaped stack (gunicorn, celery worker and beat, two witnesses, a mirror) on PostgreSQL and Redis; Ctrl-C stops it"
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -90,12 +90,13 @@ bench: $(STAMP)
 	    $(PY) -m bench $(BENCH_ARGS)
 
 # A production-shaped stack on this machine: PostgreSQL, Redis, gunicorn, a Celery worker,
-# the sequencer's own worker, beat and two witness processes, with DJANGO_DEBUG=0.
+# the sequencer's own worker, beat, two witness processes and a mirror, with DJANGO_DEBUG=0.
 # $(UP_ENV) (git-ignored) keeps the stack's keys, made once, and takes UP_DATABASE_URL,
 # UP_REDIS_URL and UP_EMAIL_URL afresh on every run. Three database roles: postgres owns the
 # tables and runs migrations; onecard_up_web serves and works; onecard_up_sequencer alone
 # writes the log. Each witness has its own key and state under var/up-witness/; checkpoints
-# are published once both cosigned.
+# are published once both cosigned. The mirror keeps its own checked copy of the log under
+# var/up-mirror/<log key id>/ and serves it on :7390, where the portal's Verify can read it.
 UP_ENV ?= var/up.env
 UP_DATABASE ?= onecard_up
 UP_OWNER_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/$(UP_DATABASE)
@@ -130,8 +131,11 @@ up: $(UP_ENV) var/up-witness/policy $(FRONTEND_STAMP)
 	    $(PY) manage.py ledger grants-sql --web-role onecard_up_web --sequencer-role onecard_up_sequencer | psql -h 127.0.0.1 -U postgres -d $(UP_DATABASE) -q && \
 	    $(PY) manage.py collectstatic --noinput -v 0 && \
 	    export UP_LOG_KEY="$$($(PY) manage.py ledger key)" && \
+	    export UP_LOG_URL=http://$(HOST):$(PORT)/log && \
+	    export UP_MIRROR_DIR=var/up-mirror/$$(echo "$$UP_LOG_KEY" | cut -d+ -f2) && \
+	    export ONECARD_LEDGER_MIRROR_URLS=http://$(HOST):7390 && \
 	    DATABASE_SEQUENCER_URL=$$UP_SEQUENCER_DATABASE_URL $(PY) manage.py seed_demo --force && \
 	    PATH="$(CURDIR)/$(VENV)/bin:$$PATH" exec $(VENV)/bin/honcho start --procfile Procfile --port $(PORT)
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles var/witness node_modules $(GOVUK_FRONTEND)
+	rm -rf $(VENV) db.sqlite3 staticfiles var/witness var/tiles node_modules $(GOVUK_FRONTEND)

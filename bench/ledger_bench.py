@@ -79,7 +79,7 @@ def _measure(entries: int, sequence_count: int) -> list[dict]:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from ledger import merkle
+    from ledger import leaves, merkle
     from ledger.api import Actor, access_context, record
     from ledger.selectors import inclusion_proof
     from ledger.sequencer import checkpoint_sign, entry_bytes, frontier_load, sequence
@@ -134,14 +134,14 @@ def _measure(entries: int, sequence_count: int) -> list[dict]:
     while size < entries:
         chunk = min(100_000, entries - size)
         batch, nodes = [], []
-        for index in range(size, size + chunk):
+        for index, salt in zip(range(size, size + chunk), leaves.salts_new(chunk), strict=True):
             subject = f"p1-{index:040x}"
             data = entry_bytes(index=index, row={**template, "subject": subject, "request_id": f"{index:032x}"})
-            leaf = merkle.leaf_hash(data)
+            leaf = merkle.leaf_hash(leaves.leaf_bytes(entry_bytes=data, salt=salt))
             frontier.append(leaf, nodes)
-            batch.append((index, subject, data, leaf))
+            batch.append((index, subject, data, leaf, salt))
         with transaction.atomic(), connection.cursor() as cursor:
-            with cursor.copy('COPY ledger_entry ("index", subject, entry_bytes, leaf_hash) FROM STDIN') as copy:
+            with cursor.copy('COPY ledger_entry ("index", subject, entry_bytes, leaf_hash, salt) FROM STDIN') as copy:
                 for row in batch:
                     copy.write_row(row)
             with cursor.copy("COPY ledger_node (key, hash) FROM STDIN") as copy:
@@ -168,7 +168,8 @@ def _measure(entries: int, sequence_count: int) -> list[dict]:
     rows.append(_target_row("ledger.inclusion_proof.p50_ms_at_1m", statistics.median(timings[200:]) * 1000, "ms", 5.0))
     _log(f"inclusion p50 {rows[-1]['value']} ms at {size}")
 
-    # verify against a raw psycopg scan + SHA-256 over the same rows.
+    # verify against a raw psycopg scan over the same rows, hashing each row's public leaf as verify must
+    # (log format v2: the salted commitment, then the leaf hash).
     import hashlib
 
     import psycopg
@@ -178,10 +179,11 @@ def _measure(entries: int, sequence_count: int) -> list[dict]:
             started = time.perf_counter()
             with raw.cursor(name="scan") as cursor:
                 cursor.itersize = 5000
-                cursor.execute('SELECT entry_bytes FROM ledger_entry ORDER BY "index"')
+                cursor.execute('SELECT entry_bytes, salt FROM ledger_entry ORDER BY "index"')
                 count = 0
-                for (data,) in cursor:
-                    hashlib.sha256(b"\x00" + data).digest()
+                domain = b"\x00\x01", leaves.tlog.COMMITMENT_DOMAIN
+                for data, salt in cursor:
+                    hashlib.sha256(domain[0] + hashlib.sha256(domain[1] + salt + data).digest()).digest()
                     count += 1
             return count / (time.perf_counter() - started)
 

@@ -18,27 +18,39 @@ from django.conf import settings
 from django.db import connections
 
 LOG_TABLES = ("ledger_entry", "ledger_node", "ledger_checkpoint")
+# The sealed format v1 log (migration 0008): read by both roles, written by neither.
+PREVIOUS_TABLES = (
+    "ledger_previousentry",
+    "ledger_previousnode",
+    "ledger_previouscheckpoint",
+    "ledger_previouscosignature",
+)
 PENDING = "ledger_pendingentry"
 WRITES = ("INSERT", "UPDATE", "DELETE", "TRUNCATE")
 
 # (table, privilege) pairs each role needs, and those it must not hold.
-WEB_NEEDS = [(PENDING, "INSERT"), *((table, "SELECT") for table in LOG_TABLES)]
-WEB_DENIED = [*((table, privilege) for table in LOG_TABLES for privilege in WRITES)] + [
+WEB_NEEDS = [(PENDING, "INSERT"), *((table, "SELECT") for table in LOG_TABLES + PREVIOUS_TABLES)]
+WEB_DENIED = [*((table, privilege) for table in LOG_TABLES + PREVIOUS_TABLES for privilege in WRITES)] + [
     (PENDING, privilege) for privilege in ("UPDATE", "DELETE", "TRUNCATE")
 ]
-SEQUENCER_NEEDS = [(PENDING, "SELECT"), (PENDING, "DELETE")] + [
-    (table, privilege) for table in LOG_TABLES for privilege in ("SELECT", "INSERT")
-]
-SEQUENCER_DENIED = [(table, privilege) for table in LOG_TABLES for privilege in ("UPDATE", "DELETE", "TRUNCATE")] + [
-    (PENDING, privilege) for privilege in ("UPDATE", "TRUNCATE")
-]
+SEQUENCER_NEEDS = (
+    [(PENDING, "SELECT"), (PENDING, "DELETE")]
+    + [(table, privilege) for table in LOG_TABLES for privilege in ("SELECT", "INSERT")]
+    + [(table, "SELECT") for table in PREVIOUS_TABLES]
+)
+SEQUENCER_DENIED = (
+    [(table, privilege) for table in LOG_TABLES for privilege in ("UPDATE", "DELETE", "TRUNCATE")]
+    + [(PENDING, privilege) for privilege in ("UPDATE", "TRUNCATE")]
+    + [(table, privilege) for table in PREVIOUS_TABLES for privilege in WRITES]
+)
 
 
 def grant_statements(*, web_role: str, sequencer_role: str) -> list[str]:
     """Return the REVOKE and GRANT statements that give the web and sequencer roles their part of the ledger."""
-    tables = ", ".join((*LOG_TABLES, PENDING, "ledger_cosignature"))
+    tables = ", ".join((*LOG_TABLES, PENDING, "ledger_cosignature", *PREVIOUS_TABLES))
     return [
         f"REVOKE ALL ON {tables} FROM PUBLIC, {web_role}, {sequencer_role}",
+        f"GRANT SELECT ON {', '.join(PREVIOUS_TABLES)} TO {web_role}, {sequencer_role}",
         f"GRANT SELECT, INSERT ON {PENDING} TO {web_role}",
         f"GRANT USAGE ON SEQUENCE {PENDING}_id_seq TO {web_role}",
         f"GRANT SELECT ON {', '.join(LOG_TABLES)} TO {web_role}",
@@ -72,7 +84,7 @@ def _role_problems(alias: str, label: str, needs, denied) -> list[str]:
         cursor.execute(
             "SELECT tablename FROM pg_tables"
             " WHERE tablename = ANY(%s) AND pg_has_role(current_user, tableowner, 'MEMBER')",
-            [[*LOG_TABLES, PENDING]],
+            [[*LOG_TABLES, PENDING, *PREVIOUS_TABLES]],
         )
         problems += [
             f"{label} role {user} owns {table}: an owner can lift its triggers" for (table,) in cursor.fetchall()

@@ -48,16 +48,20 @@ class PendingEntry(models.Model):
 
 
 class Entry(AppendOnlyModel):
-    """One sequenced access: its canonical bytes, leaf hash and place in the log.
+    """One sequenced access: its canonical bytes, the salt of its public leaf, the leaf hash and its place in the log.
 
     ``subject`` repeats the pseudonym inside ``entry_bytes`` so a resident's
-    entries can be found by index; verification checks the two agree.
+    entries can be found by index; verification checks the two agree. The
+    public leaf commits to ``entry_bytes`` under ``salt`` (``ledger.leaves``);
+    the salt is served only with the entry, to whoever may read the entry.
     """
 
     index = models.BigIntegerField(primary_key=True)
     subject = models.CharField(max_length=80)
     entry_bytes = models.BinaryField()
     leaf_hash = models.BinaryField(max_length=32)
+    # 32 random bytes; empty only for the log-start leaf, which names the previous log's final checkpoint.
+    salt = models.BinaryField(max_length=32)
 
     class Meta:
         verbose_name_plural = "entries"
@@ -98,6 +102,75 @@ class Checkpoint(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"checkpoint at size {self.tree_size}"
+
+
+class PreviousEntry(AppendOnlyModel):
+    """An entry of the previous log (format v1, whose leaves were the entries themselves), sealed when this log began.
+
+    Migration 0008 moved the format v1 log here whole; the current log's
+    first leaf commits to its final checkpoint. Read-only, verified by
+    ``ledger verify`` with the current log.
+    """
+
+    index = models.BigIntegerField(primary_key=True)
+    subject = models.CharField(max_length=80)
+    entry_bytes = models.BinaryField()
+    leaf_hash = models.BinaryField(max_length=32)
+
+    class Meta:
+        verbose_name_plural = "previous log entries"
+        ordering = ["index"]
+        indexes = [models.Index(fields=["subject"], name="ledger_previousentry_subject")]
+
+    def __str__(self) -> str:
+        return f"previous log entry {self.index}"
+
+
+class PreviousNode(AppendOnlyModel):
+    """A stored subtree hash of the previous log."""
+
+    key = models.BigIntegerField(primary_key=True)
+    hash = models.BinaryField(max_length=32)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"previous log node {self.key >> 6}/{self.key & 63}"
+
+
+class PreviousCheckpoint(AppendOnlyModel):
+    """A signed checkpoint of the previous log, under its own origin."""
+
+    tree_size = models.BigIntegerField(primary_key=True)
+    root_hash = models.BinaryField(max_length=32)
+    note = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-tree_size"]
+
+    def __str__(self) -> str:
+        return f"previous log checkpoint at size {self.tree_size}"
+
+
+class PreviousCosignature(AppendOnlyModel):
+    """A witness's cosignature on a checkpoint of the previous log."""
+
+    tree_size = models.BigIntegerField()
+    witness_name = models.CharField(max_length=200)
+    timestamp = models.BigIntegerField()
+    line = models.TextField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-tree_size", "witness_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tree_size", "witness_name"], name="ledger_previous_one_cosignature")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.witness_name} on previous log size {self.tree_size}"
 
 
 class Witness(models.Model):

@@ -4,6 +4,7 @@ import base64
 
 from ledger import merkle
 from ledger.errors import LedgerError
+from ledger.leaves import leaf_bytes
 from ledger.models import Checkpoint, Cosignature, Entry, Witness
 from ledger.sequencer import log_verifier_key, subtree_hashes
 
@@ -31,19 +32,29 @@ def checkpoint_note_get(*, tree_size: int | None = None) -> str:
     return checkpoint.note + "".join(f"{line}\n" for line in lines)
 
 
+def log_mirrors() -> list[str]:
+    """Return the tlog-tiles URLs of the mirrors residents may read the log from (ONECARD_LEDGER_MIRROR_URLS)."""
+    from django.conf import settings
+
+    return list(getattr(settings, "ONECARD_LEDGER_MIRROR_URLS", []))
+
+
 def verifier_key_get() -> str:
     """Return the note verifier key of the log."""
     return log_verifier_key()
 
 
 def entry_get(*, index: int) -> dict:
-    """Return one entry as the auditor API shows it."""
+    """Return one entry as the auditor API shows it: its bytes, the salt that opens its public leaf, the leaf."""
     entry = Entry.objects.filter(index=index).first()
     if entry is None:
         raise ProofUnavailable(f"no entry {index}")
+    data, salt = bytes(entry.entry_bytes), bytes(entry.salt)
     return {
         "index": entry.index,
-        "entry_bytes": _b64(bytes(entry.entry_bytes)),
+        "entry_bytes": _b64(data),
+        "salt": _b64(salt),
+        "leaf": _b64(leaf_bytes(entry_bytes=data, salt=salt)),
         "leaf_hash": _b64(bytes(entry.leaf_hash)),
         "subject": entry.subject,
     }
@@ -90,9 +101,11 @@ def proof_bundle(*, index: int) -> dict:
     entry = entry_get(index=index)
     proof = inclusion_proof(index=index, tree_size=tree_size)
     return {
-        "format": "onecard-proof-bundle/v1",
+        "format": "onecard-proof-bundle/v2",
         "index": index,
         "entry_bytes": entry["entry_bytes"],
+        "salt": entry["salt"],
+        "leaf": entry["leaf"],
         "tree_size": tree_size,
         "path": proof["path"],
         "checkpoint": checkpoint_note_get(tree_size=tree_size),

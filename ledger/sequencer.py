@@ -32,10 +32,10 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
 
-from ledger import merkle, note, tiles, triggers
+from ledger import leaves, merkle, note, tiles, triggers
 from ledger.alerts import alert_raise
 from ledger.errors import LedgerError
-from ledger.models import Alert, Checkpoint, Entry, Node, PendingEntry
+from ledger.models import Alert, Checkpoint, Entry, Node, PendingEntry, PreviousCheckpoint
 
 logger = logging.getLogger(__name__)
 
@@ -269,28 +269,89 @@ def _signed_state(using: str) -> tuple[int, bytes | None, merkle.Frontier]:
     return size, root, frontier
 
 
+# The checkpoints held outside the database that this process last found the log extends, with the
+# signed state it checked them against: the check costs two queries only when either changes.
+_outside_checked: tuple | None = None
+
+
+def _outside_check(using: str, size: int, root: bytes | None) -> None:
+    """Refuse unless the signed log extends every checkpoint of this log held outside its database.
+
+    The database is the operator's to roll back: delete the newest entries and
+    checkpoints, and the last signed state the sequencer reads is an older one.
+    What the tile storage published and what the witnesses cosigned is not in
+    the database, so the sequencer signs only on top of a log that extends it.
+    """
+    global _outside_checked
+    held = tiles.checkpoints_held_outside()
+    if _outside_checked == (held, size, root):
+        return
+    for source, held_size, held_root in held:
+        if held_size > size:
+            raise LogTampered(
+                f"checkpoint {held_size}, held by {source}, is beyond the newest signed checkpoint in the database "
+                f"({size}): the log was rolled back, and signing on top of it would fork what was published"
+            )
+        ranges = merkle.consistency_ranges(held_size, size)
+        try:
+            hashes = subtree_hashes(
+                [subtree for start, end in ranges for subtree in merkle.range_subtrees(start, end)], using=using
+            )
+        except LookupError as error:
+            raise LogTampered(f"{error}, under checkpoint {size}") from None
+        hashes, path = iter(hashes), []
+        for start, end in ranges:
+            path.append(merkle.fold([next(hashes) for _ in merkle.range_subtrees(start, end)]))
+        if not tiles.tlog.verify_consistency(held_size, size, held_root, root or merkle.EMPTY_ROOT, path):
+            raise LogTampered(
+                f"the signed log of {size} entries does not extend checkpoint {held_size} held by {source}: it forked"
+            )
+    _outside_checked = (held, size, root)
+
+
 def _sequence_batch(using: str, batch_size: int) -> tuple[int, int, bytes, merkle.Frontier | None]:
     size, root, frontier = _signed_state(using)
+    _outside_check(using, size, root)
     pending = _pending_take(using, batch_size)
     if not pending and root is not None:
         return 0, size, root, None
     entries, nodes = [], []
-    for index, row in enumerate(pending, start=size):
+    if size == 0:
+        start = _log_start(using)
+        if start is not None:
+            leaf = merkle.leaf_hash(leaves.leaf_bytes(entry_bytes=start, salt=b""))
+            frontier.append(leaf, nodes)
+            entries.append((0, "", start, leaf, b""))
+    for row, salt in zip(pending, leaves.salts_new(len(pending)), strict=True):
+        index = frontier.size
         data = entry_bytes(index=index, row=row)
-        leaf = merkle.leaf_hash(data)
+        leaf = merkle.leaf_hash(leaves.leaf_bytes(entry_bytes=data, salt=salt))
         frontier.append(leaf, nodes)
-        entries.append((index, row["subject"], data, leaf))
+        entries.append((index, row["subject"], data, leaf, salt))
     _insert(using, entries, nodes)
     root = frontier.root()
     checkpoint_sign(tree_size=frontier.size, root=root, using=using)
     return len(entries), frontier.size, root, frontier
 
 
+def _log_start(using: str) -> bytes | None:
+    """Return the bytes of leaf 0 when this log continues a sealed previous one (migration 0008), else None."""
+    final = PreviousCheckpoint.objects.using(using).order_by("-tree_size").values_list("note", flat=True).first()
+    if final is None:
+        return None
+    if final.split("\n", 1)[0] == settings.ONECARD_LEDGER_ORIGIN:
+        raise LogTampered(
+            f"the previous log was signed under the origin {settings.ONECARD_LEDGER_ORIGIN!r}: the new log needs "
+            "another (ONECARD_LEDGER_ORIGIN), or the witnesses would see a fork"
+        )
+    return leaves.log_start_bytes(previous_checkpoint=final)
+
+
 def _insert(using: str, entries: list[tuple], nodes: list[tuple]) -> None:
     connection = connections[using]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            with cursor.copy('COPY ledger_entry ("index", subject, entry_bytes, leaf_hash) FROM STDIN') as copy:
+            with cursor.copy('COPY ledger_entry ("index", subject, entry_bytes, leaf_hash, salt) FROM STDIN') as copy:
                 for row in entries:
                     copy.write_row(row)
             with cursor.copy("COPY ledger_node (key, hash) FROM STDIN") as copy:
@@ -298,7 +359,7 @@ def _insert(using: str, entries: list[tuple], nodes: list[tuple]) -> None:
                     copy.write_row(row)
         return
     Entry.objects.using(using).bulk_create(
-        [Entry(index=i, subject=s, entry_bytes=d, leaf_hash=h) for i, s, d, h in entries], batch_size=1000
+        [Entry(index=i, subject=s, entry_bytes=d, leaf_hash=h, salt=t) for i, s, d, h, t in entries], batch_size=1000
     )
     Node.objects.using(using).bulk_create([Node(key=k, hash=h) for k, h in nodes], batch_size=2000)
 

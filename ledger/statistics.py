@@ -31,7 +31,8 @@ def _entry_counts(by: str, since: datetime.datetime | None) -> dict[str, int]:
         key = f"json_extract({document}, '{path}')"
         actor_type = f"json_extract({document}, '$.actor.type')"
         time = f"json_extract({document}, '$.time')"
-    where, params = ["1=1"], []
+    # Only accesses: the log-start entry (leaf 0 after a sealed previous log) is about no one.
+    where, params = ["subject <> ''"], []
     if by == "agency":
         where.append(f"{actor_type} = 'agency'")
     if since is not None:

@@ -2,8 +2,9 @@
 
 Tiles are derived data. The sequencer's checkpoints stay the source of truth:
 after each batch commits, ``tiles_publish`` reads the new entries, builds the
-hash tiles and entry bundles they complete (``ledger/tools/tlog.py``, the same
-code outside clients run), checks that the tiles hash to every signed
+hash tiles and entry bundles of public leaves they complete
+(``ledger.leaves``; ``ledger/tools/tlog.py``, the same code outside clients
+run), checks that the tiles hash to every signed
 checkpoint they pass, and writes them to the ``ledger_tiles`` storage. A small
 state object there (``tiles-state.json``: tree size and root) says how far the
 tiles go, so a crash or a storage outage only delays them: the next run
@@ -19,10 +20,12 @@ import os
 import tempfile
 import threading
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, storages
 from django.utils import timezone
 
+from ledger.leaves import leaf_bytes
 from ledger.models import Alert, Checkpoint, Entry
 from ledger.tools import tlog
 
@@ -30,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 STORAGE_ALIAS = "ledger_tiles"
 STATE_NAME = "tiles-state.json"
+# The newest checkpoint a witness cosigned, kept beside the tiles: outside the log's database.
+WITNESSED_NAME = "witnessed-state.json"
 # Entries read from the database per query while building tiles.
 CHUNK = 16 * tlog.TILE_WIDTH
 # How often a long build records its progress in the state object, in entries.
@@ -67,11 +72,6 @@ class TileFileSystemStorage(FileSystemStorage):
         return name
 
 
-def leaf_bytes(*, entry_bytes: bytes) -> bytes:
-    """Return the bytes of an entry's public leaf: what an entry bundle carries and the tree hashes."""
-    return entry_bytes
-
-
 def tiles_storage():
     """Return the storage backend that holds the tiles."""
     return storages[STORAGE_ALIAS]
@@ -86,19 +86,95 @@ def tile_read(*, path: str) -> bytes | None:
         return None
 
 
-def tiles_state() -> tuple[int, bytes]:
-    """Return (tree size, root) up to which tiles are written; (0, empty root) before any."""
+def _state_read(name: str) -> dict | None:
+    """Return the state object NAME if it is this log's (same origin), else None."""
     try:
-        with tiles_storage().open(STATE_NAME, "rb") as handle:
+        with tiles_storage().open(name, "rb") as handle:
             state = json.loads(handle.read())
-        return int(state["tree_size"]), base64.b64decode(state["root"])
-    except (FileNotFoundError, ValueError, KeyError, TypeError):
-        return 0, tlog.EMPTY_ROOT
+        if state.get("origin") != settings.ONECARD_LEDGER_ORIGIN:
+            return None
+        return {"tree_size": int(state["tree_size"]), "root": base64.b64decode(state["root"])}
+    except (FileNotFoundError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    except OSError:
+        # An outage of the tile storage delays the tiles and must not stop the log: what it holds
+        # is checked again on the next run; the witnesses still refuse any fork meanwhile.
+        logger.warning("tiles: the state object %s cannot be read", name, exc_info=True)
+        return None
+
+
+def _state_save(storage, name: str, size: int, root: bytes) -> None:
+    state = {"origin": settings.ONECARD_LEDGER_ORIGIN, "tree_size": size, "root": base64.b64encode(root).decode()}
+    storage.save(name, ContentFile(json.dumps(state).encode()))
+
+
+def tiles_state() -> tuple[int, bytes]:
+    """Return (tree size, root) up to which this log's tiles are written; (0, empty root) before any."""
+    state = _state_read(STATE_NAME)
+    return (state["tree_size"], state["root"]) if state else (0, tlog.EMPTY_ROOT)
 
 
 def _state_write(storage, builder: tlog.TileBuilder) -> None:
-    state = {"tree_size": builder.size, "root": base64.b64encode(builder.root()).decode()}
-    storage.save(STATE_NAME, ContentFile(json.dumps(state).encode()))
+    _state_save(storage, STATE_NAME, builder.size, builder.root())
+
+
+def witnessed_record(*, tree_size: int, root: bytes) -> None:
+    """Remember, outside the database, that a witness cosigned the checkpoint of TREE_SIZE and ROOT."""
+    held = _state_read(WITNESSED_NAME)
+    if held is None or held["tree_size"] < tree_size:
+        _state_save(tiles_storage(), WITNESSED_NAME, tree_size, root)
+
+
+def checkpoints_held_outside() -> list[tuple[str, int, bytes]]:
+    """Return (who holds it, size, root) of the newest checkpoints of this log known outside the database.
+
+    The tile storage's state (what the tiles published) and the newest
+    checkpoint a witness cosigned (``witnessed_record``). The sequencer
+    signs nothing that does not extend them (docs/ledger.md, trust model).
+    """
+    held = []
+    for source, name in (
+        ("the tile storage", STATE_NAME),
+        ("the witnesses' record in the tile storage", WITNESSED_NAME),
+    ):
+        state = _state_read(name)
+        if state is not None and state["tree_size"]:
+            held.append((source, state["tree_size"], state["root"]))
+    return held
+
+
+def tiles_clear() -> None:
+    """Delete every tile, bundle and state object of another log (another origin, or format v1) from the storage."""
+    storage = tiles_storage()
+
+    def walk(directory: str) -> None:
+        try:
+            directories, files = storage.listdir(directory)
+        except FileNotFoundError:
+            return
+        for name in files:
+            storage.delete(f"{directory}/{name}" if directory else name)
+        for name in directories:
+            walk(f"{directory}/{name}" if directory else name)
+
+    walk("tile")
+    for name in (STATE_NAME, WITNESSED_NAME):
+        storage.delete(name)
+
+
+def _other_log_in_storage() -> bool:
+    """Return whether the stored state objects belong to another log than this one (another or no origin)."""
+    for name in (STATE_NAME, WITNESSED_NAME):
+        try:
+            with tiles_storage().open(name, "rb") as handle:
+                state = json.loads(handle.read())
+        except FileNotFoundError:
+            continue
+        except ValueError:
+            return True
+        if not isinstance(state, dict) or state.get("origin") != settings.ONECARD_LEDGER_ORIGIN:
+            return True
+    return False
 
 
 # The builder after the last publication by this process: reused when the
@@ -153,6 +229,12 @@ def tiles_publish(*, rebuild: bool = False, progress=None) -> int:
 def _publish(*, rebuild: bool, progress) -> int:
     global _last_builder
     storage = tiles_storage()
+    if _other_log_in_storage():
+        # Another log's tiles (a previous origin, or the format v1 log whose entry bundles held the
+        # entries themselves): none of it may stay public under this log's paths.
+        logger.warning("tiles: the tile storage holds another log's tiles; deleting them")
+        tiles_clear()
+        _last_builder = None
     size, root = (0, tlog.EMPTY_ROOT) if rebuild else tiles_state()
     if size and not Checkpoint.objects.filter(tree_size=size, root_hash=root).exists():
         # A new database next to old tiles (a reset development log): the tiles are another log's.
@@ -177,10 +259,10 @@ def _publish(*, rebuild: bool, progress) -> int:
     while builder.size < target:
         first = builder.size
         rows = Entry.objects.filter(index__gte=first, index__lt=min(first + CHUNK, target)).order_by("index")
-        rows = list(rows.values_list("index", "entry_bytes"))
+        rows = list(rows.values_list("index", "entry_bytes", "salt"))
         if not rows or rows[-1][0] != first + len(rows) - 1:
             raise TilesMismatch(f"entries are missing from the log after index {first - 1}")
-        leaves = [leaf_bytes(entry_bytes=bytes(data)) for _, data in rows]
+        leaves = [leaf_bytes(entry_bytes=bytes(data), salt=bytes(salt)) for _, data, salt in rows]
         while leaves:
             take = min(len(leaves), next_size - builder.size)
             builder.extend(leaves[:take])

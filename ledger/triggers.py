@@ -19,7 +19,15 @@ import threading
 
 from django.core.exceptions import ImproperlyConfigured
 
-APPEND_ONLY_TABLES = ("ledger_entry", "ledger_node", "ledger_checkpoint", "ledger_cosignature")
+# The log's tables as migration 0003 found them; 0008 moved them to the previous log's and made new ones.
+LOG_TABLES = ("ledger_entry", "ledger_node", "ledger_checkpoint", "ledger_cosignature")
+PREVIOUS_LOG_TABLES = (
+    "ledger_previousentry",
+    "ledger_previousnode",
+    "ledger_previouscheckpoint",
+    "ledger_previouscosignature",
+)
+APPEND_ONLY_TABLES = LOG_TABLES + PREVIOUS_LOG_TABLES
 
 POSTGRESQL_FUNCTION = """
 CREATE OR REPLACE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -36,11 +44,11 @@ def trigger_names(table: str) -> list[str]:
     return [f"{table}_no_update", f"{table}_no_delete", f"{table}_no_truncate"]
 
 
-def create_statements(vendor: str) -> list[str]:
-    """Return the SQL that installs every append-only trigger on VENDOR's database."""
+def create_statements(vendor: str, tables: tuple[str, ...] = APPEND_ONLY_TABLES) -> list[str]:
+    """Return the SQL that installs the append-only triggers of TABLES on VENDOR's database."""
     if vendor == "postgresql":
         statements = [POSTGRESQL_FUNCTION]
-        for table in APPEND_ONLY_TABLES:
+        for table in tables:
             update, delete, truncate = trigger_names(table)
             statements += [
                 f"CREATE TRIGGER {update} BEFORE UPDATE ON {table} "
@@ -54,7 +62,7 @@ def create_statements(vendor: str) -> list[str]:
         return statements
     if vendor == "sqlite":
         statements = []
-        for table in APPEND_ONLY_TABLES:
+        for table in tables:
             update, delete, _ = trigger_names(table)
             for name, operation in ((update, "UPDATE"), (delete, "DELETE")):
                 statements.append(
@@ -65,13 +73,13 @@ def create_statements(vendor: str) -> list[str]:
     raise ImproperlyConfigured(f"the ledger needs PostgreSQL or SQLite for its append-only triggers, not {vendor}")
 
 
-def drop_statements(vendor: str) -> list[str]:
-    """Return the SQL that removes the triggers, for unapplying migration 0003 only."""
+def drop_statements(vendor: str, tables: tuple[str, ...] = APPEND_ONLY_TABLES, *, function: bool = True) -> list[str]:
+    """Return the SQL that removes the triggers of TABLES, for migrations that move or unapply them only."""
     if vendor == "postgresql":
-        return [
-            f"DROP TRIGGER IF EXISTS {name} ON {table}" for table in APPEND_ONLY_TABLES for name in trigger_names(table)
-        ] + ["DROP FUNCTION IF EXISTS ledger_refuse_change()"]
-    return [f"DROP TRIGGER IF EXISTS {name}" for table in APPEND_ONLY_TABLES for name in trigger_names(table)]
+        return [f"DROP TRIGGER IF EXISTS {name} ON {table}" for table in tables for name in trigger_names(table)] + (
+            ["DROP FUNCTION IF EXISTS ledger_refuse_change()"] if function else []
+        )
+    return [f"DROP TRIGGER IF EXISTS {name}" for table in tables for name in trigger_names(table)]
 
 
 PENDING_TABLE = "ledger_pendingentry"

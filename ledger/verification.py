@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection, transaction
 
-from ledger import merkle, note
-from ledger.sequencer import log_verifier_key
+from ledger import leaves, merkle, note
+from ledger.models import Cosignature, Entry, PreviousCheckpoint, PreviousEntry, PreviousNode
+from ledger.sequencer import log_verifier_key, signing_key
 
 CHUNK = 5000
 _cursor_names = itertools.count()
@@ -35,7 +36,9 @@ _cursor_names = itertools.count()
 # Index and subject columns come back as they are: checking that they appear
 # in the row's bytes costs Python less than it cost PostgreSQL, and Python
 # does it while the next chunk is being fetched.
-ENTRIES_SQL = 'SELECT "index", entry_bytes, leaf_hash, subject FROM ledger_entry WHERE "index" < %s ORDER BY "index"'
+ENTRIES_SQL = (
+    'SELECT "index", entry_bytes, leaf_hash, subject, salt FROM ledger_entry WHERE "index" < %s ORDER BY "index"'
+)
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,9 @@ def log_verify(
                 anchor_size, _, anchor_source = max(held, key=lambda item: item[0])
             checked = _verify(checkpoints, target, progress)
             _anchors_check(checkpoints, held)
+            _cosignatures_check(checkpoints)
             _beyond_check(target)
+            _previous_check(target)
         except _Bad as bad:
             return VerificationResult(False, target, checked, bad.index, bad.reason, anchor_size, anchor_source)
     return VerificationResult(True, target, len(checkpoints), anchor_size=anchor_size, anchor_source=anchor_source)
@@ -171,6 +176,75 @@ def _anchors_check(checkpoints, held) -> None:
                 f"checkpoint {size} differs from the one {source} holds: the log was rewritten "
                 f"after entry {max(matching, default=0) - 1}",
             )
+
+
+def _cosignatures_check(checkpoints) -> None:
+    """Fail if a witness's stored cosignature names a checkpoint the local table no longer has."""
+    local = {size for size, _, _ in checkpoints}
+    orphan = Cosignature.objects.exclude(tree_size__in=local).order_by("tree_size").first()
+    if orphan is not None:
+        below = max((size for size in local if size < orphan.tree_size), default=0)
+        raise _Bad(
+            below,
+            f"checkpoint {orphan.tree_size}, cosigned by {orphan.witness_name}, is missing from the local checkpoints",
+        )
+
+
+def _previous_check(target: int) -> None:
+    """Recompute the sealed previous log (format v1); check that leaf 0 of this log names its final checkpoint."""
+    final = PreviousCheckpoint.objects.order_by("-tree_size").first()
+    first = Entry.objects.filter(index=0).values_list("entry_bytes", "salt").first() if target else None
+    starts = first is not None and not bytes(first[1])
+    if final is None:
+        if starts:
+            raise _Bad(0, "entry 0 names a previous log, but no previous log is stored here")
+        if PreviousEntry.objects.exists() or PreviousNode.objects.exists():
+            raise _Bad(0, "the previous log's entries are stored without any of its checkpoints")
+        return
+    if first is not None and not starts:
+        raise _Bad(0, "entry 0 does not commit to the previous log's final checkpoint")
+    if starts and bytes(first[0]) != leaves.log_start_bytes(previous_checkpoint=final.note):
+        raise _Bad(0, f"entry 0 names another final checkpoint of the previous log than its {final.tree_size}")
+    origin = final.note.split("\n", 1)[0]
+    key = note.verifier_key(origin, note.public_bytes(signing_key()))
+    checkpoints = {
+        size: (bytes(root), signed)
+        for size, root, signed in PreviousCheckpoint.objects.values_list("tree_size", "root_hash", "note")
+    }
+    frontier, nodes = merkle.Frontier(), []
+
+    def bad(reason: str) -> _Bad:
+        return _Bad(0, f"the previous log ({origin}): {reason}")
+
+    def checkpoint_check(size: int) -> None:
+        if size not in checkpoints:
+            return
+        root, signed = checkpoints[size]
+        try:
+            body = note.note_verify(signed, key)
+        except note.NoteError:
+            raise bad(f"checkpoint {size} is not signed by the log key") from None
+        computed = frontier.root()
+        if body != note.checkpoint_body(origin, size, computed) or root != computed:
+            raise bad(f"checkpoint {size} does not match its entries")
+
+    checkpoint_check(0)
+    rows = PreviousEntry.objects.order_by("index").values_list("index", "entry_bytes", "leaf_hash", "subject")
+    for index, data, leaf, subject in rows.iterator(chunk_size=CHUNK):
+        data = bytes(data)
+        if index != frontier.size:
+            raise bad(f"entry {frontier.size} is missing")
+        if merkle.leaf_hash(data) != bytes(leaf) or b'"index":%d,' % index not in data:
+            raise bad(f"entry {index} does not match its leaf hash or its index")
+        if f'"subject":"{subject}"'.encode() not in data:
+            raise bad(f"entry {index}: its subject column does not match its bytes")
+        frontier.append(bytes(leaf), nodes)
+        checkpoint_check(frontier.size)
+    if frontier.size != final.tree_size:
+        raise bad(f"its entries end at {frontier.size}, its final checkpoint covers {final.tree_size}")
+    stored = [(key, bytes(value)) for key, value in PreviousNode.objects.order_by("key").values_list("key", "hash")]
+    if stored != sorted(nodes):
+        raise bad("a stored subtree does not match its entries")
 
 
 BEYOND_SQL = """
@@ -293,15 +367,23 @@ def _verify_streams(checkpoints, target, progress, entries) -> int:
     node_append, hash_pop, hash_append = block_nodes.append, hashes.pop, hashes.append
     # The hot loop is written out (no Frontier.append) because verify must keep
     # pace with a bare scan; it mirrors merkle.Frontier exactly.
-    for index, data, leaf, subject in entries:
+    leaf_of = leaves.leaf_bytes
+    for index, data, leaf, subject, salt in entries:
         if index != expected:
             fail(expected, f"entry {expected} is missing")
-        computed = sha256(b"\x00" + data).digest()
+        try:
+            computed = sha256(b"\x00" + leaf_of(entry_bytes=data, salt=salt)).digest()
+        except ValueError:
+            computed = None
         if computed != leaf:
-            fail(index, f"entry {index}: leaf hash does not match its bytes")
+            fail(index, f"entry {index}: leaf hash does not match its bytes and salt")
         if b'"index":%d,' % index not in data:
             fail(index, f"entry {index}: its bytes name another index")
-        if f'"subject":"{subject}"'.encode() not in data:
+        if not salt:
+            # The unsalted log-start leaf names the previous log (checked by _previous_check); only leaf 0 may be one.
+            if index != 0 or subject:
+                fail(index, f"entry {index} is unsalted: its public leaf would show the entry")
+        elif f'"subject":"{subject}"'.encode() not in data:
             fail(index, f"entry {index}: its subject column does not match its bytes")
         # Appending leaf INDEX completes one subtree per trailing 1 bit of INDEX.
         position = index

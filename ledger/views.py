@@ -4,7 +4,6 @@ Thin by design: parse the query, call one selector or action, render. Errors
 are RFC 9457 problem+json.
 """
 
-from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST, require_safe
@@ -114,17 +113,13 @@ def log_checkpoint(request):
 
 @require_safe
 def log_tile(request, path: str):
-    """Serve one hash tile or entry bundle from the tile storage: no database query."""
+    """Serve one hash tile or entry bundle (public leaves: commitments) from the tile storage: no database query."""
     name = "tile/" + path
     try:
         _, _, width = tlog.tile_path_parse(name)
     except tlog.TlogError as error:
         response = problem("no-tile", str(error))
     else:
-        if name.startswith("tile/entries/") and not settings.ONECARD_LEDGER_PUBLIC_ENTRY_BUNDLES:
-            response = problem("no-tile", "entry bundles are not public on this log; hash tiles are")
-            response["Cache-Control"] = "no-store"
-            return response
         data = tiles.tile_read(path=name)
         if data is None:
             response = problem("no-tile", f"{name} is not in the log (yet)")

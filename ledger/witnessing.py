@@ -30,7 +30,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from ledger import note, selectors
+from ledger import note, selectors, tiles
 from ledger.errors import LedgerError
 from ledger.models import Checkpoint, Cosignature
 from ledger.policy import PolicyWitness
@@ -140,6 +140,10 @@ def _cosignature_store(witness: PolicyWitness, checkpoint: Checkpoint, text: str
                 cosignature.save()
         except IntegrityError:
             pass
+        try:
+            tiles.witnessed_record(tree_size=checkpoint.tree_size, root=bytes(checkpoint.root_hash))
+        except OSError:
+            logger.exception("witnesses: could not record the cosigned checkpoint in the tile storage")
         return PushOutcome(witness.name, "cosigned")
     return PushOutcome(witness.name, "refused", "the answer holds no valid cosignature by the witness's key")
 

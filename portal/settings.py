@@ -7,6 +7,7 @@ See docs/settings.md for the table of variables.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -66,7 +67,9 @@ ONECARD_CREDENTIAL_ISSUER_URL = env.str("ONECARD_CREDENTIAL_ISSUER_URL", default
 ONECARD_CARD_FONT = env.str("ONECARD_CARD_FONT", default="")
 # Ledger checkpoints: an Ed25519 seed and the log's origin line (also the key name).
 ONECARD_LEDGER_SIGNING_KEY = KEYS.secret("ONECARD_LEDGER_SIGNING_KEY")
-ONECARD_LEDGER_ORIGIN = env.str("ONECARD_LEDGER_ORIGIN", default="onecard.example/ledger")
+# Log format v2 (public leaves are commitments) runs under a new origin: the format v1 log was
+# "onecard.example/ledger", and a witness never cosigns two trees under one origin (docs/ledger.md).
+ONECARD_LEDGER_ORIGIN = env.str("ONECARD_LEDGER_ORIGIN", default="onecard.example/ledger/v2")
 ONECARD_AUDITOR_GROUP = env.str("ONECARD_AUDITOR_GROUP", default="auditor")
 ONECARD_LEDGER_STAFF_DEFAULT_PURPOSE = env.str("ONECARD_LEDGER_STAFF_DEFAULT_PURPOSE", default="staff-duty")
 # With a broker, beat sweeps the pending table into the log this often: an access is in a
@@ -256,11 +259,6 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
-# Entry bundles (/log/tile/entries/...) carry each entry's bytes: actions, purposes, agencies and
-# subject pseudonyms. They stay private until public leaves are commitments (docs/ledger.md);
-# hash tiles and the checkpoint are always public.
-ONECARD_LEDGER_PUBLIC_ENTRY_BUNDLES = env.bool("ONECARD_LEDGER_PUBLIC_ENTRY_BUNDLES", default=False)
-
 # "ledger_tiles" holds the ledger's tlog-tiles (ledger/tiles.py): var/tiles/ by default, or any Django
 # storage backend given as a JSON STORAGES entry in ONECARD_LEDGER_TILES_STORAGE (docs/operations.md).
 STORAGES = {
@@ -394,6 +392,15 @@ ONECARD_ACTIVATION_RATE_PER_NATIONAL_ID = env.str("ONECARD_ACTIVATION_RATE_PER_N
 # A sensitive action needs a one-time password entered within this many seconds.
 ONECARD_STEP_UP_SECONDS = env.int("ONECARD_STEP_UP_SECONDS", default=5 * 60)
 OTP_TOTP_ISSUER = "OneCard"
+# Mirrors of the ledger (ledger/tools/onecard_mirror.py --listen) whose tlog-tiles a resident's
+# browser may check an access against instead of this site's /log/: their base URLs, comma-separated.
+ONECARD_LEDGER_MIRROR_URLS = [url.rstrip("/") for url in env.list("ONECARD_LEDGER_MIRROR_URLS", default=[])]
+ONECARD_LEDGER_MIRROR_ORIGINS = sorted(
+    {f"{urlsplit(url).scheme}://{urlsplit(url).netloc}" for url in ONECARD_LEDGER_MIRROR_URLS}
+)
+if any(not origin.startswith(("https://", "http://")) for origin in ONECARD_LEDGER_MIRROR_ORIGINS):
+    raise ImproperlyConfigured("ONECARD_LEDGER_MIRROR_URLS must be http(s) URLs")
+
 # No inline script or style anywhere; every asset is served from this origin.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -401,7 +408,8 @@ CONTENT_SECURITY_POLICY = {
         "script-src": ["'self'"],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
-        "connect-src": ["'self'"],
+        # The access history's Verify reads the published log from this site or a mirror (docs/ledger.md).
+        "connect-src": ["'self'", *ONECARD_LEDGER_MIRROR_ORIGINS],
         "object-src": ["'none'"],
         "base-uri": ["'none'"],
         "frame-ancestors": ["'none'"],

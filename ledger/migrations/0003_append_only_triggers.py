@@ -1,15 +1,15 @@
 from django.db import migrations
 
-from ledger.triggers import create_statements, drop_statements
+from ledger.triggers import LOG_TABLES, create_statements, drop_statements
 
 
 def install(apps, schema_editor):
-    for statement in create_statements(schema_editor.connection.vendor):
+    for statement in create_statements(schema_editor.connection.vendor, LOG_TABLES):
         schema_editor.execute(statement, params=None)
 
 
 def remove(apps, schema_editor):
-    for statement in drop_statements(schema_editor.connection.vendor):
+    for statement in drop_statements(schema_editor.connection.vendor, LOG_TABLES):
         schema_editor.execute(statement, params=None)
 
 

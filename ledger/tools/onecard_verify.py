@@ -9,9 +9,11 @@ anywhere.
     python onecard_verify.py bundle.json --key 'onecard.example/ledger+1a2b3c4d+AX...'
         [--witness-key KEY ...] [--min-witnesses N]
 
-It checks that the checkpoint in the bundle is signed by the log key, that
-the entry is included in that checkpoint's tree (RFC 9162 §2.1.3.2), and that
-enough known witnesses cosigned the checkpoint (C2SP tlog-cosignature/v1).
+It checks that the entry opens its public leaf (format v2: the salted
+commitment; format v1 bundles, whose leaf is the entry itself, still verify),
+that the checkpoint in the bundle is signed by the log key, that the leaf is
+included in that checkpoint's tree (RFC 9162 §2.1.3.2), and that enough known
+witnesses cosigned the checkpoint (C2SP tlog-cosignature/v1).
 Exit status 0 means every check passed, 1 that one failed.
 """
 
@@ -45,12 +47,14 @@ def verify_bundle(bundle: dict, *, log_key: str, witness_keys: list, min_witness
     _, size, root = check_checkpoint(bundle["checkpoint"], log_key)
     if size != bundle["tree_size"]:
         raise VerificationFailed(f"the bundle claims tree size {bundle['tree_size']}, the checkpoint says {size}")
-    data = base64.b64decode(bundle["entry_bytes"])
+    data, leaf = tlog.bundle_leaf(bundle)
     entry = json.loads(data)
     if entry.get("index") != bundle["index"]:
         raise VerificationFailed("the entry bytes name another index than the bundle")
+    if "leaf" in bundle and base64.b64decode(bundle["leaf"]) != leaf:
+        raise VerificationFailed("the entry and its salt do not open the bundle's leaf")
     path = [base64.b64decode(item) for item in bundle["path"]]
-    if not verify_inclusion(bundle["index"], size, leaf_hash(data), path, root):
+    if not verify_inclusion(bundle["index"], size, leaf_hash(leaf), path, root):
         raise VerificationFailed(f"entry {bundle['index']} is not included in the signed tree of size {size}")
     witnesses = count_cosignatures(bundle["checkpoint"], witness_keys)
     if len(witnesses) < min_witnesses:

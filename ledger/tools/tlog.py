@@ -7,7 +7,11 @@ next to it import it as ``tlog`` when run as scripts; copy it alongside them.
 - RFC 9162 §2.1 inclusion and consistency proof verification;
 - C2SP signed-note parsing, note verifier keys, Ed25519 note signatures and
   tlog-cosignature/v1 cosignatures (c2sp.org/signed-note, tlog-checkpoint,
-  tlog-cosignature).
+  tlog-cosignature);
+- OneCard's public leaves (``leaf_bytes``): a salted commitment to each entry,
+  so the tiles anyone may download reveal nothing about the resident;
+- C2SP tlog-tiles paths, tiles and entry bundles, and a client that rebuilds a
+  log from them (``log_follow``).
 """
 
 import base64
@@ -23,6 +27,43 @@ ALGORITHM_COSIGNATURE_V1 = 0x04
 
 class TlogError(ValueError):
     """A proof, note, key or signature is malformed or does not verify."""
+
+
+# OneCard's public leaves (docs/ledger.md, "Leaves"). Log format v2: a leaf is
+# a version byte, then either a salted SHA-256 commitment to the entry's
+# canonical bytes (every access), or, for the one leaf that starts a log after
+# an older one was sealed, the entry's bytes in clear (they name only the
+# sealed log's final checkpoint). Format v1 leaves were the entry bytes
+# themselves; ``bundle_leaf`` still reads v1 proof bundles.
+
+LEAF_COMMITMENT = 0x01
+LEAF_LOG_START = 0x02
+SALT_SIZE = 32
+COMMITMENT_DOMAIN = b"onecard ledger entry commitment v2\x00"
+COMMITMENT_LEAF_SIZE = 33
+
+
+def leaf_bytes(entry_bytes: bytes, salt: bytes) -> bytes:
+    """Return the public leaf of an entry: 0x01 || SHA-256(domain || salt || entry bytes), or 0x02 || bytes unsalted.
+
+    An empty SALT is the log-start leaf only, whose bytes name the sealed
+    previous log's final checkpoint and nothing about any resident.
+    """
+    if len(salt) == SALT_SIZE:
+        return bytes([LEAF_COMMITMENT]) + hashlib.sha256(COMMITMENT_DOMAIN + salt + entry_bytes).digest()
+    if not salt:
+        return bytes([LEAF_LOG_START]) + entry_bytes
+    raise TlogError(f"a salt is {SALT_SIZE} bytes (or empty for the log-start leaf), not {len(salt)}")
+
+
+def bundle_leaf(bundle: dict) -> tuple:
+    """Return (entry bytes, public leaf) of a proof bundle of format v1 (leaf = entry bytes) or v2 (salted)."""
+    data = base64.b64decode(bundle["entry_bytes"], validate=True)
+    if bundle.get("format") == "onecard-proof-bundle/v1":
+        return data, data
+    if bundle.get("format") != "onecard-proof-bundle/v2":
+        raise TlogError(f"unknown proof bundle format {bundle.get('format')!r}")
+    return data, leaf_bytes(data, base64.b64decode(bundle.get("salt", ""), validate=True))
 
 
 # RFC 9162 §2.1: hashing and proof verification.

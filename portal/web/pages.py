@@ -26,7 +26,7 @@ from cards.errors import CardTransitionRefused, HolderKeyInvalid, PhotoInvalid
 from cards.models import Card
 from cards.selectors import card_get_for_resident, resident_photo_jpeg, resident_photo_list
 from cards.tools.onecard_card_verify import DYNAMIC_LIFETIME_SECONDS
-from ledger.api import proof_bundle
+from ledger.api import log_mirrors, proof_bundle
 from portal import actions, selectors
 from portal.errors import ActivationRefused, ProxyRefused
 from portal.web.access import resident_required, step_up_required
@@ -381,7 +381,18 @@ def access_history(request):
         query = request.GET.copy()
         query["before"] = page.next_before
         next_url = f"?{query.urlencode()}"
-    context = {"form": form, "rows": labelled, "next_url": next_url, "first_url": None}
+    mirrors = log_mirrors()
+    chosen = request.GET.get("mirror", "")
+    context = {
+        "form": form,
+        "rows": labelled,
+        "next_url": next_url,
+        "first_url": None,
+        # Verify reads the published log from here or from a mirror the resident picks (?mirror=URL).
+        "log_url": reverse("log:checkpoint").removesuffix("checkpoint"),
+        "log_mirrors": mirrors,
+        "log_mirror": chosen if chosen in mirrors else "",
+    }
     context["statistics"] = privacy_loss_for_resident(resident=request.resident)
     if before:
         query = request.GET.copy()

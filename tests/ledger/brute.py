@@ -37,3 +37,19 @@ def proof(m: int, leaves: list[bytes]) -> list[bytes]:
     if m in (0, len(leaves)):
         return []
     return subproof(m, leaves, True)
+
+
+def public_leaf(entry_bytes: bytes, salt: bytes) -> bytes:
+    """Return the public leaf of an entry as docs/ledger.md writes it out, independently of ledger.leaves."""
+    if not salt:
+        return b"\x02" + entry_bytes
+    assert len(salt) == 32
+    return b"\x01" + hashlib.sha256(b"onecard ledger entry commitment v2\x00" + salt + entry_bytes).digest()
+
+
+def stored_leaves() -> list[bytes]:
+    """Return the public leaves of the stored log, oldest first."""
+    from ledger.models import Entry
+
+    rows = Entry.objects.order_by("index").values_list("entry_bytes", "salt")
+    return [public_leaf(bytes(data), bytes(salt)) for data, salt in rows]

@@ -1,4 +1,5 @@
 import base64
+import hashlib
 import json
 
 import pytest
@@ -113,9 +114,12 @@ def test_auditor_reads_an_entry_and_its_inclusion_proof(auditor_client, ledger_c
     entry = auditor_client.get("/api/v1/ledger/entries/4").json()
     proof = auditor_client.get("/api/v1/ledger/proof/inclusion?index=4&tree_size=6").json()
 
-    data = base64.b64decode(entry["entry_bytes"])
+    data, salt, leaf = (base64.b64decode(entry[name]) for name in ("entry_bytes", "salt", "leaf"))
     assert json.loads(data)["index"] == 4
-    assert entry["leaf_hash"] == base64.b64encode(merkle.leaf_hash(data)).decode() == proof["leaf_hash"]
+    # docs/ledger.md: leaf = 0x01 || SHA-256("onecard ledger entry commitment v2" || 0x00 || salt || entry_bytes)
+    assert len(salt) == 32
+    assert leaf == b"\x01" + hashlib.sha256(b"onecard ledger entry commitment v2\x00" + salt + data).digest()
+    assert entry["leaf_hash"] == base64.b64encode(merkle.leaf_hash(leaf)).decode() == proof["leaf_hash"]
     assert set(proof) == {"index", "tree_size", "leaf_hash", "path"}
 
 
@@ -129,7 +133,7 @@ def test_an_outsider_proves_inclusion_with_only_the_published_key(auditor_client
     for index in range(size):
         entry = auditor_client.get(f"/api/v1/ledger/entries/{index}").json()
         proof = auditor_client.get(f"/api/v1/ledger/proof/inclusion?index={index}&tree_size={size}").json()
-        leaf = merkle.leaf_hash(base64.b64decode(entry["entry_bytes"]))
+        leaf = merkle.leaf_hash(base64.b64decode(entry["leaf"]))
         path = [base64.b64decode(item) for item in proof["path"]]
         assert onecard_verify.verify_inclusion(index, size, leaf, path, root)
 
@@ -177,6 +181,10 @@ def test_the_offline_verifier_accepts_a_witnessed_bundle_and_rejects_a_forged_on
 
     assert bundle["tree_size"] == 12
     assert onecard_verify.main([str(good), *arguments]) == 0
+    assert onecard_verify.main([str(forged), *arguments]) == 1
+    assert "do not open the bundle's leaf" in capsys.readouterr().err
+    del bundle["leaf"]
+    forged.write_text(json.dumps({**bundle, "entry_bytes": base64.b64encode(data).decode()}))
     assert onecard_verify.main([str(forged), *arguments]) == 1
     assert "not included" in capsys.readouterr().err
 

@@ -23,12 +23,6 @@ MIRROR = Path(__file__).resolve().parents[2] / "ledger" / "tools" / "onecard_mir
 ORIGIN = "log.example/test"
 
 
-@pytest.fixture(autouse=True)
-def _entry_bundles_public(settings):
-    # These tests rebuild the log from its entry bundles, as an accredited mirror does.
-    settings.ONECARD_LEDGER_PUBLIC_ENTRY_BUNDLES = True
-
-
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -16,12 +16,6 @@ from ledger.sequencer import log_verifier_key, sequence
 from ledger.tools import tlog
 
 
-@pytest.fixture(autouse=True)
-def _entry_bundles_public(settings):
-    # These tests rebuild the log from its entry bundles, as an accredited mirror does.
-    settings.ONECARD_LEDGER_PUBLIC_ENTRY_BUNDLES = True
-
-
 def _grow(count: int, start: int = 0) -> None:
     """Record COUNT accesses in one bulk insert; the sequencer integrates them on commit."""
     record_bulk(action="cards.residents.lookup", subjects=[f"resident:{n}" for n in range(start, start + count)])
@@ -200,7 +194,7 @@ def test_no_tile_is_published_for_a_checkpoint_the_entries_do_not_hash_to(ledger
     _grow(11)
     # As an operator with database access would: append an entry and sign a checkpoint the entries do not give.
     data = b'{"forged":true}'
-    Entry(index=11, subject="x", entry_bytes=data, leaf_hash=tlog.leaf_hash(data)).save()
+    Entry(index=11, subject="x", entry_bytes=data, salt=bytes(32), leaf_hash=tlog.leaf_hash(data)).save()
     Checkpoint(tree_size=12, root_hash=bytes(32), note="forged\n", created_at=timezone.now()).save()
 
     with pytest.raises(tiles.TilesMismatch):
@@ -289,11 +283,14 @@ def test_a_client_reads_an_older_checkpoint_from_full_tiles_once_its_partial_one
 
 
 @pytest.mark.django_db(transaction=True)
-def test_entry_bundles_are_private_by_default_while_hash_tiles_are_public(ledger_context, client, settings):
-    settings.ONECARD_LEDGER_PUBLIC_ENTRY_BUNDLES = False
+def test_entry_bundles_are_public_and_carry_only_commitments(ledger_context, client):
     _grow(300)
 
-    assert client.get("/log/tile/0/000").status_code == 200
-    refused = client.get("/log/tile/entries/000")
-    assert refused.status_code == 404
-    assert b"resident:" not in refused.content and b"cards." not in refused.content
+    bundle = client.get("/log/tile/entries/000")
+
+    assert bundle.status_code == 200
+    assert bundle["Cache-Control"] == tiles.FULL_TILE_CACHE
+    leaves = tlog.entries_bundle_parse(bundle.content)
+    assert len(leaves) == 256
+    assert {len(leaf) for leaf in leaves} == {33} and {leaf[0] for leaf in leaves} == {0x01}
+    assert b"resident:" not in bundle.content and b"cards." not in bundle.content

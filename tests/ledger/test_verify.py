@@ -8,6 +8,7 @@ from ledger.api import record
 from ledger.models import Alert, Checkpoint, Entry, Node, VerificationRun
 from ledger.sequencer import sequence
 from tests.factories import UserFactory
+from tests.ledger import brute
 from tests.ledger.database import triggers_drop
 
 
@@ -123,9 +124,10 @@ def test_rewriting_an_entry_with_fresh_hashes_is_caught_by_the_signed_checkpoint
     _log(30, batch_size=10)
     triggers_drop(connection)
     forged = bytes(Entry.objects.get(index=17).entry_bytes).replace(b"object 17", b"object 99")
+    salt = bytes(Entry.objects.get(index=17).salt)
     _sql(
         'UPDATE ledger_entry SET entry_bytes = %s, leaf_hash = %s WHERE "index" = 17',
-        [forged, merkle.leaf_hash(forged)],
+        [forged, merkle.leaf_hash(brute.public_leaf(forged, salt))],
     )
     # Recompute every stored subtree from the forged leaves, as a careful insider would.
     _sql("DELETE FROM ledger_node")
@@ -297,7 +299,8 @@ def test_an_entry_whose_bytes_name_another_index_is_caught(ledger_context):
     triggers_drop(connection)
     # Entry 4's bytes and leaf hash, moved under index 5: each leaf still matches its bytes.
     _sql(
-        "UPDATE ledger_entry SET entry_bytes = other.entry_bytes, leaf_hash = other.leaf_hash, subject = other.subject"
+        "UPDATE ledger_entry SET entry_bytes = other.entry_bytes, leaf_hash = other.leaf_hash, subject = other.subject,"
+        " salt = other.salt"
         ' FROM ledger_entry AS other WHERE ledger_entry."index" = 5 AND other."index" = 4'
     )
 

@@ -233,7 +233,7 @@ def test_a_witness_that_was_down_catches_up(ledger_context, witnesses):
     outcomes = checkpoints_push()
 
     assert {outcome.status for outcome in outcomes} == {"cosigned"}
-    held = urllib.request.urlopen(f"{witnesses[2].url}/checkpoint?origin=onecard.example/ledger", timeout=10).read()
+    held = urllib.request.urlopen(f"{witnesses[2].url}/checkpoint?origin=onecard.example/ledger/v2", timeout=10).read()
     assert held.decode().split("\n")[1] == "16"
 
 

@@ -505,5 +505,5 @@ def test_partner_access_is_sequenced_witnessed_and_verifies_in_the_browser_then_
         page.keyboard.press("Enter")
         page.wait_for_function("el => el.className.includes('fail')", arg=result.element_handle(), timeout=10_000)
 
-        assert result.inner_text().startswith("Verification FAILED: the inclusion proof does not lead")
+        assert result.inner_text().startswith("Verification FAILED: the entry does not open its public leaf")
         screenshot(page, "access-history-tampered-proof")

@@ -13,7 +13,11 @@ from services.core.declaration import CoreScope
 class LedgerEntrySerializer(serializers.Serializer):
     index = serializers.IntegerField()
     entry_bytes = serializers.CharField(help_text="the canonical JSON of the entry, standard base64")
-    leaf_hash = serializers.CharField(help_text="SHA-256(0x00 || entry_bytes), standard base64")
+    salt = serializers.CharField(help_text="the 32 bytes that open the leaf's commitment, standard base64")
+    leaf = serializers.CharField(
+        help_text="the public leaf: 0x01 || SHA-256(domain || salt || entry_bytes) (docs/ledger.md), standard base64"
+    )
+    leaf_hash = serializers.CharField(help_text="SHA-256(0x00 || leaf), standard base64")
 
 
 class InclusionQuerySerializer(serializers.Serializer):
