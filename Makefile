@@ -8,12 +8,13 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: help run install migrate seed test lint check-deploy pytest bench up clean
+.PHONY: help run install frontend migrate seed test lint check-deploy pytest bench up clean
 
 help:
 	@echo "make run    - install into .venv, migrate, seed demo data, serve http://$(HOST):$(PORT)"
 	@echo "make test   - ruff, lint-imports, makemigrations --check, check --deploy, pytest"
 	@echo "make bench  - benchmarks on PostgreSQL and Redis, results in bench/results.json"
+	@echo "make frontend - build GOV.UK Frontend into static/vendor/ with npm (run, test and up do it)"
 	@echo "make up     - the production-shaped stack (gunicorn, celery worker and beat, two witnesses, a mirror) on PostgreSQL and Redis; Ctrl-C stops it"
 
 $(STAMP): requirements.txt
@@ -24,13 +25,32 @@ $(STAMP): requirements.txt
 
 install: $(STAMP)
 
+# GOV.UK Frontend, built into static/vendor/govuk-frontend/ (git-ignored) from the versions pinned in
+# package-lock.json: frontend/govuk-frontend.scss compiled with OneCard's settings (system and
+# Chinese fonts, no GOV.UK font or images), and GOV.UK Frontend's compiled JavaScript module.
+# npm runs no package scripts. Rebuilt when the lock file or the Sass changes.
+GOVUK_FRONTEND := static/vendor/govuk-frontend
+GOVUK_DIST := node_modules/govuk-frontend/dist/govuk
+FRONTEND_STAMP := $(GOVUK_FRONTEND)/.built
+
+$(FRONTEND_STAMP): package.json package-lock.json $(wildcard frontend/*.scss)
+	@command -v npm >/dev/null 2>&1 || { echo "make: npm is missing. OneCard builds its GOV.UK Frontend styles and scripts with it: install Node.js 20 or later (with npm) and run make again." >&2; exit 1; }
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	rm -rf $(GOVUK_FRONTEND) && mkdir -p $(GOVUK_FRONTEND)
+	node_modules/.bin/sass --no-source-map --style=compressed --quiet-deps --load-path=node_modules \
+	    frontend/govuk-frontend.scss $(GOVUK_FRONTEND)/govuk-frontend.min.css
+	cp $(GOVUK_DIST)/govuk-frontend.min.js $(GOVUK_DIST)/govuk-frontend.min.js.map $(GOVUK_FRONTEND)/
+	@touch $@
+
+frontend: $(FRONTEND_STAMP)
+
 migrate: $(STAMP)
 	$(PY) manage.py migrate --noinput
 
 seed: migrate
 	$(PY) manage.py seed_demo --json-file var/demo.json
 
-run: seed
+run: seed frontend
 	@echo "OneCard is starting on http://$(HOST):$(PORT)/  (staff admin: http://$(HOST):$(PORT)/admin/)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
@@ -55,7 +75,7 @@ check-deploy: $(STAMP)
 	    ONECARD_CREDENTIAL_ISSUER_URL=https://onecard.example \
 	    $(PY) manage.py check --deploy --fail-level WARNING
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(FRONTEND_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test: lint check-deploy pytest
@@ -98,7 +118,7 @@ var/up-witness/policy: | $(STAMP)
 	  for n in 1 2; do echo "witness w$$n $$($(PY) ledger/tools/onecard_witness.py show-key --name witness$$n.up.onecard/w --key-file var/up-witness/witness$$n.key) http://127.0.0.1:738$$n"; done; \
 	  echo "group both all w1 w2"; echo "quorum both"; } > $@
 
-up: $(UP_ENV) var/up-witness/policy
+up: $(UP_ENV) var/up-witness/policy $(FRONTEND_STAMP)
 	set -a && . $(abspath $(UP_ENV)) && set +a && \
 	    export ONECARD_LEDGER_WITNESS_POLICY_FILE=$(CURDIR)/var/up-witness/policy && \
 	    export UP_SEQUENCER_DATABASE_URL=$(UP_SEQUENCER_DATABASE_URL) && \
@@ -118,4 +138,4 @@ up: $(UP_ENV) var/up-witness/policy
 	    PATH="$(CURDIR)/$(VENV)/bin:$$PATH" exec $(VENV)/bin/honcho start --procfile Procfile --port $(PORT)
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles var/witness var/tiles
+	rm -rf $(VENV) db.sqlite3 staticfiles var/witness var/tiles node_modules $(GOVUK_FRONTEND)

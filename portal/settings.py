@@ -103,6 +103,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Django's own form and widget templates, for the project's form renderer below.
+    "django.forms",
     "rest_framework",
     # django-otp's own device plugins (otp_totp, otp_static) store secrets in clear: the
     # portal's TOTPDevice and BackupCodeDevice replace them (docs/operations.md).
@@ -164,6 +166,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# Forms render with GOV.UK Frontend's markup (portal/web/rendering.py, templates/portal/forms/).
+FORM_RENDERER = "portal.web.rendering.GovukFormRenderer"
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False

@@ -9,3 +9,10 @@ def minutes(delta) -> int:
     if delta is None:
         return 0
     return -(-int(delta.total_seconds()) // 60)
+
+
+@register.filter
+def nav_section(url_name: str | None) -> str:
+    """Return the main-navigation entry a portal page belongs to: the first word of its URL name."""
+    first = (url_name or "").split("-", 1)[0]
+    return "consent" if first == "consents" else first

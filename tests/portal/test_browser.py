@@ -70,7 +70,9 @@ def assert_accessible(page, name: str) -> None:
     screenshot(page, name)
     results = Axe().run(page)
     bad = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-    assert not bad, f"{name}: " + "; ".join(f"{v['id']}: {v['help']} ({len(v['nodes'])})" for v in bad)
+    assert not bad, f"{name}: " + "; ".join(
+        f"{v['id']}: {v['help']} ({len(v['nodes'])}: {[node['target'] for node in v['nodes'][:3]]})" for v in bad
+    )
 
 
 def totp_code(secret_base32: str) -> str:

@@ -85,9 +85,13 @@ def assert_no_one_character_lines(page) -> None:
             if (!el.offsetParent) continue;
             const text = el.textContent.trim();
             if (text.length < 8) continue;
-            const style = getComputedStyle(el);
-            const lineHeight = parseFloat(style.lineHeight) || parseFloat(style.fontSize) * 1.5;
-            const lines = Math.max(1, Math.round(el.getBoundingClientRect().height / lineHeight));
+            // Count the rendered lines of text themselves (not padding or markers): the distinct tops of the
+            // boxes the text's characters are laid out in.
+            const range = document.createRange();
+            range.selectNodeContents(el);
+            const tops = new Set();
+            for (const rect of range.getClientRects()) if (rect.width > 0) tops.add(Math.round(rect.top));
+            const lines = Math.max(1, tops.size);
             if (text.length / lines < 6) out.push([text.slice(0, 30), lines]);
           }
           return out;
