@@ -87,7 +87,8 @@ def card_history(*, card: Card, limit: int = 100) -> list[dict]:
     before = None
     while len(found) < limit:
         page = entry_list_for_subject(subject=card.resident, limit=_HISTORY_PAGE, before=before)
-        found.extend(item["entry"] for item in page if item["entry"]["object"].startswith(prefix))
+        # A sealed access (ledger.sealing) names no object until its date, so it is in no card's history.
+        found.extend(item["entry"] for item in page if item["entry"].get("object", "").startswith(prefix))
         if len(page) < _HISTORY_PAGE:
             break
         before = page[-1]["index"]

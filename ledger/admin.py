@@ -12,7 +12,16 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ledger.actions import verification_request
-from ledger.models import Alert, Checkpoint, Cosignature, Entry, PendingEntry, VerificationRun, Witness
+from ledger.models import (
+    Alert,
+    Checkpoint,
+    Cosignature,
+    Entry,
+    PendingEntry,
+    SealedAccess,
+    VerificationRun,
+    Witness,
+)
 
 
 def sequencer_status() -> str:
@@ -180,3 +189,16 @@ class AlertAdmin(ReadOnlyAdmin):
 class PendingEntryAdmin(ReadOnlyAdmin):
     list_display = ["id", "time", "action", "purpose", "channel"]
     exclude = ["subject"]
+
+
+@admin.register(SealedAccess)
+class SealedAccessAdmin(ReadOnlyAdmin):
+    """Sealed accesses for auditors: the legal reference, who sealed it, until when; never the withheld contents."""
+
+    list_display = ["sealed_at", "unseal_on", "legal_reference", "sealed_by", "released_at", "commitment_hex"]
+    fields = ["commitment_hex", "subject", "unseal_on", "legal_reference", "sealed_by", "sealed_at", "released_at"]
+    readonly_fields = fields
+
+    @admin.display(description="commitment")
+    def commitment_hex(self, obj) -> str:
+        return bytes(obj.commitment).hex()

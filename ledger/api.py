@@ -1,5 +1,6 @@
 """The ledger's public surface. Other apps import from here and nowhere else in ledger."""
 
+from ledger.completeness import completeness_bundle
 from ledger.context import (
     AccessContext,
     Actor,
@@ -13,6 +14,15 @@ from ledger.errors import NoAccessContext, UnknownPurpose
 from ledger.pseudonyms import actor_pseudonym, subject_pseudonym, subject_pseudonyms
 from ledger.publication import checkpoint_published, publication_lag
 from ledger.recording import record, record_bulk, recorded
+from ledger.sealing import (
+    SEALING_PURPOSE,
+    SEALING_ROLE,
+    SealRefused,
+    access_seal,
+    sealed_contents,
+    sealed_list_for_auditors,
+    sealed_released,
+)
 from ledger.selectors import (
     ProofUnavailable,
     entry_get,
@@ -31,6 +41,13 @@ from ledger.vocabulary import Purpose, action_get, actions_register, purpose_che
 from ledger.witnessing import checkpoints_push, log_seal
 
 __all__ = [
+    "SEALING_PURPOSE",
+    "SEALING_ROLE",
+    "SealRefused",
+    "access_seal",
+    "sealed_contents",
+    "sealed_list_for_auditors",
+    "sealed_released",
     "AccessContext",
     "PROBLEM_TYPES",
     "accesses_collected",
@@ -44,6 +61,7 @@ __all__ = [
     "access_counts",
     "agency_accesses_by_subject",
     "action_get",
+    "completeness_bundle",
     "actions_register",
     "actor_pseudonym",
     "context_get",

@@ -7,7 +7,7 @@ Three PostgreSQL roles (docs/operations.md):
 - the web role (gunicorn and the Celery workers) adds pending rows and reads
   the log; it may not change a pending row nor write entries, subtrees or
   checkpoints;
-- the sequencer role alone moves pending rows into entries, subtrees and
+- the sequencer role alone moves pending rows into entries, subtrees, index nodes and
   checkpoints (``DATABASE_SEQUENCER_URL``).
 
 Neither process role may own a ledger table or be a superuser: both can
@@ -17,7 +17,7 @@ disable triggers.
 from django.conf import settings
 from django.db import connections
 
-LOG_TABLES = ("ledger_entry", "ledger_node", "ledger_checkpoint")
+LOG_TABLES = ("ledger_entry", "ledger_node", "ledger_checkpoint", "ledger_indexnode")
 # The sealed format v1 log (migration 0008): read by both roles, written by neither.
 PREVIOUS_TABLES = (
     "ledger_previousentry",

@@ -39,6 +39,9 @@ class PendingEntry(models.Model):
     outcome = models.CharField(_("outcome"), max_length=32)
     request_id = models.CharField(_("request id"), max_length=64)
     case_id = models.CharField(_("case id"), max_length=64, blank=True)
+    # A sealed access (ledger.sealing): the entry holds only this commitment and date, not the fields above.
+    seal_commitment = models.BinaryField(max_length=32, null=True, blank=True)
+    unseal_on = models.DateField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("pending entry")
@@ -94,10 +97,15 @@ class Node(AppendOnlyModel):
 
 
 class Checkpoint(AppendOnlyModel):
-    """A signed tree head: a C2SP tlog-checkpoint note over the first TREE_SIZE entries."""
+    """A signed tree head: a C2SP tlog-checkpoint note over the first TREE_SIZE entries.
+
+    ``index_root`` is the root of the subjects' index (``ledger.index``) over the same entries, which the
+    note's ``index`` extension line signs; None for a checkpoint that is not an index checkpoint.
+    """
 
     tree_size = models.BigIntegerField(_("tree size"), primary_key=True)
     root_hash = models.BinaryField(_("root hash"), max_length=32)
+    index_root = models.BinaryField(max_length=32, null=True, blank=True)
     note = models.TextField(_("note"))
     created_at = models.DateTimeField(_("created at"))
 
@@ -109,6 +117,62 @@ class Checkpoint(AppendOnlyModel):
 
     def __str__(self) -> str:
         return _("checkpoint at size %(size)s") % {"size": self.tree_size}
+
+
+class IndexNode(AppendOnlyModel):
+    """One node of the subjects' index (a sparse Merkle tree, ``ledger.index``) as of tree size VERSION.
+
+    ``node`` names the position: 2 bytes of depth, then the path's bits, left-aligned. A node is
+    written again, under a new version, each time a fold changes it; the newest version at or
+    below a tree size is the node in that index checkpoint's map. A leaf also holds its key and value.
+    """
+
+    pk = models.CompositePrimaryKey("node", "version")
+    node = models.BinaryField(max_length=34)
+    version = models.BigIntegerField()
+    hash = models.BinaryField(max_length=32)
+    leaf_key = models.BinaryField(max_length=32, null=True)
+    leaf_count = models.BigIntegerField(null=True)
+    leaf_last = models.BigIntegerField(null=True)
+
+    def __str__(self) -> str:
+        return f"index node {bytes(self.node).hex()} at {self.version}"
+
+
+class SealedAccess(models.Model):
+    """A sealed access's withheld contents (ledger.sealing), encrypted, with the legal reference auditors list.
+
+    ``sealed`` is AES-256-GCM of the contents, the salt and the resident's reference; only the release
+    task decrypts it. The log holds the commitment; ``released_at`` is set when the opening is published.
+    """
+
+    commitment = models.BinaryField(max_length=32, unique=True)
+    subject = models.CharField(max_length=80)
+    unseal_on = models.DateField(_("unseal on"))
+    legal_reference = models.CharField(_("legal reference"), max_length=200)
+    sealed_by = models.CharField(_("sealed by"), max_length=120)
+    sealed_at = models.DateTimeField(_("sealed at"))
+    sealed = models.BinaryField()
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sealed access")
+        verbose_name_plural = _("sealed accesses")
+        ordering = ["-sealed_at"]
+
+    def __str__(self) -> str:
+        return _("sealed access until %(date)s") % {"date": self.unseal_on}
+
+
+class SealedOpening(AppendOnlyModel):
+    """The published opening of a released sealed access: contents and salt, which hash to its commitment."""
+
+    commitment = models.BinaryField(max_length=32, unique=True)
+    contents = models.TextField()
+    salt = models.BinaryField(max_length=32)
+
+    def __str__(self) -> str:
+        return f"opening of {bytes(self.commitment).hex()[:12]}"
 
 
 class PreviousEntry(AppendOnlyModel):

@@ -46,9 +46,12 @@ def verifier_key_parse(text: str) -> tuple[str, int, bytes]:
     return name, raw[0], raw[1:]
 
 
-def checkpoint_body(origin: str, tree_size: int, root: bytes) -> str:
-    """Return the three checkpoint lines: origin, tree size, base64 root."""
-    return f"{origin}\n{tree_size}\n{base64.b64encode(root).decode()}\n"
+def checkpoint_body(origin: str, tree_size: int, root: bytes, index_root: bytes | None = None) -> str:
+    """Return the checkpoint lines: origin, tree size, base64 root, and the ``index`` extension line if INDEX_ROOT."""
+    body = f"{origin}\n{tree_size}\n{base64.b64encode(root).decode()}\n"
+    if index_root is not None:
+        body += f"index {base64.b64encode(index_root).decode()}\n"
+    return body
 
 
 def checkpoint_parse(body: str) -> tuple[str, int, bytes]:

@@ -57,9 +57,12 @@ def _local_key(directory: Path) -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(base64.b64decode(path.read_text().strip()))
 
 
-def _published_checkpoint(policy: Policy) -> tuple[Checkpoint, list[str]] | None:
+def _published_checkpoint(policy: Policy, *, indexed: bool = False) -> tuple[Checkpoint, list[str]] | None:
+    """Return the newest checkpoint the policy's quorum cosigned, with their lines; if INDEXED, the newest that signs
+    the subjects' index (an index checkpoint, ledger.index)."""
+    checkpoints = Checkpoint.objects.filter(index_root__isnull=False) if indexed else Checkpoint.objects.all()
     if not policy.needs_witnesses:
-        checkpoint = Checkpoint.objects.order_by("-tree_size").first()
+        checkpoint = checkpoints.order_by("-tree_size").first()
         return (checkpoint, []) if checkpoint else None
     rows = Cosignature.objects.order_by("-tree_size").values_list("tree_size", "witness_name", "line")[:500]
     by_size: dict[int, list[tuple[str, str]]] = {}
@@ -73,7 +76,7 @@ def _published_checkpoint(policy: Policy) -> tuple[Checkpoint, list[str]] | None
                 lines[witness.name] = line
         if not policy.satisfied(set(lines)):
             continue
-        checkpoint = Checkpoint.objects.filter(tree_size=size).first()
+        checkpoint = checkpoints.filter(tree_size=size).first()
         if checkpoint is None:
             continue
         body, _ = note.note_split(checkpoint.note)

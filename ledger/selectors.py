@@ -124,7 +124,10 @@ def _witness_keys() -> list[str]:
 
 
 def entry_list_for_subject(*, subject, limit: int = 200, before: int | None = None) -> list[dict]:
-    """Return the newest sequenced entries about SUBJECT (below index BEFORE) under every pseudonym key version."""
+    """Return the newest sequenced entries about SUBJECT (below index BEFORE) under every pseudonym key version.
+
+    A sealed access (ledger.sealing) is among them with only its index, subject, chain fields and "sealed".
+    """
     import json
 
     from ledger.pseudonyms import subject_pseudonyms
@@ -137,11 +140,15 @@ def entry_list_for_subject(*, subject, limit: int = 200, before: int | None = No
 
 
 def pending_list_for_subject(*, subject):
-    """Return the pending (not yet sequenced) entries about SUBJECT, newest first, as a queryset to filter."""
+    """Return the pending (not yet sequenced) entries about SUBJECT, newest first, as a queryset to filter.
+
+    A sealed access waiting for the sequencer is left out: the resident first sees it as a sealed entry.
+    """
     from ledger.models import PendingEntry
     from ledger.pseudonyms import subject_pseudonyms
 
-    return PendingEntry.objects.filter(subject__in=subject_pseudonyms(subject)).order_by("-id")
+    rows = PendingEntry.objects.filter(subject__in=subject_pseudonyms(subject), seal_commitment__isnull=True)
+    return rows.order_by("-id")
 
 
 def sequencer_lag() -> dict:

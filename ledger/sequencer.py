@@ -23,6 +23,7 @@ The sequencer works through its own database alias
 alone may write the log's tables (docs/operations.md).
 """
 
+import base64
 import json
 import logging
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
 
+from ledger import index as subject_index
 from ledger import leaves, merkle, note, tiles, triggers
 from ledger.alerts import alert_raise
 from ledger.errors import LedgerError
@@ -57,6 +59,8 @@ _PENDING_FIELDS = (
     "outcome",
     "request_id",
     "case_id",
+    "seal_commitment",
+    "unseal_on",
 )
 
 
@@ -78,7 +82,27 @@ class SealResult:
 
 
 def entry_bytes(*, index: int, row: dict) -> bytes:
-    """Return the canonical JSON bytes of one entry: sorted keys, no spaces, UTF-8."""
+    """Return the canonical JSON bytes of one entry: sorted keys, no spaces, UTF-8.
+
+    A sealed access (ledger.sealing) holds only its subject, chain fields and seal: commitment and date.
+    """
+    if row.get("seal_commitment") is not None:
+        sealed = {
+            "commitment": base64.b64encode(bytes(row["seal_commitment"])).decode(),
+            "unseal_on": row["unseal_on"].isoformat(),
+        }
+        return json.dumps(
+            {
+                "index": index,
+                "sealed": sealed,
+                "subject": row["subject"],
+                "subject_prev": row["subject_prev"],
+                "subject_seq": row["subject_seq"],
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        ).encode()
     return json.dumps(
         {
             "action": row["action"],
@@ -91,6 +115,8 @@ def entry_bytes(*, index: int, row: dict) -> bytes:
             "purpose": row["purpose"],
             "request_id": row["request_id"],
             "subject": row["subject"],
+            "subject_prev": row["subject_prev"],
+            "subject_seq": row["subject_seq"],
             "time": row["time"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         },
         sort_keys=True,
@@ -161,7 +187,11 @@ def sequence(*, batch_size: int = BATCH_SIZE, wait: bool = True) -> SealResult:
                 count, size, root, frontier = _sequence_batch(using, batch_size)
         except LogTampered as error:
             _last_frontier = None
+            subject_index.forget()
             _refusal_report(str(error))
+            raise
+        except BaseException:
+            subject_index.forget()
             raise
         transaction.on_commit(tiles.tiles_publish_after_commit, using=using)
         if frontier is not None:
@@ -204,10 +234,11 @@ TAKE_SQL = f"""
 STATE_SQL = """
     SELECT (SELECT max("index") FROM ledger_entry),
            (SELECT max(key) FROM ledger_node),
-           tree_size, root_hash, note
+           (SELECT max(version) FROM ledger_indexnode),
+           tree_size, root_hash, index_root, note
     FROM (SELECT 1) AS one
-    LEFT JOIN (SELECT tree_size, root_hash, note FROM ledger_checkpoint ORDER BY tree_size DESC LIMIT 1) AS latest
-    ON true
+    LEFT JOIN (SELECT tree_size, root_hash, index_root, note FROM ledger_checkpoint ORDER BY tree_size DESC LIMIT 1)
+    AS latest ON true
 """
 
 
@@ -229,21 +260,24 @@ def _pending_take(using: str, batch_size: int) -> list[dict]:
     return rows
 
 
-def _signed_state(using: str) -> tuple[int, bytes | None, merkle.Frontier]:
-    """Return the size, root and frontier of the last signed checkpoint, once the stored log matches it."""
+def _signed_state(using: str) -> tuple[int, bytes | None, merkle.Frontier, bytes | None]:
+    """Return the size, root, frontier and index root of the last signed checkpoint, once the stored log matches it."""
     with connections[using].cursor() as cursor:
         cursor.execute(STATE_SQL)
-        last, last_key, size, root, signed = cursor.fetchone()
+        last, last_key, last_version, size, root, index_root, signed = cursor.fetchone()
     if size is None:
         size = 0
     else:
         root = bytes(root)
+        index_root = bytes(index_root) if index_root is not None else None
         try:
             body = note.note_verify(signed, log_verifier_key())
         except note.NoteError:
             raise LogTampered(f"checkpoint {size} is not signed by the log key") from None
-        if body != note.checkpoint_body(settings.ONECARD_LEDGER_ORIGIN, size, root):
-            raise LogTampered(f"checkpoint {size}'s stored size or root differs from its signed note")
+        if body != note.checkpoint_body(settings.ONECARD_LEDGER_ORIGIN, size, root, index_root):
+            raise LogTampered(f"checkpoint {size}'s stored size, root or index root differs from its signed note")
+    if last_version is not None and last_version > size:
+        raise LogTampered(f"index nodes of tree size {last_version} lie beyond the last signed checkpoint ({size})")
     if last is not None and last >= size:
         raise LogTampered(
             f"entries {size} to {last} lie beyond the last signed checkpoint ({size}) and were not written "
@@ -256,17 +290,17 @@ def _signed_state(using: str) -> tuple[int, bytes | None, merkle.Frontier]:
     if (last + 1 if last is not None else 0) < size:
         raise LogTampered(f"entries {0 if last is None else last + 1} to {size - 1} of checkpoint {size} are missing")
     if root is None:
-        return 0, None, merkle.Frontier()
+        return 0, None, merkle.Frontier(), None
     known = _last_frontier
     if known is not None and known[0] == size and known[1] == root:
-        return size, root, merkle.Frontier(size, known[2])
+        return size, root, merkle.Frontier(size, known[2]), index_root
     try:
         frontier = frontier_load(size, using=using)
     except LookupError as error:
         raise LogTampered(f"{error}, under checkpoint {size}") from None
     if frontier.root() != root:
         raise LogTampered(f"the stored subtrees of the first {size} entries do not hash to checkpoint {size}'s root")
-    return size, root, frontier
+    return size, root, frontier, index_root
 
 
 # The checkpoints held outside the database that this process last found the log extends, with the
@@ -310,11 +344,20 @@ def _outside_check(using: str, size: int, root: bytes | None) -> None:
 
 
 def _sequence_batch(using: str, batch_size: int) -> tuple[int, int, bytes, merkle.Frontier | None]:
-    size, root, frontier = _signed_state(using)
+    size, root, frontier, _ = _signed_state(using)
     _outside_check(using, size, root)
     pending = _pending_take(using, batch_size)
     if not pending and root is not None:
         return 0, size, root, None
+    # Each entry names its subject's running count and previous entry: the chain heads are the index's leaves.
+    subjects = list(dict.fromkeys(row["subject"] for row in pending))
+    try:
+        state = subject_index.state_open(
+            using=using, size=size, log_root=root, log_key=log_verifier_key(), frontier_load=frontier_load
+        )
+        heads = state.heads(subjects)
+    except subject_index.IndexTampered as error:
+        raise LogTampered(str(error)) from None
     entries, nodes = [], []
     if size == 0:
         start = _log_start(using)
@@ -324,14 +367,25 @@ def _sequence_batch(using: str, batch_size: int) -> tuple[int, int, bytes, merkl
             entries.append((0, "", start, leaf, b""))
     for row, salt in zip(pending, leaves.salts_new(len(pending)), strict=True):
         index = frontier.size
+        count, last = heads[row["subject"]]
+        row["subject_seq"], row["subject_prev"] = count + 1, last
+        heads[row["subject"]] = (count + 1, index)
         data = entry_bytes(index=index, row=row)
         leaf = merkle.leaf_hash(leaves.leaf_bytes(entry_bytes=data, salt=salt))
         frontier.append(leaf, nodes)
         entries.append((index, row["subject"], data, leaf, salt))
     _insert(using, entries, nodes)
+    state.advance(heads, size=frontier.size)
+    # Only an index checkpoint signs (and stores) the map: see ledger.index.
+    index_root = state.fold(using=using) if state.due(pending_left=_pending_left(using)) else None
     root = frontier.root()
-    checkpoint_sign(tree_size=frontier.size, root=root, using=using)
+    checkpoint_sign(tree_size=frontier.size, root=root, index_root=index_root, using=using)
+    subject_index.remember(state, size=frontier.size, log_root=root)
     return len(entries), frontier.size, root, frontier
+
+
+def _pending_left(using: str) -> bool:
+    return PendingEntry.objects.using(using).exists()
 
 
 def _log_start(using: str) -> bytes | None:
@@ -364,10 +418,14 @@ def _insert(using: str, entries: list[tuple], nodes: list[tuple]) -> None:
     Node.objects.using(using).bulk_create([Node(key=k, hash=h) for k, h in nodes], batch_size=2000)
 
 
-def checkpoint_sign(*, tree_size: int, root: bytes, using: str = "default") -> Checkpoint:
-    """Sign and store the checkpoint of the first TREE_SIZE entries."""
-    body = note.checkpoint_body(settings.ONECARD_LEDGER_ORIGIN, tree_size, root)
+def checkpoint_sign(
+    *, tree_size: int, root: bytes, index_root: bytes | None = None, using: str = "default"
+) -> Checkpoint:
+    """Sign and store the checkpoint of the first TREE_SIZE entries, with the subjects' index root if given."""
+    body = note.checkpoint_body(settings.ONECARD_LEDGER_ORIGIN, tree_size, root, index_root)
     signed = note.note_sign(body, settings.ONECARD_LEDGER_ORIGIN, signing_key())
-    checkpoint = Checkpoint(tree_size=tree_size, root_hash=root, note=signed, created_at=timezone.now())
+    checkpoint = Checkpoint(
+        tree_size=tree_size, root_hash=root, index_root=index_root, note=signed, created_at=timezone.now()
+    )
     checkpoint.save(using=using)
     return checkpoint

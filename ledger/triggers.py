@@ -1,6 +1,7 @@
 """Database triggers that refuse UPDATE, DELETE and TRUNCATE on the ledger's append-only tables.
 
-Installed by migration 0003. PostgreSQL triggers are ``ENABLE ALWAYS`` so that
+Installed by migration 0003; migration 0011 adds the index nodes and the
+sealed openings. PostgreSQL triggers are ``ENABLE ALWAYS`` so that
 ``session_replication_role = replica`` does not silence them. Nothing in
 OneCard removes or disables them: only a database owner can, and
 ``ledger verify`` catches whatever such an owner then changes.
@@ -28,6 +29,9 @@ PREVIOUS_LOG_TABLES = (
     "ledger_previouscosignature",
 )
 APPEND_ONLY_TABLES = LOG_TABLES + PREVIOUS_LOG_TABLES
+# Guarded the same way since migration 0011: the subjects' index and the published openings of sealed accesses.
+LATER_APPEND_ONLY_TABLES = ("ledger_indexnode", "ledger_sealedopening")
+ALL_APPEND_ONLY_TABLES = APPEND_ONLY_TABLES + LATER_APPEND_ONLY_TABLES
 
 POSTGRESQL_FUNCTION = """
 CREATE OR REPLACE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -19,6 +19,7 @@ someone else wrote them.
 
 import hashlib
 import itertools
+import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,8 +28,10 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from ledger import leaves, merkle, note
+from ledger.index import CHAIN_FIELDS
 from ledger.models import Cosignature, Entry, PreviousCheckpoint, PreviousEntry, PreviousNode
 from ledger.sequencer import log_verifier_key, signing_key
+from ledger.tools import vindex
 
 CHUNK = 5000
 _cursor_names = itertools.count()
@@ -110,12 +113,18 @@ def log_verify(
     anchors: list[Anchor] = (),
     progress: Callable[[int], None] | None = None,
     total: Callable[[int], None] | None = None,
+    index: bool = True,
 ):
-    """Return whether every leaf, stored subtree and checkpoint of the log recomputes and meets ANCHORS."""
+    """Return whether every leaf, stored subtree and checkpoint of the log recomputes and meets ANCHORS.
+
+    INDEX false skips recomputing the subjects' index roots (the chains are still checked): the log pass alone.
+    """
     # Read committed is enough: rows are only ever appended, and the scan stops
     # at the newest checkpoint read first, whose entries committed with it.
     with transaction.atomic():
-        checkpoints = list(_stream("SELECT tree_size, root_hash, note FROM ledger_checkpoint ORDER BY tree_size", []))
+        checkpoints = list(
+            _stream("SELECT tree_size, root_hash, note, index_root FROM ledger_checkpoint ORDER BY tree_size", [])
+        )
         target = checkpoints[-1][0] if checkpoints else 0
         if total:
             total(target)
@@ -125,7 +134,7 @@ def log_verify(
             held = _anchors_parse(anchors)
             if held:
                 anchor_size, _, anchor_source = max(held, key=lambda item: item[0])
-            checked = _verify(checkpoints, target, progress)
+            checked = _verify(checkpoints, target, progress, index)
             _anchors_check(checkpoints, held)
             _cosignatures_check(checkpoints)
             _beyond_check(target)
@@ -155,7 +164,7 @@ def _anchors_parse(anchors) -> list[tuple[int, bytes, str]]:
 
 def _anchors_check(checkpoints, held) -> None:
     """Fail unless each checkpoint held outside is stored here with the same root, and the log reaches it."""
-    local = {size: bytes(root) for size, root, _ in checkpoints}
+    local = {size: bytes(root) for size, root, *_ in checkpoints}
     newest = checkpoints[-1][0] if checkpoints else 0
     for size, root, source in sorted(held):
         if size > newest:
@@ -180,7 +189,7 @@ def _anchors_check(checkpoints, held) -> None:
 
 def _cosignatures_check(checkpoints) -> None:
     """Fail if a witness's stored cosignature names a checkpoint the local table no longer has."""
-    local = {size for size, _, _ in checkpoints}
+    local = {size for size, *_ in checkpoints}
     orphan = Cosignature.objects.exclude(tree_size__in=local).order_by("tree_size").first()
     if orphan is not None:
         below = max((size for size in local if size < orphan.tree_size), default=0)
@@ -314,15 +323,108 @@ def _trailing_ones(index: int) -> int:
     return (index ^ (index + 1)).bit_length() - 1
 
 
-def _verify(checkpoints, target, progress) -> int:
+def _verify(checkpoints, target, progress, index: bool = True) -> int:
     entries = _stream(ENTRIES_SQL, [target])
     try:
-        return _verify_streams(checkpoints, target, progress, entries)
+        return _verify_streams(checkpoints, target, progress, entries, index)
     finally:
         entries.close()
 
 
-def _verify_streams(checkpoints, target, progress, entries) -> int:
+# From this many entries on, verify recomputes the subjects' index in a second process, beside the scan.
+PARALLEL_INDEX_FROM = 100_000
+
+
+def _index_apply(index_map: vindex.IndexMap, items: list, expected: bytes) -> bool:
+    return index_map.update({vindex.key_of(tag): value for tag, value in items}) == expected
+
+
+def _index_child(connection_) -> None:
+    """Apply each index checkpoint's changed heads to a map; answer the first size whose root differs, or None."""
+    index_map, bad = vindex.IndexMap(track=False), None
+    while (message := connection_.recv()) is not None:
+        size, items, expected = message
+        if bad is None and not _index_apply(index_map, items, expected):
+            bad = size
+    connection_.send(bad)
+    connection_.close()
+
+
+class IndexCheck:
+    """Recompute the subjects' index at each index checkpoint from the heads the scan found, and compare roots.
+
+    The map costs several hashes per new subject, more than the scan spends on an entry, so on a large log
+    a forked process builds it while the scan goes on (PARALLEL); ``first_bad`` then waits for it.
+    """
+
+    def __init__(self, *, parallel: bool, enabled: bool = True) -> None:
+        self.map, self.bad, self.good_before, self.child = vindex.IndexMap(track=False), None, {}, None
+        self.enabled = enabled
+        forkable = "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
+        if enabled and parallel and forkable:
+            context = multiprocessing.get_context("fork")
+            self.pipe, child_end = context.Pipe()
+            self.child = context.Process(target=_index_child, args=(child_end,), daemon=True)
+            self.child.start()
+            child_end.close()
+
+    def check(self, size: int, good_before: int, items: list, expected: bytes) -> None:
+        if not self.enabled:
+            return
+        self.good_before[size] = good_before
+        if self.child is not None:
+            self.pipe.send((size, items, expected))
+        elif self.bad is None and not _index_apply(self.map, items, expected):
+            self.bad = size
+
+    def first_bad(self) -> tuple[int, int] | None:
+        """Return (size, last good size) of the first index checkpoint whose root is not the map, or None."""
+        if self.child is not None:
+            self.pipe.send(None)
+            self.bad = self.pipe.recv()
+            self.child.join()
+            self.child = None
+        return (self.bad, self.good_before[self.bad]) if self.bad is not None else None
+
+    def close(self) -> None:
+        if self.child is not None:
+            self.child.kill()
+            self.child.join()
+            self.child = None
+
+
+def _verify_streams(checkpoints, target, progress, entries, index: bool = True) -> int:
+    index_check = IndexCheck(parallel=target >= PARALLEL_INDEX_FROM, enabled=index)
+    try:
+        try:
+            checked = _verify_scan(checkpoints, target, progress, entries, index_check)
+        except _Bad as bad:
+            # An index checkpoint that failed before the scan's failure is the first bad thing.
+            index_bad = index_check.first_bad()
+            if index_bad is None or (bad.index is not None and bad.index < index_bad[1]):
+                raise
+            _index_bad(*index_bad)
+        index_bad = index_check.first_bad()
+        if index_bad is not None:
+            _index_bad(*index_bad)
+        return checked
+    finally:
+        index_check.close()
+
+
+_LAST = (1 << 48) - 1
+_ONE = 1 << 48
+
+
+def _index_bad(size: int, good_before: int):
+    raise _Bad(
+        good_before,
+        f"checkpoint {size} does not match entries {good_before} to {size - 1}: "
+        "its index root is not the map of their subjects' chains",
+    )
+
+
+def _verify_scan(checkpoints, target, progress, entries, index_check) -> int:
     origin = settings.ONECARD_LEDGER_ORIGIN
     key = log_verifier_key()
     sha256 = hashlib.sha256
@@ -330,20 +432,52 @@ def _verify_streams(checkpoints, target, progress, entries) -> int:
     pending_checkpoints = iter(checkpoints)
     checkpoint = next(pending_checkpoints, None)
     good_size = 0
+    # The subjects' chains and index, recomputed: heads {tag: (count, last index)}, and the heads
+    # changed since the last checkpoint, applied to the index at each checkpoint that signs one.
+    heads: dict[str, int] = {}
+    changed: dict[str, int] = {}
+    chained = False
+    chain_search, heads_get, track_changes = CHAIN_FIELDS.search, heads.get, index_check.enabled
 
     def check_checkpoints(size: int) -> None:
         nonlocal checkpoint, good_size
         root = merkle.fold(hashes) if hashes else merkle.EMPTY_ROOT
         while checkpoint is not None and checkpoint[0] == size:
-            tree_size, stored_root, signed = checkpoint
+            tree_size, stored_root, signed, stored_index_root = checkpoint
+            # Only an index checkpoint signs the map (ledger.index); the others claim no count. The signed
+            # note binds the stored index root; IndexCheck recomputes it from the chains.
+            index_root = bytes(stored_index_root) if stored_index_root is not None else None
             try:
                 body = note.note_verify(signed, key)
             except note.NoteError:
                 raise _Bad(good_size, f"checkpoint {tree_size} is not signed by the log key") from None
-            if body != note.checkpoint_body(origin, tree_size, root) or bytes(stored_root) != root:
+            if body != note.checkpoint_body(origin, tree_size, root, index_root) or bytes(stored_root) != root:
                 raise _Bad(good_size, f"checkpoint {tree_size} does not match entries {good_size} to {tree_size - 1}")
+            if index_root is not None:
+                items = [(tag, (head >> 48, head & _LAST)) for tag, head in changed.items()]
+                index_check.check(tree_size, good_size, items, index_root)
+                changed.clear()
             good_size = tree_size
             checkpoint = next(pending_checkpoints, None)
+
+    def check_chain(index: int, subject: str, data: bytes, chained: bool):
+        """Return the subject's new head for an entry the loop's substring tests missed, or None for an entry
+        from before chains began; fail, naming why, for a broken chain."""
+        found = chain_search(data)
+        if found is None:
+            if chained:
+                fail(index, f"entry {index}: it carries no subject_seq and subject_prev")
+            return None
+        head = heads.get(subject)
+        count, last = (head >> 48, head & _LAST) if head is not None else (0, None)
+        prev = None if found[1] == b"null" else int(found[1])
+        if int(found[2]) != count + 1 or prev != last:
+            fail(
+                index,
+                f"entry {index}: its chain says entry {found[2].decode()} of {subject} after entry {prev}, "
+                f"the log gives entry {count + 1} after entry {last}",
+            )
+        return (count + 1) << 48 | index
 
     def check_subtrees(lo: int, hi: int, computed: list[bytes]) -> None:
         count, joined = _node_block(lo, hi)
@@ -385,6 +519,24 @@ def _verify_streams(checkpoints, target, progress, entries) -> int:
                 fail(index, f"entry {index} is unsalted: its public leaf would show the entry")
         elif f'"subject":"{subject}"'.encode() not in data:
             fail(index, f"entry {index}: its subject column does not match its bytes")
+        # The chain, written out as the rest: two substring tests, as for the index and the subject; a
+        # miss goes to check_chain, which parses the fields and names the failure.
+        # A head is one int, count << 48 | last index: no tuple for the garbage collector to walk.
+        head = heads_get(subject)
+        if head is None:
+            head = _ONE | index
+            held = b'"subject_prev":null,"subject_seq":1,' in data or b'"subject_prev":null,"subject_seq":1}' in data
+        else:
+            needle = b'"subject_prev":%d,"subject_seq":%d' % (head & _LAST, (head >> 48) + 1)
+            head = (head & ~_LAST) + _ONE | index
+            held = needle + b"," in data or needle + b"}" in data
+        if not held:
+            head = check_chain(index, subject, data, chained)
+        if head is not None:
+            heads[subject] = head
+            if track_changes:
+                changed[subject] = head
+            chained = True
         # Appending leaf INDEX completes one subtree per trailing 1 bit of INDEX.
         position = index
         while position & 1:

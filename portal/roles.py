@@ -141,10 +141,19 @@ ROLES: dict[str, Role] = {
                 *_model_permissions("ledger.verificationrun", "view"),
                 "ledger.run_verification",
                 *_model_permissions("ledger.alert", "view"),
+                *_model_permissions("ledger.sealedaccess", "view"),
                 *_model_permissions("portal.accessreport", "view", "change"),
             ],
             purposes=["ledger-audit", "access-report-investigation"],
             dashboard=True,
+        ),
+        Role(
+            code="sealing-authority",
+            title="Sealing authority",
+            summary="Records an access made for a lawful investigation as sealed: counted in the resident's log at "
+            "once, its details withheld until the date set, under a recorded legal reference.",
+            permissions=[*_model_permissions("ledger.sealedaccess", "view")],
+            purposes=["sealed-investigation"],
         ),
         Role(
             code="agency-manager",

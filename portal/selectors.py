@@ -10,7 +10,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from cards.models import Card, Resident
-from ledger.api import action_get, pending_list_for_subject, record, subject_pseudonyms
+from ledger.api import action_get, pending_list_for_subject, record, sealed_contents, subject_pseudonyms
 from portal import wording
 from portal.models import AccessReport, NotificationSetting, ProxyGrant
 from services.core import catalogue
@@ -81,6 +81,8 @@ class AccessRow:
     why: str = ""
     # For a family-proxy entry: the other person of the grant it names (portal.proxies.*).
     other_person: str = ""
+    # A sealed access still withheld (ledger.sealing): the date its details are disclosed; TIME is then None.
+    withheld_until: datetime.date | None = None
 
     @property
     def sealed(self) -> bool:
@@ -103,6 +105,8 @@ class AccessRow:
         return wording.channel(self.channel)
 
     def summary(self) -> str:
+        if self.withheld_until is not None:
+            return f"entry {self.index}: sealed access, disclosed on {self.withheld_until.isoformat()}"
         return (
             f"{self.time.isoformat()} {self.actor_type}:{self.actor_id} role={self.role} {self.action} "
             f"purpose={self.purpose} outcome={self.outcome} request={self.request_id}"
@@ -260,6 +264,9 @@ def access_history_for_resident(
             return False
         if (service and row.service != service) or (purpose and row.purpose != purpose):
             return False
+        if row.withheld_until is not None:
+            # Nothing but its date is known of a withheld access: only date-free views list it.
+            return not (service or purpose or outcome or since or until)
         if (outcome and row.outcome != outcome) or (since and timezone.localdate(row.time) < since):
             return False
         return not (until and timezone.localdate(row.time) > until)
@@ -328,6 +335,8 @@ def _summary(resident: Resident, own: set[str], agencies: dict, proxies, *, days
         more = len(chunk) == _SCAN_CHUNK
         for row in chunk:
             cursor = row.index
+            if row.withheld_until is not None:
+                continue  # a sealed access has no time or actor until its date: the page lists it apart
             if row.time < start:
                 more = False
                 break
@@ -368,8 +377,16 @@ def _sequenced_rows(
     from ledger.api import entry_list_for_subject
 
     rows = []
-    for item in entry_list_for_subject(subject=resident, limit=limit, before=before):
-        entry, actor = item["entry"], item["entry"]["actor"]
+    items = entry_list_for_subject(subject=resident, limit=limit, before=before)
+    released = sealed_contents(items)
+    for item in items:
+        entry = item["entry"]
+        if item["index"] in released:
+            if released[item["index"]] is None:
+                rows.append(_withheld_row(item["index"], entry["sealed"]["unseal_on"]))
+                continue
+            entry = released[item["index"]]
+        actor = entry["actor"]
         rows.append(
             _access_row(
                 reference=str(item["index"]),
@@ -390,6 +407,33 @@ def _sequenced_rows(
             )
         )
     return rows
+
+
+def _withheld_row(index: int, unseal_on: str) -> AccessRow:
+    return AccessRow(
+        reference=str(index),
+        index=index,
+        time=None,
+        actor_type="sealed",
+        who="",
+        role="",
+        channel="",
+        action="ledger.sealed.record",
+        service="",
+        purpose="",
+        purpose_label="",
+        outcome="",
+        request_id="",
+        withheld_until=datetime.date.fromisoformat(unseal_on),
+    )
+
+
+def access_completeness_for_resident(*, resident: Resident) -> dict:
+    """Return RESIDENT's completeness bundle (every entry about them, with the proofs); record that they read it."""
+    from ledger.api import completeness_bundle
+
+    record(action="portal.access_history.read", subject=resident)
+    return completeness_bundle(subject=resident)
 
 
 def entry_number(text: str) -> int | None:

@@ -234,6 +234,8 @@ CELERY_BEAT_SCHEDULE["ledger-witness-push"] = {
     "options": {"expires": 30.0},
 }
 CELERY_BEAT_SCHEDULE["ledger-verify-hourly"] = {"task": "ledger.tasks.verify_log", "schedule": 3600.0}
+# Sealed accesses are disclosed within the hour their date begins (ledger.sealing).
+CELERY_BEAT_SCHEDULE["ledger-sealed-release"] = {"task": "ledger.sealing.sealed_release", "schedule": 3600.0}
 # Official statistics: the 4th of each month at 03:00 in Asia/Shanghai (19:00 UTC on the 3rd), when the month
 # before and the ISO week holding its last Thursday (which may run 3 days into this month) have both ended.
 CELERY_BEAT_SCHEDULE["statistics-publish-monthly"] = {

@@ -8,12 +8,17 @@ anywhere.
 
     python onecard_verify.py bundle.json --key 'onecard.example/ledger+1a2b3c4d+AX...'
         [--witness-key KEY ...] [--min-witnesses N]
+    python onecard_verify.py completeness completeness.json --key '…' [--witness-key KEY ...]
+        [--min-witnesses N] [--checkpoint NEWER_CHECKPOINT_FILE]
 
 It checks that the entry opens its public leaf (format v2: the salted
 commitment; format v1 bundles, whose leaf is the entry itself, still verify),
 that the checkpoint in the bundle is signed by the log key, that the leaf is
 included in that checkpoint's tree (RFC 9162 §2.1.3.2), and that enough known
 witnesses cosigned the checkpoint (C2SP tlog-cosignature/v1).
+``completeness`` checks a resident's completeness bundle (``vindex.py``, next
+to it): that its entries are every entry about the resident up to the signed
+index checkpoint, chained without a gap, as many as the signed index says.
 Exit status 0 means every check passed, 1 that one failed.
 """
 
@@ -24,10 +29,11 @@ import os
 import sys
 
 if __package__:
-    from . import tlog
+    from . import tlog, vindex
 else:  # run as a script: tlog.py sits next to this file
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import tlog
+    import vindex
 
 VerificationFailed = tlog.TlogError
 leaf_hash = tlog.leaf_hash
@@ -62,7 +68,50 @@ def verify_bundle(bundle: dict, *, log_key: str, witness_keys: list, min_witness
     return {"entry": entry, "tree_size": size, "witnesses": witnesses}
 
 
+def completeness_main(argv) -> int:
+    parser = argparse.ArgumentParser(
+        prog="onecard_verify.py completeness", description="Check that a completeness bundle holds every entry."
+    )
+    parser.add_argument("bundle", help="the completeness bundle (JSON file, or - for standard input)")
+    parser.add_argument("--key", help="the log's note verifier key, as published at /ledger/key")
+    parser.add_argument("--witness-key", action="append", default=[], help="a trusted witness verifier key")
+    parser.add_argument("--min-witnesses", type=int, default=1)
+    parser.add_argument("--checkpoint", help="a newer checkpoint of the log you hold: an older bundle is refused")
+    args = parser.parse_args(argv)
+    try:
+        with sys.stdin if args.bundle == "-" else open(args.bundle, encoding="utf-8") as handle:
+            bundle = json.load(handle)
+        log_key = args.key or bundle["verifier_key"]
+        if not args.key:
+            print("warning: trusting the log key inside the bundle; pass --key to pin it", file=sys.stderr)
+        witness_keys = args.witness_key or bundle.get("witness_keys", [])
+        result = vindex.completeness_verify(
+            bundle, log_key=log_key, witness_keys=witness_keys, min_witnesses=args.min_witnesses
+        )
+        if args.checkpoint:
+            with open(args.checkpoint, encoding="utf-8") as handle:
+                _, _, held, _ = tlog.checkpoint_verify(handle.read(), log_key)
+            if result["tree_size"] < held:
+                raise VerificationFailed(
+                    f"stale: the bundle's checkpoint ({result['tree_size']} entries) is older than yours ({held})"
+                )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, VerificationFailed) as error:
+        print(f"FAILED: {error}", file=sys.stderr)
+        return 1
+    for item in result["sealed"]:
+        print(f"sealed: entry {item['index']}, to be disclosed on {item['unseal_on']}")
+    witnesses = ", ".join(result["witnesses"]) or "none"
+    print(
+        f"OK: all {result['count']} entries about the subject up to checkpoint {result['tree_size']}, "
+        f"{len(result['sealed'])} of them sealed; witnesses: {witnesses}"
+    )
+    return 0
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["completeness"]:
+        return completeness_main(argv[1:])
     parser = argparse.ArgumentParser(description="Verify a OneCard ledger proof bundle offline.")
     parser.add_argument("bundle", help="the proof bundle (JSON file, or - for standard input)")
     parser.add_argument("--key", help="the log's note verifier key, as published at /ledger/key")

@@ -17,7 +17,11 @@ blank line and the checkpoint signed by the log. The witness checks the log's
 signature (404 for an unknown origin, 403 for no valid signature), that OLD is
 the size it cosigned last (409 with a ``text/x.tlog.size`` body naming it),
 and the proof (422); a checkpoint of the same size with another root is a
-fork (409). Only then does it store the checkpoint and answer with its
+fork (409), and so is one with the same size and root but other extension
+lines than the one cosigned (for OneCard, another ``index`` root of the same
+entries: the log signed two versions of one tree). C2SP tlog-witness only
+compares roots; this witness keeps the whole body of a size consistent.
+Only then does it store the checkpoint and answer with its
 tlog-cosignature/v1 line. The check and the write happen under one file lock,
 and the write is an atomic rename, so two requests cannot roll the state back.
 
@@ -242,9 +246,9 @@ class Witness:
             raise WitnessRefused(400, f"old size {old} is larger than the checkpoint's size {size}")
         with self._locked(origin) as directory:
             latest = self.latest(origin)
-            seen_size, seen_root = 0, None
+            seen_body, seen_size, seen_root = None, 0, None
             if latest is not None:
-                _, seen_size, seen_root, _ = checkpoint_split(latest)
+                seen_body, seen_size, seen_root, _ = checkpoint_split(latest)
             if old != seen_size:
                 raise WitnessRefused(
                     409, f"the last size cosigned is {seen_size}", body=f"{seen_size}\n", content_type=SIZE_CONTENT_TYPE
@@ -252,6 +256,12 @@ class Witness:
             if size == seen_size and seen_root is not None and root != seen_root:
                 self._refused_keep(directory, text, f"fork: another root for size {size}")
                 raise WitnessRefused(409, f"another root for size {size} was cosigned: the log forked")
+            if size == seen_size and root == seen_root and body != seen_body:
+                # The same tree under other extension lines: for OneCard, another index root of the same entries.
+                self._refused_keep(directory, text, f"equivocation: other extension lines for size {size}")
+                raise WitnessRefused(
+                    409, f"size {size} was cosigned with other extension lines: the log signed two versions of it"
+                )
             if old == 0 and proof:
                 raise WitnessRefused(422, "the proof must be empty from size 0")
             if seen_root is not None and not verify_consistency(seen_size, size, seen_root, root, proof):

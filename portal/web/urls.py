@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.web import accounts, enrolment, family, grants, oid4vci, pages, sections
+from portal.web import accounts, completeness, enrolment, family, grants, oid4vci, pages, sections
 
 app_name = "portal"
 
@@ -73,6 +73,7 @@ urlpatterns = [
     path("me/family/<int:grant_id>/act/", family.family_act, name="family-act"),
     path("me/family/<int:grant_id>/end/", family.family_end, name="family-end"),
     path("me/access/", pages.access_history, name="access-history"),
+    path("me/access/completeness.json", completeness.access_completeness, name="access-completeness"),
     path("me/access/<str:reference>/proof.json", pages.access_proof, name="access-proof"),
     path("me/access/<str:reference>/report/", pages.access_report, name="access-report"),
     path("me/access/reports/<int:report_id>/reply/", pages.access_report_reply, name="access-report-reply"),

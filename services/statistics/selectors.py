@@ -123,6 +123,8 @@ def _release_references(resident, since: datetime.datetime) -> list[tuple[str, s
         chunk = entry_list_for_subject(subject=resident, limit=_SCAN_CHUNK, before=before)
         for item in chunk:
             entry = item["entry"]
+            if "sealed" in entry:
+                continue  # a sealed access (ledger.sealing): no time, never a statistics release
             if entry["time"] < stamp:
                 chunk = []
                 break

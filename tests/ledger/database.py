@@ -15,7 +15,7 @@ from django.db import connections
 from django.test import TransactionTestCase
 
 from ledger.triggers import (
-    APPEND_ONLY_TABLES,
+    ALL_APPEND_ONLY_TABLES,
     PENDING_TABLE,
     create_statements,
     drop_statements,
@@ -29,14 +29,18 @@ from ledger.triggers import (
 def triggers_drop(connection) -> None:
     """Remove the append-only and pending-table triggers, as an attacker with owner rights would."""
     with connection.cursor() as cursor:
-        for statement in drop_statements(connection.vendor) + pending_drop_statements(connection.vendor):
+        for statement in drop_statements(connection.vendor, ALL_APPEND_ONLY_TABLES) + pending_drop_statements(
+            connection.vendor
+        ):
             cursor.execute(statement, None)
 
 
 def triggers_install(connection) -> None:
     """Put the append-only and pending-table triggers back."""
     with connection.cursor() as cursor:
-        for statement in create_statements(connection.vendor) + pending_create_statements(connection.vendor):
+        for statement in create_statements(connection.vendor, ALL_APPEND_ONLY_TABLES) + pending_create_statements(
+            connection.vendor
+        ):
             cursor.execute(statement, None)
 
 
@@ -61,7 +65,7 @@ def pending_discard() -> None:
 def triggers_lifted(connection):
     """Disable the append-only triggers for the block (PostgreSQL) or drop and recreate them (SQLite)."""
     if connection.vendor == "postgresql":
-        tables = [(table, trigger_names(table)) for table in APPEND_ONLY_TABLES]
+        tables = [(table, trigger_names(table)) for table in ALL_APPEND_ONLY_TABLES]
         tables.append((PENDING_TABLE, pending_trigger_names()))
         with connection.cursor() as cursor:
             for table, _ in tables:

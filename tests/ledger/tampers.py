@@ -94,6 +94,7 @@ def roll_back():
     sql("DELETE FROM ledger_checkpoint WHERE tree_size > 10")
     sql('DELETE FROM ledger_entry WHERE "index" >= 10')
     sql("DELETE FROM ledger_node WHERE key >= %s", [10 << 6])
+    sql("DELETE FROM ledger_indexnode WHERE version > 10")
 
 
 def _disable_triggers_and_rewrite():

@@ -41,7 +41,7 @@ def test_entry_bytes_are_canonical_json_of_the_fixed_fields(ledger_context):
     assert data == json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     assert sorted(entry) == [
         "action", "actor", "case_id", "channel", "index", "object",
-        "outcome", "purpose", "request_id", "subject", "time",
+        "outcome", "purpose", "request_id", "subject", "subject_prev", "subject_seq", "time",
     ]  # fmt: skip
     assert entry["actor"] == {"id": "test-registrar", "role": "registrar", "type": "staff"}
     assert entry["case_id"] is None
@@ -84,7 +84,8 @@ def test_checkpoint_is_a_signed_note_that_the_published_key_verifies(ledger_cont
     checkpoint = Checkpoint.objects.get(tree_size=3)
 
     body = note.note_verify(checkpoint.note, log_verifier_key())
-    assert body == f"onecard.example/ledger/v2\n3\n{base64.b64encode(result.root).decode()}\n"
+    index_line = f"index {base64.b64encode(bytes(checkpoint.index_root)).decode()}\n"
+    assert body == f"onecard.example/ledger/v2\n3\n{base64.b64encode(result.root).decode()}\n" + index_line
 
 
 @pytest.mark.django_db

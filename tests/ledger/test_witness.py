@@ -180,6 +180,33 @@ def test_a_forked_log_is_refused_and_kept_as_evidence_even_after_a_restart(ledge
 
 
 @pytest.mark.django_db
+def test_the_same_tree_with_another_index_line_is_refused_as_equivocation(ledger_context, witnesses):
+    from django.conf import settings
+
+    from ledger.models import Checkpoint
+
+    witness = witnesses[0]
+    _seal(4)
+    assert _post(witness.url, _request(0, _newest_note()))[0] == 200
+    signed = Checkpoint.objects.get(tree_size=4)
+    # The log signs its own tree again with another index root: a second version of the same checkpoint.
+    body = note.checkpoint_body(settings.ONECARD_LEDGER_ORIGIN, 4, bytes(signed.root_hash), bytes(32))
+    assert body != note.note_split(signed.note)[0]
+
+    status, _, reply = _post(
+        witness.url, _request(4, note.note_sign(body, settings.ONECARD_LEDGER_ORIGIN, signing_key()))
+    )
+
+    assert status == 409
+    assert "two versions" in reply
+    refused = list((witness.directory / "state" / "logs").glob("*/refused/*"))
+    assert len(refused) == 1
+    assert "equivocation" in refused[0].read_text()
+    # The checkpoint it did cosign is still accepted again.
+    assert _post(witness.url, _request(4, _newest_note()))[0] == 200
+
+
+@pytest.mark.django_db
 def test_every_cosigned_checkpoint_is_kept(ledger_context, witnesses):
     _seal(3)
     assert _post(witnesses[0].url, _request(0, _newest_note()))[0] == 200

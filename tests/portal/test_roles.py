@@ -25,6 +25,7 @@ PAGES = {
     "worklists": "/admin/worklists/",
     "ledger-entries": "/admin/ledger/entry/",
     "ledger-verifications": "/admin/ledger/verificationrun/",
+    "sealed-list": "/admin/ledger/sealedaccess/",
     "employment-list": "/admin/social_security/employment/",
     "contribution-list": "/admin/social_security/contribution/",
     "claim-list": "/admin/social_security/unemploymentclaim/",
@@ -72,7 +73,8 @@ ALLOWED = {
         "cycle-list",
         "disbursement-list",
     },
-    "auditor": {"dashboard", "worklists", "ledger-entries", "ledger-verifications"},
+    "auditor": {"dashboard", "worklists", "ledger-entries", "ledger-verifications", "sealed-list"},
+    "sealing-authority": {"worklists", "sealed-list"},
     "agency-manager": {"agency-list", "agency-key-add", "dashboard", "worklists"},
     "superuser": set(PAGES),
 }
