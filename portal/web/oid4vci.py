@@ -136,7 +136,7 @@ def credential(request):
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-@resident_required
+@resident_required(proxy=False)  # a wallet holds the holder's own card: no proxy may bind it to theirs
 def wallet_offer(request):
     """Let the resident add their card to a wallet app: a one-use offer as a QR code and a link."""
     held = card_get_for_user(user=request.user)

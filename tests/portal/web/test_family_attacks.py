@@ -40,6 +40,7 @@ URL_ARGUMENTS = {
     "code": "no-such-programme",
     "application_id": "1",
     "reference": "1",
+    "report_id": "1",
 }
 
 
