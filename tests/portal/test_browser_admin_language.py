@@ -3,6 +3,7 @@
 import pytest
 
 from portal.models import TOTPDevice
+from tests.factories.cards import CardFactory
 from tests.portal.staff import PASSWORD, fast_password_hashing, staff_create, token_now  # noqa: F401 (fixture)
 from tests.portal.test_browser import browser, page, screenshot  # noqa: F401 (fixtures)
 
@@ -19,8 +20,8 @@ def switch_language(tab, code: str) -> None:
     tab.wait_for_load_state()
 
 
-@pytest.mark.xfail(reason="unfinished: after the login the purpose form is not found in the browser", strict=False)
 def test_a_caseworker_works_in_the_admin_in_chinese_then_english(page, live_server):  # noqa: F811 (fixture)
+    CardFactory()  # the list shows its actions only when it has a card to act on
     user = staff_create("card-officer")
     device = TOTPDevice.objects.get(user=user)
     admin = f"{live_server.url}/admin"
@@ -29,11 +30,11 @@ def test_a_caseworker_works_in_the_admin_in_chinese_then_english(page, live_serv
     page.fill("#id_username", user.username)
     page.fill("#id_password", PASSWORD)
     page.fill("#id_otp_token", token_now(device))
-    page.click("input[type=submit]")
+    page.click("#login-form [type=submit]")
     page.wait_for_url(lambda url: "/login/" not in url)
-    page.goto(f"{admin}/purpose/")
+    page.goto(f"{admin}/purpose/?next=/admin/")
     page.select_option("#id_purpose", "card-administration")
-    page.click("#content form input[type=submit]")
+    page.click("#content-main form [type=submit]")
     page.wait_for_url(f"{admin}/")
 
     switch_language(page, "zh-hans")
