@@ -28,8 +28,10 @@ purpose_register(
     "sealed-investigation",
     name_en="A sealed investigation (disclosed to you on a set date)",
     name_zh_hans="保密调查（在指定日期向您披露）",
-    legal_basis="PIPL art. 18(2) and 35: notice may be deferred where a law requires secrecy (the sealing "
-    "authority records the legal reference)",
+    legal_basis=gettext_noop(
+        "PIPL art. 18(2) and 35: notice may be deferred where a law requires secrecy (the sealing "
+        "authority records the legal reference)"
+    ),
 )
 
 actions_register(

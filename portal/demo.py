@@ -49,6 +49,7 @@ DEMO_CASEWORKERS = [
     {"username": "grants.approver", "roles": ["grants-approver"]},
     {"username": "auditor", "roles": ["auditor"]},
     {"username": "agency.manager", "roles": ["agency-manager"]},
+    {"username": "sealing.authority", "roles": ["sealing-authority"]},
 ]
 
 

@@ -60,8 +60,10 @@ def test_the_worker_sequences_partner_calls_into_a_verifiable_checkpoint(stack_f
     bundle.write_text(
         json.dumps(
             {
+                "format": "onecard-proof-bundle/v2",
                 "index": index,
                 "entry_bytes": verifications[-1]["entry_bytes"],
+                "salt": verifications[-1]["salt"],
                 "tree_size": after,
                 "path": proof["path"],
                 "checkpoint": checkpoint,

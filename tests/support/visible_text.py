@@ -56,6 +56,8 @@ ALLOWED_WORDS = {
     "KB": "unit",
     "MB": "unit",
     "CA": "certificate authority",
+    # A signed checkpoint note is shown as signed: its extension line's keyword is part of the signed bytes.
+    "index": "the `index <root>` line of a signed checkpoint note (docs/ledger.md), shown byte for byte",
     # Django's admin writes its boolean icons' alt text in English, untranslatable (django.contrib.admin.templatetags
     # .admin_list._boolean_icon); a screen reader still reads the icon's meaning from the column.
     "True": "alt text of Django admin's boolean icon",

@@ -37,6 +37,8 @@ def test_a_scope_shared_by_services_keeps_every_purpose_that_allows_it():
         "checks:contribution-months",
         "checks:insured-medical",
         "checks:residence",
+        "matching:active-card",
+        "matching:insured-months",
         "social-security:statement:read",
     )
 
