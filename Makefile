@@ -82,7 +82,7 @@ test: lint check-deploy pytest
 
 # Benchmarks run on PostgreSQL and Redis; each makes and drops its own databases.
 # wrk loads the HTTP benchmarks; django-easy-audit is their comparison baseline only (not a dependency).
-bench: $(STAMP)
+bench: $(STAMP) $(FRONTEND_STAMP)
 	@command -v wrk >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	@$(PY) -c 'import easyaudit' 2>/dev/null || $(PY) -m pip install --quiet django-easy-audit==1.3.9
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/onecard} \
