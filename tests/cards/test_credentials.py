@@ -1,5 +1,6 @@
 import base64
 import datetime
+import io
 import json
 import threading
 import time
@@ -7,7 +8,7 @@ import time
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection, connections
 from django.utils import timezone
 
@@ -394,3 +395,24 @@ def test_suspension_then_revocation_each_fail_with_their_reason():
         card_revoke(card=card, reason="suspected-fraud")
 
     assert verify(token).reason == "revoked"
+
+
+@pytest.mark.parametrize("prefix", ["-", "-h", "--"])
+def test_a_kid_that_begins_with_a_dash_can_be_retired(prefix):
+    """One thumbprint in 64 begins with "-": argparse took it for an option and the rotation test flaked."""
+    CardFactory()
+    call_command("cards", "rotate_keys", stdout=None)
+    old = CardSigningKey.objects.order_by("id").first()
+    dashed = prefix + old.kid[len(prefix) :]
+    CardSigningKey.objects.filter(pk=old.pk).update(kid=dashed)
+
+    out = io.StringIO()
+    call_command("cards", "retire_key", dashed, stdout=out)
+
+    assert out.getvalue().strip() == f"retired {dashed}"
+    assert CardSigningKey.objects.get(pk=old.pk).retired_at is not None
+
+
+def test_retire_key_without_a_kid_says_what_it_needs():
+    with pytest.raises(CommandError, match="needs the kid"):
+        call_command("cards", "retire_key")
