@@ -314,13 +314,20 @@ def heads_get(index: vindex.IndexMap, tags) -> dict:
     return heads
 
 
+# Per depth: its two stored bytes, the byte length of its prefix and the shift that left-aligns it (node_name).
+_NAME_PARTS = [(depth.to_bytes(2, "big"), (depth + 7) >> 3, (((depth + 7) >> 3) << 3) - depth) for depth in range(257)]
+
+
 def _store(using: str, version: int, changed: dict) -> None:
     rows = []
+    append, parts = rows.append, _NAME_PARTS
     for (depth, prefix), (hash_, leaf) in changed.items():
-        key, count, last = leaf if leaf is not None else (None, None, None)
-        length = (depth + 7) >> 3
-        name = depth.to_bytes(2, "big") + (prefix << ((length << 3) - depth)).to_bytes(length, "big")
-        rows.append((name, version, hash_, key, count, last))
+        head, length, shift = parts[depth]
+        name = head + (prefix << shift).to_bytes(length, "big")
+        if leaf is None:
+            append((name, version, hash_, None, None, None))
+        else:
+            append((name, version, hash_, *leaf))
     if not rows:
         return
     connection = connections[using]

@@ -24,10 +24,12 @@ alone may write the log's tables (docs/operations.md).
 """
 
 import base64
+import datetime
 import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC
+from json.encoder import encode_basestring as _quote
 
 from django.conf import settings
 from django.db import connections, transaction
@@ -103,26 +105,28 @@ def entry_bytes(*, index: int, row: dict) -> bytes:
             separators=(",", ":"),
             ensure_ascii=False,
         ).encode()
-    return json.dumps(
-        {
-            "action": row["action"],
-            "case_id": row["case_id"] or None,
-            "actor": {"id": row["actor_id"], "role": row["role"], "type": row["actor_type"]},
-            "channel": row["channel"],
-            "index": index,
-            "object": row["object"],
-            "outcome": row["outcome"],
-            "purpose": row["purpose"],
-            "request_id": row["request_id"],
-            "subject": row["subject"],
-            "subject_prev": row["subject_prev"],
-            "subject_seq": row["subject_seq"],
-            "time": row["time"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
+    # The same bytes as json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False), written out
+    # key by key in sorted order with json's own string encoder: twice as fast, and the sequencer writes
+    # every entry through here (tests/ledger/test_sequencer.py checks the two agree on any text).
+    case_id, previous = row["case_id"], row["subject_prev"]
+    return (
+        f'{{"action":{_quote(row["action"])},"actor":{{"id":{_quote(row["actor_id"])},"role":{_quote(row["role"])},'
+        f'"type":{_quote(row["actor_type"])}}},"case_id":{_quote(case_id) if case_id else "null"},'
+        f'"channel":{_quote(row["channel"])},"index":{int(index)},"object":{_quote(row["object"])},'
+        f'"outcome":{_quote(row["outcome"])},"purpose":{_quote(row["purpose"])},'
+        f'"request_id":{_quote(row["request_id"])},"subject":{_quote(row["subject"])},'
+        f'"subject_prev":{"null" if previous is None else int(previous)},"subject_seq":{int(row["subject_seq"])},'
+        f'"time":"{_utc_text(row["time"])}"}}'
     ).encode()
+
+
+def _utc_text(moment: datetime.datetime | str) -> str:
+    """Return MOMENT in UTC as 2026-01-31T12:00:00.000000Z (already so when PostgreSQL wrote it: TAKE_SQL)."""
+    if isinstance(moment, str):
+        return moment
+    if moment.tzinfo is None or moment.utcoffset():
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")[:26] + "Z"
 
 
 def signing_key():
@@ -226,10 +230,12 @@ def _lock(using: str, *, wait: bool) -> bool:
 # set_config marks this transaction as the sequencer's for the pending table's
 # DELETE trigger (ledger.triggers); the database role is what really keeps
 # everyone else out.
+# PostgreSQL writes the time as the entry spells it, which saves parsing it and writing it out again.
+_TIME_TEXT = """to_char("time" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
 TAKE_SQL = f"""
     DELETE FROM ledger_pendingentry
     WHERE id IN (SELECT id FROM ledger_pendingentry ORDER BY id LIMIT %s)
-    RETURNING {", ".join(f'"{field}"' for field in _PENDING_FIELDS)}
+    RETURNING {", ".join(_TIME_TEXT if field == "time" else f'"{field}"' for field in _PENDING_FIELDS)}
 """
 STATE_SQL = """
     SELECT (SELECT max("index") FROM ledger_entry),
@@ -358,11 +364,13 @@ def _sequence_batch(using: str, batch_size: int) -> tuple[int, int, bytes, merkl
         heads = state.heads(subjects)
     except subject_index.IndexTampered as error:
         raise LogTampered(str(error)) from None
-    entries, nodes = [], []
+    entries, nodes, public = [], [], []
+    first = frontier.size
     if size == 0:
         start = _log_start(using)
         if start is not None:
-            leaf = merkle.leaf_hash(leaves.leaf_bytes(entry_bytes=start, salt=b""))
+            public.append(leaves.leaf_bytes(entry_bytes=start, salt=b""))
+            leaf = merkle.leaf_hash(public[-1])
             frontier.append(leaf, nodes)
             entries.append((0, "", start, leaf, b""))
     for row, salt in zip(pending, leaves.salts_new(len(pending)), strict=True):
@@ -371,10 +379,14 @@ def _sequence_batch(using: str, batch_size: int) -> tuple[int, int, bytes, merkl
         row["subject_seq"], row["subject_prev"] = count + 1, last
         heads[row["subject"]] = (count + 1, index)
         data = entry_bytes(index=index, row=row)
-        leaf = merkle.leaf_hash(leaves.leaf_bytes(entry_bytes=data, salt=salt))
+        public.append(leaves.leaf_bytes(entry_bytes=data, salt=salt))
+        leaf = merkle.leaf_hash(public[-1])
         frontier.append(leaf, nodes)
         entries.append((index, row["subject"], data, leaf, salt))
     _insert(using, entries, nodes)
+    # Once committed, the tiles are built from these leaves rather than read back and hashed again.
+    hashes = [entry[3] for entry in entries]
+    transaction.on_commit(lambda: tiles.tiles_offer(first, public, hashes), using=using)
     state.advance(heads, size=frontier.size)
     # Only an index checkpoint signs (and stores) the map: see ledger.index.
     index_root = state.fold(using=using) if state.due(pending_left=_pending_left(using)) else None

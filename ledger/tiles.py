@@ -185,6 +185,39 @@ _last_builder: tlog.TileBuilder | None = None
 _publishing = threading.RLock()
 
 
+# Leaves the sequencer has just committed, offered so that publishing them does not read and hash
+# them again: {first index: (leaf bytes, leaf hashes)}. Only committed batches are offered (on
+# commit), and what is built from them still has to hash to the signed checkpoint.
+_offered: dict[int, tuple[list, list]] = {}
+OFFERED_LIMIT = 500_000
+
+
+def tiles_offer(first: int, leaves: list, hashes: list) -> None:
+    """Offer the leaves (and their hashes) of a committed batch that starts at index FIRST."""
+    with _publishing:
+        if sum(len(offer[0]) for offer in _offered.values()) + len(leaves) > OFFERED_LIMIT:
+            _offered.clear()
+        _offered[first] = (leaves, hashes)
+
+
+def _leaves_read(first: int, end: int) -> tuple[list, list | None]:
+    """Return the leaf bytes of entries FIRST to END-1 (and their hashes when offered), offered or from the table."""
+    for stale in [start for start in _offered if start < first]:
+        del _offered[stale]
+    offer = _offered.pop(first, None)
+    if offer is not None:
+        leaves, hashes = offer
+        if len(leaves) > end - first:
+            _offered[end] = (leaves[end - first :], hashes[end - first :])
+            leaves, hashes = leaves[: end - first], hashes[: end - first]
+        return leaves, hashes
+    rows = Entry.objects.filter(index__gte=first, index__lt=end).order_by("index")
+    rows = list(rows.values_list("index", "entry_bytes", "salt"))
+    if not rows or rows[0][0] != first or rows[-1][0] != first + len(rows) - 1:
+        raise TilesMismatch(f"entries are missing from the log after index {first - 1}")
+    return [leaf_bytes(entry_bytes=bytes(data), salt=bytes(salt)) for _, data, salt in rows], None
+
+
 def _builder_load(storage, size: int, root: bytes) -> tlog.TileBuilder | None:
     """Return the builder at SIZE from the stored partial tiles of that size, or None if any is missing."""
     if _last_builder is not None and _last_builder.size == size and _last_builder.root() == root:
@@ -258,15 +291,13 @@ def _publish(*, rebuild: bool, progress) -> int:
     next_size, next_root = next(pending_checkpoints)
     while builder.size < target:
         first = builder.size
-        rows = Entry.objects.filter(index__gte=first, index__lt=min(first + CHUNK, target)).order_by("index")
-        rows = list(rows.values_list("index", "entry_bytes", "salt"))
-        if not rows or rows[-1][0] != first + len(rows) - 1:
-            raise TilesMismatch(f"entries are missing from the log after index {first - 1}")
-        leaves = [leaf_bytes(entry_bytes=bytes(data), salt=bytes(salt)) for _, data, salt in rows]
+        leaves, hashes = _leaves_read(first, min(first + CHUNK, target))
+        count = len(leaves)
         while leaves:
             take = min(len(leaves), next_size - builder.size)
-            builder.extend(leaves[:take])
+            builder.extend(leaves[:take], hashes[:take] if hashes is not None else None)
             leaves = leaves[take:]
+            hashes = hashes[take:] if hashes is not None else None
             if builder.size < next_size:
                 continue
             if builder.root() != bytes(next_root):
@@ -283,7 +314,7 @@ def _publish(*, rebuild: bool, progress) -> int:
                 written_at = builder.size
             next_size, next_root = next(pending_checkpoints, (target + 1, None))
         if progress is not None:
-            progress(len(rows))
+            progress(count)
     _last_builder = builder
     return builder.size
 

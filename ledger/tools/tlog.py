@@ -371,8 +371,8 @@ class TileBuilder:
         """Add one leaf (its bytes, as the entry bundle carries them)."""
         self.extend([leaf])
 
-    def extend(self, leaves: list) -> None:
-        """Add LEAVES in order, a tile's worth at a time."""
+    def extend(self, leaves: list, hashes: list | None = None) -> None:
+        """Add LEAVES in order, a tile's worth at a time (HASHES, if given, are their leaf hashes)."""
         sha256 = hashlib.sha256
         done = 0
         while done < len(leaves):
@@ -381,7 +381,10 @@ class TileBuilder:
             if not self.partial:
                 self.partial.append([])
             self.leaves += segment
-            self.partial[0] += [sha256(b"\x00" + leaf).digest() for leaf in segment]
+            if hashes is None:
+                self.partial[0] += [sha256(b"\x00" + leaf).digest() for leaf in segment]
+            else:
+                self.partial[0] += hashes[done : done + take]
             done += take
             self.size += take
             if len(self.leaves) == TILE_WIDTH:

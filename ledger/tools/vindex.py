@@ -173,8 +173,8 @@ class IndexMap:
 
     def __init__(self, nodes: dict | None = None, *, track: bool = True) -> None:
         self.nodes = nodes if nodes is not None else {}
-        # Positions written since the last take_changed (none kept when TRACK is false: a map never stored).
-        self.changed = set() if track else None
+        # {position: value} written since the last take_changed (none kept when TRACK is false: a map never stored).
+        self.changed = {} if track else None
 
     def _missing(self, depth: int, prefix: int):
         return None
@@ -203,7 +203,7 @@ class IndexMap:
     def _put(self, position: tuple, value: tuple) -> bytes:
         self.nodes[position] = value
         if self.changed is not None:
-            self.changed.add(position)
+            self.changed[position] = value
         return value[0]
 
     def _update(self, depth: int, prefix: int, items: list, numbers: list, lo: int, hi: int) -> bytes:
@@ -241,7 +241,9 @@ class IndexMap:
         prefix it shares with a neighbour; climbing from it, a node takes its left sibling from the stack,
         or an empty one, until it is the child of the branching point with the next key.
         """
-        put, sha256, empty = self._put, _sha256, EMPTY
+        sha256, empty, nodes, changed = _sha256, EMPTY, self.nodes, self.changed
+        if changed is None:
+            changed = {}  # written and dropped: this map is never stored
         top = KEY_BITS
         stack: list = []  # (depth, hash) of finished left subtrees, deepest last
         previous_shared = depth - 1
@@ -256,7 +258,8 @@ class IndexMap:
                 next_shared = depth - 1
             level = max(previous_shared, next_shared) + 1
             value = sha256(b"\x00" + key + count.to_bytes(8, "big") + last.to_bytes(8, "big")).digest()
-            put((level, number >> (top - level)), (value, (key, count, last)))
+            position = (level, number >> (top - level))
+            nodes[position] = changed[position] = (value, (key, count, last))
             target = next_shared + 1
             while True:
                 if stack and stack[-1][0] == level:
@@ -269,15 +272,16 @@ class IndexMap:
                 else:
                     break
                 level -= 1
-                put((level, number >> (top - level)), (value, None))
+                position = (level, number >> (top - level))
+                nodes[position] = changed[position] = (value, None)
             stack.append((level, value))
             previous_shared = next_shared
         return stack[-1][1]
 
     def take_changed(self) -> dict:
         """Return, and forget, the nodes written since the last call."""
-        changed, self.changed = self.changed, set()
-        return {position: self.nodes[position] for position in changed}
+        changed, self.changed = self.changed, {}
+        return changed
 
     def prove(self, key: bytes) -> dict:
         """Return the JSON proof of KEY's value (or absence) in this map."""

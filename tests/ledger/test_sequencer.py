@@ -1,15 +1,19 @@
 import base64
+import datetime
 import json
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ledger import merkle, note, sequencer
 from ledger.api import Actor, access_context, record
 from ledger.models import Checkpoint, Entry, Node, PendingEntry
 from ledger.selectors import consistency_proof, inclusion_proof
-from ledger.sequencer import log_verifier_key, sequence
+from ledger.sequencer import entry_bytes, log_verifier_key, sequence
 from ledger.tools.onecard_verify import verify_consistency, verify_inclusion
 from tests.ledger import brute
 
@@ -47,6 +51,21 @@ def test_entry_bytes_are_canonical_json_of_the_fixed_fields(ledger_context):
     assert entry["case_id"] is None
     assert entry["time"].endswith("Z")
     assert bytes(Entry.objects.get(index=0).leaf_hash) == merkle.leaf_hash(brute.stored_leaves()[0])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("microsecond", [0, 7, 123456])
+def test_an_entrys_time_is_its_pending_rows_time_in_utc_to_the_microsecond(microsecond):
+    """On PostgreSQL the database spells the time (TAKE_SQL); it must be what the row holds, whatever its zone."""
+    moment = datetime.datetime(2026, 12, 31, 23, 59, 58, microsecond, tzinfo=ZoneInfo("Asia/Shanghai"))
+    PendingEntry.objects.create(
+        time=moment, actor_type="staff", actor_id="s1", role="registrar", channel="admin",
+        action="cards.residents.lookup", purpose="registration", subject="resident:1", outcome="ok", request_id="r1",
+    )  # fmt: skip
+    sequence()
+
+    entry = json.loads(bytes(Entry.objects.get(index=0).entry_bytes))
+    assert entry["time"] == f"2026-12-31T15:59:58.{microsecond:06d}Z"
 
 
 @pytest.mark.django_db
@@ -234,3 +253,48 @@ def test_witness_add_command_registers_a_witness_and_rejects_a_bad_key():
         call_command("ledger", "witness-add", "nonsense", stdout=StringIO())
 
     assert Witness.objects.get().name == "witness.example/w2"
+
+
+_TEXT = st.text(max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    fields=st.fixed_dictionaries(
+        {
+            name: _TEXT
+            for name in ("action", "actor_id", "role", "actor_type", "channel", "object", "outcome", "purpose")
+            + ("request_id", "subject", "case_id")
+        }
+    ),
+    index=st.integers(min_value=0, max_value=2**62),
+    previous=st.none() | st.integers(min_value=0, max_value=2**62),
+    count=st.integers(min_value=1, max_value=2**40),
+    moment=st.datetimes(
+        min_value=datetime.datetime(2000, 1, 1), timezones=st.sampled_from([datetime.UTC, ZoneInfo("Asia/Shanghai")])
+    ),
+)
+def test_entry_bytes_are_exactly_what_json_dumps_writes(fields, index, previous, count, moment):
+    """The sequencer writes entries key by key for speed: any text, escape and time must give json.dumps's bytes."""
+    row = {**fields, "subject_prev": previous, "subject_seq": count, "time": moment}
+    expected = json.dumps(
+        {
+            "action": row["action"],
+            "actor": {"id": row["actor_id"], "role": row["role"], "type": row["actor_type"]},
+            "case_id": row["case_id"] or None,
+            "channel": row["channel"],
+            "index": index,
+            "object": row["object"],
+            "outcome": row["outcome"],
+            "purpose": row["purpose"],
+            "request_id": row["request_id"],
+            "subject": row["subject"],
+            "subject_prev": previous,
+            "subject_seq": count,
+            "time": moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode()
+    assert entry_bytes(index=index, row=row) == expected
