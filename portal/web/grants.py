@@ -44,7 +44,11 @@ def grant_apply(request, code):
     if request.method == "POST" and form.is_valid():
         try:
             application_apply(
-                programme=programme, resident=request.resident, language=get_language(), **form.cleaned_data
+                programme=programme,
+                resident=request.resident,
+                language=get_language(),
+                proxy=request.proxy_grant.proxy if request.proxy_grant is not None else None,
+                **form.cleaned_data,
             )
         except GrantsError as error:
             form.add_error(None, str(error))

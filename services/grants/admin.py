@@ -215,6 +215,14 @@ class CycleAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/grants/reconciliation.html", context)
 
 
+# What each flag of the automatic check tells the reviewer (services/grants/actions/assessment.py).
+FLAG_LABELS = {
+    "phone_shared": _("phone number shared with another resident"),
+    "payout_account_shared": _("payout account shared with another resident"),
+    "payout_account_set_by_proxy": _("payout account chosen by a family proxy, not used by the resident before"),
+}
+
+
 class FlaggedFilter(admin.SimpleListFilter):
     title = _("flags")
     parameter_name = "flagged"
@@ -306,12 +314,13 @@ class ApplicationAdmin(ResidentDataAdmin):
         "payout_account",
         "amount",
         "eligibility_table",
-        "flags",
+        "flag_list",
         "round",
         "reviewer",
         "reviewed_at",
         "decision_reason",
         "appeal_reason",
+        "proxy_note",
         "submitted_at",
         "decided_at",
     ]
@@ -327,7 +336,13 @@ class ApplicationAdmin(ResidentDataAdmin):
 
     @admin.display(description=_("flags"))
     def flag_list(self, obj) -> str:
-        return ", ".join(obj.flags) or "—"
+        return ", ".join(str(FLAG_LABELS.get(flag, flag)) for flag in obj.flags) or "—"
+
+    @admin.display(description=_("submitted by a family proxy"))
+    def proxy_note(self, obj) -> str:
+        if obj.submitted_by_proxy_id is None:
+            return "—"
+        return _("Yes: a family member applied on the resident's behalf (see Family proxies).")
 
     @admin.display(description=_("eligibility check"))
     def eligibility_table(self, obj) -> str:

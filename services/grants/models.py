@@ -196,6 +196,15 @@ class Application(models.Model):
     reviewed_at = models.DateTimeField(_("recommended for approval"), null=True, blank=True)
     decision_reason = models.TextField(_("reason of the last decision"), blank=True, max_length=2000)
     appeal_reason = models.TextField(_("appeal"), blank=True, max_length=2000)
+    submitted_by_proxy = models.ForeignKey(
+        "cards.Resident",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("submitted by a family proxy"),
+        help_text=_("The family member who applied on the resident's behalf, if one did."),
+    )
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

@@ -27,8 +27,13 @@ def application_draft_create(
     declared_income: Decimal | None = None,
     dependants: int = 0,
     language: str = "en",
+    proxy: Resident | None = None,
 ) -> Application:
-    """Start RESIDENT's application to PROGRAMME as a draft; one per resident and programme."""
+    """Start RESIDENT's application to PROGRAMME as a draft; one per resident and programme.
+
+    PROXY is the family member applying on RESIDENT's behalf, if one is: the reviewer is told when
+    they chose an account the resident has not been paid into before (assessment).
+    """
     if not programme.is_open():
         raise ProgrammeClosed(f"{programme.code} takes applications from {programme.opens_on} to {programme.closes_on}")
     if Application.objects.filter(programme=programme, resident=resident).exists():
@@ -40,6 +45,7 @@ def application_draft_create(
         declared_income=declared_income,
         dependants=dependants,
         language=(language or "en")[:10],
+        submitted_by_proxy=proxy,
     )
     _save_new(application)
     _record(application, "create")

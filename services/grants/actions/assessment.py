@@ -11,8 +11,14 @@ from services.grants.actions.base import S, _move, _record, _save
 from services.grants.models import Application
 
 
+def _adult(resident: Resident, on: datetime.date) -> bool:
+    born = resident.birth_date
+    return (on.year - born.year) - ((on.month, on.day) < (born.month, born.day)) >= 18
+
+
 def _shared_details(application: Application) -> list[str]:
-    """Return flags for the reviewer: a phone number or payout account another resident also uses."""
+    """Return flags for the reviewer: a phone number or payout account another resident also uses, or an
+    account a family proxy chose for an adult that the adult has not used on an earlier application."""
     flags = []
     phone = application.resident.phone
     if phone and Resident.objects.filter(phone=phone).exclude(pk=application.resident_id).exists():
@@ -23,6 +29,17 @@ def _shared_details(application: Application) -> list[str]:
         .exists()
     ):
         flags.append("payout_account_shared")
+    if (
+        application.submitted_by_proxy_id is not None
+        and _adult(application.resident, timezone.localdate())
+        and not Application.objects.filter(
+            resident_id=application.resident_id, payout_account=application.payout_account
+        )
+        .exclude(pk=application.pk)
+        .filter(submitted_by_proxy__isnull=True)
+        .exists()
+    ):
+        flags.append("payout_account_set_by_proxy")
     return flags
 
 

@@ -22,10 +22,11 @@ from ledger.api import Actor, access_context, subject_pseudonym
 from ledger.models import PendingEntry
 from portal.actions import proxy_invitation_accept, proxy_invitation_create, proxy_minor_link
 from portal.models import ProxyGrant
+from services.grants.models import Application
 from tests.factories import ResidentFactory
 from tests.factories.cards import CardFactory
 from tests.factories.core import AgencyFactory
-from tests.factories.grants import ProgrammeFactory, apply
+from tests.factories.grants import ProgrammeFactory, apply, assess
 from tests.factories.portal import resident_with_account, sign_in
 from tests.factories.services import consent
 from tests.idnumbers import make_national_id
@@ -245,3 +246,76 @@ def test_a_parent_may_send_a_childs_card_photo(client, resident_a):
 
     assert response.status_code == 302
     assert ResidentPhoto.objects.filter(resident=child, status="pending").exists()
+
+
+def _apply_while_acting(client, programme, account: str):
+    return client.post(
+        f"/me/grants/{programme.code}/apply/", {"payout_account": account, "declared_income": "0", "dependants": "0"}
+    )
+
+
+def test_a_proxy_choosing_a_new_payout_account_for_an_adult_is_flagged_for_the_reviewer(acting):
+    """The attack: act for an elderly parent and have their grant paid into one's own account."""
+    client, proxy, dependant, _grant = acting
+    programme = ProgrammeFactory()
+
+    response = _apply_while_acting(client, programme, "6222020200009999999")
+
+    assert response.status_code == 302
+    application = Application.objects.get(resident=dependant, programme=programme)
+    assert application.submitted_by_proxy == proxy
+    assert "payout_account_set_by_proxy" in assess(application).flags
+
+
+def test_an_account_the_adult_used_themselves_is_not_flagged(acting):
+    client, _proxy, dependant, _grant = acting
+    apply(ProgrammeFactory(), dependant, payout_account="6222020200005555555")
+    programme = ProgrammeFactory()
+
+    _apply_while_acting(client, programme, "6222020200005555555")
+
+    application = Application.objects.get(resident=dependant, programme=programme)
+    assert "payout_account_set_by_proxy" not in assess(application).flags
+
+
+def test_an_account_another_proxy_application_used_is_still_flagged(acting):
+    """A first proxy application must not launder the account for the next one."""
+    client, _proxy, dependant, _grant = acting
+    first, second = ProgrammeFactory(), ProgrammeFactory()
+    _apply_while_acting(client, first, "6222020200009999999")
+
+    _apply_while_acting(client, second, "6222020200009999999")
+
+    application = Application.objects.get(resident=dependant, programme=second)
+    assert "payout_account_set_by_proxy" in assess(application).flags
+
+
+def test_a_parent_choosing_a_childs_payout_account_is_not_flagged(client, resident_a):
+    user, parent, _card, device = resident_a
+    child = ResidentFactory(national_id_value=make_national_id(birth=_years_ago(8), sequence=458))
+    CardFactory(resident=child)
+    with access_context(actor=Actor(type="staff", id="s1"), role="registrar", channel="admin", purpose="registration"):
+        grant = proxy_minor_link(
+            proxy=parent, dependant=child, relationship="parent", reason="at the centre", document_reference="BC-10"
+        )
+    sign_in(client, user, device, step_up=True)
+    client.post(f"/me/family/{grant.pk}/act/")
+    programme = ProgrammeFactory()
+
+    _apply_while_acting(client, programme, "6222020200007777777")
+
+    application = Application.objects.get(resident=child, programme=programme)
+    assert application.submitted_by_proxy == parent
+    assert "payout_account_set_by_proxy" not in assess(application).flags
+
+
+def test_a_residents_own_application_names_no_proxy(client, resident_a):
+    user, resident, _card, device = resident_a
+    sign_in(client, user, device, step_up=True)
+    programme = ProgrammeFactory()
+
+    _apply_while_acting(client, programme, "6222020200001111111")
+
+    application = Application.objects.get(resident=resident, programme=programme)
+    assert application.submitted_by_proxy is None
+    assert "payout_account_set_by_proxy" not in assess(application).flags
