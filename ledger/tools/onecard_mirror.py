@@ -2,8 +2,8 @@
 """Mirror a OneCard ledger: follow its C2SP tlog-tiles, check every checkpoint, keep and serve a full copy.
 
 Standalone on purpose: only the Python standard library and ``cryptography``,
-no code shared with OneCard beyond ``tlog.py`` and ``vindex.py`` next to it
-(copy all three). An outside organisation runs it as a service:
+no code shared with OneCard beyond ``tlog.py`` next to it (copy both; and
+``vindex.py`` too for ``--entries``). An outside organisation runs it as a service:
 
     python onecard_mirror.py --log https://onecard.example/log --log-key 'onecard.example/ledger+…'
         --dir /var/lib/onecard-mirror [--listen 0.0.0.0:8080] [--interval 10] [--entries DIR]
@@ -40,11 +40,10 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 if __package__:
-    from . import tlog, vindex
-else:  # run as a script: tlog.py and vindex.py sit next to this file
+    from . import tlog
+else:  # run as a script: tlog.py (and, for --entries, vindex.py) sit next to this file
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import tlog
-    import vindex
 
 logger = logging.getLogger("onecard-mirror")
 
@@ -67,6 +66,12 @@ class HeldEntries:
     """
 
     def __init__(self, directory: str) -> None:
+        # Only a mirror given entries needs the index code: a plain mirror runs with tlog.py alone.
+        if __package__:
+            from . import vindex
+        else:
+            import vindex
+        self.vindex = vindex
         self.directory = os.path.abspath(directory)
         self.chains = vindex.SubjectChains()
         self.checked: tuple | None = None  # (tree size, index root) last found to match
@@ -128,9 +133,9 @@ class HeldEntries:
                 raise IndexMismatch(f"entry {index} and its salt do not open the log's leaf {index}")
             try:
                 self.chains.append(index, data)
-            except vindex.CompletenessError as error:
+            except self.vindex.CompletenessError as error:
                 raise IndexMismatch(str(error)) from None
-        signed = vindex.index_root_of(body)
+        signed = self.vindex.index_root_of(body)
         if signed is None or self.checked == (size, signed):
             return  # a checkpoint without an index line claims no count; the next index checkpoint covers it
         if self.chains.size < size:
