@@ -4,7 +4,7 @@ import functools
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.utils import timezone
 
 from ledger.context import collected_add, context_get
@@ -24,6 +24,19 @@ def record(
     outcome: str = "ok",
 ) -> int | None:
     """Record one access to SUBJECT's data under the current access context; return its pending row's id."""
+    return _record(action=action, subject=subject, purpose=purpose, object=object, outcome=outcome)
+
+
+def _record(
+    *,
+    action: str,
+    subject,
+    purpose: str | None = None,
+    object: str = "",
+    outcome: str = "ok",
+    using: str = DEFAULT_DB_ALIAS,
+) -> int | None:
+    """Record as ``record`` does, through the database connection USING (the sequencer's, for the release)."""
     context = context_get()
     if not settings.ONECARD_LEDGER_RECORDING:
         # Benchmark baseline only: production settings refuse to turn recording off.
@@ -36,7 +49,7 @@ def record(
         object=values["object"],
         outcome=outcome,
     )
-    pending = PendingEntry.objects.create(**values, subject=subject_pseudonym(subject))
+    pending = PendingEntry.objects.using(using).create(**values, subject=subject_pseudonym(subject))
     _sequence_after_commit()
     return pending.pk
 

@@ -41,13 +41,13 @@ from celery import shared_task
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.utils import timezone
 
 from ledger.context import Actor, access_context, context_get
 from ledger.models import PendingEntry, SealedAccess, SealedOpening
 from ledger.pseudonyms import subject_pseudonym
-from ledger.recording import _access_values, _sequence_after_commit, record
+from ledger.recording import _access_values, _record, _sequence_after_commit, record
 from ledger.tools.vindex import sealed_commitment
 
 SEALING_ROLE = "sealing-authority"
@@ -173,16 +173,23 @@ def sealed_release_task() -> None:
 
 
 def sealed_release(*, today: datetime.date | None = None) -> int:
-    """Publish the opening of every sealed access whose date has come; record each; return how many."""
+    """Publish the opening of every sealed access whose date has come; record each; return how many.
+
+    Runs through the sequencer's database role (``DATABASE_SEQUENCER_URL``): in production only it may write
+    an opening or mark a sealed access released, so the web role cannot disclose one before its date
+    (docs/operations.md). The task is routed to the sequencer's queue.
+    """
+    using = getattr(settings, "ONECARD_LEDGER_SEQUENCER_DATABASE", DEFAULT_DB_ALIAS)
     today = today or timezone.localdate()
     released = 0
-    due = SealedAccess.objects.filter(unseal_on__lte=today, released_at__isnull=True).order_by("unseal_on", "pk")
+    sealed_accesses = SealedAccess.objects.using(using)
+    due = sealed_accesses.filter(unseal_on__lte=today, released_at__isnull=True).order_by("unseal_on", "pk")
     with access_context(
         actor=Actor(type="system", id="sealed-release"), role=SEALING_ROLE, channel="task", purpose=SEALING_PURPOSE
     ):
         for pk in due.values_list("pk", flat=True):
-            with transaction.atomic():
-                sealed = SealedAccess.objects.select_for_update().filter(pk=pk, released_at__isnull=True).first()
+            with transaction.atomic(using=using):
+                sealed = sealed_accesses.select_for_update().filter(pk=pk, released_at__isnull=True).first()
                 if sealed is None:
                     continue
                 secret = json.loads(_decrypt(sealed.sealed))
@@ -190,12 +197,15 @@ def sealed_release(*, today: datetime.date | None = None) -> int:
                 if sealed_commitment(salt, contents) != bytes(sealed.commitment):
                     raise ValueError(f"sealed access {pk}: its contents do not match its commitment")
                 now = timezone.now()
-                SealedOpening.objects.create(commitment=sealed.commitment, contents=contents.decode(), salt=salt)
-                SealedAccess.objects.filter(pk=pk).update(released_at=now)
-                record(
+                SealedOpening.objects.using(using).create(
+                    commitment=sealed.commitment, contents=contents.decode(), salt=salt
+                )
+                sealed_accesses.filter(pk=pk).update(released_at=now)
+                _record(
                     action="ledger.sealed.release",
                     subject=f"sealed:{bytes(sealed.commitment).hex()}",
                     object=f"due {sealed.unseal_on}",
+                    using=using,
                 )
                 reference, unseal_on = secret["subject_reference"], sealed.unseal_on
                 transaction.on_commit(
@@ -203,6 +213,7 @@ def sealed_release(*, today: datetime.date | None = None) -> int:
                         sender=SealedAccess, subject_reference=reference, unseal_on=unseal_on
                     ),
                     robust=True,
+                    using=using,
                 )
                 released += 1
     return released

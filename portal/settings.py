@@ -218,7 +218,11 @@ CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {}
 # Sequencing runs only on the workers of the "sequencer" queue: the processes given DATABASE_SEQUENCER_URL.
-CELERY_TASK_ROUTES = {"ledger.tasks.sequence_pending": {"queue": "sequencer"}}
+# The release of sealed accesses too: only the sequencer's role may publish an opening (docs/operations.md).
+CELERY_TASK_ROUTES = {
+    "ledger.tasks.sequence_pending": {"queue": "sequencer"},
+    "ledger.sealing.sealed_release": {"queue": "sequencer"},
+}
 CELERY_BEAT_SCHEDULE["cards-expire-daily"] = {"task": "cards.tasks.cards_expire_sweep", "schedule": 24 * 60 * 60}
 CELERY_BEAT_SCHEDULE["ledger-sequence-sweep"] = {
     "task": "ledger.tasks.sequence_pending",

@@ -2,11 +2,11 @@
 """Mirror a OneCard ledger: follow its C2SP tlog-tiles, check every checkpoint, keep and serve a full copy.
 
 Standalone on purpose: only the Python standard library and ``cryptography``,
-no code shared with OneCard beyond ``tlog.py`` next to it (copy both). An
-outside organisation runs it as a service:
+no code shared with OneCard beyond ``tlog.py`` next to it (copy both; and
+``vindex.py`` too for ``--entries``). An outside organisation runs it as a service:
 
     python onecard_mirror.py --log https://onecard.example/log --log-key 'onecard.example/ledger+…'
-        --dir /var/lib/onecard-mirror [--listen 0.0.0.0:8080] [--interval 10]
+        --dir /var/lib/onecard-mirror [--listen 0.0.0.0:8080] [--interval 10] [--entries DIR]
 
 Each round fetches the log's checkpoint, checks the log's signature on it,
 reads the new entries from the entry bundles and checks that they extend the
@@ -17,13 +17,22 @@ is refused: a line starting with REFUSED is logged and the mirror exits with
 status 1, keeping the copy it held. An unreachable log is retried each round,
 so the mirror catches up after its own or the log's downtime.
 
+An accredited mirror given the entries themselves (``--entries DIR``: the
+files ``manage.py ledger export-entries`` writes, each entry with its salt)
+also checks each one against its leaf in the log, recomputes every subject's
+chain and the subjects' index from them, and refuses a log whose index
+checkpoint signs another index root, or whose entries break a chain.
+
 With ``--listen`` the copy is served as tlog-tiles itself: ``/checkpoint`` and
 ``/tile/...``, so clients can read the log from the mirror instead.
 """
 
 import argparse
+import base64
+import json
 import logging
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -32,21 +41,132 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 if __package__:
     from . import tlog
-else:  # run as a script: tlog.py sits next to this file
+else:  # run as a script: tlog.py (and, for --entries, vindex.py) sit next to this file
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import tlog
 
 logger = logging.getLogger("onecard-mirror")
 
 
+EXPORT_NAME = re.compile(r"entries-(\d+)-(\d+)\.jsonl\Z")
+
+
+class IndexMismatch(tlog.TlogError):
+    """The entries the mirror holds give another subjects' index than the log signed, or break a chain."""
+
+
+class HeldEntries:
+    """The entries given to an accredited mirror, checked against the log's leaves and recomputed into the index.
+
+    DIRECTORY holds JSON Lines files ``entries-<first>-<end>.jsonl`` (END
+    exclusive), one entry a line: ``{"index", "entry_bytes", "salt"}``, bytes in
+    base64, as ``manage.py ledger export-entries`` writes them. The chains and the
+    map are kept in memory and recomputed from the first entry when the mirror
+    starts.
+    """
+
+    def __init__(self, directory: str) -> None:
+        # Only a mirror given entries needs the index code: a plain mirror runs with tlog.py alone.
+        if __package__:
+            from . import vindex
+        else:
+            import vindex
+        self.vindex = vindex
+        self.directory = os.path.abspath(directory)
+        self.chains = vindex.SubjectChains()
+        self.checked: tuple | None = None  # (tree size, index root) last found to match
+        self.waiting: int | None = None  # the tree size last reported as not yet covered
+
+    def _files(self) -> list:
+        found = []
+        try:
+            names = os.listdir(self.directory)
+        except FileNotFoundError:
+            return []  # nothing exported yet
+        for name in names:
+            match = EXPORT_NAME.match(name)
+            if match:
+                found.append((int(match[1]), int(match[2]), os.path.join(self.directory, name)))
+        return sorted(found)
+
+    def _read(self, start: int, stop: int):
+        """Yield (index, entry bytes, salt) from START on, in order, below STOP, until the files have a gap."""
+        position = start
+        if start >= stop:
+            return
+        for first, end, path in self._files():
+            if end <= position or first > position:
+                continue
+            with open(path, encoding="utf-8") as lines:
+                for number, line in enumerate(lines, start=1):
+                    try:
+                        item = json.loads(line)
+                        index = item["index"]
+                        data = base64.b64decode(item["entry_bytes"], validate=True)
+                        salt = base64.b64decode(item["salt"], validate=True)
+                        if type(index) is not int:
+                            raise TypeError(index)
+                    except (ValueError, KeyError, TypeError):
+                        raise IndexMismatch(f"{path} line {number} is not an exported entry") from None
+                    if index < position:
+                        continue
+                    if index != position or index >= stop:
+                        break
+                    yield index, data, salt
+                    position += 1
+            if position >= stop:
+                return
+
+    def check(self, body: str, size: int, bundle) -> None:
+        """Take the held entries up to SIZE and check the checkpoint BODY's index root; raise IndexMismatch.
+
+        BUNDLE(n) returns the leaves of the log's entry bundle N at this size.
+        """
+        leaves, leaves_of = None, None
+        for index, data, salt in self._read(self.chains.size, size):
+            if leaves_of != index // tlog.TILE_WIDTH:
+                leaves_of = index // tlog.TILE_WIDTH
+                leaves = bundle(leaves_of)
+            if not salt and index != 0:
+                raise IndexMismatch(f"entry {index} is unsalted: only the log-start leaf 0 may be")
+            if tlog.leaf_bytes(data, salt) != leaves[index % tlog.TILE_WIDTH]:
+                raise IndexMismatch(f"entry {index} and its salt do not open the log's leaf {index}")
+            try:
+                self.chains.append(index, data)
+            except self.vindex.CompletenessError as error:
+                raise IndexMismatch(str(error)) from None
+        signed = self.vindex.index_root_of(body)
+        if signed is None or self.checked == (size, signed):
+            return  # a checkpoint without an index line claims no count; the next index checkpoint covers it
+        if self.chains.size < size:
+            if self.waiting != size:
+                logger.info(
+                    "the index root at tree size %s is not checked yet: the held entries reach %s",
+                    size,
+                    self.chains.size,
+                )
+                self.waiting = size
+            return
+        computed = self.chains.root()
+        if computed != signed:
+            raise IndexMismatch(
+                f"checkpoint {size} signs index root {base64.b64encode(signed).decode()}, but the subject chains"
+                f" of its {size} entries ({len(self.chains.heads)} subjects) give"
+                f" {base64.b64encode(computed).decode()}: the log signed a wrong count or left out an entry"
+            )
+        self.checked = (size, signed)
+        logger.info("index root at tree size %s matches the %s subjects' chains", size, len(self.chains.heads))
+
+
 class MirrorCopy:
     """The copy held on disk: the tiles under DIRECTORY/tile/ and the newest checked checkpoint."""
 
-    def __init__(self, directory: str, log_key: str) -> None:
+    def __init__(self, directory: str, log_key: str, entries: str | None = None) -> None:
         self.directory = os.path.abspath(directory)
         self.log_key = log_key
         os.makedirs(self.directory, exist_ok=True)
         self.builder = self._load()
+        self.entries = HeldEntries(entries) if entries else None
 
     def _path(self, name: str) -> str:
         return os.path.join(self.directory, *name.split("/"))
@@ -91,12 +211,25 @@ class MirrorCopy:
     def follow(self, fetch) -> bool:
         """Take the log's newest checkpoint if it extends the copy; return whether the copy grew."""
         before = self.builder.size
-        note, size, _, builder = tlog.log_follow(fetch, self.log_key, self.builder, on_tile=self.write)
+        new_tiles = {}
+        note, size, _, builder = tlog.log_follow(fetch, self.log_key, self.builder, on_tile=new_tiles.__setitem__)
+        if self.entries is not None:
+            body = tlog.note_split(note)[0]
+            self.entries.check(body, size, lambda n: self._bundle(n, size, new_tiles))
+        for path, data in new_tiles.items():
+            self.write(path, data)
         # Same tree, maybe with more cosignatures: keep the newer note too.
         if size > before or note.encode("utf-8") != self._held_note():
             self.write("checkpoint", note.encode("utf-8"))
         self.builder = builder
         return size > before
+
+    def _bundle(self, number: int, size: int, new_tiles: dict) -> list:
+        """Return the leaves of entry bundle NUMBER in the tree of SIZE, from NEW_TILES or the copy."""
+        width = min(tlog.TILE_WIDTH, size - number * tlog.TILE_WIDTH)
+        path = tlog.tile_path("entries", number, width)
+        data = new_tiles.get(path)
+        return tlog.entries_bundle_parse(data if data is not None else self.read(path))
 
     def _held_note(self) -> bytes:
         try:
@@ -166,10 +299,19 @@ def serve(copy: MirrorCopy, listen: str) -> ThreadingHTTPServer:
     return server
 
 
-def run(*, log: str, log_key: str, directory: str, listen: str | None, interval: float, once: bool) -> int:
+def run(
+    *,
+    log: str,
+    log_key: str,
+    directory: str,
+    listen: str | None,
+    interval: float,
+    once: bool,
+    entries: str | None = None,
+) -> int:
     """Follow LOG until refused (return 1), or for one round with ONCE (0 held, 1 refused, 2 unreachable)."""
     try:
-        copy = MirrorCopy(directory, log_key)
+        copy = MirrorCopy(directory, log_key, entries)
     except (OSError, tlog.TlogError) as error:
         logger.error("REFUSED: the copy held in %s does not check out: %s", directory, error)
         return 1
@@ -204,6 +346,11 @@ def main(argv=None) -> int:
     parser.add_argument("--listen", help="serve the copy as tlog-tiles on HOST:PORT")
     parser.add_argument("--interval", type=float, default=10.0, help="seconds between rounds")
     parser.add_argument("--once", action="store_true", help="one round, then exit")
+    parser.add_argument(
+        "--entries",
+        metavar="DIR",
+        help="exported entries with their salts (manage.py ledger export-entries): check the subjects' index",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s onecard-mirror %(levelname)s %(message)s")
     return run(
@@ -213,6 +360,7 @@ def main(argv=None) -> int:
         listen=args.listen,
         interval=args.interval,
         once=args.once,
+        entries=args.entries,
     )
 
 

@@ -295,6 +295,62 @@ class IndexMap:
             depth, prefix = depth + 1, child
 
 
+# The subjects' chains recomputed from the entries themselves, in log order, by whoever holds them.
+
+
+class SubjectChains:
+    """Each subject's chain and the map of their heads, recomputed from entries appended in log order.
+
+    ``append`` checks an entry's ``subject_seq`` and ``subject_prev`` against the
+    chain so far (entries from before chains began carry neither and count for no
+    subject; once one entry is chained, every later one must be). ``root`` is the
+    map of the heads: what an index checkpoint of this tree size must sign.
+    """
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.heads: dict = {}
+        self.changed: dict = {}
+        self.chained = False
+        self.map = IndexMap(track=False)
+
+    def append(self, index: int, entry_bytes: bytes) -> None:
+        """Take entry INDEX (the next one); raise CompletenessError naming why if it breaks its subject's chain."""
+        if index != self.size:
+            raise CompletenessError(f"entry {index} is not the next entry, {self.size}")
+        try:
+            entry = json.loads(entry_bytes)
+        except ValueError:
+            raise CompletenessError(f"entry {index} is not JSON") from None
+        if not isinstance(entry, dict) or entry.get("index") != index:
+            raise CompletenessError(f"entry {index}: its bytes name another index")
+        if "subject_seq" not in entry and "subject_prev" not in entry:
+            if self.chained:
+                raise CompletenessError(f"broken chain: entry {index} carries no subject_seq and subject_prev")
+            self.size += 1
+            return
+        subject, seq, prev = entry.get("subject"), entry.get("subject_seq"), entry.get("subject_prev")
+        if not isinstance(subject, str) or not subject:
+            raise CompletenessError(f"broken chain: entry {index} is chained but names no subject")
+        count, last = self.heads.get(subject, (0, None))
+        numbers = type(seq) is int and (prev is None or type(prev) is int)
+        if not numbers or seq != count + 1 or prev != last:
+            raise CompletenessError(
+                f"broken chain: entry {index} says it is entry {seq} of {subject} after entry {prev}, "
+                f"the log gives entry {count + 1} after entry {last}"
+            )
+        self.heads[subject] = self.changed[subject] = (count + 1, index)
+        self.chained = True
+        self.size += 1
+
+    def root(self) -> bytes:
+        """Return the root of the subjects' index over the entries appended so far."""
+        if self.changed:
+            self.map.update({key_of(subject): head for subject, head in self.changed.items()})
+            self.changed.clear()
+        return self.map.root()
+
+
 # The completeness bundle: everything a resident needs to prove they saw every entry about them.
 
 

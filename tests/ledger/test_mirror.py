@@ -1,6 +1,9 @@
 """ledger/tools/onecard_mirror.py as an outside organisation runs it: a separate process, over real HTTP."""
 
+import base64
 import functools
+import hashlib
+import json
 import shutil
 import socket
 import subprocess
@@ -13,11 +16,12 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.core.management import call_command
 
 from ledger import note
 from ledger.api import record_bulk
 from ledger.models import Checkpoint
-from ledger.tools import tlog
+from ledger.tools import tlog, vindex
 
 MIRROR = Path(__file__).resolve().parents[2] / "ledger" / "tools" / "onecard_mirror.py"
 ORIGIN = "log.example/test"
@@ -136,8 +140,8 @@ class StaticLog:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def publish(self, leaves: list[bytes]) -> None:
-        """Serve the tree of LEAVES (and only it) with a checkpoint signed by the log key."""
+    def publish(self, leaves: list[bytes], index_root: bytes | None = None) -> None:
+        """Serve the tree of LEAVES (and only it) with a checkpoint signed by the log key, naming INDEX_ROOT."""
         shutil.rmtree(self.directory / "tile", ignore_errors=True)
         builder = tlog.TileBuilder()
         written = []
@@ -147,7 +151,7 @@ class StaticLog:
         for path, data in written + builder.partial_tiles():
             (self.directory / path).parent.mkdir(parents=True, exist_ok=True)
             (self.directory / path).write_bytes(data)
-        body = note.checkpoint_body(ORIGIN, builder.size, builder.root())
+        body = note.checkpoint_body(ORIGIN, builder.size, builder.root(), index_root)
         (self.directory / "checkpoint").write_text(note.note_sign(body, ORIGIN, self.private_key))
 
     def close(self) -> None:
@@ -198,3 +202,185 @@ def test_a_mirror_refuses_a_checkpoint_not_signed_by_the_log_key(static_log, mir
     assert mirror.process.wait(timeout=60) == 1
     assert "REFUSED" in mirror.output() and "not signed by the log key" in mirror.output()
     assert not (tmp_path / "copy" / "checkpoint").exists()
+
+
+# An accredited mirror given the entries (--entries): it recomputes the subjects' chains and index.
+
+
+def _mirror_once(log: str, key: str, directory: Path, entries: Path) -> subprocess.CompletedProcess:
+    arguments = ["--log", log, "--log-key", key, "--dir", str(directory), "--entries", str(entries), "--once"]
+    return subprocess.run(
+        [sys.executable, "-I", str(MIRROR), *arguments], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def _chained(subjects: list[str]) -> list[bytes]:
+    """Return canonical entry bytes about SUBJECTS in log order, each chained to the one before about its subject."""
+    heads, entries = {}, []
+    for index, subject in enumerate(subjects):
+        count, last = heads.get(subject, (0, None))
+        entry = {"action": "cards.residents.lookup", "index": index, "subject": subject}
+        entries.append(
+            json.dumps(entry | {"subject_prev": last, "subject_seq": count + 1}, sort_keys=True, separators=(",", ":"))
+        )
+        heads[subject] = (count + 1, index)
+    return [entry.encode() for entry in entries]
+
+
+def _heads(entries: list[bytes]) -> dict:
+    heads = {}
+    for data in entries:
+        entry = json.loads(data)
+        heads[entry["subject"]] = (heads.get(entry["subject"], (0, None))[0] + 1, entry["index"])
+    return heads
+
+
+def _index_root(heads: dict) -> bytes:
+    return vindex.IndexMap(track=False).update({vindex.key_of(tag): head for tag, head in heads.items()})
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+class EntryLog:
+    """A static log of salted entries, and the exported entries an accredited mirror is given."""
+
+    def __init__(self, log: StaticLog, directory: Path):
+        self.log, self.directory = log, directory
+        directory.mkdir()
+
+    def publish(self, entries: list[bytes], *, heads: dict | None = None, exported: int | None = None) -> None:
+        """Serve ENTRIES' leaves under the index root of HEADS (the honest heads if None); export the first EXPORTED."""
+        salts = [hashlib.sha256(b"salt %d" % index).digest() for index in range(len(entries))]
+        leaves = [tlog.leaf_bytes(data, salt) for data, salt in zip(entries, salts, strict=True)]
+        self.log.publish(leaves, index_root=_index_root(_heads(entries) if heads is None else heads))
+        for old in self.directory.iterdir():
+            old.unlink()
+        end = len(entries) if exported is None else exported
+        lines = [
+            json.dumps(
+                {
+                    "entry_bytes": base64.b64encode(data).decode(),
+                    "index": index,
+                    "salt": base64.b64encode(salt).decode(),
+                }
+            )
+            for index, (data, salt) in enumerate(zip(entries[:end], salts[:end], strict=True))
+        ]
+        (self.directory / f"entries-{0:012d}-{end:012d}.jsonl").write_text("".join(line + "\n" for line in lines))
+
+
+@pytest.fixture
+def entry_log(static_log, tmp_path):
+    return EntryLog(static_log, tmp_path / "exported")
+
+
+SUBJECTS = [f"p1-{n % 7:040x}" for n in range(300)]
+
+
+def test_an_accredited_mirror_checks_the_signed_index_root_against_the_entries(entry_log, tmp_path):
+    entry_log.publish(_chained(SUBJECTS))
+
+    mirrored = _mirror_once(entry_log.log.url, entry_log.log.key, tmp_path / "copy", entry_log.directory)
+
+    assert mirrored.returncode == 0, mirrored.stderr
+    assert "index root at tree size 300 matches the 7 subjects' chains" in mirrored.stderr
+
+
+def test_an_accredited_mirror_checks_the_index_root_once_the_export_reaches_it(entry_log, tmp_path):
+    entries = _chained(SUBJECTS)
+    entry_log.publish(entries, exported=200)
+    waiting = _mirror_once(entry_log.log.url, entry_log.log.key, tmp_path / "copy", entry_log.directory)
+
+    entry_log.publish(entries)
+    caught_up = _mirror_once(entry_log.log.url, entry_log.log.key, tmp_path / "copy", entry_log.directory)
+
+    assert waiting.returncode == 0, waiting.stderr
+    assert "not checked yet: the held entries reach 200" in waiting.stderr
+    assert caught_up.returncode == 0, caught_up.stderr
+    assert "index root at tree size 300 matches" in caught_up.stderr
+
+
+def _omit_last_of(entries: list[bytes], subject: str) -> dict:
+    """The heads a log signs when it leaves out SUBJECT's newest entry."""
+    return _heads([data for data in entries if json.loads(data)["index"] != _heads(entries)[subject][1]])
+
+
+def _count_one_less(entries: list[bytes], subject: str) -> dict:
+    heads = _heads(entries)
+    return heads | {subject: (heads[subject][0] - 1, heads[subject][1])}
+
+
+@pytest.mark.parametrize("lie", [_omit_last_of, _count_one_less], ids=["omits-one-subjects-entry", "counts-wrong"])
+def test_an_accredited_mirror_refuses_an_index_root_that_is_not_the_map_of_the_entries(entry_log, tmp_path, lie):
+    honest = _chained(SUBJECTS[:250])
+    entry_log.publish(honest)
+    assert _mirror_once(entry_log.log.url, entry_log.log.key, tmp_path / "copy", entry_log.directory).returncode == 0
+    held = (tmp_path / "copy" / "checkpoint").read_bytes()
+    grown = _chained(SUBJECTS)
+
+    entry_log.publish(grown, heads=lie(grown, SUBJECTS[3]))
+    refused = _mirror_once(entry_log.log.url, entry_log.log.key, tmp_path / "copy", entry_log.directory)
+
+    assert refused.returncode == 1
+    refusals = [line for line in refused.stderr.splitlines() if "REFUSED" in line]
+    assert len(refusals) == 1 and "checkpoint 300 signs index root" in refusals[0], refused.stderr
+    assert (tmp_path / "copy" / "checkpoint").read_bytes() == held
+
+
+def test_an_accredited_mirror_refuses_a_broken_subject_chain(entry_log, tmp_path):
+    entries = _chained(SUBJECTS)
+    # Entry 100 claims to be its subject's first: the log restarted the chain, hiding the entries before it.
+    broken = json.loads(entries[100]) | {"subject_prev": None, "subject_seq": 1}
+    entries[100] = json.dumps(broken, sort_keys=True, separators=(",", ":")).encode()
+    entry_log.publish(entries)
+
+    refused = _mirror_once(entry_log.log.url, entry_log.log.key, tmp_path / "copy", entry_log.directory)
+
+    assert refused.returncode == 1
+    assert (
+        "REFUSED" in refused.stderr
+        and f"broken chain: entry 100 says it is entry 1 of {SUBJECTS[100]}" in refused.stderr
+    )
+    assert not (tmp_path / "copy" / "checkpoint").exists()
+
+
+def test_an_accredited_mirror_refuses_exported_entries_that_do_not_open_the_leaves(entry_log, tmp_path):
+    entries = _chained(SUBJECTS)
+    entry_log.publish(entries)
+    exported = next(entry_log.directory.iterdir())
+    lines = exported.read_text().splitlines()
+    other = json.loads(lines[42]) | {"entry_bytes": base64.b64encode(entries[41]).decode()}
+    exported.write_text("\n".join([*lines[:42], json.dumps(other), *lines[43:]]) + "\n")
+
+    refused = _mirror_once(entry_log.log.url, entry_log.log.key, tmp_path / "copy", entry_log.directory)
+
+    assert refused.returncode == 1
+    assert "entry 42 and its salt do not open the log's leaf 42" in refused.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_accredited_mirror_recomputes_the_index_of_the_real_log_from_its_export(
+    ledger_context, live_server, tmp_path
+):
+    key = _log_key(live_server)
+    _grow(300)
+    _grow(150, start=100)
+    exported = tmp_path / "exported"
+    call_command("ledger", "export-entries", "--dir", str(exported))
+
+    first = _mirror_once(live_server.url + "/log", key, tmp_path / "copy", exported)
+    _grow(40, start=290)
+    call_command("ledger", "export-entries", "--dir", str(exported))
+    second = _mirror_once(live_server.url + "/log", key, tmp_path / "copy", exported)
+
+    assert first.returncode == 0, first.stderr
+    size = Checkpoint.objects.order_by("-tree_size").first().tree_size
+    assert f"index root at tree size {size - 40} matches the 300 subjects' chains" in first.stderr
+    assert second.returncode == 0, second.stderr
+    assert f"index root at tree size {size} matches the 330 subjects' chains" in second.stderr
+    assert sorted(path.name for path in exported.iterdir()) == [
+        f"entries-{0:012d}-{size - 40:012d}.jsonl",
+        f"entries-{size - 40:012d}-{size:012d}.jsonl",
+    ]

@@ -35,6 +35,10 @@ class Command(BaseCommand):
         tiles.add_argument(
             "--rebuild", action="store_true", help="start from the first entry and write every missing tile"
         )
+        export = subcommands.add_parser(
+            "export-entries", help="write the entries and their salts not yet exported, for an accredited mirror"
+        )
+        export.add_argument("--dir", required=True, help="the directory the mirror's --entries reads")
         witness = subcommands.add_parser("witness-add", help="register a witness by its cosignature verifier key")
         witness.add_argument("verifier_key")
 
@@ -117,6 +121,12 @@ class Command(BaseCommand):
             if bar is not None:
                 bar.close()
         self.stdout.write(f"tiles cover tree size {size}")
+
+    def handle_export_entries(self, *, dir: str, **options):
+        from ledger.exports import entries_export
+
+        first, end = entries_export(directory=dir)
+        self.stdout.write(f"exported entries {first} to {end - 1}" if end > first else f"nothing new: {end} entries")
 
     def handle_witness_add(self, *, verifier_key: str, **options):
         try:
