@@ -26,6 +26,15 @@ def staff_create(*roles: str, device: bool = True, **fields):
     return user
 
 
+def role_group(name: str) -> Group:
+    """Return the role group NAME, made again if a transactional test flushed the migrations' groups."""
+    if not Group.objects.filter(name=name).exists():
+        from portal.roles import roles_sync
+
+        roles_sync()
+    return Group.objects.get(name=name)
+
+
 def token_now(device: TOTPDevice) -> str:
     """Return the device's current six-digit code."""
     return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"

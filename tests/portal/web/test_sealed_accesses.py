@@ -155,14 +155,13 @@ def test_the_sealing_is_recorded_and_listed_for_auditors_not_for_the_resident(se
 
 @pytest.fixture
 def auditor_client(db, client):
-    from django.contrib.auth.models import Group
-
     from portal.models import BackupCodeDevice
     from tests.factories import UserFactory
+    from tests.portal.staff import role_group
 
     user = UserFactory(is_staff=True)
     user.save()
-    user.groups.add(Group.objects.get(name="auditor"))
+    user.groups.add(role_group("auditor"))
     device = BackupCodeDevice.objects.create(user=user, name="backup")
     client.force_login(user)
     session = client.session
