@@ -1,6 +1,7 @@
 """Gateway pages that belong to no service: problem type descriptions and the /api/ fallbacks."""
 
 from django.http import JsonResponse
+from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.renderers import JSONRenderer
@@ -112,4 +113,7 @@ def csrf_failure(request, reason=""):
 
     if _is_api(request):
         return problems.problem_json_response(request, problems.Forbidden, "the request is not allowed here")
+    if request.path.startswith("/me/"):
+        # A resident's form from an older page: after signing in again, or switching whom they act for.
+        return render(request, "portal/me/form_expired.html", status=403)
     return default_csrf_failure(request, reason)

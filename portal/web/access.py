@@ -26,6 +26,7 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -82,18 +83,25 @@ def acting_for(request, resident):
     grant = proxy_grant_in_force(proxy=resident, grant_id=grant_id if type(grant_id) is int else None)
     if grant is None:
         request.session.pop(ACTING_FOR_SESSION_KEY, None)
+        rotate_token(request)
         messages.warning(request, _("You are no longer acting for someone else: that permission has ended."))
     return grant
 
 
 def acting_for_start(request, grant) -> None:
-    """Act for GRANT's dependant from the next request on."""
+    """Act for GRANT's dependant from the next request on.
+
+    Switching whom the session acts for rotates the CSRF token, as signing in does: a form still open
+    in another tab was made for the other person, and posting it now is refused, not applied to this one.
+    """
     request.session[ACTING_FOR_SESSION_KEY] = grant.pk
+    rotate_token(request)
 
 
 def acting_for_stop(request) -> None:
-    """Act as oneself again from the next request on."""
+    """Act as oneself again from the next request on (the CSRF token rotates: acting_for_start)."""
     request.session.pop(ACTING_FOR_SESSION_KEY, None)
+    rotate_token(request)
 
 
 def _as_proxy(function, request, grant, *args, **kwargs):

@@ -9,9 +9,11 @@ record in the proxy's own resident context while acting.
 
 import datetime
 import io
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from PIL import Image
@@ -319,3 +321,37 @@ def test_a_residents_own_application_names_no_proxy(client, resident_a):
     application = Application.objects.get(resident=resident, programme=programme)
     assert application.submitted_by_proxy is None
     assert "payout_account_set_by_proxy" not in assess(application).flags
+
+
+def _csrf_token(response) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.content.decode())[1]
+
+
+def test_a_form_opened_before_switching_whom_one_acts_for_is_refused_not_applied(resident_a, resident_b):
+    """A form left open in another tab was made for the other person: posting it must not apply to this one."""
+    user, proxy, _card, device = resident_a
+    dependant = resident_b[1]
+    with _system():
+        _grant, code = proxy_invitation_create(dependant=dependant, relationship="child")
+        grant = proxy_invitation_accept(proxy=proxy, code=code)
+    browser = Client(enforce_csrf_checks=True)
+    sign_in(browser, user, device, step_up=True)
+    programme = ProgrammeFactory()
+    own_form = _csrf_token(browser.get(f"/me/grants/{programme.code}/apply/"))  # the proxy's own application
+
+    assert browser.post(f"/me/family/{grant.pk}/act/", {"csrfmiddlewaretoken": own_form}).status_code == 302
+    response = browser.post(
+        f"/me/grants/{programme.code}/apply/",
+        {"payout_account": "6222020200009999999", "dependants": "0", "csrfmiddlewaretoken": own_form},
+    )
+
+    assert response.status_code == 403
+    assert "Nothing was saved" in response.content.decode()
+    assert not Application.objects.filter(programme=programme).exists()
+    # A form opened while acting goes through, for the dependant.
+    fresh = _csrf_token(browser.get(f"/me/grants/{programme.code}/apply/"))
+    browser.post(
+        f"/me/grants/{programme.code}/apply/",
+        {"payout_account": "6222020200009999999", "dependants": "0", "csrfmiddlewaretoken": fresh},
+    )
+    assert Application.objects.get(programme=programme).resident == dependant
