@@ -198,7 +198,8 @@ class ProxyGrantAdmin(ResidentDataAdmin):
 
     @admin.display(description=_("acting (resident)"))
     def proxy_number(self, obj: ProxyGrant):
-        return obj.proxy_id
+        # A readonly display method's None is printed as "None"; no proxy yet is shown as any empty value.
+        return obj.proxy_id if obj.proxy_id is not None else self.get_empty_value_display()
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("dependant")
