@@ -1,3 +1,5 @@
+import re
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -197,7 +199,7 @@ class CardAdmin(ResidentDataAdmin):
                     row["actor"]["id"],
                     row["actor"]["role"],
                     row["channel"],
-                    row["object"].split(" ", 2)[-1] if row["object"].count(" ") >= 2 else "",
+                    card_change_describe(row["object"].split(" ", 2)[-1]) if row["object"].count(" ") >= 2 else "",
                     row["outcome"],
                 )
                 for row in rows
@@ -212,6 +214,27 @@ class CardAdmin(ResidentDataAdmin):
             gettext("outcome"),
         )
         return format_html("<table>{}{}</table>", header, body)
+
+
+# How cards.actions records a status change after "card:<id> v<version>": "active->lost reported-lost",
+# "->pending first-issue" for an issue, "->pending renewal replaces card:7" for a reissue.
+_STATUS_CHANGE = re.compile(
+    r"^(?P<before>[a-z]*)->(?P<after>[a-z]+) (?P<reason>[a-z-]+)(?: replaces (?P<old>card:\d+))?$"
+)
+
+
+def card_change_describe(detail: str) -> str:
+    """Return the status change a card history entry records in words, e.g. "active → reported lost (damaged)"."""
+    match = _STATUS_CHANGE.match(detail)
+    statuses, reasons = dict(Card.Status.choices), dict(CardReason.choices)
+    if match is None or match["after"] not in statuses or match["reason"] not in reasons:
+        return detail
+    words = {"after": statuses[match["after"]], "reason": reasons[match["reason"]], "card": match["old"]}
+    if match["before"] in statuses:
+        return gettext("%(before)s → %(after)s (%(reason)s)") % {**words, "before": statuses[match["before"]]}
+    if match["old"]:
+        return gettext("→ %(after)s (%(reason)s), replacing %(card)s") % words
+    return gettext("→ %(after)s (%(reason)s)") % words
 
 
 class ResidentPhotoUploadForm(forms.ModelForm):
@@ -245,7 +268,7 @@ class ResidentPhotoAdmin(ResidentDataAdmin):
     """Upload a resident's card photo, and approve or reject the ones residents submit."""
 
     ledger_prefix = "cards.photos"
-    list_display = ["pk", "resident", "status", "source", "created_at", "decided_at"]
+    list_display = ["id", "resident", "status", "source", "created_at", "decided_at"]
     list_filter = ["status", "source"]
     list_select_related = ["resident"]
     raw_id_fields = ["resident"]

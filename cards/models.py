@@ -203,6 +203,8 @@ class CredentialOffer(models.Model):
     access_token_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("credential offer")
+        verbose_name_plural = _("credential offers")
         ordering = ["-id"]
 
     def __str__(self) -> str:
@@ -215,6 +217,10 @@ class CredentialNonce(models.Model):
     value_hash = models.CharField(max_length=64, unique=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("credential nonce")
+        verbose_name_plural = _("credential nonces")
 
     def __str__(self) -> str:
         return f"nonce {self.value_hash[:12]}"

@@ -2,6 +2,8 @@
 
 from celery import shared_task
 from django.core.mail import send_mail
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from ledger.api import Actor, access_context
 
@@ -27,26 +29,40 @@ def card_activation_code_send(card_id: int, locked: bool = False) -> None:
             return
         # The code is made here, not passed in, so it never sits in the broker.
         code = card_activation_code_create(card=card)
-        if locked:
-            subject = "Your OneCard activation code was locked"
-            opening = (
-                f"A wrong activation code for your card ending in {card.number[-4:]} was entered five times,\n"
-                "so that code no longer works. If this was not you, someone may know your national ID;\n"
-                "your card is safe and can only be activated with the new code below.\n"
-            )
-        else:
-            subject = "Your OneCard activation code"
-            opening = f"Your card ending in {card.number[-4:]} is ready.\n"
+        subjects, bodies = [], []
+        # Residents state no language: the message goes in both of the portal's languages, Chinese first.
+        for language in ("zh-hans", "en"):
+            with translation.override(language):
+                subjects.append(_activation_subject(locked=locked))
+                bodies.append(_activation_body(locked=locked, last_digits=card.number[-4:], code=code))
         send_mail(
-            subject=subject,
-            message=(
-                f"{opening}"
-                f"Activation code: {code}\n"
-                "It can be used once and expires in 14 days. Nobody from OneCard will ask you for it."
-            ),
+            subject=" / ".join(subjects),
+            message="\n\n".join(bodies),
             from_email=None,
             recipient_list=[card.resident.email],
         )
+
+
+def _activation_subject(*, locked: bool) -> str:
+    return _("Your OneCard activation code was locked") if locked else _("Your OneCard activation code")
+
+
+def _activation_body(*, locked: bool, last_digits: str, code: str) -> str:
+    if locked:
+        opening = _(
+            "A wrong activation code for your card ending in %(digits)s was entered five times, so that code no "
+            "longer works. If this was not you, someone may know your national ID; your card is safe and can only "
+            "be activated with the new code below."
+        )
+    else:
+        opening = _("Your card ending in %(digits)s is ready.")
+    return "\n".join(
+        [
+            opening % {"digits": last_digits},
+            _("Activation code: %(code)s") % {"code": code},
+            _("It can be used once and expires in 14 days. Nobody from OneCard will ask you for it."),
+        ]
+    )
 
 
 @shared_task(ignore_result=True)

@@ -6,7 +6,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from ledger.models import Alert, VerificationRun
 
@@ -27,8 +28,17 @@ def alert_raise(*, message: str, verification: VerificationRun | None = None) ->
     )
     if recipients:
         transaction.on_commit(
-            lambda: send_mail("OneCard ledger alert", message, None, recipients, fail_silently=False), robust=True
+            lambda: send_mail(_alert_subject(), message, None, recipients, fail_silently=False), robust=True
         )
     else:
         logger.error("ledger alert with no auditor to email: %s", message)
     return alert
+
+
+def _alert_subject() -> str:
+    # Staff accounts state no language: the subject goes in both of the admin's languages, Chinese first.
+    subjects = []
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            subjects.append(gettext("OneCard ledger alert"))
+    return " / ".join(subjects)

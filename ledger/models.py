@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from ledger.errors import AppendOnlyViolation
 
@@ -135,6 +136,10 @@ class IndexNode(AppendOnlyModel):
     leaf_count = models.BigIntegerField(null=True)
     leaf_last = models.BigIntegerField(null=True)
 
+    class Meta:
+        verbose_name = _("index node")
+        verbose_name_plural = _("index nodes")
+
     def __str__(self) -> str:
         return f"index node {bytes(self.node).hex()} at {self.version}"
 
@@ -171,6 +176,10 @@ class SealedOpening(AppendOnlyModel):
     contents = models.TextField()
     salt = models.BinaryField(max_length=32)
 
+    class Meta:
+        verbose_name = _("sealed access opening")
+        verbose_name_plural = _("sealed access openings")
+
     def __str__(self) -> str:
         return f"opening of {bytes(self.commitment).hex()[:12]}"
 
@@ -189,7 +198,8 @@ class PreviousEntry(AppendOnlyModel):
     leaf_hash = models.BinaryField(max_length=32)
 
     class Meta:
-        verbose_name_plural = "previous log entries"
+        verbose_name = _("previous log entry")
+        verbose_name_plural = _("previous log entries")
         ordering = ["index"]
         indexes = [models.Index(fields=["subject"], name="ledger_previousentry_subject")]
 
@@ -204,6 +214,8 @@ class PreviousNode(AppendOnlyModel):
     hash = models.BinaryField(max_length=32)
 
     class Meta:
+        verbose_name = _("previous log node")
+        verbose_name_plural = _("previous log nodes")
         ordering = ["key"]
 
     def __str__(self) -> str:
@@ -219,6 +231,8 @@ class PreviousCheckpoint(AppendOnlyModel):
     created_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("previous log checkpoint")
+        verbose_name_plural = _("previous log checkpoints")
         ordering = ["-tree_size"]
 
     def __str__(self) -> str:
@@ -235,6 +249,8 @@ class PreviousCosignature(AppendOnlyModel):
     received_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("previous log cosignature")
+        verbose_name_plural = _("previous log cosignatures")
         ordering = ["-tree_size", "witness_name"]
         constraints = [
             models.UniqueConstraint(fields=["tree_size", "witness_name"], name="ledger_previous_one_cosignature")
@@ -309,7 +325,8 @@ class VerificationRun(models.Model):
         verbose_name_plural = _("verification runs")
         ordering = ["-started_at"]
         get_latest_by = "started_at"
-        permissions = [("run_verification", "Can queue a verification of the whole log")]
+        # Stored in English by Django; marked so the group admin can show it translated.
+        permissions = [("run_verification", gettext_noop("Can queue a verification of the whole log"))]
 
     def __str__(self) -> str:
         if self.status != self.Status.FINISHED:

@@ -5,6 +5,7 @@ are RFC 9457 problem+json.
 """
 
 from django.http import HttpResponse, JsonResponse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
@@ -18,12 +19,12 @@ from ledger.tools import tlog
 # the ledger may not import it.
 PROBLEM_BASE = "/api/problems/"
 PROBLEM_TYPES: dict[str, tuple[int, str]] = {
-    "invalid-parameter": (400, "A query parameter is missing or malformed"),
-    "no-checkpoint": (404, "No checkpoint of this tree size was signed"),
-    "proof-unavailable": (400, "No proof exists for these parameters"),
-    "invalid-note": (400, "The body is not a UTF-8 signed note"),
-    "cosignature-rejected": (400, "The cosignature was not accepted"),
-    "no-tile": (404, "No such tile or entry bundle in the log (yet)"),
+    "invalid-parameter": (400, _("A query parameter is missing or malformed")),
+    "no-checkpoint": (404, _("No checkpoint of this tree size was signed")),
+    "proof-unavailable": (400, _("No proof exists for these parameters")),
+    "invalid-note": (400, _("The body is not a UTF-8 signed note")),
+    "cosignature-rejected": (400, _("The cosignature was not accepted")),
+    "no-tile": (404, _("No such tile or entry bundle in the log (yet)")),
 }
 
 

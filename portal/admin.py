@@ -8,17 +8,27 @@ They are replaced here: devices and login attempts are listed
 for staff accounts only, a device shows no secret (no key, no QR code, no
 backup code: a lost device is deleted and its owner enrols again), and nothing
 of a resident's account opens in the admin at all.
+
+Django stores permission names in English and names the rows that link a group
+to its permissions and members after their table; the group admin says both in
+the admin's language.
 """
 
 from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote
 from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.urls import NoReverseMatch, reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html
+from django.utils.text import capfirst
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from cards.admin_base import ResidentDataAdmin
@@ -37,8 +47,9 @@ class AccessReportAdmin(ResidentDataAdmin):
     list_display = ["id", "created_at", "entry_index", "status"]
     list_filter = ["status"]
     # The resident is shown by id: opening their record goes through the resident admin, which records it.
+    # (Not under the column's name resident_id: the admin labels a foreign key's column by its name.)
     readonly_fields = [
-        "resident_id",
+        "resident_number",
         "ledger_entry",
         "entry_summary",
         "text",
@@ -50,7 +61,7 @@ class AccessReportAdmin(ResidentDataAdmin):
     # The resident sees the answer on their access history and may reply once; a reply sets the status
     # to "replied", which puts the report on the replies worklist.
     fields = [
-        "resident_id",
+        "resident_number",
         "ledger_entry",
         "entry_summary",
         "text",
@@ -73,7 +84,7 @@ class AccessReportAdmin(ResidentDataAdmin):
         return format_html('<a href="{}">#{}</a>', url, obj.entry_index)
 
     @admin.display(description=_("resident"))
-    def resident_id(self, obj: AccessReport):
+    def resident_number(self, obj: AccessReport):
         return obj.resident_id
 
     def has_add_permission(self, request):
@@ -149,14 +160,24 @@ class ProxyGrantAdmin(ResidentDataAdmin):
     """Family proxies: caseworkers link a minor to a parent or guardian, see every grant, and end one."""
 
     ledger_prefix = "portal.proxies"
-    list_display = ["id", "kind", "relationship", "dependant_id", "proxy_id", "created_at", "ends_on", "ended_at"]
+    list_display = [
+        "id",
+        "kind",
+        "relationship",
+        "dependant_number",
+        "proxy_number",
+        "created_at",
+        "ends_on",
+        "ended_at",
+    ]
     list_filter = ["kind", "ended_by"]
     # Residents are shown by id: opening their record goes through the resident admin, which records it.
+    # (Not under the columns' names dependant_id and proxy_id: the admin labels those by the column name.)
     fields = [
         "kind",
         "relationship",
-        "dependant_id",
-        "proxy_id",
+        "dependant_number",
+        "proxy_number",
         "reason",
         "document_reference",
         "created_at",
@@ -172,12 +193,13 @@ class ProxyGrantAdmin(ResidentDataAdmin):
         return obj.dependant
 
     @admin.display(description=_("acted for (resident)"))
-    def dependant_id(self, obj: ProxyGrant):
+    def dependant_number(self, obj: ProxyGrant):
         return obj.dependant_id
 
     @admin.display(description=_("acting (resident)"))
-    def proxy_id(self, obj: ProxyGrant):
-        return obj.proxy_id
+    def proxy_number(self, obj: ProxyGrant):
+        # A readonly display method's None is printed as "None"; no proxy yet is shown as any empty value.
+        return obj.proxy_id if obj.proxy_id is not None else self.get_empty_value_display()
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("dependant")
@@ -260,21 +282,141 @@ def staff_login_keys() -> list[str]:
     return [key for pk, username in staff for key in (username, f"account:{pk}")]
 
 
+class _RowNamed:
+    """Stand in for a row where the admin names it: django-axes names its rows in English."""
+
+    def __init__(self, pk, name: str):
+        self.pk, self.name = pk, name
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class _StaffOnly:
+    # django-axes's __str__ says "Access Log for <user> @ <time>" in English; each admin words its rows instead.
+    row_name = _("%(username)s at %(time)s")
+
     def get_queryset(self, request):
         return super().get_queryset(request).filter(username__in=staff_login_keys())
 
+    def row_describe(self, obj) -> str:
+        time = formats.localize(timezone.localtime(obj.attempt_time)) if obj.attempt_time else ""
+        return self.row_name % {"username": obj.username, "time": time}
+
+    def action_checkbox(self, obj):
+        return super().action_checkbox(_RowNamed(obj.pk, self.row_describe(obj)))
+
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
+        if obj is not None:
+            context["subtitle"] = self.row_describe(obj)
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
 
 class StaffAccessAttemptAdmin(_StaffOnly, AccessAttemptAdmin):
-    pass
+    row_name = _("Sign-in attempts by %(username)s since %(time)s")
 
 
 class StaffAccessLogAdmin(_StaffOnly, AccessLogAdmin):
-    pass
+    row_name = _("Sign-in of %(username)s at %(time)s")
 
 
 class StaffAccessFailureLogAdmin(_StaffOnly, AccessFailureLogAdmin):
-    pass
+    row_name = _("Failed sign-in of %(username)s at %(time)s")
+
+
+# Django names its built-in permissions "Can add <model>" in English when it creates them (auth.management);
+# shown, they are worded again from the model's verbose name in the admin's language.
+BUILTIN_PERMISSION_NAMES = {
+    "add": _("Can add %(model)s"),
+    "change": _("Can change %(model)s"),
+    "delete": _("Can delete %(model)s"),
+    "view": _("Can view %(model)s"),
+}
+
+
+def permission_name(permission: Permission) -> str:
+    """Return what PERMISSION allows, in the active language."""
+    model = permission.content_type.model_class()
+    if model is not None:
+        verb, _sep, model_name = permission.codename.partition("_")
+        builtin = verb in BUILTIN_PERMISSION_NAMES and verb in model._meta.default_permissions
+        if builtin and model_name == model._meta.model_name:
+            # A library's verbose name may be a plain string: its translation, if any, is in OneCard's catalog.
+            return BUILTIN_PERMISSION_NAMES[verb] % {"model": gettext(str(model._meta.verbose_name))}
+    # A custom permission's name is marked for translation where its model declares it.
+    return gettext(permission.name)
+
+
+def permission_label(permission: Permission) -> str:
+    """Return PERMISSION as the group form lists it, "app | model | permission", in the active language."""
+    model = permission.content_type.model_class()
+    if model is None:
+        return f"{permission.content_type} | {permission.name}"
+    app = gettext(str(model._meta.app_config.verbose_name))
+    return f"{app} | {gettext(str(model._meta.verbose_name))} | {permission_name(permission)}"
+
+
+class PermissionChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Permission) -> str:
+        return permission_label(obj)
+
+
+class StaffGroupAdmin(GroupAdmin):
+    """Staff roles' groups, their permissions listed in the admin's language."""
+
+    def formfield_for_manytomany(self, db_field, request=None, **kwargs):
+        if db_field.name == "permissions":
+            kwargs["form_class"] = PermissionChoiceField
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if db_field.name == "permissions":
+            # Replaces the admin's "Hold down Control, or Command on a Mac" for the two-list chooser.
+            field.help_text = _("Move the permissions this group grants from the available list to the chosen list.")
+        return field
+
+    def get_deleted_objects(self, objs, request):
+        to_delete, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # Django lists the rows linking a group to its permissions and members as "Group-permission
+        # relationship: Group_permissions object (84)"; they are listed as the permission and the member instead.
+        links = [Group.permissions.through, get_user_model().groups.through]
+        link_names = {str(capfirst(link._meta.verbose_name)) for link in links}
+        children = {self._change_url(group): self._links_described(group) for group in objs}
+        shown = []
+        for item in to_delete:
+            if isinstance(item, list):
+                rest = [child for child in item if not _link_row(child, link_names)]
+                if shown and isinstance(shown[-1], list):
+                    shown[-1].extend(rest)
+                else:
+                    shown.append(rest)
+                continue
+            shown.append(item)
+            described = next((lines for url, lines in children.items() if isinstance(item, str) and url in item), None)
+            if described is not None:
+                shown.append(list(described))
+        shown = [item for item in shown if item != []]
+        for link in links:
+            model_count.pop(link._meta.verbose_name_plural, None)
+        permissions = sum(group.permissions.count() for group in objs)
+        members = sum(group.user_set.count() for group in objs)
+        if permissions:
+            model_count[_("permissions granted")] = permissions
+        if members:
+            model_count[_("members")] = members
+        return shown, model_count, perms_needed, protected
+
+    def _change_url(self, group: Group) -> str:
+        return reverse(f"{self.admin_site.name}:auth_group_change", args=[quote(group.pk)])
+
+    def _links_described(self, group: Group) -> list[str]:
+        permissions = group.permissions.select_related("content_type").order_by("content_type__app_label", "codename")
+        members = group.user_set.order_by("username")
+        return [gettext("Permission: %s") % permission_label(permission) for permission in permissions] + [
+            gettext("Member: %s") % user.get_username() for user in members
+        ]
+
+
+def _link_row(item, link_names: set[str]) -> bool:
+    return isinstance(item, str) and item.partition(": ")[0] in link_names
 
 
 for model, model_admin in [
@@ -283,6 +425,7 @@ for model, model_admin in [
     (AccessAttempt, StaffAccessAttemptAdmin),
     (AccessLog, StaffAccessLogAdmin),
     (AccessFailureLog, StaffAccessFailureLogAdmin),
+    (Group, StaffGroupAdmin),
 ]:
     if admin.site.is_registered(model):
         admin.site.unregister(model)

@@ -36,7 +36,7 @@ class User(AbstractUser):
 
     objects = UserManager()
 
-    class Meta:
+    class Meta(AbstractUser.Meta):
         db_table = "portal_user"
 
 
@@ -141,6 +141,8 @@ class AccessDigest(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("access digest")
+        verbose_name_plural = _("access digests")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["resident", "frequency", "period"], name="portal_access_digest_once"),

@@ -37,19 +37,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 # Pages that still show English in Chinese, each with why. The test fails for any other page with English, and
 # for a page listed here that no longer shows any: take it off the list then.
-NOT_YET_TRANSLATED = {
-    # django-axes has no zh-Hans catalog and names its app and fields in English.
-    "admin:axes_": "django-axes's own labels",
-    # Permission names are rows Django writes in English; "Group-permission relationship" is Django's own.
-    "admin:auth_group_": "permission names stored in English by Django",
-    # The API key fields come from djangorestframework-api-key, whose labels are not marked for translation.
-    "admin:services_core_agency": "djangorestframework-api-key's field labels",
-    # A readonly foreign-key id column still takes its label from the column name.
-    "admin:portal_proxygrant_": "dependant_id / proxy_id column labels",
-    "admin:portal_accessreport_change": "resident_id label",
-    "admin:cards_residentphoto_": "the pk column label",
-    "admin:cards_card_change": "the ledger history's status transitions (codes)",
-}
+NOT_YET_TRANSLATED: dict[str, str] = {}
 NOT_YET_TRANSLATED_EN: dict[str, str] = {}
 
 

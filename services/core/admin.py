@@ -74,11 +74,16 @@ class AgencyAdmin(admin.ModelAdmin):
 
 @admin.register(AgencyKey)
 class AgencyKeyAdmin(APIKeyModelAdmin):
-    list_display = ["prefix", "agency", "name", "created", "expiry_date", "_has_expired", "revoked"]
+    list_display = ["prefix", "agency", "name", "created", "expiry_date", "expired", "revoked"]
     list_filter = ["agency__kind", "revoked"]
     search_fields = ["prefix", "name", "agency__code"]
     autocomplete_fields = ["agency"]
     actions = ["rotate_keys", "revoke_keys"]
+
+    @admin.display(description=_("expired"), boolean=True)
+    def expired(self, obj: AgencyKey) -> bool:
+        # The library's own column (_has_expired) is labelled in English.
+        return obj.has_expired
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)

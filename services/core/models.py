@@ -36,7 +36,7 @@ class Agency(models.Model):
         _("code"),
         max_length=40,
         unique=True,
-        help_text=_("Short name used in the ledger, e.g. 'beijing-union-hospital'."),
+        help_text=_("Short name used in the ledger: lowercase letters, digits and hyphens."),
     )
     name_en = models.CharField(_("name (English)"), max_length=200)
     name_zh_hans = models.CharField(_("name (Simplified Chinese)"), max_length=200)
@@ -107,6 +107,22 @@ class AgencyKey(AbstractAPIKey):
     """An agency's API key: only the prefix and a hash are stored."""
 
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="keys", verbose_name=_("agency"))
+    # djangorestframework-api-key names these fields without marking them for translation; same fields, named.
+    prefix = models.CharField(_("prefix"), max_length=8, unique=True, editable=False)
+    created = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    name = models.CharField(
+        _("name"),
+        max_length=50,
+        blank=False,
+        default=None,
+        help_text=_("A free-form name for the API key. Need not be unique. 50 characters max."),
+    )
+    revoked = models.BooleanField(
+        _("revoked"),
+        blank=True,
+        default=False,
+        help_text=_("If the API key is revoked, clients cannot use it anymore. (This cannot be undone.)"),
+    )
 
     class Meta(AbstractAPIKey.Meta):
         verbose_name = _("API key")

@@ -11,7 +11,7 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from cards.admin_base import ResidentDataAdmin, purpose_redirect
@@ -346,13 +346,12 @@ class ApplicationAdmin(ResidentDataAdmin):
 
     @admin.display(description=_("eligibility check"))
     def eligibility_table(self, obj) -> str:
-        rows = "".join(
-            format_html(
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", c["rule"], "✔" if c["passed"] else "✘", c["reason"]
-            )
-            for c in obj.eligibility
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((c["rule"], "✔" if c["passed"] else "✘", c["reason"]) for c in obj.eligibility),
         )
-        return format_html("<table>{}</table>", format_html(rows)) if rows else "—"
+        return format_html("<table>{}</table>", rows) if rows else "—"
 
     @admin.display(description=_("decide"))
     def decide_link(self, obj) -> str:

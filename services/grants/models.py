@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from cards.national_id import PROVINCE_CODES
 
@@ -79,11 +80,12 @@ class Programme(models.Model):
             models.CheckConstraint(condition=Q(budget_committed__gte=0), name="grants_programme_committed_positive"),
             models.CheckConstraint(condition=Q(closes_on__gte=F("opens_on")), name="grants_programme_window_order"),
         ]
+        # Stored in English by Django; marked so the group admin can show them translated.
         permissions = [
-            ("review_application", "Can review grant applications"),
-            ("approve_application", "Can approve or reject reviewed grant applications"),
-            ("run_disbursement", "Can run disbursement batches and read reconciliation reports"),
-            ("approve_cycle", "Can sign off a payment cycle before its batch runs"),
+            ("review_application", gettext_noop("Can review grant applications")),
+            ("approve_application", gettext_noop("Can approve or reject reviewed grant applications")),
+            ("run_disbursement", gettext_noop("Can run disbursement batches and read reconciliation reports")),
+            ("approve_cycle", gettext_noop("Can sign off a payment cycle before its batch runs")),
         ]
 
     def __str__(self) -> str:

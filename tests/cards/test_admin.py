@@ -3,7 +3,9 @@ from django.contrib import admin
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import RequestFactory
+from django.utils import translation
 
+from cards.admin import card_change_describe
 from cards.models import Card, Resident
 from tests.factories import ResidentFactory, UserFactory
 from tests.factories.cards import CardFactory
@@ -80,10 +82,38 @@ def test_card_history_shows_its_sequenced_ledger_records(caseworker_context, com
     with commit_path():
         run_action(Card, "suspend_cards", Card.objects.filter(pk=card.pk), {"apply": "1", "reason": "suspected-fraud"})
 
-    html = admin.site._registry[Card].history(card)
+    with translation.override("en"):
+        html = admin.site._registry[Card].history(card)
 
-    assert "cards.cards.suspend" in html and "active-&gt;suspended suspected-fraud" in html
+    assert "cards.cards.suspend" in html and "active → suspended (suspected fraud)" in html
     assert "test-caseworker" in html
+
+
+@pytest.mark.parametrize(
+    ("detail", "english", "chinese"),
+    [
+        (
+            "active->lost reported-lost",
+            "active → reported lost (reported lost or stolen)",
+            "有效 → 已挂失（挂失或被盗）",
+        ),
+        ("->pending first-issue", "→ pending activation (first issue)", "→ 待激活（首次签发）"),
+        (
+            "->pending damaged replaces card:7",
+            "→ pending activation (damaged), replacing card:7",
+            "→ 待激活（损坏），替换 card:7",
+        ),
+    ],
+)
+def test_a_card_status_change_is_shown_in_words(detail, english, chinese):
+    with translation.override("en"):
+        assert card_change_describe(detail) == english
+    with translation.override("zh-hans"):
+        assert card_change_describe(detail) == chinese
+
+
+def test_a_card_history_detail_that_is_no_status_change_is_shown_as_recorded():
+    assert card_change_describe("static valid") == "static valid"
 
 
 def test_card_history_shows_only_that_card_oldest_first(caseworker_context, commit_path):

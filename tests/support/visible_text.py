@@ -35,6 +35,7 @@ ALLOWED_WORDS = {
     "OpenID": "part of OpenID4VCI, a protocol's name",
     # Abbreviations written in Latin letters in Chinese government pages too.
     "ID": "identity document",
+    "IP": "internet protocol, as in IP 地址 (django-axes's login records)",
     "API": "application programming interface",
     "QR": "QR code (二维码 is used where it reads better; QR stays in names like 'QR 码')",
     "PDF": "file format",

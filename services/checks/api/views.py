@@ -1,5 +1,6 @@
 """POST /api/v1/checks: yes/no answers about a resident, never the data behind them."""
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.response import Response
 
@@ -12,13 +13,13 @@ from services.core.api.base import GatewayAPIView
 problems.problem_define(
     "predicate-unknown",
     400,
-    "A predicate is not in the registry or its argument is malformed",
+    _("A predicate is not in the registry or its argument is malformed"),
     domain_errors=(PredicateUnknown,),
 )
 problems.problem_define(
     "predicate-not-allowed",
     403,
-    "The agency may not ask this predicate for this purpose",
+    _("The agency may not ask this predicate for this purpose"),
     domain_errors=(PredicateNotAllowed,),
 )
 

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -27,7 +28,7 @@ class Problem(exceptions.APIException):
     """An API error with a stable problem type."""
 
     slug = "bad-request"
-    title = "Bad request"
+    title = _("Bad request")
     status_code = status.HTTP_400_BAD_REQUEST
 
     def __init__(self, detail: str | None = None, *, extensions: dict | None = None) -> None:
@@ -40,34 +41,36 @@ def _problem(slug: str, status_code: int, title: str) -> type[Problem]:
     return type(name, (Problem,), {"slug": slug, "status_code": status_code, "title": title})
 
 
-MalformedRequest = _problem("malformed-request", 400, "The request body is not valid JSON")
-InvalidRequest = _problem("invalid-request", 400, "The request has invalid fields")
-PurposeRequired = _problem("purpose-required", 400, "The X-Purpose header is required")
-CaseIdInvalid = _problem("case-id-invalid", 400, "The X-Case-Id header is malformed")
-IdempotencyKeyInvalid = _problem("idempotency-key-invalid", 400, "The Idempotency-Key header is malformed")
-NationalIdInvalid = _problem("national-id-invalid", 400, "The national ID is malformed")
-CredentialsMissing = _problem("credentials-missing", 401, "An API key is required")
-CredentialsInvalid = _problem("credentials-invalid", 401, "The API key is not valid")
-CredentialsRevoked = _problem("credentials-revoked", 401, "The API key was revoked")
-CredentialsExpired = _problem("credentials-expired", 401, "The API key has expired")
-AgencySuspended = _problem("agency-suspended", 403, "The agency is suspended")
-ScopeMissing = _problem("scope-missing", 403, "The agency does not hold the scope this endpoint needs")
-PurposeNotAllowed = _problem("purpose-not-allowed", 403, "The purpose is not allowed for this agency and scope")
-ConsentMissing = _problem("consent-missing", 403, "The resident has not given consent for this access")
-Forbidden = _problem("forbidden", 403, "The request is not allowed")
-NotFound = _problem("not-found", 404, "Nothing was found at this address")
-ProofUnavailable = _problem("proof-unavailable", 400, "No proof exists for these parameters")
-MethodNotAllowed = _problem("method-not-allowed", 405, "The method is not allowed here")
-NotAcceptable = _problem("not-acceptable", 406, "The requested media type cannot be served")
-IdempotencyKeyInFlight = _problem("idempotency-key-in-flight", 409, "The first request with this key is still running")
-RequestTooLarge = _problem("request-too-large", 413, "The request body is larger than OneCard accepts")
-UnsupportedMediaType = _problem("unsupported-media-type", 415, "The request body must be application/json")
-IdempotencyKeyReused = _problem("idempotency-key-reused", 422, "The Idempotency-Key was used with another request")
+MalformedRequest = _problem("malformed-request", 400, _("The request body is not valid JSON"))
+InvalidRequest = _problem("invalid-request", 400, _("The request has invalid fields"))
+PurposeRequired = _problem("purpose-required", 400, _("The X-Purpose header is required"))
+CaseIdInvalid = _problem("case-id-invalid", 400, _("The X-Case-Id header is malformed"))
+IdempotencyKeyInvalid = _problem("idempotency-key-invalid", 400, _("The Idempotency-Key header is malformed"))
+NationalIdInvalid = _problem("national-id-invalid", 400, _("The national ID is malformed"))
+CredentialsMissing = _problem("credentials-missing", 401, _("An API key is required"))
+CredentialsInvalid = _problem("credentials-invalid", 401, _("The API key is not valid"))
+CredentialsRevoked = _problem("credentials-revoked", 401, _("The API key was revoked"))
+CredentialsExpired = _problem("credentials-expired", 401, _("The API key has expired"))
+AgencySuspended = _problem("agency-suspended", 403, _("The agency is suspended"))
+ScopeMissing = _problem("scope-missing", 403, _("The agency does not hold the scope this endpoint needs"))
+PurposeNotAllowed = _problem("purpose-not-allowed", 403, _("The purpose is not allowed for this agency and scope"))
+ConsentMissing = _problem("consent-missing", 403, _("The resident has not given consent for this access"))
+Forbidden = _problem("forbidden", 403, _("The request is not allowed"))
+NotFound = _problem("not-found", 404, _("Nothing was found at this address"))
+ProofUnavailable = _problem("proof-unavailable", 400, _("No proof exists for these parameters"))
+MethodNotAllowed = _problem("method-not-allowed", 405, _("The method is not allowed here"))
+NotAcceptable = _problem("not-acceptable", 406, _("The requested media type cannot be served"))
+IdempotencyKeyInFlight = _problem(
+    "idempotency-key-in-flight", 409, _("The first request with this key is still running")
+)
+RequestTooLarge = _problem("request-too-large", 413, _("The request body is larger than OneCard accepts"))
+UnsupportedMediaType = _problem("unsupported-media-type", 415, _("The request body must be application/json"))
+IdempotencyKeyReused = _problem("idempotency-key-reused", 422, _("The Idempotency-Key was used with another request"))
 # 428, as draft-ietf-httpapi-idempotency-key-header says for an endpoint that needs the key.
-IdempotencyKeyRequired = _problem("idempotency-key-required", 428, "This endpoint needs an Idempotency-Key header")
-RateLimited = _problem("rate-limited", 429, "Too many requests")
-ServerError = _problem("server-error", 500, "The server could not complete the request")
-ServiceUnavailable = _problem("service-unavailable", 503, "A service OneCard depends on is unavailable; retry later")
+IdempotencyKeyRequired = _problem("idempotency-key-required", 428, _("This endpoint needs an Idempotency-Key header"))
+RateLimited = _problem("rate-limited", 429, _("Too many requests"))
+ServerError = _problem("server-error", 500, _("The server could not complete the request"))
+ServiceUnavailable = _problem("service-unavailable", 503, _("A service OneCard depends on is unavailable; retry later"))
 
 PROBLEMS: dict[str, type[Problem]] = {
     problem.slug: problem

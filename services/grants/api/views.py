@@ -1,5 +1,6 @@
 """The partner endpoints of grants: eligibility checks, and the paying bank's disbursement list and confirmations."""
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
@@ -25,20 +26,20 @@ from services.grants.selectors import (
     eligibility_check_for_partner,
 )
 
-ProgrammeUnknown = problems.problem_define("grant-programme-unknown", 404, "No grant programme has this code")
+ProgrammeUnknown = problems.problem_define("grant-programme-unknown", 404, _("No grant programme has this code"))
 problems.problem_define(
     "disbursement-unknown",
     404,
-    "No disbursement paid by this agency has this reference",
+    _("No disbursement paid by this agency has this reference"),
     domain_errors=(DisbursementUnknown,),
 )
 problems.problem_define(
     "disbursement-conflict",
     409,
-    "The disbursement was already confirmed with another outcome",
+    _("The disbursement was already confirmed with another outcome"),
     domain_errors=(DisbursementConflict,),
 )
-problems.problem_define("grant-invalid", 400, "The grant request is not valid", domain_errors=(ApplicationInvalid,))
+problems.problem_define("grant-invalid", 400, _("The grant request is not valid"), domain_errors=(ApplicationInvalid,))
 
 
 class EligibilityView(GatewayAPIView):

@@ -1,6 +1,7 @@
 """The partner endpoints of social security."""
 
 from django.http import HttpResponse
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -21,7 +22,7 @@ from services.social_security.declaration import SocialSecurityScope
 from services.social_security.errors import BatchRejected
 from services.social_security.selectors import claim_list_for_partner, contribution_statement_for_partner
 
-BatchInvalid = problems.problem_define("batch-invalid", 400, "The batch has invalid items; nothing was saved")
+BatchInvalid = problems.problem_define("batch-invalid", 400, _("The batch has invalid items; nothing was saved"))
 
 
 def batch_problem(error: BatchRejected) -> problems.Problem:

@@ -1,5 +1,6 @@
 """POST /api/v1/statistics/releases: publish one table of a closed month, or get it back if already released."""
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.response import Response
 
@@ -15,14 +16,14 @@ from services.statistics.selectors import release_public
 problems.problem_define(
     "privacy-budget-exhausted",
     409,
-    "Publishing this table would spend more of the month's privacy budget than its limit",
+    _("Publishing this table would spend more of the month's privacy budget than its limit"),
     domain_errors=(BudgetExhausted,),
 )
 problems.problem_define(
-    "period-invalid", 400, "The period is not a month written YYYY-MM", domain_errors=(PeriodInvalid,)
+    "period-invalid", 400, _("The period is not a month written YYYY-MM"), domain_errors=(PeriodInvalid,)
 )
 problems.problem_define(
-    "period-not-closed", 409, "The month (or its last ISO week) has not ended yet", domain_errors=(PeriodNotClosed,)
+    "period-not-closed", 409, _("The month (or its last ISO week) has not ended yet"), domain_errors=(PeriodNotClosed,)
 )
 
 
