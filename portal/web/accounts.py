@@ -20,8 +20,10 @@ from portal import actions
 from portal.errors import AccountAlreadyActive, ActivationRefused, OneTimePasswordInvalid
 from portal.models import TOTPDevice
 from portal.web.access import (
+    acting_for,
     has_confirmed_device,
     own_account_only,
+    proxy_context,
     resident_context,
     resident_of,
     resident_required,
@@ -51,6 +53,15 @@ class LoginView(auth_views.LoginView):
 
 class LogoutView(auth_views.LogoutView):
     next_page = reverse_lazy("portal:login")
+
+    def post(self, request, *args, **kwargs):
+        # Signing out while acting for someone ends that too: record the stop, as the Stop button does.
+        resident = resident_of(request.user) if request.user.is_authenticated else None
+        grant = acting_for(request, resident) if resident is not None else None
+        if grant is not None:
+            with proxy_context(grant):
+                actions.proxy_session_stop(grant=grant)
+        return super().post(request, *args, **kwargs)
 
 
 @require_http_methods(["GET", "POST"])

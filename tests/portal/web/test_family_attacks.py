@@ -355,3 +355,17 @@ def test_a_form_opened_before_switching_whom_one_acts_for_is_refused_not_applied
         {"payout_account": "6222020200009999999", "dependants": "0", "csrfmiddlewaretoken": fresh},
     )
     assert Application.objects.get(programme=programme).resident == dependant
+
+
+def test_signing_out_while_acting_records_the_stop_under_both_people(acting):
+    client, proxy, dependant, grant = acting
+    mark = _mark()
+
+    assert client.post("/logout/").status_code == 302
+
+    stops = PendingEntry.objects.filter(id__gt=mark, action="portal.proxies.stop")
+    assert sorted(stops.values_list("subject", flat=True)) == sorted(
+        [subject_pseudonym(proxy), subject_pseudonym(dependant)]
+    )
+    assert set(stops.values_list("object", flat=True)) == {grant.ledger_object}
+    assert client.get("/me/").status_code == 302  # signed out
