@@ -23,7 +23,7 @@ from cards.models import Resident
 from ledger.api import entry_list_for_subject, record, subject_pseudonyms
 from portal import wording
 from portal.models import AccessDigest, NotificationSetting
-from portal.sms import sms_send
+from portal.sms import sms_enabled, sms_send
 from services.core.models import Agency
 
 # The actor types a digest tells of: organisations and caseworkers, not OneCard itself or the resident.
@@ -51,6 +51,8 @@ def notification_setting_update(
     if frequency != NotificationSetting.Frequency.NEVER:
         if channel == NotificationSetting.Channel.EMAIL and not resident.email:
             raise NotificationRefused("no e-mail address in the register")
+        if channel == NotificationSetting.Channel.SMS and not sms_enabled():
+            raise NotificationRefused("this service sends no text messages")
         if channel == NotificationSetting.Channel.SMS and not resident.phone:
             raise NotificationRefused("no phone number in the register")
         if setting.frequency == NotificationSetting.Frequency.NEVER:
@@ -199,8 +201,12 @@ def access_digest_deliver(*, digest: AccessDigest) -> bool:
         if digest.sent_at is not None:
             return False
         resident = digest.resident
+        if digest.channel == NotificationSetting.Channel.SMS and not sms_enabled() and resident.email:
+            # The operator turned text messages off after the resident chose them: e-mail instead.
+            digest.channel = NotificationSetting.Channel.EMAIL
+            digest.save(update_fields=["channel"])
         if digest.channel == NotificationSetting.Channel.SMS:
-            if not resident.phone:
+            if not resident.phone or not sms_enabled():
                 return False
             sms_send(to=resident.phone, text=digest.body)
         else:

@@ -478,7 +478,15 @@ CELERY_DB_REUSE_MAX = 1_000_000
 # Access notifications (docs/portal.md): the text-message backend by dotted path (portal.sms), the
 # portal's public address for the links in messages, and when beat sends the digests
 # (00:30 UTC is 08:30 in Asia/Shanghai; the weekly one on Mondays).
-ONECARD_SMS_BACKEND = env.str("ONECARD_SMS_BACKEND", default="portal.sms.ConsoleSmsBackend")
+# Empty means no text messages: residents are offered e-mail only, the default in production, which
+# refuses the console backend (it would print who accessed a resident's data into the process log).
+ONECARD_SMS_BACKEND = env.str("ONECARD_SMS_BACKEND", default="" if PRODUCTION else "portal.sms.ConsoleSmsBackend")
+if PRODUCTION and ONECARD_SMS_BACKEND == "portal.sms.ConsoleSmsBackend":
+    raise ImproperlyConfigured(
+        "Production mode refuses ONECARD_SMS_BACKEND=portal.sms.ConsoleSmsBackend: it would print who accessed"
+        " residents' data into the process log. Name a gateway backend, or leave it empty to offer e-mail only."
+        " See docs/settings.md."
+    )
 ONECARD_PORTAL_URL = env.str("ONECARD_PORTAL_URL", default=ONECARD_CREDENTIAL_ISSUER_URL).rstrip("/")
 CELERY_BEAT_SCHEDULE["access-digests-daily"] = {
     "task": "portal.tasks.access_digests_send",

@@ -59,7 +59,14 @@ class LocmemSmsBackend(BaseSmsBackend):
         outbox.append(message)
 
 
+def sms_enabled() -> bool:
+    """Return whether this installation sends text messages (ONECARD_SMS_BACKEND is set)."""
+    return bool(settings.ONECARD_SMS_BACKEND)
+
+
 def sms_send(*, to: str, text: str) -> None:
     """Send TEXT to the phone number TO through the configured backend."""
+    if not sms_enabled():
+        raise SmsNotSent("this installation sends no text messages (ONECARD_SMS_BACKEND is empty)")
     backend = import_string(settings.ONECARD_SMS_BACKEND)()
     backend.send(SmsMessage(to=to, text=text))

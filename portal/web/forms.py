@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from cards.national_id import NationalIdFormField, parse_national_id
 from ledger.api import purposes_all as ledger_purposes_all
 from portal.models import NotificationSetting, ProxyGrant
+from portal.sms import sms_enabled
 from services.core import catalogue
 
 _OTP_WIDGET = forms.TextInput(
@@ -217,6 +218,16 @@ class NotificationSettingForm(forms.Form):
     )
     channel = forms.ChoiceField(label=_("How"), choices=NotificationSetting.Channel.choices, widget=forms.RadioSelect)
     language = forms.ChoiceField(label=_("In which language"), choices=settings.LANGUAGES, widget=LanguageSelect)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not sms_enabled():
+            # This installation sends no text messages: e-mail is the only way offered.
+            self.fields["channel"].choices = [
+                (value, label)
+                for value, label in NotificationSetting.Channel.choices
+                if value != NotificationSetting.Channel.SMS
+            ]
 
 
 class ClaimApplyForm(forms.Form):

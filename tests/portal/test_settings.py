@@ -231,3 +231,11 @@ def test_gunicorn_keeps_password_reset_links_out_of_the_access_log(monkeypatch):
     assert not any("c8k2-0f1e2d3c4b5a69788796a5b4c3d2e1f0" in str(value) for value in atoms.values())
     assert atoms["r"] == "GET /password-reset/[redacted]/ HTTP/1.1"
     assert gunicorn_config.reset_links_redacted("/password-reset/sent/") == "/password-reset/sent/"
+
+
+def test_production_refuses_the_console_sms_backend_and_offers_email_only_by_default():
+    refused = run_check(PRODUCTION_ENV | keys_env() | {"ONECARD_SMS_BACKEND": "portal.sms.ConsoleSmsBackend"})
+
+    assert refused.returncode != 0
+    assert "refuses ONECARD_SMS_BACKEND=portal.sms.ConsoleSmsBackend" in refused.stderr
+    assert _setting(PRODUCTION_ENV | keys_env(), "settings.ONECARD_SMS_BACKEND") == ""

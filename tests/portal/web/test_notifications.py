@@ -333,3 +333,34 @@ def test_bad_input_on_the_settings_page_is_a_form_message(client, resident):
 
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
+
+
+def test_without_an_sms_backend_the_page_offers_email_only_and_refuses_sms(client, resident, settings):
+    settings.ONECARD_SMS_BACKEND = ""
+    user, person, device = resident
+    sign_in(client, user, device)
+
+    page = client.get("/me/notifications/").content.decode()
+    response = client.post("/me/notifications/", {"frequency": "daily", "channel": "sms", "language": "en"})
+
+    assert 'value="email"' in page and 'value="sms"' not in page
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    assert not NotificationSetting.objects.filter(resident=person, channel="sms").exists()
+
+
+def test_a_digest_chosen_by_sms_goes_by_email_once_the_operator_turns_sms_off(
+    resident, insurer, ledger_sequenced, commit_path, settings
+):
+    _user, person, _device = resident
+    person.email = "li@example.org"
+    person.save(update_fields=["email"])
+    subscribe(person, channel="sms")
+    partner_reads(person)
+    ledger_sequenced()
+    settings.ONECARD_SMS_BACKEND = ""
+
+    run_digests(commit_path)
+
+    assert sms.outbox == []
+    assert [message.to for message in mail.outbox] == [["li@example.org"]]
+    assert AccessDigest.objects.get().channel == "email"
