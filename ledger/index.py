@@ -330,6 +330,9 @@ def _store(using: str, version: int, changed: dict) -> None:
             append((name, version, hash_, *leaf))
     if not rows:
         return
+    # In key order, PostgreSQL adds them to the primary key's B-tree page by page, not at random places:
+    # about a third less time for a fold of new subjects (docs/performance.md).
+    rows.sort()
     connection = connections[using]
     if connection.vendor == "postgresql":
         with (
