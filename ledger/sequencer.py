@@ -25,6 +25,7 @@ alone may write the log's tables (docs/operations.md).
 
 import base64
 import datetime
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -40,12 +41,15 @@ from ledger import leaves, merkle, note, tiles, triggers
 from ledger.alerts import alert_raise
 from ledger.errors import LedgerError
 from ledger.models import Alert, Checkpoint, Entry, Node, PendingEntry, PreviousCheckpoint
+from ledger.tools import tlog
 
 logger = logging.getLogger(__name__)
 
 # "onecard" in ASCII: the advisory lock that only sequencers take.
 SEQUENCER_LOCK = 0x6F6E6563617264
 BATCH_SIZE = 5000
+# While a backlog lasts, the tiles are written every this many batches (and when it is sequenced).
+TILES_EVERY_BATCHES = 20
 
 _PENDING_FIELDS = (
     "id",
@@ -180,29 +184,41 @@ def sequence(*, batch_size: int = BATCH_SIZE, wait: bool = True) -> SealResult:
     """
     global _last_frontier
     using = sequencer_database()
-    sequenced = 0
-    while True:
-        try:
-            with transaction.atomic(using=using):
-                if not _lock(using, wait=wait):
-                    latest = Checkpoint.objects.using(using).order_by("-tree_size").first()
-                    size, root = (latest.tree_size, bytes(latest.root_hash)) if latest else (0, merkle.EMPTY_ROOT)
-                    return SealResult(sequenced, size, root, locked_out=True)
-                count, size, root, frontier = _sequence_batch(using, batch_size)
-        except LogTampered as error:
-            _last_frontier = None
-            subject_index.forget()
-            _refusal_report(str(error))
-            raise
-        except BaseException:
-            subject_index.forget()
-            raise
-        transaction.on_commit(tiles.tiles_publish_after_commit, using=using)
-        if frontier is not None:
-            _last_frontier = (frontier.size, root, list(frontier.hashes))
-        sequenced += count
-        if count < batch_size:
-            return SealResult(sequenced, size, root)
+    sequenced = unpublished = 0
+    try:
+        while True:
+            try:
+                with transaction.atomic(using=using):
+                    if not _lock(using, wait=wait):
+                        latest = Checkpoint.objects.using(using).order_by("-tree_size").first()
+                        size, root = (latest.tree_size, bytes(latest.root_hash)) if latest else (0, merkle.EMPTY_ROOT)
+                        return SealResult(sequenced, size, root, locked_out=True)
+                    count, size, root, frontier = _sequence_batch(using, batch_size)
+            except LogTampered as error:
+                _last_frontier = None
+                subject_index.forget()
+                _refusal_report(str(error))
+                raise
+            except BaseException:
+                subject_index.forget()
+                raise
+            unpublished += 1
+            # Tiles once the backlog is sequenced, or every TILES_EVERY_BATCHES batches while it lasts:
+            # a batch's partial tiles would be rewritten by the next one at once.
+            if count < batch_size or unpublished >= TILES_EVERY_BATCHES:
+                transaction.on_commit(tiles.tiles_publish_after_commit, using=using)
+                unpublished = 0
+            if frontier is not None:
+                _last_frontier = (frontier.size, root, list(frontier.hashes))
+            sequenced += count
+            if count < batch_size:
+                return SealResult(sequenced, size, root)
+    finally:
+        if unpublished:  # batches committed before a refusal, an error or another sequencer's turn
+            try:
+                transaction.on_commit(tiles.tiles_publish_after_commit, using=using)
+            except Exception:  # never hide why the sequencer stopped; the next run writes the tiles
+                logger.exception("tiles: not published after the sequencer stopped")
 
 
 def _refusal_report(message: str) -> None:
@@ -373,16 +389,23 @@ def _sequence_batch(using: str, batch_size: int) -> tuple[int, int, bytes, merkl
             leaf = merkle.leaf_hash(public[-1])
             frontier.append(leaf, nodes)
             entries.append((0, "", start, leaf, b""))
+    # The loop runs once per entry: leaves.leaf_bytes and merkle.leaf_hash written out (a salted
+    # commitment leaf, then its RFC 9162 leaf hash); tests/ledger/test_sequencer.py recomputes both
+    # from the stored entries with the test suite's own code (tests/ledger/brute.py).
+    sha256, commitment, domain = hashlib.sha256, bytes([tlog.LEAF_COMMITMENT]), tlog.COMMITMENT_DOMAIN
+    append_public, append_entry, append_leaf = public.append, entries.append, frontier.append
     for row, salt in zip(pending, leaves.salts_new(len(pending)), strict=True):
         index = frontier.size
-        count, last = heads[row["subject"]]
+        subject = row["subject"]
+        count, last = heads[subject]
         row["subject_seq"], row["subject_prev"] = count + 1, last
-        heads[row["subject"]] = (count + 1, index)
+        heads[subject] = (count + 1, index)
         data = entry_bytes(index=index, row=row)
-        public.append(leaves.leaf_bytes(entry_bytes=data, salt=salt))
-        leaf = merkle.leaf_hash(public[-1])
-        frontier.append(leaf, nodes)
-        entries.append((index, row["subject"], data, leaf, salt))
+        public_leaf = commitment + sha256(domain + salt + data).digest()
+        append_public(public_leaf)
+        leaf = sha256(b"\x00" + public_leaf).digest()
+        append_leaf(leaf, nodes)
+        append_entry((index, subject, data, leaf, salt))
     _insert(using, entries, nodes)
     # Once committed, the tiles are built from these leaves rather than read back and hashed again.
     hashes = [entry[3] for entry in entries]

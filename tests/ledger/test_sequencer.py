@@ -298,3 +298,15 @@ def test_entry_bytes_are_exactly_what_json_dumps_writes(fields, index, previous,
         ensure_ascii=False,
     ).encode()
     assert entry_bytes(index=index, row=row) == expected
+
+
+@pytest.mark.django_db
+def test_every_stored_leaf_hash_is_the_test_suites_own_hash_of_the_entrys_commitment(ledger_context):
+    """The sequencer's loop writes the commitment and leaf hash out by hand; check each against brute.py."""
+    for n in range(7):
+        record(action="cards.residents.lookup", subject=f"resident:{n % 3}", object=f"card {n}")
+    sequence()
+
+    stored = list(Entry.objects.order_by("index").values_list("leaf_hash", flat=True))
+    assert [bytes(leaf) for leaf in stored] == [merkle.leaf_hash(leaf) for leaf in brute.stored_leaves()]
+    assert len(stored) == 7
