@@ -186,7 +186,12 @@ def resident_required(view=None, *, otp: bool = True, proxy: bool = True):
                 return redirect(_with_next("portal:otp-enrol", request))
             request.signed_in_resident = resident
             request.resident = resident
+            was_acting = request.session.get(ACTING_FOR_SESSION_KEY) is not None
             request.proxy_grant = grant = acting_for(request, resident)
+            if grant is None and was_acting and request.method not in ("GET", "HEAD", "OPTIONS"):
+                # The grant ended while this form was open: it was meant for the dependant, and
+                # applying it now would apply it to the proxy's own account. Nothing is saved.
+                return render(request, "portal/me/form_expired.html", status=403)
             if grant is not None:
                 if not proxy:
                     return refused_while_acting(request, grant)

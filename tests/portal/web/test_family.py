@@ -2,6 +2,7 @@
 
 import datetime
 import re
+import time
 
 import pytest
 from django.utils import timezone
@@ -12,9 +13,11 @@ from portal.actions import proxy_grant_end, proxy_invitation_accept, proxy_invit
 from portal.errors import ProxyRefused
 from portal.models import ProxyGrant, adulthood_date
 from portal.web.access import ACTING_FOR_SESSION_KEY
+from services.grants.models import Application
 from tests.factories import ResidentFactory
 from tests.factories.cards import CardFactory
 from tests.factories.core import AgencyFactory
+from tests.factories.grants import ProgrammeFactory
 from tests.factories.portal import resident_with_account, sign_in
 from tests.idnumbers import make_national_id
 
@@ -528,3 +531,27 @@ def test_the_family_page_records_its_read(client_a, resident_a, ledger_rows):
     client_a.get("/me/family/")
 
     assert ledger_rows()[-1:] == [("portal.proxies.list", "resident", "resident", "web", "self-service", "ok")]
+
+
+def test_a_form_posted_for_a_dependant_after_the_grant_ended_is_refused_not_applied_to_the_proxy(family):
+    """The dependant withdrew while the proxy had their application open: it must not become the proxy's own."""
+    client, proxy, dependant, grant = family
+    client.post(f"/me/family/{grant.pk}/act/")
+    session = client.session
+    session["onecard_step_up_at"] = time.time()  # a fresh step-up: the application form would go through
+    session.save()
+    programme = ProgrammeFactory()
+    with _system():
+        proxy_grant_end(grant=grant, by="dependant")
+
+    response = client.post(
+        f"/me/grants/{programme.code}/apply/", {"payout_account": "6222020200009999999", "dependants": "0"}
+    )
+
+    assert response.status_code == 403
+    assert "Nothing was saved" in response.content.decode()
+    assert not Application.objects.filter(programme=programme).exists()
+    assert ACTING_FOR_SESSION_KEY not in client.session
+    # The next form, opened as themself, is the proxy's own.
+    client.post(f"/me/grants/{programme.code}/apply/", {"payout_account": "6222020200009999999", "dependants": "0"})
+    assert Application.objects.get(programme=programme).resident == proxy
