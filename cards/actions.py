@@ -985,3 +985,47 @@ def card_credential_oid4vci_issue(
         # OpenID4VCI Appendix A.2.4: an mso_mdoc credential is the base64url IssuerSigned structure.
         return offline.b64url_encode(offline.cbor_encode(document["issuerSigned"]))
     raise IssuanceRefused("unknown_credential_configuration", "no such credential configuration")
+
+
+# Retention: what OneCard no longer needs is erased (docs/cards.md, "Retention").
+
+
+@transaction.atomic
+def photos_erase_expired(*, now: datetime.datetime | None = None) -> int:
+    """Erase the image of every rejected or superseded photo decided over ONECARD_PHOTO_RETENTION_DAYS ago.
+
+    The row stays (status, dates, who sent it) and the erasure is recorded under the resident; the
+    approved photo and one still waiting are never erased. Return how many images were erased.
+    """
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(days=settings.ONECARD_PHOTO_RETENTION_DAYS)
+    expired = (
+        ResidentPhoto.objects.select_for_update()
+        .select_related("resident")
+        .filter(
+            status__in=[ResidentPhoto.Status.REJECTED, ResidentPhoto.Status.SUPERSEDED],
+            decided_at__lt=cutoff,
+            erased_at__isnull=True,
+        )
+    )
+    erased = 0
+    for photo in expired:
+        photo.jpeg_ciphertext = b""
+        photo.erased_at = now
+        photo.save(update_fields=["jpeg_ciphertext", "erased_at"])
+        record(action="cards.photos.erase", subject=photo.resident, object=photo.ledger_object)
+        erased += 1
+    return erased
+
+
+def credential_offers_purge(*, now: datetime.datetime | None = None) -> int:
+    """Delete wallet offers and nonces that can no longer be used (a day past their last expiry); return how many.
+
+    They hold only digests of one-use secrets; the issuance itself is in the ledger.
+    """
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=1)
+    offers, _ = (
+        CredentialOffer.objects.filter(expires_at__lt=cutoff).exclude(access_token_expires_at__gte=cutoff).delete()
+    )
+    nonces, _ = CredentialNonce.objects.filter(expires_at__lt=cutoff).delete()
+    return offers + nonces

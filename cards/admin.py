@@ -272,7 +272,7 @@ class ResidentPhotoAdmin(ResidentDataAdmin):
     list_filter = ["status", "source"]
     list_select_related = ["resident"]
     raw_id_fields = ["resident"]
-    readonly_fields = ["resident", "status", "source", "created_at", "decided_at", "preview"]
+    readonly_fields = ["resident", "status", "source", "created_at", "decided_at", "erased_at", "preview"]
     actions = ["approve_photos", "reject_photos"]
 
     def has_decide_permission(self, request) -> bool:
@@ -316,8 +316,8 @@ class ResidentPhotoAdmin(ResidentDataAdmin):
         if redirect is not None:
             return redirect
         photo = ResidentPhoto.objects.select_related("resident").filter(pk=photo_id).first()
-        if photo is None:
-            raise Http404("no such photo")
+        if photo is None or photo.erased_at is not None:
+            raise Http404("no such photo, or its image was erased")
         response = HttpResponse(resident_photo_open(photo=photo, shown_to="admin"), content_type="image/jpeg")
         response["Cache-Control"] = "no-store, private"
         response["X-Content-Type-Options"] = "nosniff"
@@ -325,6 +325,8 @@ class ResidentPhotoAdmin(ResidentDataAdmin):
 
     @admin.display(description=_("photo"))
     def preview(self, photo: ResidentPhoto):
+        if photo.erased_at is not None:
+            return gettext("image erased on %(date)s (retention period)") % {"date": f"{photo.erased_at:%Y-%m-%d}"}
         url = reverse(f"{self.admin_site.name}:cards_residentphoto_image", args=[photo.pk])
         alt = gettext("photo %(id)s") % {"id": photo.pk}
         return format_html('<img src="{}" alt="{}" width="180" height="240">', url, alt)

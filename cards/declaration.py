@@ -64,6 +64,7 @@ actions_register(
     ("cards.photos.submit", _("You sent a card photo for approval"), False),
     ("cards.photos.approve", _("Your card photo was approved"), False),
     ("cards.photos.reject", _("Your card photo was rejected"), False),
+    ("cards.photos.erase", _("An old card photo of yours was erased, as the retention rules say"), False),
     ("cards.photos.view", _("Your photo was viewed"), True),
     ("cards.photos.list", _("Your card photos were listed"), True),
     ("cards.credentials.sd_jwt.issue", _("Your card was issued as an SD-JWT credential"), False),

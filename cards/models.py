@@ -276,6 +276,12 @@ class ResidentPhoto(models.Model):
     jpeg_ciphertext = models.BinaryField(_("jpeg ciphertext"), editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    erased_at = models.DateTimeField(
+        _("image erased at"),
+        null=True,
+        blank=True,
+        help_text=_("A rejected or superseded photo's image is erased after the retention period; the row stays."),
+    )
 
     class Meta:
         verbose_name = _("resident photo")

@@ -75,6 +75,15 @@ def cards_expire_sweep() -> int:
 
 
 @shared_task(ignore_result=True)
+def cards_retention_sweep() -> int:
+    """Erase expired photo images and delete spent wallet offers and nonces (daily, on beat)."""
+    from cards.actions import credential_offers_purge, photos_erase_expired
+
+    with _system_context("cards_retention_sweep"):
+        return photos_erase_expired() + credential_offers_purge()
+
+
+@shared_task(ignore_result=True)
 def card_printable_render(card_id: int) -> None:
     """Render the printable card (PNG and PDF) and cache it."""
     from cards.actions import card_printable_cache_fill

@@ -224,6 +224,12 @@ CELERY_TASK_ROUTES = {
     "ledger.sealing.sealed_release": {"queue": "sequencer"},
 }
 CELERY_BEAT_SCHEDULE["cards-expire-daily"] = {"task": "cards.tasks.cards_expire_sweep", "schedule": 24 * 60 * 60}
+CELERY_BEAT_SCHEDULE["cards-retention-daily"] = {
+    "task": "cards.tasks.cards_retention_sweep",
+    "schedule": 24 * 60 * 60,
+}
+# A rejected or superseded card photo's image is erased this many days after the decision (docs/cards.md).
+ONECARD_PHOTO_RETENTION_DAYS = env.int("ONECARD_PHOTO_RETENTION_DAYS", default=90)
 CELERY_BEAT_SCHEDULE["ledger-sequence-sweep"] = {
     "task": "ledger.tasks.sequence_pending",
     "schedule": ONECARD_LEDGER_SWEEP_SECONDS,

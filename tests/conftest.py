@@ -48,6 +48,18 @@ def _celery_tasks_run_inline():
     app.conf.task_eager_propagates = True
 
 
+@pytest.fixture(autouse=True)
+def _language_default():
+    """Start each test in the default language: a page a test client asked for in Chinese leaves the thread
+    in Chinese (LocaleMiddleware activates a language and nothing deactivates it), and a later test that
+    reads an English message would depend on the order the tests ran in."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def ledger_sequenced():
     """Return a function that sequences every pending record, as the sequencer does after a commit, and
