@@ -176,8 +176,9 @@ def sealed_release(*, today: datetime.date | None = None) -> int:
     """Publish the opening of every sealed access whose date has come; record each; return how many.
 
     Runs through the sequencer's database role (``DATABASE_SEQUENCER_URL``): in production only it may write
-    an opening or mark a sealed access released, so the web role cannot disclose one before its date
-    (docs/operations.md). The task is routed to the sequencer's queue.
+    an opening or mark a sealed access released, so the web role cannot publish one before its date
+    (docs/operations.md; the web processes hold the key, so they could read one). The task is routed to
+    the sequencer's queue.
     """
     using = getattr(settings, "ONECARD_LEDGER_SEQUENCER_DATABASE", DEFAULT_DB_ALIAS)
     today = today or timezone.localdate()

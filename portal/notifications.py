@@ -142,6 +142,13 @@ def access_digest_make(*, setting: NotificationSetting, now: datetime.datetime |
     if setting.frequency == NotificationSetting.Frequency.NEVER:
         return None
     resident = setting.resident
+    channel = setting.channel
+    if channel == NotificationSetting.Channel.SMS and not sms_enabled():
+        # The operator turned text messages off: e-mail instead, or, with no address, nothing yet (the
+        # accesses stay untold, not skipped, until the resident chooses e-mail; their settings page asks).
+        if not resident.email:
+            return None
+        channel = NotificationSetting.Channel.EMAIL
     period = period_of(setting.frequency, now or timezone.now())
     if AccessDigest.objects.filter(resident=resident, frequency=setting.frequency, period=period).exists():
         return None
@@ -168,13 +175,13 @@ def access_digest_make(*, setting: NotificationSetting, now: datetime.datetime |
             )
         previous = AccessDigest.objects.filter(resident=resident).order_by("-created_at").first()
         since = previous.created_at if previous else None
-        subject, body = _message(told=told, since=since, channel=setting.channel)
+        subject, body = _message(told=told, since=since, channel=channel)
     through = entries[-1]["index"]
     digest = None
     if told:
         digest = AccessDigest(
             resident=resident,
-            channel=setting.channel,
+            channel=channel,
             frequency=setting.frequency,
             period=period,
             language=setting.language,

@@ -2,6 +2,7 @@
 
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.renderers import JSONRenderer
@@ -113,7 +114,8 @@ def csrf_failure(request, reason=""):
 
     if _is_api(request):
         return problems.problem_json_response(request, problems.Forbidden, "the request is not allowed here")
-    if request.path.startswith("/me/"):
+    if request.path.startswith("/me/") or request.path == reverse("portal:logout"):
         # A resident's form from an older page: after signing in again, or switching whom they act for.
+        # Signing out from such a page lands here too; this page's own Sign out button has a fresh token.
         return render(request, "portal/me/form_expired.html", status=403)
     return default_csrf_failure(request, reason)

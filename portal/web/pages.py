@@ -28,8 +28,9 @@ from cards.tools.onecard_card_verify import DYNAMIC_LIFETIME_SECONDS
 from ledger.api import log_mirrors, proof_bundle
 from portal import actions, charts, selectors
 from portal.errors import ActivationRefused, ProxyRefused
-from portal.models import AccessReport
+from portal.models import AccessReport, NotificationSetting
 from portal.notifications import NotificationRefused, notification_setting_update
+from portal.sms import sms_enabled
 from portal.web.access import resident_required, step_up_required
 from portal.web.forms import (
     AccessFilterForm,
@@ -468,6 +469,13 @@ def notification_settings(request):
     setting = selectors.notification_setting_for_resident(resident=request.resident)
     initial = {"frequency": setting.frequency, "channel": setting.channel, "language": setting.language}
     form = NotificationSettingForm(request.POST or None, initial=initial)
+    if (
+        request.method == "GET"
+        and setting.channel == NotificationSetting.Channel.SMS
+        and setting.frequency != NotificationSetting.Frequency.NEVER
+        and not sms_enabled()
+    ):
+        messages.warning(request, _("Text messages are no longer sent. Choose e-mail to keep being told."))
     if request.method == "POST" and form.is_valid():
         try:
             notification_setting_update(resident=request.resident, **form.cleaned_data)

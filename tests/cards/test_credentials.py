@@ -416,3 +416,15 @@ def test_a_kid_that_begins_with_a_dash_can_be_retired(prefix):
 def test_retire_key_without_a_kid_says_what_it_needs():
     with pytest.raises(CommandError, match="needs the kid"):
         call_command("cards", "retire_key")
+
+
+def test_a_dashed_kid_given_after_the_kid_option_is_taken_as_it_is():
+    CardFactory()
+    call_command("cards", "rotate_keys", stdout=None)
+    old = CardSigningKey.objects.order_by("id").first()
+    dashed = "-" + old.kid[1:]
+    CardSigningKey.objects.filter(pk=old.pk).update(kid=dashed)
+
+    call_command("cards", "retire_key", "--kid", dashed, stdout=io.StringIO())
+
+    assert CardSigningKey.objects.get(pk=old.pk).retired_at is not None

@@ -21,7 +21,14 @@ class Command(BaseCommand):
         def parse_args_kid_verbatim(args=None, namespace=None):
             """Pass a kid copied from list_keys as --kid=VALUE, which argparse takes verbatim."""
             if args is not None:
-                args = [f"--kid={arg}" if KID_WITH_LEADING_DASH.match(arg) else arg for arg in args]
+                given, args = list(args), []
+                while given:
+                    arg = given.pop(0)
+                    if arg == "--kid" and given and KID_WITH_LEADING_DASH.match(given[0]):
+                        arg = f"--kid={given.pop(0)}"  # "--kid -abc…": argparse wants the value joined
+                    elif KID_WITH_LEADING_DASH.match(arg):
+                        arg = f"--kid={arg}"
+                    args.append(arg)
             return parse_args(args, namespace)
 
         parser.parse_args = parse_args_kid_verbatim

@@ -16,7 +16,7 @@ def _adult(resident: Resident, on: datetime.date) -> bool:
     return (on.year - born.year) - ((on.month, on.day) < (born.month, born.day)) >= 18
 
 
-def _shared_details(application: Application) -> list[str]:
+def _shared_details(application: Application, on: datetime.date) -> list[str]:
     """Return flags for the reviewer: a phone number or payout account another resident also uses, or an
     account a family proxy chose for an adult that the adult has not used on an earlier application."""
     flags = []
@@ -31,7 +31,7 @@ def _shared_details(application: Application) -> list[str]:
         flags.append("payout_account_shared")
     if (
         application.submitted_by_proxy_id is not None
-        and _adult(application.resident, timezone.localdate())
+        and _adult(application.resident, on)
         and not Application.objects.filter(
             resident_id=application.resident_id, payout_account=application.payout_account
         )
@@ -63,7 +63,7 @@ def application_assess(*, application: Application, on: datetime.date | None = N
     if application.amount <= 0:
         checks.append({"rule": "amount_positive", "passed": False, "reason": "the formula gives no amount"})
     application.eligibility = checks
-    application.flags = _shared_details(application)
+    application.flags = _shared_details(application, on or timezone.localdate())
     _move(application, S.ELIGIBLE if all(check["passed"] for check in checks) else S.INELIGIBLE)
     _save(application)
     _record(application, "assess", ",".join(application.flags))

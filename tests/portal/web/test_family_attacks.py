@@ -369,3 +369,23 @@ def test_signing_out_while_acting_records_the_stop_under_both_people(acting):
     )
     assert set(stops.values_list("object", flat=True)) == {grant.ledger_object}
     assert client.get("/me/").status_code == 302  # signed out
+
+
+def test_signing_out_from_a_tab_opened_before_switching_offers_a_working_sign_out(resident_a, resident_b):
+    user, proxy, _card, device = resident_a
+    dependant = resident_b[1]
+    with _system():
+        _grant, code = proxy_invitation_create(dependant=dependant, relationship="child")
+        grant = proxy_invitation_accept(proxy=proxy, code=code)
+    browser = Client(enforce_csrf_checks=True)
+    sign_in(browser, user, device)
+    old_tab = _csrf_token(browser.get("/me/family/"))
+    browser.post(f"/me/family/{grant.pk}/act/", {"csrfmiddlewaretoken": old_tab})
+
+    stale = browser.post("/logout/", {"csrfmiddlewaretoken": old_tab})
+
+    assert stale.status_code == 403 and "Nothing was saved" in stale.content.decode()
+    again = browser.post("/logout/", {"csrfmiddlewaretoken": _csrf_token(stale)})
+    assert again.status_code == 302
+    assert browser.get("/me/").status_code == 302  # signed out
+    assert PendingEntry.objects.filter(action="portal.proxies.stop").count() == 2

@@ -364,3 +364,24 @@ def test_a_digest_chosen_by_sms_goes_by_email_once_the_operator_turns_sms_off(
     assert sms.outbox == []
     assert [message.to for message in mail.outbox] == [["li@example.org"]]
     assert AccessDigest.objects.get().channel == "email"
+
+
+def test_with_sms_off_and_no_email_nothing_is_made_and_the_accesses_wait_for_the_resident(
+    client, resident, insurer, ledger_sequenced, commit_path, settings
+):
+    user, person, device = resident
+    person.email = ""
+    person.save(update_fields=["email"])
+    setting = subscribe(person, channel="sms")
+    before = setting.sent_through_index
+    partner_reads(person)
+    ledger_sequenced()
+    settings.ONECARD_SMS_BACKEND = ""
+
+    run_digests(commit_path)
+
+    assert not AccessDigest.objects.exists() and mail.outbox == [] and sms.outbox == []
+    setting.refresh_from_db()
+    assert setting.sent_through_index == before  # the access is still to be told
+    sign_in(client, user, device)
+    assert "Text messages are no longer sent" in client.get("/me/notifications/").content.decode()
