@@ -97,10 +97,10 @@ class HeldEntries:
         for first, end, path in self._files():
             if end <= position or first > position:
                 continue
-            with open(path, encoding="utf-8") as lines:
+            with open(path, "rb") as lines:
                 for number, line in enumerate(lines, start=1):
                     try:
-                        item = json.loads(line)
+                        item = json.loads(line.decode("utf-8"))
                         index = item["index"]
                         data = base64.b64decode(item["entry_bytes"], validate=True)
                         salt = base64.b64decode(item["salt"], validate=True)

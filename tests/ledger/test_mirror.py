@@ -360,6 +360,18 @@ def test_an_accredited_mirror_refuses_exported_entries_that_do_not_open_the_leav
     assert "entry 42 and its salt do not open the log's leaf 42" in refused.stderr
 
 
+def test_an_accredited_mirror_refuses_an_export_that_is_not_utf8_without_a_traceback(entry_log, tmp_path):
+    entry_log.publish(_chained(SUBJECTS))
+    exported = next(entry_log.directory.iterdir())
+    lines = exported.read_bytes().splitlines(keepends=True)
+    exported.write_bytes(b"".join([*lines[:7], b"\xff\xfe not utf-8\n", *lines[8:]]))
+
+    refused = _mirror_once(entry_log.log.url, entry_log.log.key, tmp_path / "copy", entry_log.directory)
+
+    assert refused.returncode == 1
+    assert "line 8 is not an exported entry" in refused.stderr and "Traceback" not in refused.stderr
+
+
 @pytest.mark.django_db(transaction=True)
 def test_an_accredited_mirror_recomputes_the_index_of_the_real_log_from_its_export(
     ledger_context, live_server, tmp_path
