@@ -168,3 +168,44 @@ def pending_drop_statements(vendor: str) -> list[str]:
             "DROP FUNCTION IF EXISTS ledger_pending_guard()"
         ]
     return [f"DROP TRIGGER IF EXISTS {name}" for name in pending_trigger_names()]
+
+
+# Migration 0013: a sealed access is added unreleased. Only the release task sets released_at, by an UPDATE
+# of that column, which the database roles give the sequencer's role alone; an INSERT that set it would
+# mark an access released without any opening published.
+SEALED_UNRELEASED_TRIGGER = "ledger_sealedaccess_added_unreleased"
+
+
+def sealed_unreleased_statements(vendor: str) -> list[str]:
+    """Return the SQL that refuses a sealed access inserted with released_at already set."""
+    if vendor == "postgresql":
+        return [
+            """
+            CREATE OR REPLACE FUNCTION ledger_sealed_added_unreleased() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.released_at IS NOT NULL THEN
+                    RAISE EXCEPTION 'a sealed access is added unreleased: only its release sets released_at'
+                        USING ERRCODE = 'insufficient_privilege';
+                END IF;
+                RETURN NEW;
+            END
+            $$
+            """,
+            f"CREATE TRIGGER {SEALED_UNRELEASED_TRIGGER} BEFORE INSERT ON ledger_sealedaccess "
+            "FOR EACH ROW EXECUTE FUNCTION ledger_sealed_added_unreleased()",
+            f"ALTER TABLE ledger_sealedaccess ENABLE ALWAYS TRIGGER {SEALED_UNRELEASED_TRIGGER}",
+        ]
+    return [
+        f"CREATE TRIGGER {SEALED_UNRELEASED_TRIGGER} BEFORE INSERT ON ledger_sealedaccess "
+        "WHEN NEW.released_at IS NOT NULL BEGIN "
+        "SELECT RAISE(ABORT, 'a sealed access is added unreleased: only its release sets released_at'); END"
+    ]
+
+
+def sealed_unreleased_drop_statements(vendor: str) -> list[str]:
+    if vendor == "postgresql":
+        return [
+            f"DROP TRIGGER IF EXISTS {SEALED_UNRELEASED_TRIGGER} ON ledger_sealedaccess",
+            "DROP FUNCTION IF EXISTS ledger_sealed_added_unreleased()",
+        ]
+    return [f"DROP TRIGGER IF EXISTS {SEALED_UNRELEASED_TRIGGER}"]

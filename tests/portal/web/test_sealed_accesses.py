@@ -197,3 +197,17 @@ def test_sealing_needs_its_role_purpose_legal_reference_and_a_future_date(reside
 
     assert not PendingEntry.objects.filter(action="ledger.sealed.record").exists()
     assert not SealedAccess.objects.exists()
+
+
+def test_a_sealed_access_cannot_be_inserted_already_released(sealed_access):
+    """An INSERT that set released_at would mark an access released with no opening ever published."""
+    from django.db import DatabaseError, transaction
+    from django.utils import timezone
+
+    row = SealedAccess.objects.get()
+    fields = {f.attname: getattr(row, f.attname) for f in SealedAccess._meta.concrete_fields if f.attname != "id"}
+    fields["commitment"] = bytes(32)
+
+    with pytest.raises(DatabaseError, match="added unreleased"), transaction.atomic():
+        SealedAccess.objects.create(**{**fields, "released_at": timezone.now()})
+    assert SealedAccess.objects.count() == 1
