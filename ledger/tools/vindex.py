@@ -162,6 +162,9 @@ def proof_verify(root: bytes, key: bytes, proof: dict) -> tuple:
     return 0, None
 
 
+_ABSENT = object()  # not in the map's nodes (None there means a position known to be empty)
+
+
 class IndexMap:
     """A sparse Merkle tree held as a dict {(depth, prefix): (hash, leaf or None)}; absent means empty.
 
@@ -181,10 +184,8 @@ class IndexMap:
 
     def get(self, depth: int, prefix: int):
         """Return (hash, leaf) of the node, or None for an empty subtree."""
-        try:
-            return self.nodes[(depth, prefix)]
-        except KeyError:
-            return self._missing(depth, prefix)
+        node = self.nodes.get((depth, prefix), _ABSENT)  # most positions asked for are empty: no KeyError
+        return self._missing(depth, prefix) if node is _ABSENT else node
 
     def root(self) -> bytes:
         node = self.get(0, 0)
