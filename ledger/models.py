@@ -139,6 +139,9 @@ class IndexNode(AppendOnlyModel):
     class Meta:
         verbose_name = _("index node")
         verbose_name_plural = _("index nodes")
+        # The sequencer checks, before each batch, that no node lies beyond the last signed checkpoint
+        # (max(version)): without this index that was a scan of every node ever stored, per batch.
+        indexes = [models.Index(fields=["version"], name="ledger_indexnode_version")]
 
     def __str__(self) -> str:
         return f"index node {bytes(self.node).hex()} at {self.version}"
