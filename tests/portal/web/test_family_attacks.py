@@ -233,9 +233,10 @@ def test_a_proxy_cannot_put_a_face_on_an_adults_card(acting):
     assert set(ResidentPhoto.objects.filter(resident=dependant).values_list("pk", flat=True)) == before
 
 
-def test_a_parent_may_send_a_childs_card_photo(client, resident_a):
+def _acting_for_a_child(client, resident_a, sequence: int):
+    """Sign resident A in, with a fresh step-up, acting for their 8-year-old child linked by a caseworker."""
     user, parent, _card, device = resident_a
-    child = ResidentFactory(national_id_value=make_national_id(birth=_years_ago(8), sequence=457))
+    child = ResidentFactory(national_id_value=make_national_id(birth=_years_ago(8), sequence=sequence))
     CardFactory(resident=child)
     with access_context(actor=Actor(type="staff", id="s1"), role="registrar", channel="admin", purpose="registration"):
         grant = proxy_minor_link(
@@ -243,6 +244,11 @@ def test_a_parent_may_send_a_childs_card_photo(client, resident_a):
         )
     sign_in(client, user, device, step_up=True)
     client.post(f"/me/family/{grant.pk}/act/")
+    return parent, child
+
+
+def test_a_parent_may_send_a_childs_card_photo(client, resident_a):
+    _parent, child = _acting_for_a_child(client, resident_a, sequence=457)
 
     response = client.post("/me/card/photo/", {"image": SimpleUploadedFile("child.jpg", _photo(), "image/jpeg")})
 
@@ -293,15 +299,7 @@ def test_an_account_another_proxy_application_used_is_still_flagged(acting):
 
 
 def test_a_parent_choosing_a_childs_payout_account_is_not_flagged(client, resident_a):
-    user, parent, _card, device = resident_a
-    child = ResidentFactory(national_id_value=make_national_id(birth=_years_ago(8), sequence=458))
-    CardFactory(resident=child)
-    with access_context(actor=Actor(type="staff", id="s1"), role="registrar", channel="admin", purpose="registration"):
-        grant = proxy_minor_link(
-            proxy=parent, dependant=child, relationship="parent", reason="at the centre", document_reference="BC-10"
-        )
-    sign_in(client, user, device, step_up=True)
-    client.post(f"/me/family/{grant.pk}/act/")
+    parent, child = _acting_for_a_child(client, resident_a, sequence=458)
     programme = ProgrammeFactory()
 
     _apply_while_acting(client, programme, "6222020200007777777")
