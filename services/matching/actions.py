@@ -4,6 +4,7 @@ The protocol and why its roles are as they are: services/matching/protocol.py an
 """
 
 import datetime
+import logging
 import secrets
 from array import array
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from services.matching.lock_objects import agency_lock, session_lock_for_call
 from services.matching.models import MatchingSession
 from services.matching.selectors import matching_ids_used_today
 from services.matching.sets import MatchingSet, set_authorise, set_consented, set_members, set_parse
+
+logger = logging.getLogger(__name__)
 
 _KEY_LABEL = b"onecard:matching.client_key"
 _ENDED = {"client_key": b"", "order": b"", "partner_setup": b"", "matched": b""}
@@ -131,9 +134,14 @@ def matching_chunk_answer(*, session_id, number: int, response_text, call: Agenc
     answer is at its place), which would make other residents look found; such
     a resident cannot be found a second time, since its place can only be
     filled by taking the answer of a resident truly on the list, which then
-    fails in turn. A re-check that fails ends the session with nothing recorded.
+    fails in turn.
+
+    A re-check that fails is not told to the partner: only a resident found in
+    run 1 can fail it, so a refusal would tell a partner that spoils the
+    re-check on purpose whether anyone on its list is in the set, with nothing
+    recorded. The session goes on as if nothing had happened, and its answer
+    holds nobody (as when nobody is found); nothing is recorded.
     """
-    inconsistent = None
     with transaction.atomic():
         session = session_lock_for_call(session_id=session_id, call=call)
         _authorised_set(session, call)
@@ -143,6 +151,7 @@ def matching_chunk_answer(*, session_id, number: int, response_text, call: Agenc
                 if session.chunks_done < session.chunks
                 else "every chunk is answered; ask for the answer"
             )
+        changed = ["matched", "chunks_done", "client_key"]
         ids = _chunk_ids(session, number)
         positions = protocol.chunk_matches(
             key=resident_data_open(session.client_key, label=_KEY_LABEL),
@@ -153,19 +162,15 @@ def matching_chunk_answer(*, session_id, number: int, response_text, call: Agenc
         found = [ids[position] for position in positions if ids[position] != protocol.PADDING]
         matched = _ids(session.matched)
         if session.recheck_from is not None:
-            # No count in the refusal: how many were found is told only in the answer, once recorded.
             if len(found) != sum(1 for resident_id in ids if resident_id != protocol.PADDING):
-                inconsistent = MessageInvalid(
-                    "residents found earlier were not found again: the answers do not agree with each other; "
-                    "the session is ended and nothing was recorded"
-                )
+                session.recheck_failed = True
+                changed.append("recheck_failed")
         else:
             matched.extend(found)
             if len(matched) > session.list_size:
                 raise MessageInvalid("the responses match more residents than the list has IDs")
         session.matched = matched.tobytes()
         session.chunks_done += 1
-        changed = ["matched", "chunks_done", "client_key"]
         if session.chunks_done == session.chunks and session.recheck_from is None:
             changed += ["order", "recheck_from", "chunks"]
             # The re-check always holds as many items as the list, padded: nothing is recorded yet, so its
@@ -180,13 +185,8 @@ def matching_chunk_answer(*, session_id, number: int, response_text, call: Agenc
         # A fresh key for each chunk: an answer copied from one chunk into another decrypts to nothing.
         key = protocol.client_key_new() if following is not None else b""
         session.client_key = resident_data_seal(key, label=_KEY_LABEL) if key else b""
-        if inconsistent is not None:
-            _session_end(session)
-            changed += ["ended_at", *_ENDED]
         # The set's order (8 bytes a resident) and the partner's list are not written again for each chunk.
         session.save(update_fields=sorted(set(changed)))
-    if inconsistent is not None:
-        raise inconsistent
     if following is None:
         return ChunkRequest(session=session, number=None, request=None)
     return ChunkRequest(session=session, number=following, request=_chunk_request(session, following, key))
@@ -206,6 +206,14 @@ def matching_session_answer(*, session_id, request_text, call: AgencyCall) -> tu
         request = protocol.partner_request_parse(request_text, at_most=session.list_size)
         # A consent withdrawn since the session started takes the resident out of the answer, and off the record.
         found = set_consented(matching_set=matching_set, call=call, resident_ids=sorted(set(_ids(session.matched))))
+        if session.recheck_failed:
+            # Run 1's finds cannot be trusted, and the partner must not tell this answer from one that found
+            # nobody: it holds nobody, and nobody is recorded.
+            logger.warning(
+                "matching session %s: the partner's answers failed the re-check; it was answered with nobody",
+                session.pk,
+            )
+            found = []
         national_ids = national_ids_for_residents(resident_ids=found)
         setup, response = protocol.answer(request=request, items=list(national_ids.values()))
         record_bulk(

@@ -26,6 +26,9 @@ class MatchingSession(models.Model):
     # The first chunk that sends again every resident found, to check the answers agree; None before.
     recheck_from = models.PositiveIntegerField(_("first re-check chunk"), null=True, blank=True)
     matched_count = models.PositiveIntegerField(_("residents matched"), null=True, blank=True)
+    # The partner's answers to the re-check did not agree with run 1. The partner is not told (its answer is
+    # then empty, as when nobody is found), since only a found resident can fail the re-check.
+    recheck_failed = models.BooleanField(_("answers failed the re-check"), default=False)
     # Run-1 protocol state, emptied when the session ends (answered or expired):
     client_key = models.BinaryField(default=b"", editable=False)  # sealed at rest
     # Resident ids in the order sent (0: padding); from recheck_from on, the residents found, reshuffled.

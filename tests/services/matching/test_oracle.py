@@ -11,7 +11,7 @@ import pytest
 
 from tests.factories import ResidentFactory
 from tests.factories.cards import CardFactory
-from tests.services.matching.test_api import SESSIONS, b64, client, matching_records, post, start, unb64
+from tests.services.matching.test_api import SESSIONS, b64, client, finish, matching_records, post, start, unb64
 
 pytestmark = pytest.mark.django_db
 
@@ -48,27 +48,39 @@ def test_run_one_looks_the_same_to_the_partner_whether_its_id_is_in_the_set_or_n
     assert matching_records() == []
 
 
-def test_a_partner_spoiling_the_re_check_is_not_told_how_many_residents_were_found(client):
-    holders = [CardFactory().resident for _ in range(3)]
-    ids = [resident.national_id for resident in holders]
-    server, started = start(client, ids)
-    step = started.json()
+def _spoiled_seen(client, national_id: str) -> tuple[list, list[str], int]:
+    """Run 1 honestly but answer the re-check with junk; return what the partner saw and what it matched."""
+    server, started = start(client, [national_id])
+    first = started.json()
+    junk_source = server.ProcessRequest(unb64(first["request"], psi.Request)).encrypted_elements
+    step, seen = first, []
     while step["chunk"] is not None:
         response = server.ProcessRequest(unb64(step["request"], psi.Request))
-        if step["chunk"] == step["chunks"] - 1 and step["chunks"] > 1:
-            # The last chunk is the re-check: answer it with junk, to count the failures in the refusal.
+        if step["chunk"] >= step["chunks"] - 1 and step["chunks"] > 1:
+            # The last chunk is the re-check: answer it with distinct points that unlock to nothing.
             junk = psi.Response()
-            junk.encrypted_elements.extend(
-                server.ProcessRequest(unb64(started.json()["request"], psi.Request)).encrypted_elements[
-                    : len(response.encrypted_elements)
-                ]
-            )
+            junk.encrypted_elements.extend(junk_source[-len(response.encrypted_elements) :])
             response = junk
         reply = post(client, f"{SESSIONS}/{step['session']}/chunks/{step['chunk']}", {"response": b64(response)})
+        seen.append((reply.status_code, reply["Content-Type"]))
         if reply.status_code != 200:
-            break
+            return seen, [], 0
         step = reply.json()
+        seen.append((step["set_size"], step["chunks"], step["chunk"]))
+    answered, found = finish(client, first["session"], [national_id])
+    setup = unb64(answered.json()["setup"], psi.ServerSetup) if answered.status_code == 200 else None
+    seen.append((answered.status_code, answered["Content-Type"], sorted(answered.json())))
+    return seen, found or [], len(setup.raw.encrypted_elements) if setup is not None else -1
 
-    assert reply.status_code == 400
-    assert "3" not in reply.json()["detail"]
+
+def test_a_partner_spoiling_the_re_check_cannot_tell_whether_its_id_is_in_the_set(client):
+    holder = CardFactory().resident
+    stranger = ResidentFactory()  # registered, no card: not in the active-card set
+
+    # Spoiling the re-check fails only where run 1 found someone: the partner must not see the difference.
+    in_set = _spoiled_seen(client, holder.national_id)
+    not_in_set = _spoiled_seen(client, stranger.national_id)
+
+    assert in_set == not_in_set
+    assert in_set[1:] == ([], 0)
     assert matching_records() == []
