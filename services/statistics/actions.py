@@ -106,7 +106,6 @@ def _release_make(*, code: str, period: Period, rho: Decimal) -> tuple[Release, 
         rho=rho,
         parameters=parameters,
         rows=rows,
-        residents=len(computed.residents),
     )
     release.full_clean()
     release.save()

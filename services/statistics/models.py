@@ -47,7 +47,6 @@ class Release(models.Model):
     parameters = models.JSONField(_("mechanism parameters"))
     # [{"key", "label_en", "label_zh_hans", "count"[, "total"]}], noisy
     rows = models.JSONField(_("released rows"), blank=True)
-    residents = models.PositiveIntegerField(_("residents whose data was used"))
     published_at = models.DateTimeField(_("published"), auto_now_add=True)
 
     class Meta:

@@ -36,7 +36,4 @@ class Command(BaseCommand):
             raise CommandError(f"{_FIELDS.get(type(error), 'period')}: {error}") from None
         for release in published.releases:
             state = "published" if release in published.new else "already released"
-            self.stdout.write(
-                f"{release.table} {release.period}: {state}, rho={release.rho}, {len(release.rows)} rows, "
-                f"{release.residents} residents"
-            )
+            self.stdout.write(f"{release.table} {release.period}: {state}, rho={release.rho}, {len(release.rows)} rows")
