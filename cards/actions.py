@@ -793,13 +793,33 @@ class PresentationVerification:
     reason: str | None
     claims: dict | None
     holder_bound: bool | None
+    # Disclosed claims left out of the answer: the portrait, for a verifier not allowed to see photos.
+    withheld: tuple[str, ...] = ()
+
+
+def _claims_for_verifier(*, card: Card, claims: dict, kind: str, portrait_allowed: bool) -> tuple[dict, tuple]:
+    """Return the disclosed claims a verifier may see and those withheld; record a portrait shown as a photo view.
+
+    A portrait is a photo: it goes only to a verifier holding ``cards:photo``
+    under a purpose that allows it, and each time it is its own
+    ``cards.photos.view`` entry, like a photo shown at a pharmacy counter.
+    """
+    if "portrait" not in claims:
+        return claims, ()
+    if not portrait_allowed:
+        return {name: value for name, value in claims.items() if name != "portrait"}, ("portrait",)
+    record(action="cards.photos.view", subject=card.resident, object=f"{card.ledger_object} portrait {kind}")
+    return claims, ()
 
 
 @transaction.atomic
 def card_presentation_verify(
-    *, presentation: str, aud: str | None = None, nonce: str | None = None
+    *, presentation: str, aud: str | None = None, nonce: str | None = None, portrait_allowed: bool = False
 ) -> PresentationVerification:
-    """Verify an SD-JWT VC presentation online: signature, disclosures, key binding, and the card's status now."""
+    """Verify an SD-JWT VC presentation online: signature, disclosures, key binding, and the card's status now.
+
+    A disclosed portrait is returned only when PORTRAIT_ALLOWED (the verifier holds ``cards:photo``).
+    """
     verdict = offline.sd_jwt_vc_verify(
         presentation,
         keys=signing.verification_keys(),
@@ -818,11 +838,13 @@ def card_presentation_verify(
         _verification_record(subject=UNRESOLVED_SUBJECT, card=None, reason=UNKNOWN_CARD, dynamic=None)
         return PresentationVerification(False, verdict.format, None, UNKNOWN_CARD, None, verdict.holder_bound)
     reason = STATUS_REASONS.get(card.status)
+    claims, withheld = _claims_for_verifier(
+        card=card, claims=verdict.claims, kind="sd-jwt-vc", portrait_allowed=portrait_allowed
+    )
     record(
         action="cards.credentials.verify",
         subject=card.resident,
-        object=f"{card.ledger_object} v{card.version} sd-jwt-vc {reason or 'valid'} "
-        + ",".join(sorted(verdict.claims)),
+        object=f"{card.ledger_object} v{card.version} sd-jwt-vc {reason or 'valid'} " + ",".join(sorted(claims)),
         outcome="ok" if reason is None else "invalid",
     )
     return PresentationVerification(
@@ -830,17 +852,21 @@ def card_presentation_verify(
         format=verdict.format,
         status="valid" if reason is None else reason,
         reason=reason,
-        claims=verdict.claims,
+        claims=claims,
         holder_bound=verdict.holder_bound,
+        withheld=withheld,
     )
 
 
 @transaction.atomic
-def card_mdoc_presentation_verify(*, device_response: bytes, session_transcript: bytes) -> PresentationVerification:
+def card_mdoc_presentation_verify(
+    *, device_response: bytes, session_transcript: bytes, portrait_allowed: bool = False
+) -> PresentationVerification:
     """Verify an ISO/IEC 18013-5 DeviceResponse a reader received in a session, and the card's status now.
 
     The reader sends the decrypted response and its SessionTranscript; the device
     must have signed (deviceSignature): a deviceMac only its reader can check.
+    A portrait is returned only when PORTRAIT_ALLOWED (the verifier holds ``cards:photo``).
     """
     _, _, iaca = signing.mdoc_document_signer()
     verdict = offline.mdoc_device_response_verify(
@@ -856,14 +882,17 @@ def card_mdoc_presentation_verify(*, device_response: bytes, session_transcript:
         _verification_record(subject=UNRESOLVED_SUBJECT, card=None, reason=UNKNOWN_CARD, dynamic=None)
         return PresentationVerification(False, verdict.format, None, UNKNOWN_CARD, None, True)
     reason = STATUS_REASONS.get(card.status)
+    shown, withheld = _claims_for_verifier(
+        card=card, claims=verdict.claims, kind="mdoc", portrait_allowed=portrait_allowed
+    )
     record(
         action="cards.credentials.verify",
         subject=card.resident,
-        object=f"{card.ledger_object} v{card.version} mdoc {reason or 'valid'} " + ",".join(sorted(verdict.claims)),
+        object=f"{card.ledger_object} v{card.version} mdoc {reason or 'valid'} " + ",".join(sorted(shown)),
         outcome="ok" if reason is None else "invalid",
     )
     claims = {}
-    for name, value in verdict.claims.items():
+    for name, value in shown.items():
         if name == "portrait" and isinstance(value, bytes):
             value = "data:image/jpeg;base64," + base64.b64encode(value).decode("ascii")
         elif isinstance(value, bytes):
@@ -876,6 +905,7 @@ def card_mdoc_presentation_verify(*, device_response: bytes, session_transcript:
         reason=reason,
         claims=claims,
         holder_bound=True,
+        withheld=withheld,
     )
 
 

@@ -56,6 +56,11 @@ class PresentationVerifyResponseSerializer(serializers.Serializer):
     reason = serializers.CharField(allow_null=True)
     claims = serializers.DictField(allow_null=True, help_text="Exactly the claims the holder disclosed")
     holder_bound = serializers.BooleanField(allow_null=True)
+    withheld = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Disclosed claims not returned: `portrait` unless the key holds `cards:photo` under a purpose "
+        "that allows it (then each portrait returned is recorded as a view of the resident's photo)",
+    )
 
 
 class Base64UrlField(serializers.CharField):

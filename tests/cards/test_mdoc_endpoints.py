@@ -24,6 +24,15 @@ def verifier():
     return api(key, "identity-verification")
 
 
+@pytest.fixture
+def counter():
+    """A pharmacy counter, whose key may see photos (for face-to-face identification)."""
+    _agency, key = agency_with_key(
+        kind="pharmacy", scopes=["cards:verify", "cards:photo"], purposes=["face-to-face-identification"]
+    )
+    return api(key, "face-to-face-identification")
+
+
 def session(card, asked=("name", "portrait"), **respond) -> tuple[bytes, bytes]:
     """Run a session with CARD's wallet; return (the decrypted DeviceResponse, the SessionTranscript)."""
     key = device_key_generate()
@@ -46,13 +55,13 @@ def post(verifier, device_response: bytes, session_transcript: bytes):
     )
 
 
-def test_a_counter_checks_a_device_response_and_sees_the_photo(verifier, caseworker_context):
+def test_a_counter_checks_a_device_response_and_sees_the_photo(counter, caseworker_context):
     card = CardFactory()
     image = io.BytesIO()
     Image.new("RGB", (480, 640), (1, 2, 3)).save(image, format="JPEG")
     resident_photo_set(resident=card.resident, data=image.getvalue())
 
-    response = post(verifier, *session(card))
+    response = post(counter, *session(card))
 
     body = response.json()
     assert response.status_code == 200, body

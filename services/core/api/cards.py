@@ -13,8 +13,10 @@ from cards.api.serializers import (
     PresentationVerifyRequestSerializer,
     PresentationVerifyResponseSerializer,
 )
+from services.core import catalogue
 from services.core.api.base import GatewayAPIView
 from services.core.declaration import CoreScope
+from services.core.selectors import agency_scopes
 
 
 class CardVerifyView(GatewayAPIView):
@@ -52,6 +54,13 @@ class CardVerifyView(GatewayAPIView):
         return Response(CardVerifyResponseSerializer(asdict(result)).data)
 
 
+def _portrait_allowed(call) -> bool:
+    """A disclosed portrait is a photo: only for a key holding ``cards:photo`` under a purpose that allows it."""
+    return CoreScope.CARDS_PHOTO in agency_scopes(agency=call.agency) and catalogue.purpose_allows_scope(
+        call.purpose, CoreScope.CARDS_PHOTO
+    )
+
+
 class CardPresentationVerifyView(GatewayAPIView):
     """Check an SD-JWT VC presentation of a card; report exactly the disclosed claims and the card's status now."""
 
@@ -67,7 +76,10 @@ class CardPresentationVerifyView(GatewayAPIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         result = card_presentation_verify(
-            presentation=data["presentation"], aud=data.get("aud"), nonce=data.get("nonce")
+            presentation=data["presentation"],
+            aud=data.get("aud"),
+            nonce=data.get("nonce"),
+            portrait_allowed=_portrait_allowed(self.call),
         )
         return Response(PresentationVerifyResponseSerializer(asdict(result)).data)
 
@@ -87,6 +99,8 @@ class CardMdocVerifyView(GatewayAPIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         result = card_mdoc_presentation_verify(
-            device_response=data["device_response"], session_transcript=data["session_transcript"]
+            device_response=data["device_response"],
+            session_transcript=data["session_transcript"],
+            portrait_allowed=_portrait_allowed(self.call),
         )
         return Response(PresentationVerifyResponseSerializer(asdict(result)).data)
