@@ -618,11 +618,17 @@ def cache_refresh(base_url: str, directory: str, *, timeout: float = 10) -> list
     return written
 
 
-def _keys_from_file(path: str) -> dict[str, Ed25519PublicKey]:
+def _keys_from_file(path: str) -> tuple[dict[str, Ed25519PublicKey], str | None]:
+    """Return the keys in PATH, and the issuer it names when it is SD-JWT VC issuer metadata (else None)."""
     with open(path, encoding="utf-8") as handle:
         document = json.loads(handle.read())
     # Either a JWKS or SD-JWT VC issuer metadata holding one under "jwks".
-    return jwks_load(document.get("jwks", document) if isinstance(document, dict) else document)
+    if isinstance(document, dict) and "jwks" in document:
+        issuer = document.get("issuer")
+        if not isinstance(issuer, str) or not issuer:
+            raise ValueError("the issuer metadata names no issuer")
+        return jwks_load(document["jwks"]), issuer
+    return jwks_load(document), None
 
 
 def _presented(argument: str) -> str:
@@ -728,7 +734,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     now = time.time()
     try:
-        keys = _keys_from_file(keys_path)
+        keys, metadata_issuer = _keys_from_file(keys_path)
         statuses = None
         if args.status_list:
             with open(args.status_list, encoding="utf-8") as handle:
@@ -760,7 +766,8 @@ def main(argv: list[str] | None = None) -> int:
             status_list=token_list,
             now=now,
             max_status_age_hours=args.max_status_age_hours,
-            issuer=args.issuer,
+            # SD-JWT VC: the iss must be the issuer whose metadata gave the keys.
+            issuer=args.issuer or metadata_issuer,
             aud=args.aud,
             nonce=args.nonce,
         )

@@ -139,3 +139,18 @@ def test_a_tampered_presentation_is_refused_offline(holder, tmp_path):
     code, result = run(tmp_path, issuer_jwt + "~" + disclosures[0][:-2] + "AA~")
 
     assert code == 1 and result["reason"] == "disclosure_invalid"
+
+
+def test_an_sd_jwt_from_another_issuer_than_the_cached_metadata_is_refused(holder, tmp_path):
+    client, _card = holder
+    sd_jwt = client.get("/me/card/credential.sd-jwt").content.decode()
+    cache_fill(client, tmp_path)
+    # The same keys published under another issuer: SD-JWT VC says iss must be the metadata's issuer.
+    metadata = json.loads((tmp_path / tool.CACHE_KEYS_FILE).read_text())
+    metadata["issuer"] = "https://elsewhere.example"
+    (tmp_path / tool.CACHE_KEYS_FILE).write_text(json.dumps(metadata))
+    from tests.cards.test_sd_jwt import present
+
+    code, result = run(tmp_path, present(sd_jwt, {"age_over_18"}))
+
+    assert (code, result["valid"], result["reason"]) == (tool.EXIT_REFUSED, False, "wrong_issuer")
