@@ -241,6 +241,7 @@ class ResidentPhotoUploadForm(forms.ModelForm):
     image = forms.FileField(
         label=_("Photo"),
         help_text=_("JPEG or PNG, at most 5 MB, at least 240 x 320 pixels. It is re-encoded and its metadata removed."),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png"}),
     )
 
     class Meta:

@@ -9,6 +9,7 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from cards.national_id import NationalIdFormField, parse_national_id
+from cards.photos import PHOTO_MAX_BYTES
 from ledger.api import purposes_all as ledger_purposes_all
 from portal.models import NotificationSetting, ProxyGrant
 from portal.sms import sms_enabled
@@ -121,6 +122,15 @@ class PhotoSubmitForm(forms.Form):
         help_text=_("A recent photo of your face, JPEG or PNG, at most 5 MB. A caseworker checks it before use."),
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png"}),
     )
+
+    def clean_image(self):
+        upload = self.cleaned_data["image"]
+        # Before anything reads it: an upload larger than the limit is on disk, not to be read into memory.
+        if upload.size > PHOTO_MAX_BYTES:
+            raise forms.ValidationError(
+                _("The file is larger than %(limit)d MB.") % {"limit": PHOTO_MAX_BYTES // (1024 * 1024)}
+            )
+        return upload
 
 
 def _chinese() -> bool:

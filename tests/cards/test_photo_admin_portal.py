@@ -8,6 +8,7 @@ from PIL import Image
 
 from cards.models import ResidentPhoto
 from ledger.models import PendingEntry
+from portal.web import pages
 from tests.factories import ResidentFactory
 from tests.factories.portal import resident_with_account, sign_in
 from tests.portal.staff import admin_login, purpose_state, staff_create
@@ -109,6 +110,21 @@ def test_the_portal_explains_a_refused_photo(client):
     assert response.status_code == 200
     assert "it must be at least 240 x 320" in response.content.decode()
     assert not ResidentPhoto.objects.filter(resident=resident).exists()
+
+
+def test_an_oversized_upload_is_refused_by_its_size_before_it_is_read(client, monkeypatch):
+    user, resident, _card, device = resident_with_account()
+    sign_in(client, user, device, step_up=True)
+    submitted = []
+    monkeypatch.setattr(pages.actions, "resident_card_photo_submit", lambda **kw: submitted.append(kw))
+    big = SimpleUploadedFile("big.jpg", b"\xff\xd8" + b"\x00" * (5 * 1024 * 1024), "image/jpeg")
+
+    response = client.post("/me/card/photo/", {"image": big})
+
+    assert response.status_code == 200
+    assert "larger than 5 MB" in response.content.decode()
+    # Refused by the form from its size: the view never read the file to hand it on.
+    assert submitted == [] and not ResidentPhoto.objects.filter(resident=resident).exists()
 
 
 def test_the_photo_page_records_that_the_resident_listed_their_photos(client, commit_path, ledger_sequenced):
