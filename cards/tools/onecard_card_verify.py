@@ -503,7 +503,10 @@ def status_check(
     value = status_list.status(entry["idx"])
     if value is None:
         return "unknown", "status unknown: the list does not reach this credential's index"
-    name = STATUS_NAMES.get(value, f"0x{value:02x}")
+    if value not in STATUS_NAMES:
+        # 0x03 and up are application-specific or unassigned: OneCard gives them no meaning, so neither may this.
+        return "unknown", f"status unknown: the list gives the value 0x{value:02x}, which OneCard does not assign"
+    name = STATUS_NAMES[value]
     return name, name
 
 

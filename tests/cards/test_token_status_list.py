@@ -76,6 +76,25 @@ def test_packing_puts_index_zero_in_the_lowest_bits():
     assert zlib.decompress(unb64(lst)) == bytes([0b01_00_10_01, 0b00_00_00_10])
 
 
+@pytest.mark.parametrize("value, expected", [(0, "valid"), (1, "invalid"), (2, "suspended"), (3, "unknown")])
+def test_a_status_value_onecard_does_not_assign_is_unknown_not_refused(value, expected):
+    now = 1_800_000_000
+    statuses = tool.TokenStatusList(
+        uri="https://onecard.example/cards/status-list",
+        bits=2,
+        statuses=zlib.decompress(unb64(tool.status_list_pack({5: value}))),
+        issued_at=now - 60,
+        expires_at=None,
+        ttl=None,
+    )
+    reference = {"status_list": {"idx": 5, "uri": statuses.uri}}
+
+    status, detail = tool.status_check(reference, statuses, now=now, max_age_hours=24)
+
+    assert status == expected
+    assert ("0x03" in detail) == (value == 3)
+
+
 def test_a_status_list_that_does_not_inflate_is_refused_not_read_as_valid(caseworker_context):
     token = signing.jws_sign(
         {"sub": "x", "iat": 1, "status_list": {"bits": 2, "lst": "bm90LXpsaWI"}}, typ="statuslist+jwt"
