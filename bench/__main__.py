@@ -23,6 +23,7 @@ SUITES = [
     "cards_bench",
     "services_bench",
     "matching_bench",
+    "matching_http_bench",
     "statistics_bench",
 ]
 

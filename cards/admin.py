@@ -237,11 +237,23 @@ def card_change_describe(detail: str) -> str:
     return gettext("→ %(after)s (%(reason)s)") % words
 
 
+class CameraFileInput(forms.ClearableFileInput):
+    """A file field for a photo that can also be taken with the computer's camera (static/js/photo_capture.js)."""
+
+    template_name = "admin/cards/residentphoto/camera_file_input.html"
+
+    class Media:
+        js = ("js/photo_capture.js",)
+
+
 class ResidentPhotoUploadForm(forms.ModelForm):
     image = forms.FileField(
         label=_("Photo"),
-        help_text=_("JPEG or PNG, at most 5 MB, at least 240 x 320 pixels. It is re-encoded and its metadata removed."),
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png"}),
+        help_text=_(
+            "JPEG or PNG, at most 5 MB, at least 240 x 320 pixels, or taken with the camera. "
+            "It is re-encoded and its metadata removed."
+        ),
+        widget=CameraFileInput(attrs={"accept": "image/jpeg,image/png"}),
     )
 
     class Meta:
