@@ -48,7 +48,7 @@ for start in range(0, COUNT, 10_000):
     )
     Card.objects.bulk_create(
         Card(number=str(9_000_000_000_000_000_000 + r.pk), version=1, resident=r, status="active", issued_on=today,
-             expires_on=today + datetime.timedelta(days=3650))
+             expires_on=today + datetime.timedelta(days=3650), status_index=r.pk)
         for r in residents
     )
 _agency, key = agency_with_key(kind="bank", scopes=["matching:active-card"], purposes=["{purpose}"])

@@ -48,8 +48,8 @@ def _generate(cursor, residents: int, hospital: int, pharmacy: int, bank_code: s
     cursor.execute(
         """
         INSERT INTO cards_card (number, version, resident_id, status, status_reason, issued_on, expires_on,
-                                activation_code_hash, activation_attempts, created_at, updated_at)
-        SELECT lpad(g::text, 19, '0'), 1, %s + g, 'active', '', DATE '2024-01-01', DATE '2034-01-01', '', 0,
+                                activation_code_hash, activation_attempts, status_index, created_at, updated_at)
+        SELECT lpad(g::text, 19, '0'), 1, %s + g, 'active', '', DATE '2024-01-01', DATE '2034-01-01', '', 0, g,
                now(), now()
         FROM generate_series(0, %s - 1) AS g
         """,

@@ -38,6 +38,7 @@ from cards.models import (
     CredentialOffer,
     Resident,
     ResidentPhoto,
+    status_index_draw,
 )
 from cards.numbers import card_number_generate
 from cards.photos import photo_clean, photo_encrypt
@@ -268,9 +269,21 @@ def _card_create(*, resident: Resident, number: str, version: int, reason: str) 
         issued_on=today,
         expires_on=_expiry_from(today),
     )
-    card.full_clean()
-    card.save()
-    return card
+    card.status_index = status_index_draw()
+    # The index is checked free by the draw and unique by the database; a clash is retried below.
+    card.full_clean(exclude=["status_index"])
+    for attempt in range(3):
+        try:
+            with transaction.atomic():  # a savepoint: a clash on the drawn index leaves the transaction usable
+                card.save()
+        except IntegrityError as error:
+            # Two cards drew the same free index at the same moment: the constraint refused one; draw again.
+            if "status_index" not in str(error) or attempt == 2:
+                raise
+            card.status_index = status_index_draw()
+        else:
+            return card
+    raise AssertionError("unreachable")
 
 
 @transaction.atomic
@@ -833,7 +846,9 @@ def card_presentation_verify(
         return PresentationVerification(False, verdict.format, None, verdict.reason, None, None)
     entry = (verdict.status_reference or {}).get("status_list")
     index = entry.get("idx") if isinstance(entry, dict) else None
-    card = Card.objects.select_related("resident").filter(pk=index).first() if isinstance(index, int) else None
+    card = (
+        Card.objects.select_related("resident").filter(status_index=index).first() if isinstance(index, int) else None
+    )
     if card is None:
         _verification_record(subject=UNRESOLVED_SUBJECT, card=None, reason=UNKNOWN_CARD, dynamic=None)
         return PresentationVerification(False, verdict.format, None, UNKNOWN_CARD, None, verdict.holder_bound)
@@ -877,7 +892,9 @@ def card_mdoc_presentation_verify(
         return PresentationVerification(False, verdict.format, None, verdict.reason, None, None)
     entry = (verdict.status_reference or {}).get("status_list")
     index = entry.get("idx") if isinstance(entry, dict) else None
-    card = Card.objects.select_related("resident").filter(pk=index).first() if isinstance(index, int) else None
+    card = (
+        Card.objects.select_related("resident").filter(status_index=index).first() if isinstance(index, int) else None
+    )
     if card is None:
         _verification_record(subject=UNRESOLVED_SUBJECT, card=None, reason=UNKNOWN_CARD, dynamic=None)
         return PresentationVerification(False, verdict.format, None, UNKNOWN_CARD, None, True)

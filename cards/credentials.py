@@ -19,7 +19,7 @@ from django.db.models import Max
 from django.urls import reverse
 
 from cards import signing
-from cards.models import Card
+from cards.models import Card, status_list_size
 from cards.tools import onecard_card_verify as offline
 
 # A wallet re-fetches its credential within this time, so a changed name, photo or insurance shows soon.
@@ -81,8 +81,8 @@ def status_list_uri() -> str:
 
 def card_status_reference(card: Card) -> dict:
     """Return the 'status' claim of CARD's credentials: its index in the Token Status List."""
-    # The index is the card's row id: one per card, the same in every credential of that card.
-    return {"status_list": {"idx": card.pk, "uri": status_list_uri()}}
+    # One random index per card (Card.status_index), the same in every credential of that card.
+    return {"status_list": {"idx": card.status_index, "uri": status_list_uri()}}
 
 
 def _age_at_least(birth_date: datetime.date, years: int, today: datetime.date) -> bool:
@@ -264,12 +264,12 @@ def holder_jwk_clean(jwk) -> dict:
 
 def token_status_list_claims(*, now: datetime.datetime) -> dict:
     """Return the claims of the Token Status List JWT: every card's status at its index, 2 bits each."""
-    rows = Card.objects.exclude(status=Card.Status.ACTIVE).values_list("pk", "status")
-    statuses = {pk: CARD_STATUS_VALUES[status] for pk, status in rows}
-    # The list covers every card's index, active ones included: an index past its end is "unknown" to a verifier.
-    highest = Card.objects.aggregate(highest=Max("pk"))["highest"]
-    if highest is not None:
-        statuses.setdefault(highest, 0)
+    rows = Card.objects.exclude(status=Card.Status.ACTIVE).values_list("status_index", "status")
+    statuses = {index: CARD_STATUS_VALUES[status] for index, status in rows}
+    # The list always has its full size, so its length says nothing of how many cards exist; it also covers
+    # any older card whose index (its row id, before indices were drawn) lies beyond that size.
+    highest = Card.objects.aggregate(highest=Max("status_index"))["highest"]
+    statuses.setdefault(max(status_list_size() - 1, highest or 0), 0)
     issued_at = int(now.timestamp())
     return {
         "sub": status_list_uri(),

@@ -1,3 +1,5 @@
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -71,6 +73,28 @@ class Resident(models.Model):
         return f"resident:{self.pk}"
 
 
+STATUS_LIST_SIZE_DEFAULT = 2**24
+
+
+def status_list_size() -> int:
+    """Return how many entries the Token Status List has: the space card indices are drawn from."""
+    return int(getattr(settings, "ONECARD_STATUS_LIST_SIZE", STATUS_LIST_SIZE_DEFAULT))
+
+
+def status_index_draw(*, attempts: int = 16) -> int:
+    """Return a random index of the Token Status List that no card holds yet.
+
+    The unique constraint on ``Card.status_index`` settles the rare race of two
+    cards drawing the same free index at the same moment (cards.actions retries).
+    """
+    size = status_list_size()
+    for _attempt in range(attempts):
+        index = secrets.randbelow(size)
+        if not Card.objects.filter(status_index=index).exists():
+            return index
+    raise RuntimeError(f"no free Token Status List index after {attempts} draws: raise ONECARD_STATUS_LIST_SIZE")
+
+
 class Card(models.Model):
     """A resident's one card: a Luhn-checked number, its version, and where it is in its lifecycle.
 
@@ -111,6 +135,9 @@ class Card(models.Model):
         _("activation code expires at"), null=True, blank=True, editable=False
     )
     activation_attempts = models.PositiveSmallIntegerField(_("activation attempts"), default=0, editable=False)
+    # The card's entry in the Token Status List ("idx" in its credentials): drawn at random from the list's
+    # size when the card is created, so an index tells nothing of when the card was issued or how many exist.
+    status_index = models.PositiveIntegerField(_("status list index"), unique=True, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -133,6 +160,11 @@ class Card(models.Model):
             "version": self.version,
             "status": self.get_status_display(),
         }
+
+    def save(self, *args, **kwargs) -> None:
+        if self.status_index is None:
+            self.status_index = status_index_draw()
+        super().save(*args, **kwargs)
 
     @property
     def number_display(self) -> str:

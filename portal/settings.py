@@ -230,6 +230,8 @@ CELERY_BEAT_SCHEDULE["cards-retention-daily"] = {
 }
 # A rejected or superseded card photo's image is erased this many days after the decision (docs/cards.md).
 ONECARD_PHOTO_RETENTION_DAYS = env.int("ONECARD_PHOTO_RETENTION_DAYS", default=90)
+# Entries of the Token Status List, the space each card's random index is drawn from (docs/cards.md).
+ONECARD_STATUS_LIST_SIZE = env.int("ONECARD_STATUS_LIST_SIZE", default=2**24)
 CELERY_BEAT_SCHEDULE["ledger-sequence-sweep"] = {
     "task": "ledger.tasks.sequence_pending",
     "schedule": ONECARD_LEDGER_SWEEP_SECONDS,

@@ -70,7 +70,7 @@ def test_an_mdoc_round_trip_gives_every_item_and_the_portrait(caseworker_context
     assert verdict.claims["card_number"] == card.number and verdict.claims["insured"] is True
     assert verdict.claims["birth_date"] == card.resident.birth_date.isoformat()
     assert verdict.claims["portrait"].startswith(b"\xff\xd8")
-    assert verdict.status_reference == {"status_list": {"idx": card.pk, "uri": status_list_uri()}}
+    assert verdict.status_reference == {"status_list": {"idx": card.status_index, "uri": status_list_uri()}}
 
 
 def test_the_mso_is_signed_es256_by_the_document_signer_in_x5chain_over_the_item_digests(caseworker_context):

@@ -83,7 +83,7 @@ def test_the_issuer_jwt_has_the_sd_jwt_vc_header_and_frame(caseworker_context):
     assert header_of(sd_jwt)["typ"] == "dc+sd-jwt" and header_of(sd_jwt)["alg"] == "EdDSA"
     payload = payload_of(sd_jwt)
     assert payload["vct"] == payload["iss"] + tool.CARD_VCT_PATH and payload["iss"].startswith("http")
-    assert payload["status"] == {"status_list": {"idx": card.pk, "uri": status_list_uri()}}
+    assert payload["status"] == {"status_list": {"idx": card.status_index, "uri": status_list_uri()}}
     assert payload["_sd_alg"] == "sha-256" and payload["_sd"] == sorted(payload["_sd"])
     assert "cnf" not in payload
     # No personal data in clear in the signed part: only digests.

@@ -54,10 +54,10 @@ def test_revoked_lost_replaced_and_expired_are_invalid_and_suspended_is_suspende
 
     status_list = fetch_list(client)
 
-    assert status_list.status(active.pk) == tool.STATUS_VALID
-    assert status_list.status(suspended.pk) == tool.STATUS_SUSPENDED
+    assert status_list.status(active.status_index) == tool.STATUS_VALID
+    assert status_list.status(suspended.status_index) == tool.STATUS_SUSPENDED
     for card in (revoked, lost, damaged, expiring):
-        assert status_list.status(card.pk) == tool.STATUS_INVALID, card
+        assert status_list.status(card.status_index) == tool.STATUS_INVALID, card
 
 
 def test_a_resumed_card_is_valid_again(client, caseworker_context):
@@ -66,7 +66,7 @@ def test_a_resumed_card_is_valid_again(client, caseworker_context):
     card = card_suspend(card=CardFactory(), reason="suspected-fraud")
     card_resume(card=card, reason="suspected-fraud")
 
-    assert fetch_list(client).status(card.pk) == tool.STATUS_VALID
+    assert fetch_list(client).status(card.status_index) == tool.STATUS_VALID
 
 
 def test_packing_puts_index_zero_in_the_lowest_bits():
@@ -134,7 +134,7 @@ def test_qr_credentials_carry_the_status_reference(caseworker_context):
 
     payload = json.loads(unb64(card_token_static(card=card).split(".")[1]))
 
-    assert payload["status"] == {"status_list": {"idx": card.pk, "uri": status_list_uri()}}
+    assert payload["status"] == {"status_list": {"idx": card.status_index, "uri": status_list_uri()}}
 
 
 def test_the_list_covers_active_cards_issued_after_the_last_invalid_one(client, caseworker_context):
@@ -145,4 +145,4 @@ def test_the_list_covers_active_cards_issued_after_the_last_invalid_one(client, 
 
     # An index past the list's end is an error for a verifier, so the newest active card must be inside it.
     for card in newer:
-        assert status_list.status(card.pk) == tool.STATUS_VALID, card
+        assert status_list.status(card.status_index) == tool.STATUS_VALID, card
