@@ -248,11 +248,13 @@ CELERY_BEAT_SCHEDULE["ledger-witness-push"] = {
 CELERY_BEAT_SCHEDULE["ledger-verify-hourly"] = {"task": "ledger.tasks.verify_log", "schedule": 3600.0}
 # Sealed accesses are disclosed within the hour their date begins (ledger.sealing).
 CELERY_BEAT_SCHEDULE["ledger-sealed-release"] = {"task": "ledger.sealing.sealed_release", "schedule": 3600.0}
-# Official statistics: the 4th of each month at 03:00 in Asia/Shanghai (19:00 UTC on the 3rd), when the month
-# before and the ISO week holding its last Thursday (which may run 3 days into this month) have both ended.
+# Official statistics: every day at 03:00 in Asia/Shanghai (19:00 UTC) publish the latest closed month, which
+# closes once the month and the ISO week holding its last Thursday (up to 3 days into the next month) have
+# both ended. A month already released is left as it is, so the daily run publishes each month once, on the
+# first night it has closed, and a night the beat missed is made up the next.
 CELERY_BEAT_SCHEDULE["statistics-publish-monthly"] = {
     "task": "services.statistics.tasks.statistics_publish_last_closed",
-    "schedule": crontab(minute=0, hour=19, day_of_month=3),
+    "schedule": crontab(minute=0, hour=19),
 }
 CELERY_BEAT_SCHEDULE["idempotency-keys-purge"] = {
     "task": "services.core.tasks.idempotency_keys_purge",

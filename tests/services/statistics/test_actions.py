@@ -152,3 +152,19 @@ def test_a_table_without_a_share_of_the_budget_stops_start_up(settings):
     assert [error.id for error in errors] == ["statistics.E001"]
     assert "missing ['card-uses', 'grant-payments', 'partner-accesses', 'prescriptions']" in errors[0].msg
     assert "unknown ['census']" in errors[0].msg
+
+
+def test_the_nightly_task_publishes_the_last_closed_month_once(commit_path, ledger_sequenced):
+    from services.statistics.periods import period_last_closed
+    from services.statistics.tasks import statistics_publish_last_closed
+
+    data.resident(registered=data.IN_PERIOD - datetime.timedelta(days=3650))
+
+    with commit_path():
+        first = statistics_publish_last_closed()
+    with commit_path():
+        again = statistics_publish_last_closed()
+
+    assert (first, again) == (len(TABLES), 0)
+    assert Release.objects.filter(period=str(period_last_closed())).count() == len(TABLES)
+    assert len(ledger_sequenced(action="statistics.release")) == 1
