@@ -10,7 +10,6 @@ class PortalConfig(AppConfig):
         from django.core import checks
 
         from portal import declaration  # noqa: F401  (declares the portal's purposes and ledger actions)
-        from portal.checks import issuer_url_check, middleware_check
+        from portal.checks import middleware_check
 
         checks.register(middleware_check)
-        checks.register(issuer_url_check)

@@ -63,6 +63,19 @@ ONECARD_CARD_KEY_ENCRYPTION_KEY = KEYS.secret("ONECARD_CARD_KEY_ENCRYPTION_KEY")
 ONECARD_CARD_ISSUER = env.str("ONECARD_CARD_ISSUER", default="onecard")
 # The public https URL of OneCard: the "iss" of SD-JWT VCs and mdocs, and the base of the Token Status List URI.
 ONECARD_CREDENTIAL_ISSUER_URL = env.str("ONECARD_CREDENTIAL_ISSUER_URL", default="http://127.0.0.1:8000")
+_issuer = urlsplit(ONECARD_CREDENTIAL_ISSUER_URL)
+# SD-JWT VC verifiers find the keys at <origin>/.well-known/jwt-vc-issuer<path>; OneCard serves them at the root.
+if not (
+    _issuer.scheme in ("http", "https")
+    and _issuer.netloc
+    and _issuer.path in ("", "/")
+    and not (_issuer.query or _issuer.fragment)
+):
+    raise ImproperlyConfigured(
+        f"ONECARD_CREDENTIAL_ISSUER_URL must be an origin such as https://onecard.example.gov, not "
+        f"{ONECARD_CREDENTIAL_ISSUER_URL!r}: SD-JWT VC verifiers find the issuer's keys at "
+        "<origin>/.well-known/jwt-vc-issuer, which OneCard serves at the root of its host only."
+    )
 # The mdoc chain (ISO/IEC 18013-5): the document signer's key and certificate, and the IACA certificate
 # readers trust. Generated under var/keys/ in the embedded default; see `manage.py mdoc_certificates`.
 ONECARD_MDOC_SIGNER = KEYS.mdoc_document_signer(issuer_url=ONECARD_CREDENTIAL_ISSUER_URL)
@@ -232,6 +245,12 @@ CELERY_BEAT_SCHEDULE["cards-retention-daily"] = {
 ONECARD_PHOTO_RETENTION_DAYS = env.int("ONECARD_PHOTO_RETENTION_DAYS", default=90)
 # Entries of the Token Status List, the space each card's random index is drawn from (docs/cards.md).
 ONECARD_STATUS_LIST_SIZE = env.int("ONECARD_STATUS_LIST_SIZE", default=2**24)
+# At most 2**26 entries: 16 MiB at 2 bits each, the most the offline verifier inflates (STATUS_LIST_MAX_BYTES).
+if not 4 <= ONECARD_STATUS_LIST_SIZE <= 2**26:
+    raise ImproperlyConfigured(
+        f"ONECARD_STATUS_LIST_SIZE must be from 4 to {2**26} (16 MiB of 2-bit entries, the most a verifier "
+        f"reads), not {ONECARD_STATUS_LIST_SIZE}"
+    )
 CELERY_BEAT_SCHEDULE["ledger-sequence-sweep"] = {
     "task": "ledger.tasks.sequence_pending",
     "schedule": ONECARD_LEDGER_SWEEP_SECONDS,

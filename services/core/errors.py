@@ -39,3 +39,7 @@ class CredentialsExpired(ServicesError):
 
 class AgencyInactive(ServicesError):
     """The agency behind the API key is suspended."""
+
+
+class ScopeWithdrawn(ServicesError):
+    """A stored answer relied on a scope the agency no longer holds (for the purpose named)."""

@@ -19,6 +19,7 @@ from cards.national_id import parse_national_id
 from ledger.api import record, record_bulk
 from services.core import catalogue
 from services.core.calls import AgencyCall
+from services.core.declaration import CoreScope
 from services.core.errors import (
     AgencyInactive,
     ConsentMissing,
@@ -27,6 +28,7 @@ from services.core.errors import (
     CredentialsRevoked,
     IdempotencyKeyReused,
     NationalIdInvalid,
+    ScopeWithdrawn,
 )
 from services.core.models import Agency, AgencyKey, Consent, IdempotentRequest
 
@@ -174,13 +176,33 @@ def idempotent_response_open(*, idempotent: IdempotentRequest) -> StoredResponse
     )
 
 
+# Accesses whose answer holds a resident's photo: a replay of it needs the photo scope still.
+PHOTO_ACTIONS = frozenset({"cards.photos.view"})
+PHOTO_SCOPE = CoreScope.CARDS_PHOTO
+
+
+def photo_allowed(*, call: AgencyCall) -> bool:
+    """Return whether CALL may be shown a resident's photo: the agency holds cards:photo, for a purpose allowing it."""
+    return PHOTO_SCOPE in agency_scopes(agency=call.agency) and catalogue.purpose_allows_scope(
+        call.purpose, PHOTO_SCOPE
+    )
+
+
 def idempotent_replay_authorise(*, accesses: list[dict], consents: list[dict], call: AgencyCall) -> None:
-    """Check again the consents a stored answer relied on, and record its accesses as the first call did.
+    """Check again the consents (and the photo scope) a stored answer relied on; record its accesses as before.
 
     Raise ConsentMissing, after recording each access as refused, when any of
-    those consents has ended since: a replay serves nothing the first call
-    could not serve now.
+    those consents has ended since, or ScopeWithdrawn when the answer holds a
+    photo and the agency may no longer see photos: a replay serves nothing the
+    first call could not serve now.
     """
+    if any(access["action"] in PHOTO_ACTIONS for access in accesses) and not photo_allowed(call=call):
+        with transaction.atomic():
+            for access in accesses:
+                record(**{**access, "outcome": "denied", "object": "replay:no-photo-scope"})
+        raise ScopeWithdrawn(
+            f"this answer holds a photo, and {call.agency.code} no longer holds {PHOTO_SCOPE} for {call.purpose}"
+        )
     ended = [
         consent
         for consent in consents

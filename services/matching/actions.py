@@ -119,7 +119,10 @@ def _quota_check(*, call: AgencyCall, count: int) -> None:
 
 def _chunk_request(session: MatchingSession, number: int, key: bytes) -> str:
     ids = _chunk_ids(session, number)
-    national_ids = national_ids_for_residents(resident_ids=[i for i in ids if i != protocol.PADDING])
+    # Always one query, even for a chunk of padding only (the re-check when nobody was found): an empty
+    # list would skip it, and the answer's timing would tell the partner whether anyone was found.
+    residents = [i for i in ids if i != protocol.PADDING] or [protocol.PADDING]
+    national_ids = national_ids_for_residents(resident_ids=residents)
     items = [national_ids.get(i) or protocol.padding_item() for i in ids]
     return protocol.chunk_request(key=key, items=items)
 

@@ -30,6 +30,10 @@
     }
 
     open.addEventListener("click", function () {
+      if (open.disabled) {
+        return;
+      }
+      open.disabled = true; // one stream at a time, while the browser asks for permission
       status.textContent = "";
       media.getUserMedia({ video: { facingMode: "user", width: { ideal: 1280 }, height: { ideal: 960 } }, audio: false })
         .then(function (opened) {
@@ -39,9 +43,11 @@
           video.hidden = false;
           take.hidden = false;
           open.hidden = true;
+          open.disabled = false;
         })
         .catch(function () {
           stop();
+          open.disabled = false;
           status.textContent = box.dataset.error;
         });
     });
@@ -61,11 +67,16 @@
         video, (width - cropWidth) / 2, (height - cropHeight) / 2, cropWidth, cropHeight, 0, 0, cropWidth, cropHeight
       );
       canvas.toBlob(function (blob) {
-        var files = new DataTransfer();
-        files.items.add(new File([blob], "camera.jpg", { type: "image/jpeg" }));
-        input.files = files.files;
-        stop();
-        status.textContent = box.dataset.taken;
+        try {
+          var files = new DataTransfer();
+          files.items.add(new File([blob], "camera.jpg", { type: "image/jpeg" }));
+          input.files = files.files;
+          status.textContent = box.dataset.taken;
+        } catch (error) {
+          status.textContent = box.dataset.error;
+        } finally {
+          stop(); // the camera is released whatever happened
+        }
       }, "image/jpeg", 0.92);
     });
   });

@@ -142,3 +142,22 @@ def test_a_counter_reading_an_mdoc_sees_the_portrait_and_the_view_is_recorded(
     assert body["claims"]["portrait"].startswith("data:image/jpeg;base64,/9j/")
     [view] = _photo_views(ledger_sequenced(action="cards.photos.view"), resident)
     assert (view["object"], view["actor"]["id"]) == (f"card:{card.pk} portrait mdoc", agency.code)
+
+
+def test_a_stored_answer_with_a_portrait_is_not_replayed_once_the_photo_scope_is_withdrawn(
+    counter, photo_holder, commit_path, ledger_sequenced
+):
+    agency, verifier = counter
+    resident, _card, sd_jwt = photo_holder
+    body = {"presentation": present(sd_jwt, CLAIMS)}
+    first = verifier.post("/api/v1/cards/presentations/verify", body, format="json", HTTP_IDEMPOTENCY_KEY="v-1")
+    assert "portrait" in first.json()["claims"]
+    agency.scope_grants.filter(scope="cards:photo").delete()
+
+    with commit_path():
+        again = verifier.post("/api/v1/cards/presentations/verify", body, format="json", HTTP_IDEMPOTENCY_KEY="v-1")
+
+    assert again.status_code == 403 and again["Content-Type"].startswith("application/problem+json")
+    assert again.json()["type"].endswith("/scope-missing") and "portrait" not in again.content.decode()
+    refused = [v for v in _photo_views(ledger_sequenced(action="cards.photos.view"), resident) if v["outcome"] != "ok"]
+    assert [(v["outcome"], v["object"]) for v in refused] == [("denied", "replay:no-photo-scope")]

@@ -4,7 +4,7 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 
 from ledger.api import context_get_or_none, subject_pseudonym
-from portal.checks import issuer_url_check, middleware_check
+from portal.checks import middleware_check
 from portal.middleware import AccessContextMiddleware
 from tests.factories import ResidentFactory, UserFactory
 
@@ -78,19 +78,3 @@ def test_system_check_fires_when_the_middleware_is_missing_or_early(settings, mi
     settings.MIDDLEWARE = middleware
 
     assert [error.id for error in middleware_check(None)] == ["portal.E001"]
-
-
-@pytest.mark.parametrize(
-    "url, errors",
-    [
-        ("https://onecard.example.gov", []),
-        ("https://onecard.example.gov:8443/", []),
-        ("https://example.gov/onecard", ["portal.E002"]),
-        ("https://example.gov?x=1", ["portal.E002"]),
-        ("onecard.example.gov", ["portal.E002"]),
-    ],
-)
-def test_the_credential_issuer_must_be_an_origin_for_verifiers_to_find_its_keys(settings, url, errors):
-    settings.ONECARD_CREDENTIAL_ISSUER_URL = url
-
-    assert [error.id for error in issuer_url_check(None)] == errors

@@ -129,6 +129,31 @@ def test_a_sweep_interval_out_of_range_is_refused_by_name(value):
     assert "ONECARD_LEDGER_SWEEP_SECONDS must be more than 0 and at most 10" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "url, refused",
+    [
+        ("https://onecard.example.gov", False),
+        ("https://onecard.example.gov:8443/", False),
+        ("https://example.gov/onecard", True),
+        ("https://example.gov?x=1", True),
+        ("onecard.example.gov", True),
+    ],
+)
+def test_the_credential_issuer_must_be_an_origin_for_verifiers_to_find_its_keys(url, refused):
+    result = run_check({"ONECARD_CREDENTIAL_ISSUER_URL": url})
+
+    assert (result.returncode != 0) == refused, result.stderr
+    assert ("ONECARD_CREDENTIAL_ISSUER_URL must be an origin" in result.stderr) == refused
+
+
+@pytest.mark.parametrize("size, refused", [("3", True), ("16", False), ("67108864", False), ("67108865", True)])
+def test_a_status_list_size_a_verifier_could_not_read_is_refused(size, refused):
+    result = run_check({"ONECARD_STATUS_LIST_SIZE": size})
+
+    assert (result.returncode != 0) == refused, result.stderr
+    assert ("ONECARD_STATUS_LIST_SIZE must be from 4 to 67108864" in result.stderr) == refused
+
+
 def _python(env: dict, code: str) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if not k.startswith(CLEARED_PREFIXES)}
     return subprocess.run(

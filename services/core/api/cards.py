@@ -13,10 +13,9 @@ from cards.api.serializers import (
     PresentationVerifyRequestSerializer,
     PresentationVerifyResponseSerializer,
 )
-from services.core import catalogue
 from services.core.api.base import GatewayAPIView
 from services.core.declaration import CoreScope
-from services.core.selectors import agency_scopes
+from services.core.selectors import photo_allowed
 
 
 class CardVerifyView(GatewayAPIView):
@@ -54,13 +53,6 @@ class CardVerifyView(GatewayAPIView):
         return Response(CardVerifyResponseSerializer(asdict(result)).data)
 
 
-def _portrait_allowed(call) -> bool:
-    """A disclosed portrait is a photo: only for a key holding ``cards:photo`` under a purpose that allows it."""
-    return CoreScope.CARDS_PHOTO in agency_scopes(agency=call.agency) and catalogue.purpose_allows_scope(
-        call.purpose, CoreScope.CARDS_PHOTO
-    )
-
-
 class CardPresentationVerifyView(GatewayAPIView):
     """Check an SD-JWT VC presentation of a card; report exactly the disclosed claims and the card's status now."""
 
@@ -79,7 +71,7 @@ class CardPresentationVerifyView(GatewayAPIView):
             presentation=data["presentation"],
             aud=data.get("aud"),
             nonce=data.get("nonce"),
-            portrait_allowed=_portrait_allowed(self.call),
+            portrait_allowed=photo_allowed(call=self.call),
         )
         return Response(PresentationVerifyResponseSerializer(asdict(result)).data)
 
@@ -101,6 +93,6 @@ class CardMdocVerifyView(GatewayAPIView):
         result = card_mdoc_presentation_verify(
             device_response=data["device_response"],
             session_transcript=data["session_transcript"],
-            portrait_allowed=_portrait_allowed(self.call),
+            portrait_allowed=photo_allowed(call=self.call),
         )
         return Response(PresentationVerifyResponseSerializer(asdict(result)).data)

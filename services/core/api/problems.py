@@ -111,6 +111,7 @@ _DOMAIN_ERRORS: dict[type[Exception], type[Problem]] = {
     errors.CredentialsExpired: CredentialsExpired,
     errors.AgencyInactive: AgencySuspended,
     errors.ConsentMissing: ConsentMissing,
+    errors.ScopeWithdrawn: ScopeMissing,
     errors.NationalIdInvalid: NationalIdInvalid,
     errors.IdempotencyKeyReused: IdempotencyKeyReused,
     errors.IdempotencyKeyInFlight: IdempotencyKeyInFlight,
