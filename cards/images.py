@@ -12,6 +12,7 @@ from django.core.cache import cache
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from cards import card_fonts
+from cards.crypto import DecryptionError, resident_data_open, resident_data_seal
 from cards.models import Card, ResidentPhoto
 
 # ISO/IEC 7810 ID-1 at 300 dpi.
@@ -240,13 +241,27 @@ def _printable_cache_key(card: Card, kind: str) -> str:
     return f"cards:printable:{kind}:{card.pk}:{card.version}:{card.status}:{card.updated_at.timestamp()}:{photo_id}"
 
 
+def _printable_label(key: str) -> bytes:
+    # The ciphertext is bound to its cache key (card, version, status, photo): it opens under no other.
+    return b"onecard:printable:" + key.encode()
+
+
 def card_printable_cached(*, card: Card, kind: str = "png") -> bytes | None:
     """Return the cached printable card of CARD as KIND (png or pdf), or None."""
-    return cache.get(_printable_cache_key(card, kind))
+    key = _printable_cache_key(card, kind)
+    sealed = cache.get(key)
+    if sealed is None:
+        return None
+    try:
+        return resident_data_open(sealed, label=_printable_label(key))
+    except DecryptionError:
+        return None  # sealed under an older key, or not by OneCard: render again
 
 
 def card_printable_cache_set(*, card: Card, rendered: dict[str, bytes]) -> None:
-    """Cache the printable card of CARD, RENDERED by kind (png and pdf)."""
-    cache.set_many(
-        {_printable_cache_key(card, kind): rendered[kind] for kind in PRINTABLE_KINDS}, PRINTABLE_CACHE_SECONDS
-    )
+    """Cache the printable card of CARD, RENDERED by kind (png and pdf), sealed: it shows the photo and name."""
+    entries = {}
+    for kind in PRINTABLE_KINDS:
+        key = _printable_cache_key(card, kind)
+        entries[key] = resident_data_seal(rendered[kind], label=_printable_label(key))
+    cache.set_many(entries, PRINTABLE_CACHE_SECONDS)

@@ -57,6 +57,25 @@ def test_printable_card_cache_misses_after_a_status_change(caseworker_context):
     assert card_printable_cached(card=card) is None
 
 
+def test_the_cached_printable_card_is_sealed_and_bound_to_its_card(caseworker_context):
+    from django.core.cache import cache
+
+    from cards.images import _printable_cache_key, card_printable_cached
+
+    card, other = CardFactory(), CardFactory()
+    card_printable_render(card.pk)
+    card_printable_render(other.pk)
+    key, other_key = _printable_cache_key(card, "png"), _printable_cache_key(other, "png")
+
+    # The cache holds no PNG (nor the name it shows): only ciphertext.
+    assert not cache.get(key).startswith(b"\x89PNG")
+    assert card.resident.full_name.encode() not in cache.get(key)
+    # A render copied under another card's key does not open there: that card is rendered again.
+    cache.set(other_key, cache.get(key))
+    assert card_printable_cached(card=other) is None
+    assert card_printable_cached(card=card).startswith(b"\x89PNG")
+
+
 def test_card_get_for_user_returns_the_held_card_and_records_the_read(caseworker_context):
     user = UserFactory()
     resident = ResidentFactory(user=user)
