@@ -15,6 +15,7 @@
     var open = box.querySelector(".onecard-camera-open");
     var take = box.querySelector(".onecard-camera-take");
     var status = box.querySelector(".onecard-camera-status");
+    var preview = box.querySelector(".onecard-camera-preview");
     var stream = null;
     box.hidden = false;
 
@@ -35,6 +36,7 @@
       }
       open.disabled = true; // one stream at a time, while the browser asks for permission
       status.textContent = "";
+      preview.hidden = true;
       media.getUserMedia({ video: { facingMode: "user", width: { ideal: 1280 }, height: { ideal: 960 } }, audio: false })
         .then(function (opened) {
           stream = opened;
@@ -71,6 +73,9 @@
           var files = new DataTransfer();
           files.items.add(new File([blob], "camera.jpg", { type: "image/jpeg" }));
           input.files = files.files;
+          // A data: URL, which the page's CSP allows for images (blob: it does not).
+          preview.src = canvas.toDataURL("image/jpeg", 0.8);
+          preview.hidden = false;
           status.textContent = box.dataset.taken;
         } catch (error) {
           status.textContent = box.dataset.error;

@@ -63,6 +63,7 @@ def test_a_registrar_takes_the_photo_with_the_camera(camera_page, live_server):
     page.locator("video.onecard-camera-video[data-ready]").wait_for(state="attached", timeout=15_000)
     page.get_by_role("button", name="Take the photo").click()
     expect(page.locator(".onecard-camera-status")).to_contain_text("Photo taken")
+    expect(page.get_by_alt_text("The photo just taken")).to_be_visible()
     screenshot(page, "admin-photo-camera")
     page.click("input[name=_save]")
     page.wait_for_url(lambda url: url.rstrip("/").endswith("/residentphoto"))
