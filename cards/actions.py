@@ -1,6 +1,7 @@
 """Write to the resident register and the cards it issues."""
 
 import base64
+import dataclasses
 import datetime
 import hashlib
 import hmac
@@ -10,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -825,6 +827,26 @@ def _claims_for_verifier(*, card: Card, claims: dict, kind: str, portrait_allowe
     return claims, ()
 
 
+HOLDER_BINDING_UNCHECKED = "holder_binding_unchecked"
+HOLDER_BINDING_REPLAYED = "holder_binding_replayed"
+
+
+def _holder_binding_online_check(*, presentation: str, aud: str | None, nonce: str | None) -> str | None:
+    """Return why a holder-bound presentation is refused online, or None.
+
+    RFC 9901 (section 7.3) has the verifier check the KB-JWT's aud and nonce
+    against the values it chose, so a presentation made for one verifier, or
+    once, cannot be played again: OneCard checks them only if the caller names
+    them, so it must. Each bound presentation is accepted once while its KB-JWT
+    is fresh; the same one again is a replay.
+    """
+    if not aud or not nonce:
+        return HOLDER_BINDING_UNCHECKED
+    seen = "cards:kb-presented:" + hashlib.sha256(presentation.encode("ascii")).hexdigest()
+    lifetime = offline.KB_JWT_MAX_AGE_SECONDS + offline.CLOCK_LEEWAY_SECONDS
+    return None if cache.add(seen, 1, timeout=lifetime) else HOLDER_BINDING_REPLAYED
+
+
 @transaction.atomic
 def card_presentation_verify(
     *, presentation: str, aud: str | None = None, nonce: str | None = None, portrait_allowed: bool = False
@@ -841,6 +863,10 @@ def card_presentation_verify(
         aud=aud,
         nonce=nonce,
     )
+    if verdict.claims is not None and verdict.holder_bound:
+        refused = _holder_binding_online_check(presentation=presentation, aud=aud, nonce=nonce)
+        if refused is not None:
+            verdict = dataclasses.replace(verdict, claims=None, reason=refused)
     if verdict.claims is None:
         _verification_record(subject=UNRESOLVED_SUBJECT, card=None, reason=verdict.reason, dynamic=None)
         return PresentationVerification(False, verdict.format, None, verdict.reason, None, None)

@@ -137,3 +137,39 @@ def test_an_mdoc_without_a_device_key_is_refused_in_the_residents_language(clien
     assert english.status_code == 400 and b"device key" in english.content
     assert chinese.status_code == 400 and "设备密钥" in chinese.content.decode()
     assert not PendingEntry.objects.filter(action="cards.credentials.mdoc.issue").exists()
+
+
+def _bound_presentation(client) -> str:
+    user, _resident, _card, device = resident_with_account()
+    sign_in(client, user, device)
+    wallet = Wallet()
+    sd_jwt = client.post("/me/card/credential.sd-jwt", {"holder_jwk": json.dumps(wallet.jwk)}).content.decode()
+    return wallet.bind(present(sd_jwt, {"age_over_18"}), aud="pharmacy-1", nonce="n-123")
+
+
+def _verify(verifier, presentation: str, **expected) -> dict:
+    return verifier.post(
+        "/api/v1/cards/presentations/verify", {"presentation": presentation, **expected}, format="json"
+    ).json()
+
+
+def test_a_bound_presentation_is_refused_unless_the_verifier_names_its_aud_and_nonce(client, verifier):
+    presentation = _bound_presentation(client)
+
+    unchecked = _verify(verifier, presentation)
+    wrong = _verify(verifier, presentation, aud="pharmacy-1", nonce="n-999")
+
+    assert (unchecked["valid"], unchecked["reason"], unchecked["claims"]) == (False, "holder_binding_unchecked", None)
+    assert (wrong["valid"], wrong["reason"]) == (False, "holder_binding_invalid")
+
+
+def test_a_bound_presentation_replayed_to_the_endpoint_is_refused(client, verifier):
+    presentation = _bound_presentation(client)
+
+    first = _verify(verifier, presentation, aud="pharmacy-1", nonce="n-123")
+    # Whoever captured it (or the verifier itself) sends the same presentation again, with the same nonce.
+    again = _verify(verifier, presentation, aud="pharmacy-1", nonce="n-123")
+
+    assert (first["valid"], first["holder_bound"], first["claims"]) == (True, True, {"age_over_18": True})
+    assert (again["valid"], again["reason"], again["claims"]) == (False, "holder_binding_replayed", None)
+    assert PendingEntry.objects.filter(action="cards.credentials.verify", object__endswith="replayed").count() == 1
