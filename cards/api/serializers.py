@@ -43,9 +43,16 @@ class PresentationVerifyRequestSerializer(serializers.Serializer):
         trim_whitespace=True,
         help_text="An SD-JWT VC presentation: issuer JWT~disclosures~[KB-JWT]",
     )
-    aud = serializers.CharField(max_length=200, required=False, help_text="When given, the KB-JWT's aud must equal it")
+    aud = serializers.CharField(
+        max_length=200,
+        required=False,
+        help_text="The audience the KB-JWT must name; required for a holder-bound credential",
+    )
     nonce = serializers.CharField(
-        max_length=200, required=False, help_text="When given, the KB-JWT's nonce must equal it"
+        max_length=200,
+        required=False,
+        help_text="The nonce the verifier gave the holder, which the KB-JWT must carry; required for a "
+        "holder-bound credential, whose presentation is accepted once",
     )
 
 
