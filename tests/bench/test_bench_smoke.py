@@ -9,8 +9,24 @@ import os
 
 import pytest
 
+from tests.reliability.conftest import neighbour_redis_url, redis_flush
+
 POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
 needs_postgres = pytest.mark.skipif(not POSTGRES, reason="the bench generates its rows with PostgreSQL SQL")
+
+
+@pytest.fixture
+def own_redis(monkeypatch):
+    """Point the bench's processes at the neighbouring Redis database, emptied before and after, as the
+    full-stack tests do: what they queue must not reach the test run's broker."""
+    if not os.environ.get("REDIS_URL"):
+        yield
+        return
+    url = neighbour_redis_url(os.environ["REDIS_URL"])
+    monkeypatch.setenv("REDIS_URL", url)
+    redis_flush(url)
+    yield
+    redis_flush(url)
 
 
 def test_the_psi_bench_runs_and_matches_like_plain_python():
@@ -23,7 +39,7 @@ def test_the_psi_bench_runs_and_matches_like_plain_python():
 
 
 @needs_postgres
-def test_the_statistics_bench_runs():
+def test_the_statistics_bench_runs(own_redis):
     from bench import statistics_bench
 
     [row] = statistics_bench.run(residents=2_000)
@@ -33,7 +49,7 @@ def test_the_statistics_bench_runs():
 
 
 @needs_postgres
-def test_the_end_to_end_matching_bench_runs():
+def test_the_end_to_end_matching_bench_runs(own_redis):
     from bench import matching_http_bench
 
     rows = matching_http_bench.run(partner=200, set_size=1_000)
